@@ -1,0 +1,73 @@
+/**
+ * qgate: the QuantumGate peer handshake as an executable specification.
+ *
+ * Two peers that share only a byte pipe run six phases (meta exchange,
+ * primary key exchange, secondary post-quantum key exchange, authentication,
+ * session init, ready) and then keep rotating their session keys. Each phase
+ * is an XState v5 statechart; cryptography is composed from noble.
+ *
+ * @example Error codes are stable API
+ * ```ts
+ * import { ErrorCode } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(ErrorCode.TIMEOUT, "ERR_TIMEOUT");
+ * ```
+ *
+ * @module
+ */
+
+// errors
+export { ErrorCode, FrameError, HandshakeError, QGateError, SessionError } from "./src/errors.ts";
+export type { QGateErrorOptions } from "./src/errors.ts";
+
+// crypto
+export {
+  CipherState,
+  counterNonce,
+  DEFAULT_RECORD_LIMIT,
+  MAX_RECORD_LIMIT,
+} from "./src/crypto/cipher_state.ts";
+export type { CipherStateOptions } from "./src/crypto/cipher_state.ts";
+export { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./src/crypto/types.ts";
+export type {
+  Aead,
+  AeadCipher,
+  AeadName,
+  AlgorithmCategory,
+  AlgorithmInfo,
+  CryptoBackend,
+  Hasher,
+  HashFunction,
+  HashName,
+  KeyExchange,
+  KeyExchangeAnswer,
+  KeyExchangeName,
+  KeyExchangeOffer,
+  KeyExchangeState,
+  RandomSource,
+  SignatureKeyPair,
+  SignatureName,
+  SignatureScheme,
+} from "./src/crypto/types.ts";
+
+// codec
+export { MESSAGE_TYPE, PROTOCOL_VERSION } from "./src/codec/message_types.ts";
+export type {
+  AuthenticationMessage,
+  BeginKeyUpdateMessage,
+  BeginMetaExchangeMessage,
+  CloseMessage,
+  EndKeyUpdateMessage,
+  EndMetaExchangeMessage,
+  ExtenderDataMessage,
+  ExtenderUpdateMessage,
+  KeyShareMessage,
+  KeyUpdateReadyMessage,
+  Message,
+  MessageKind,
+  NoiseMessage,
+  SessionInitMessage,
+} from "./src/codec/message_types.ts";
+
+// machines and session

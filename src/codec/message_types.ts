@@ -1,0 +1,187 @@
+/**
+ * Message kinds and typed message bodies: the vocabulary every layer shares.
+ *
+ * Encoding lives in `messages.ts`; this file holds only the types and the
+ * stable wire numbers, so that machines can import names without codec code.
+ *
+ * @module
+ */
+
+/** The protocol version this implementation speaks. A different major fails the meta exchange. */
+export const PROTOCOL_VERSION: { readonly major: number; readonly minor: number } = {
+  major: 1,
+  minor: 0,
+};
+
+/** Stable one-byte wire numbers of every message kind. */
+export const MESSAGE_TYPE: {
+  readonly noise: 0x01;
+  readonly beginMetaExchange: 0x10;
+  readonly endMetaExchange: 0x11;
+  readonly beginPrimaryKeyExchange: 0x20;
+  readonly endPrimaryKeyExchange: 0x21;
+  readonly beginSecondaryKeyExchange: 0x30;
+  readonly endSecondaryKeyExchange: 0x31;
+  readonly beginAuthentication: 0x40;
+  readonly endAuthentication: 0x41;
+  readonly beginSessionInit: 0x50;
+  readonly endSessionInit: 0x51;
+  readonly beginKeyUpdate: 0x60;
+  readonly endKeyUpdate: 0x61;
+  readonly keyUpdateReady: 0x62;
+  readonly extenderData: 0x70;
+  readonly extenderUpdate: 0x71;
+  readonly close: 0x7f;
+} = {
+  noise: 0x01,
+  beginMetaExchange: 0x10,
+  endMetaExchange: 0x11,
+  beginPrimaryKeyExchange: 0x20,
+  endPrimaryKeyExchange: 0x21,
+  beginSecondaryKeyExchange: 0x30,
+  endSecondaryKeyExchange: 0x31,
+  beginAuthentication: 0x40,
+  endAuthentication: 0x41,
+  beginSessionInit: 0x50,
+  endSessionInit: 0x51,
+  beginKeyUpdate: 0x60,
+  endKeyUpdate: 0x61,
+  keyUpdateReady: 0x62,
+  extenderData: 0x70,
+  extenderUpdate: 0x71,
+  close: 0x7f,
+};
+
+/** The name of a message kind, e.g. `"beginMetaExchange"`. */
+export type MessageKind = keyof typeof MESSAGE_TYPE;
+
+/** Random filler; dropped on receipt in every state. */
+export interface NoiseMessage {
+  readonly kind: "noise";
+  readonly data: Uint8Array;
+}
+
+/** Responder → initiator: version, session id, policy and ordered algorithm preferences. */
+export interface BeginMetaExchangeMessage {
+  readonly kind: "beginMetaExchange";
+  readonly version: { readonly major: number; readonly minor: number };
+  /** The responder's random 64-bit session id (8 bytes). */
+  readonly sessionId: Uint8Array;
+  /** Whether the responder requires the initiator to authenticate. */
+  readonly requireAuthentication: boolean;
+  /** Wire ids in preference order, most preferred first; each list 1–255 unique ids. */
+  readonly primaryKeyExchanges: readonly number[];
+  readonly secondaryKeyExchanges: readonly number[];
+  readonly aeads: readonly number[];
+  readonly hashes: readonly number[];
+  /** Identity signature schemes the responder can verify. */
+  readonly signatures: readonly number[];
+}
+
+/** Initiator → responder: version, session id, policy and the chosen suite. */
+export interface EndMetaExchangeMessage {
+  readonly kind: "endMetaExchange";
+  readonly version: { readonly major: number; readonly minor: number };
+  /** The initiator's random 64-bit session id (8 bytes). */
+  readonly sessionId: Uint8Array;
+  /** Whether the initiator requires the responder to authenticate. */
+  readonly requireAuthentication: boolean;
+  readonly primaryKeyExchange: number;
+  readonly secondaryKeyExchange: number;
+  readonly aead: number;
+  readonly hash: number;
+  /** Identity signature schemes the initiator can verify (1–255 unique ids). */
+  readonly signatures: readonly number[];
+}
+
+/** A key-exchange offer or answer: raw public bytes whose length the algorithm fixes. */
+export interface KeyShareMessage<
+  Kind extends
+    | "beginPrimaryKeyExchange"
+    | "endPrimaryKeyExchange"
+    | "beginSecondaryKeyExchange"
+    | "endSecondaryKeyExchange",
+> {
+  readonly kind: Kind;
+  readonly share: Uint8Array;
+}
+
+/** A signed identity proof, or none (one-sided or anonymous authentication). */
+export interface AuthenticationMessage<Kind extends "beginAuthentication" | "endAuthentication"> {
+  readonly kind: Kind;
+  /** `undefined` when the sender does not authenticate. */
+  readonly identity?: {
+    readonly signature: number;
+    readonly publicKey: Uint8Array;
+    readonly proof: Uint8Array;
+  };
+}
+
+/** The sender's running extenders: strictly ascending unique 16-byte UUIDs. */
+export interface SessionInitMessage<Kind extends "beginSessionInit" | "endSessionInit"> {
+  readonly kind: Kind;
+  readonly extenders: readonly Uint8Array[];
+}
+
+/** Either side starts a key update: a fresh classical and post-quantum offer. */
+export interface BeginKeyUpdateMessage {
+  readonly kind: "beginKeyUpdate";
+  /** The epoch the update will create. */
+  readonly epoch: number;
+  readonly primaryShare: Uint8Array;
+  readonly secondaryShare: Uint8Array;
+}
+
+/** The answer to a key update. */
+export interface EndKeyUpdateMessage {
+  readonly kind: "endKeyUpdate";
+  readonly epoch: number;
+  readonly primaryShare: Uint8Array;
+  readonly secondaryShare: Uint8Array;
+}
+
+/** The starter's last record under the old epoch. */
+export interface KeyUpdateReadyMessage {
+  readonly kind: "keyUpdateReady";
+  readonly epoch: number;
+}
+
+/** Application data for one extender. */
+export interface ExtenderDataMessage {
+  readonly kind: "extenderData";
+  /** 16-byte extender UUID. */
+  readonly extender: Uint8Array;
+  readonly data: Uint8Array;
+}
+
+/** The sender's full current extender list. */
+export interface ExtenderUpdateMessage {
+  readonly kind: "extenderUpdate";
+  readonly extenders: readonly Uint8Array[];
+}
+
+/** Orderly close with a coarse reason (0 = normal, 1 = error). */
+export interface CloseMessage {
+  readonly kind: "close";
+  readonly reason: number;
+}
+
+/** Every message, discriminated by `kind`. */
+export type Message =
+  | NoiseMessage
+  | BeginMetaExchangeMessage
+  | EndMetaExchangeMessage
+  | KeyShareMessage<"beginPrimaryKeyExchange">
+  | KeyShareMessage<"endPrimaryKeyExchange">
+  | KeyShareMessage<"beginSecondaryKeyExchange">
+  | KeyShareMessage<"endSecondaryKeyExchange">
+  | AuthenticationMessage<"beginAuthentication">
+  | AuthenticationMessage<"endAuthentication">
+  | SessionInitMessage<"beginSessionInit">
+  | SessionInitMessage<"endSessionInit">
+  | BeginKeyUpdateMessage
+  | EndKeyUpdateMessage
+  | KeyUpdateReadyMessage
+  | ExtenderDataMessage
+  | ExtenderUpdateMessage
+  | CloseMessage;
