@@ -30,6 +30,7 @@ export {
 } from "./src/crypto/cipher_state.ts";
 export type { CipherStateOptions } from "./src/crypto/cipher_state.ts";
 export { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./src/crypto/types.ts";
+export { nobleBackend } from "./src/crypto/noble_backend.ts";
 export type {
   Aead,
   AeadCipher,
