@@ -54,6 +54,19 @@ export type {
 
 // codec
 export { MESSAGE_TYPE, PROTOCOL_VERSION } from "./src/codec/message_types.ts";
+export {
+  decodeMessage,
+  decodePlaintext,
+  encodeMessage,
+  encodePlaintext,
+  MAX_ALGORITHM_LIST_LENGTH,
+  MAX_SHARE_LENGTH,
+  messageKindOf,
+  messageTypeOf,
+  PLAINTEXT_HEADER_LENGTH,
+  SESSION_ID_LENGTH,
+  UUID_LENGTH,
+} from "./src/codec/messages.ts";
 export type {
   AuthenticationMessage,
   BeginKeyUpdateMessage,

@@ -1,0 +1,234 @@
+/**
+ * Byte reader/writer and boundary asserts shared by the codec. Private to `src/codec/`.
+ *
+ * The reader throws {@linkcode FrameError} `ERR_MALFORMED_MESSAGE` when peer
+ * input runs short; the asserts throw `TypeError`/`RangeError` for caller
+ * misuse, worded std-style.
+ *
+ * @module
+ */
+
+import { ErrorCode, FrameError } from "../errors.ts";
+
+/** Throws `FrameError(ERR_MALFORMED_MESSAGE)` with `message`. */
+export function malformed(message: string): never {
+  throw new FrameError(ErrorCode.MALFORMED_MESSAGE, message);
+}
+
+/** Asserts that `value` is a `Uint8Array`. */
+export function assertBytes(
+  context: string,
+  name: string,
+  value: unknown,
+): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(`Cannot ${context}: "${name}" must be a Uint8Array`);
+  }
+}
+
+/** Asserts that `value` is a `Uint8Array` of exactly `length` bytes. */
+export function assertLength(
+  context: string,
+  name: string,
+  value: unknown,
+  length: number,
+): asserts value is Uint8Array {
+  assertBytes(context, name, value);
+  if (value.length !== length) {
+    throw new RangeError(
+      `Cannot ${context}: "${name}" must be ${length} bytes, got ${value.length}`,
+    );
+  }
+}
+
+/** Asserts that `value` is a `Uint8Array` whose length lies in `[min, max]`. */
+export function assertLengthIn(
+  context: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+): asserts value is Uint8Array {
+  assertBytes(context, name, value);
+  if (value.length < min || value.length > max) {
+    throw new RangeError(
+      `Cannot ${context}: "${name}" must be ${min} to ${max} bytes, got ${value.length}`,
+    );
+  }
+}
+
+/** Asserts that `value` is an integer in `[min, max]`. */
+export function assertInteger(
+  context: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+): asserts value is number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `Cannot ${context}: "${name}" must be an integer in [${min}, ${max}], got ${String(value)}`,
+    );
+  }
+}
+
+/** Lexicographic comparison of two byte strings of any length. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const difference = a[i]! - b[i]!;
+    if (difference !== 0) return difference;
+  }
+  return a.length - b.length;
+}
+
+/** Whether two byte strings are equal (not constant-time; for public data only). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && compareBytes(a, b) === 0;
+}
+
+/** Appends big-endian integers and byte strings to a buffer of known final length. */
+export class ByteWriter {
+  readonly #bytes: Uint8Array<ArrayBuffer>;
+  readonly #view: DataView;
+  #offset = 0;
+
+  /** Allocates exactly `length` bytes. */
+  constructor(length: number) {
+    this.#bytes = new Uint8Array(length);
+    this.#view = new DataView(this.#bytes.buffer);
+  }
+
+  /** Writes one byte. */
+  u8(value: number): this {
+    this.#view.setUint8(this.#offset, value);
+    this.#offset += 1;
+    return this;
+  }
+
+  /** Writes a big-endian u16. */
+  u16(value: number): this {
+    this.#view.setUint16(this.#offset, value);
+    this.#offset += 2;
+    return this;
+  }
+
+  /** Writes a big-endian u32. */
+  u32(value: number): this {
+    this.#view.setUint32(this.#offset, value);
+    this.#offset += 4;
+    return this;
+  }
+
+  /** Writes a big-endian u48 (a safe integer below 2^48). */
+  u48(value: number): this {
+    this.#view.setUint16(this.#offset, Math.floor(value / 2 ** 32));
+    this.#view.setUint32(this.#offset + 2, value >>> 0);
+    this.#offset += 6;
+    return this;
+  }
+
+  /** Copies `bytes`. */
+  bytes(bytes: Uint8Array): this {
+    this.#bytes.set(bytes, this.#offset);
+    this.#offset += bytes.length;
+    return this;
+  }
+
+  /** Writes a u16 length prefix followed by `bytes`. */
+  u16Bytes(bytes: Uint8Array): this {
+    return this.u16(bytes.length).bytes(bytes);
+  }
+
+  /** Skips `length` bytes, leaving them zero. */
+  zeros(length: number): this {
+    this.#offset += length;
+    return this;
+  }
+
+  /** Returns the buffer; throws if it was not filled exactly (an internal bug). */
+  finish(): Uint8Array<ArrayBuffer> {
+    if (this.#offset !== this.#bytes.length) {
+      throw new Error(`Internal error: wrote ${this.#offset} of ${this.#bytes.length} bytes`);
+    }
+    return this.#bytes;
+  }
+}
+
+/**
+ * Reads big-endian integers and byte strings from peer input.
+ *
+ * Byte strings are returned as `subarray`s: they alias the input.
+ * Every read past the end throws `FrameError(ERR_MALFORMED_MESSAGE)`.
+ */
+export class ByteReader {
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  readonly #what: string;
+  #offset = 0;
+
+  /** Reads `bytes`; `what` names the structure in error messages. */
+  constructor(bytes: Uint8Array, what: string) {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#what = what;
+  }
+
+  /** Bytes not read yet. */
+  get remaining(): number {
+    return this.#bytes.length - this.#offset;
+  }
+
+  #need(length: number): number {
+    if (this.remaining < length) {
+      malformed(`Cannot decode ${this.#what}: body is truncated`);
+    }
+    const offset = this.#offset;
+    this.#offset += length;
+    return offset;
+  }
+
+  /** Reads one byte. */
+  u8(): number {
+    return this.#view.getUint8(this.#need(1));
+  }
+
+  /** Reads a big-endian u16. */
+  u16(): number {
+    return this.#view.getUint16(this.#need(2));
+  }
+
+  /** Reads a big-endian u32. */
+  u32(): number {
+    return this.#view.getUint32(this.#need(4));
+  }
+
+  /** Reads a big-endian u48. */
+  u48(): number {
+    const offset = this.#need(6);
+    return this.#view.getUint16(offset) * 2 ** 32 + this.#view.getUint32(offset + 2);
+  }
+
+  /** Reads `length` bytes (aliasing the input). */
+  bytes(length: number): Uint8Array {
+    const offset = this.#need(length);
+    return this.#bytes.subarray(offset, offset + length);
+  }
+
+  /** Reads a u16 length prefix and that many bytes (aliasing the input). */
+  u16Bytes(): Uint8Array {
+    return this.bytes(this.u16());
+  }
+
+  /** Reads everything left (aliasing the input). */
+  rest(): Uint8Array {
+    return this.bytes(this.remaining);
+  }
+
+  /** Throws `ERR_MALFORMED_MESSAGE` if bytes are left. */
+  end(): void {
+    if (this.remaining !== 0) {
+      malformed(`Cannot decode ${this.#what}: ${this.remaining} trailing bytes`);
+    }
+  }
+}
