@@ -1,0 +1,83 @@
+/**
+ * Phase 1, meta exchange: protocol version, session ids, authentication
+ * policy and algorithm negotiation.
+ *
+ * ```
+ * responder -> BeginMetaExchange(version, sessionId, requireAuth, ordered lists)
+ * initiator -> EndMetaExchange(version, sessionId, requireAuth, chosen suite, accepted signatures)
+ * ```
+ *
+ * The responder states its preferences in order; the initiator picks, per
+ * category, the first it also supports. Both messages enter the transcript,
+ * which feeds every key and signature, so a rewritten list cannot go
+ * unnoticed. Ends in `completed` with the suite settled, or `failed` with
+ * `ERR_VERSION_MISMATCH`, `ERR_NO_COMMON_ALGORITHM`, `ERR_AUTH_REQUIRED`
+ * (the peer requires an identity we cannot present), `ERR_TIMEOUT` or
+ * `ERR_UNEXPECTED_MESSAGE`.
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../src/errors.ts";
+import {
+  createHandshakeContext,
+  FAILED_STATE,
+  failTo,
+  handshakeOutput,
+  handshakeSetup,
+  ROOT_TRANSITIONS,
+} from "./_setup.ts";
+
+/** The meta exchange as a state that the handshake statechart composes. */
+export const metaExchangePhase = handshakeSetup.createStateConfig({
+  initial: "start",
+  entry: { type: "enterPhase", params: { phase: "metaExchange" } },
+  states: {
+    start: {
+      always: [
+        { guard: "isResponder", target: "awaitingChoice", actions: "sendBeginMetaExchange" },
+        { guard: "isInitiator", target: "awaitingOffer" },
+      ],
+    },
+    awaitingOffer: {
+      on: {
+        "peer.beginMetaExchange": [
+          { guard: "isVersionIncompatible", ...failTo(ErrorCode.VERSION_MISMATCH) },
+          { guard: "hasNoCommonSuite", ...failTo(ErrorCode.NO_COMMON_ALGORITHM) },
+          { guard: "cannotSatisfyPeer", ...failTo(ErrorCode.AUTH_REQUIRED) },
+          {
+            target: "completed",
+            actions: ["chooseSuite", "sendEndMetaExchange", "settleNegotiation"],
+          },
+        ],
+      },
+      after: { phaseTimeout: failTo(ErrorCode.TIMEOUT) },
+    },
+    awaitingChoice: {
+      on: {
+        "peer.endMetaExchange": [
+          { guard: "isVersionIncompatible", ...failTo(ErrorCode.VERSION_MISMATCH) },
+          { guard: "isChoiceNotOffered", ...failTo(ErrorCode.NO_COMMON_ALGORITHM) },
+          { guard: "cannotSatisfyPeer", ...failTo(ErrorCode.AUTH_REQUIRED) },
+          { target: "completed", actions: ["acceptChoice", "settleNegotiation"] },
+        ],
+      },
+      after: { phaseTimeout: failTo(ErrorCode.TIMEOUT) },
+    },
+    completed: { type: "final" },
+  },
+});
+
+/** The meta exchange alone, ending in `completed` or `failed`. */
+export const metaExchangeMachine = handshakeSetup.createMachine({
+  id: "metaExchange",
+  context: createHandshakeContext,
+  initial: "metaExchange",
+  on: ROOT_TRANSITIONS,
+  output: handshakeOutput,
+  states: {
+    metaExchange: { ...metaExchangePhase, onDone: "completed" },
+    completed: { type: "final" },
+    failed: FAILED_STATE,
+  },
+});

@@ -1,0 +1,41 @@
+/**
+ * Phase 2, primary key exchange: the classical exchange (X25519, X448 or a NIST curve by default).
+ *
+ * ```
+ * responder -> BeginPrimaryKeyExchange(offer)
+ * initiator -> EndPrimaryKeyExchange(answer)
+ * ```
+ *
+ * Records switch from the pre-key epoch 0 to epoch 1, keyed from the primary
+ * secret and the transcript so far.
+ * Ends in `completed` or `failed` (`ERR_INVALID_PEER_KEY`,
+ * `ERR_TIMEOUT`, `ERR_UNEXPECTED_MESSAGE`).
+ *
+ * @module
+ */
+
+import { keyExchangePhase } from "./_key_exchange_phase.ts";
+import {
+  createHandshakeContext,
+  FAILED_STATE,
+  handshakeOutput,
+  handshakeSetup,
+  ROOT_TRANSITIONS,
+} from "./_setup.ts";
+
+/** The primary key exchange as a state that the handshake statechart composes. */
+export const primaryKeyExchangePhase = keyExchangePhase("primaryKeyExchange", "primary");
+
+/** The primary key exchange alone, ending in `completed` or `failed`. */
+export const primaryKeyExchangeMachine = handshakeSetup.createMachine({
+  id: "primaryKeyExchange",
+  context: createHandshakeContext,
+  initial: "primaryKeyExchange",
+  on: ROOT_TRANSITIONS,
+  output: handshakeOutput,
+  states: {
+    primaryKeyExchange: { ...primaryKeyExchangePhase, onDone: "completed" },
+    completed: { type: "final" },
+    failed: FAILED_STATE,
+  },
+});

@@ -1,0 +1,42 @@
+/**
+ * Phase 3, secondary key exchange: the post-quantum exchange (ML-KEM by default), sent under the primary keys.
+ *
+ * ```
+ * responder -> BeginSecondaryKeyExchange(offer)
+ * initiator -> EndSecondaryKeyExchange(answer)
+ * ```
+ *
+ * Records switch to epoch 2, the session keys, keyed from the chaining key
+ * (which already holds the primary secret), the secondary secret and the
+ * transcript: they depend on both secrets.
+ * Ends in `completed` or `failed` (`ERR_INVALID_PEER_KEY`,
+ * `ERR_TIMEOUT`, `ERR_UNEXPECTED_MESSAGE`).
+ *
+ * @module
+ */
+
+import { keyExchangePhase } from "./_key_exchange_phase.ts";
+import {
+  createHandshakeContext,
+  FAILED_STATE,
+  handshakeOutput,
+  handshakeSetup,
+  ROOT_TRANSITIONS,
+} from "./_setup.ts";
+
+/** The secondary key exchange as a state that the handshake statechart composes. */
+export const secondaryKeyExchangePhase = keyExchangePhase("secondaryKeyExchange", "secondary");
+
+/** The secondary key exchange alone, ending in `completed` or `failed`. */
+export const secondaryKeyExchangeMachine = handshakeSetup.createMachine({
+  id: "secondaryKeyExchange",
+  context: createHandshakeContext,
+  initial: "secondaryKeyExchange",
+  on: ROOT_TRANSITIONS,
+  output: handshakeOutput,
+  states: {
+    secondaryKeyExchange: { ...secondaryKeyExchangePhase, onDone: "completed" },
+    completed: { type: "final" },
+    failed: FAILED_STATE,
+  },
+});

@@ -1,0 +1,74 @@
+/**
+ * Phase 5, session init: each side announces the extenders it runs.
+ *
+ * ```
+ * responder -> BeginSessionInit(extender UUIDs)
+ * initiator -> EndSessionInit(extender UUIDs)
+ * ```
+ *
+ * Ends in `completed` (the handshake is then ready) or `failed`
+ * (`ERR_TIMEOUT`, `ERR_UNEXPECTED_MESSAGE`).
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../src/errors.ts";
+import {
+  createHandshakeContext,
+  FAILED_STATE,
+  failTo,
+  handshakeOutput,
+  handshakeSetup,
+  ROOT_TRANSITIONS,
+} from "./_setup.ts";
+
+/** Session init as a state that the handshake statechart composes. */
+export const sessionInitPhase = handshakeSetup.createStateConfig({
+  initial: "start",
+  entry: { type: "enterPhase", params: { phase: "sessionInit" } },
+  states: {
+    start: {
+      always: [
+        {
+          guard: "isResponder",
+          target: "awaitingPeerExtenders",
+          actions: { type: "sendExtenders", params: { kind: "beginSessionInit" } },
+        },
+        { guard: "isInitiator", target: "awaitingPeerExtenders" },
+      ],
+    },
+    awaitingPeerExtenders: {
+      on: {
+        "peer.beginSessionInit": {
+          guard: "isInitiator",
+          target: "completed",
+          actions: [
+            "recordPeerExtenders",
+            { type: "sendExtenders", params: { kind: "endSessionInit" } },
+          ],
+        },
+        "peer.endSessionInit": {
+          guard: "isResponder",
+          target: "completed",
+          actions: "recordPeerExtenders",
+        },
+      },
+      after: { phaseTimeout: failTo(ErrorCode.TIMEOUT) },
+    },
+    completed: { type: "final" },
+  },
+});
+
+/** Session init alone, ending in `completed` or `failed`. */
+export const sessionInitMachine = handshakeSetup.createMachine({
+  id: "sessionInit",
+  context: createHandshakeContext,
+  initial: "sessionInit",
+  on: ROOT_TRANSITIONS,
+  output: handshakeOutput,
+  states: {
+    sessionInit: { ...sessionInitPhase, onDone: "completed" },
+    completed: { type: "final" },
+    failed: FAILED_STATE,
+  },
+});
