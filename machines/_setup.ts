@@ -33,7 +33,6 @@ import {
   type AlgorithmPreferences,
   cannotSatisfyPeer,
   chooseSuite,
-  fromWireIds,
   isCompatibleVersion,
   isPeerAuthenticated,
   judgePeer,

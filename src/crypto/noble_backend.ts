@@ -22,6 +22,13 @@ import { blake2b } from "@noble/hashes/blake2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { expand, extract } from "@noble/hashes/hkdf.js";
 import type { CHash } from "@noble/hashes/utils.js";
+import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+import { ed448, x448 } from "@noble/curves/ed448.js";
+import { p256, p384, p521 } from "@noble/curves/nist.js";
+import { ml_kem1024, ml_kem512, ml_kem768 } from "@noble/post-quantum/ml-kem.js";
+import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
+import { ErrorCode, HandshakeError } from "../errors.ts";
+import { systemRandom } from "./random.ts";
 import type {
   Aead,
   AeadCipher,
@@ -31,11 +38,16 @@ import type {
   HashFunction,
   HashName,
   KeyExchange,
+  KeyExchangeAnswer,
   KeyExchangeName,
+  KeyExchangeOffer,
+  KeyExchangeState,
+  RandomSource,
+  SignatureKeyPair,
   SignatureName,
   SignatureScheme,
 } from "./types.ts";
-import { AEADS, HASHES } from "./types.ts";
+import { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./types.ts";
 
 // ---------------------------------------------------------------------------
 // AEAD
@@ -211,10 +223,565 @@ const NOBLE_HASHES: ReadonlyMap<HashName, HashFunction> = new Map<HashName, Hash
 ]);
 
 // ---------------------------------------------------------------------------
-// Key exchange and signatures
+// Key exchange
 
-const NOBLE_KEY_EXCHANGES: ReadonlyMap<KeyExchangeName, KeyExchange> = new Map();
-const NOBLE_SIGNATURES: ReadonlyMap<SignatureName, SignatureScheme> = new Map();
+function invalidPeerKey(name: KeyExchangeName, what: string, cause?: unknown): HandshakeError {
+  return new HandshakeError(
+    ErrorCode.INVALID_PEER_KEY,
+    `Invalid peer key for ${name}: ${what}`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+function isAllZero(bytes: Uint8Array): boolean {
+  let acc = 0;
+  for (const byte of bytes) acc |= byte;
+  return acc === 0;
+}
+
+/** Draws exactly `length` bytes from `random`, rejecting a source that returns fewer. */
+function draw(random: RandomSource, length: number, what: string): Uint8Array {
+  const bytes = random(length);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
+    throw new RangeError(
+      `Cannot ${what}: "random" must return ${length} bytes, got ${
+        bytes instanceof Uint8Array ? bytes.length : typeof bytes
+      }`,
+    );
+  }
+  return bytes;
+}
+
+/** The private half held between `offer()` and `finish()`. */
+class NobleKeyExchangeState implements KeyExchangeState {
+  readonly owner: KeyExchangeName;
+  readonly #secretKey: Uint8Array;
+  #disposed = false;
+
+  constructor(owner: KeyExchangeName, secretKey: Uint8Array) {
+    this.owner = owner;
+    this.#secretKey = secretKey;
+  }
+
+  /** The secret key; throws once disposed. */
+  secretKey(name: KeyExchangeName): Uint8Array {
+    if (this.owner !== name) {
+      throw new TypeError(
+        `Cannot finish ${name} key exchange: "state" belongs to ${this.owner}`,
+      );
+    }
+    if (this.#disposed) {
+      throw new TypeError(`Cannot finish ${name} key exchange: "state" was disposed`);
+    }
+    return this.#secretKey;
+  }
+
+  dispose(): void {
+    this.#secretKey.fill(0);
+    this.#disposed = true;
+  }
+}
+
+function stateOf(name: KeyExchangeName, state: KeyExchangeState): Uint8Array {
+  if (!(state instanceof NobleKeyExchangeState)) {
+    throw new TypeError(
+      `Cannot finish ${name} key exchange: "state" was not created by this backend`,
+    );
+  }
+  return state.secretKey(name);
+}
+
+/** What a Diffie-Hellman curve provides to the generic adapter. */
+interface DhCurve {
+  readonly secretSeedLength: number;
+  readonly publicKeyLength: number;
+  /** Deterministic key pair from a seed; the public key in wire form. */
+  keyPair(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
+  /** Throws on an invalid public key. */
+  validate(publicKey: Uint8Array): void;
+  /** The raw shared secret; throws on an invalid key or low-order result. */
+  shared(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+}
+
+function dhKeyExchange(name: KeyExchangeName, curve: DhCurve): KeyExchange {
+  const length = curve.publicKeyLength;
+
+  function checked(publicKey: Uint8Array, role: "offer" | "answer"): void {
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== length) {
+      throw invalidPeerKey(
+        name,
+        `${role} must be ${length} bytes, got ${
+          publicKey instanceof Uint8Array ? publicKey.length : typeof publicKey
+        }`,
+      );
+    }
+    try {
+      curve.validate(publicKey);
+    } catch (cause) {
+      throw invalidPeerKey(name, `${role} is not a valid public key`, cause);
+    }
+  }
+
+  function derive(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array<ArrayBuffer> {
+    let shared: Uint8Array;
+    try {
+      shared = curve.shared(secretKey, publicKey);
+    } catch (cause) {
+      throw invalidPeerKey(name, "public key yields no valid shared secret", cause);
+    }
+    const copy = Uint8Array.from(shared);
+    shared.fill(0);
+    if (isAllZero(copy)) throw invalidPeerKey(name, "shared secret is all zero");
+    return copy;
+  }
+
+  function fresh(
+    random: RandomSource,
+    what: string,
+  ): { secretKey: Uint8Array; publicKey: Uint8Array } {
+    const seed = Uint8Array.from(draw(random, curve.secretSeedLength, what));
+    try {
+      // Copy: some noble keygens return the seed itself as the secret key.
+      const { secretKey, publicKey } = curve.keyPair(seed);
+      return { secretKey: Uint8Array.from(secretKey), publicKey: Uint8Array.from(publicKey) };
+    } finally {
+      seed.fill(0);
+    }
+  }
+
+  return Object.freeze({
+    name,
+    id: idOf(KEY_EXCHANGES, name),
+    kind: "dh" as const,
+    offerLength: length,
+    answerLength: length,
+    offer(random: RandomSource): Promise<KeyExchangeOffer> {
+      try {
+        const { secretKey, publicKey } = fresh(random, `create ${name} offer`);
+        return Promise.resolve({
+          offer: Uint8Array.from(publicKey),
+          state: new NobleKeyExchangeState(name, secretKey),
+        });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    answer(offer: Uint8Array, random: RandomSource): Promise<KeyExchangeAnswer> {
+      try {
+        checked(offer, "offer");
+        const { secretKey, publicKey } = fresh(random, `answer ${name} offer`);
+        try {
+          const sharedSecret = derive(secretKey, offer);
+          return Promise.resolve({ answer: Uint8Array.from(publicKey), sharedSecret });
+        } finally {
+          secretKey.fill(0);
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    finish(state: KeyExchangeState, answer: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+      try {
+        const secretKey = stateOf(name, state);
+        checked(answer, "answer");
+        return Promise.resolve(derive(secretKey, answer));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+  });
+}
+
+/** The parts of noble's x25519/x448 this adapter uses. */
+interface NobleMontgomery {
+  lengths: { seed?: number; publicKey?: number };
+  keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
+  getSharedSecret(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+}
+
+function montgomeryCurve(curve: NobleMontgomery, length: number): DhCurve {
+  return {
+    secretSeedLength: length,
+    publicKeyLength: length,
+    keyPair: (seed) => curve.keygen(seed),
+    // Every 32/56-byte string decodes to a u-coordinate (RFC 7748); low-order
+    // points are rejected by noble when the shared secret is computed.
+    validate: () => {},
+    shared: (secretKey, publicKey) => curve.getSharedSecret(secretKey, publicKey),
+  };
+}
+
+/** The parts of noble's NIST curves this adapter uses. */
+interface NobleWeierstrass {
+  lengths: { seed?: number; publicKeyUncompressed?: number };
+  keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
+  getPublicKey(secretKey: Uint8Array, isCompressed?: boolean): Uint8Array;
+  getSharedSecret(secretKey: Uint8Array, publicKey: Uint8Array, isCompressed?: boolean): Uint8Array;
+  Point: { fromBytes(bytes: Uint8Array): { assertValidity(): void } };
+}
+
+function weierstrassCurve(curve: NobleWeierstrass): DhCurve {
+  const seedLength = curve.lengths.seed!;
+  const publicKeyLength = curve.lengths.publicKeyUncompressed!;
+  return {
+    secretSeedLength: seedLength,
+    publicKeyLength,
+    keyPair(seed) {
+      const { secretKey } = curve.keygen(seed);
+      return { secretKey, publicKey: curve.getPublicKey(secretKey, false) };
+    },
+    validate(publicKey) {
+      // Uncompressed SEC1 only; fromBytes rejects off-curve points and the identity.
+      if (publicKey[0] !== 0x04) throw new Error("not an uncompressed SEC1 point");
+      curve.Point.fromBytes(publicKey).assertValidity();
+    },
+    shared(secretKey, publicKey) {
+      // The compressed shared point is 0x02/0x03 ‖ x; the secret is x.
+      const point = curve.getSharedSecret(secretKey, publicKey, true);
+      const x = Uint8Array.from(point.subarray(1));
+      point.fill(0);
+      return x;
+    },
+  };
+}
+
+/** The parts of noble's ML-KEM this adapter uses. */
+interface NobleKem {
+  lengths: { seed?: number; publicKey?: number; cipherText?: number; msg?: number };
+  keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
+  encapsulate(publicKey: Uint8Array, msg?: Uint8Array): {
+    cipherText: Uint8Array;
+    sharedSecret: Uint8Array;
+  };
+  decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array;
+}
+
+function kemKeyExchange(name: KeyExchangeName, kem: NobleKem): KeyExchange {
+  const seedLength = kem.lengths.seed!;
+  const offerLength = kem.lengths.publicKey!;
+  const answerLength = kem.lengths.cipherText!;
+  const msgLength = kem.lengths.msg!;
+  return Object.freeze({
+    name,
+    id: idOf(KEY_EXCHANGES, name),
+    kind: "kem" as const,
+    offerLength,
+    answerLength,
+    offer(random: RandomSource): Promise<KeyExchangeOffer> {
+      try {
+        const seed = Uint8Array.from(draw(random, seedLength, `create ${name} offer`));
+        try {
+          const { secretKey, publicKey } = kem.keygen(seed);
+          return Promise.resolve({
+            offer: Uint8Array.from(publicKey),
+            state: new NobleKeyExchangeState(name, Uint8Array.from(secretKey)),
+          });
+        } finally {
+          seed.fill(0);
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    answer(offer: Uint8Array, random: RandomSource): Promise<KeyExchangeAnswer> {
+      try {
+        if (!(offer instanceof Uint8Array) || offer.length !== offerLength) {
+          throw invalidPeerKey(
+            name,
+            `offer must be ${offerLength} bytes, got ${
+              offer instanceof Uint8Array ? offer.length : typeof offer
+            }`,
+          );
+        }
+        const msg = Uint8Array.from(draw(random, msgLength, `answer ${name} offer`));
+        let result: { cipherText: Uint8Array; sharedSecret: Uint8Array };
+        try {
+          // noble checks the encapsulation key's modulus (FIPS 203 §7.2) and throws.
+          result = kem.encapsulate(offer, msg);
+        } catch (cause) {
+          throw invalidPeerKey(name, "offer is not a valid encapsulation key", cause);
+        } finally {
+          msg.fill(0);
+        }
+        const sharedSecret = Uint8Array.from(result.sharedSecret);
+        result.sharedSecret.fill(0);
+        return Promise.resolve({ answer: Uint8Array.from(result.cipherText), sharedSecret });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    finish(state: KeyExchangeState, answer: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+      try {
+        const secretKey = stateOf(name, state);
+        if (!(answer instanceof Uint8Array) || answer.length !== answerLength) {
+          throw invalidPeerKey(
+            name,
+            `answer must be ${answerLength} bytes, got ${
+              answer instanceof Uint8Array ? answer.length : typeof answer
+            }`,
+          );
+        }
+        // A well-formed but wrong ciphertext does not fail (implicit rejection):
+        // it yields an unrelated secret, which surfaces later as ERR_DECRYPT_FAILED.
+        // noble wipes the secret key it is given, so decapsulate with a copy.
+        const secretCopy = Uint8Array.from(secretKey);
+        let shared: Uint8Array;
+        try {
+          shared = kem.decapsulate(answer, secretCopy);
+        } catch (cause) {
+          throw invalidPeerKey(name, "answer cannot be decapsulated", cause);
+        } finally {
+          secretCopy.fill(0);
+        }
+        const sharedSecret = Uint8Array.from(shared);
+        shared.fill(0);
+        return Promise.resolve(sharedSecret);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+  });
+}
+
+const NOBLE_KEY_EXCHANGES: ReadonlyMap<KeyExchangeName, KeyExchange> = new Map<
+  KeyExchangeName,
+  KeyExchange
+>([
+  ["X25519", dhKeyExchange("X25519", montgomeryCurve(x25519, 32))],
+  ["X448", dhKeyExchange("X448", montgomeryCurve(x448, 56))],
+  ["P-256", dhKeyExchange("P-256", weierstrassCurve(p256))],
+  ["P-384", dhKeyExchange("P-384", weierstrassCurve(p384))],
+  ["P-521", dhKeyExchange("P-521", weierstrassCurve(p521))],
+  ["ML-KEM-512", kemKeyExchange("ML-KEM-512", ml_kem512)],
+  ["ML-KEM-768", kemKeyExchange("ML-KEM-768", ml_kem768)],
+  ["ML-KEM-1024", kemKeyExchange("ML-KEM-1024", ml_kem1024)],
+]);
+
+// ---------------------------------------------------------------------------
+// Signatures
+
+/** A signature primitive with fixed lengths, before the hybrid composition. */
+interface SignaturePrimitive {
+  readonly seedLength: number;
+  readonly publicKeyLength: number;
+  readonly secretKeyLength: number;
+  readonly signatureLength: number;
+  keyPair(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
+  sign(message: Uint8Array, secretKey: Uint8Array, random: RandomSource): Uint8Array;
+  /** May throw; the adapter maps a throw to `false`. */
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
+/** The parts of noble's EdDSA this adapter uses. */
+interface NobleEdwards {
+  lengths: { seed?: number; publicKey?: number; secretKey?: number; signature?: number };
+  keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
+  sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
+  verify(
+    signature: Uint8Array,
+    message: Uint8Array,
+    publicKey: Uint8Array,
+    options?: { zip215?: boolean },
+  ): boolean;
+}
+
+function edwardsPrimitive(curve: NobleEdwards): SignaturePrimitive {
+  return {
+    seedLength: curve.lengths.seed!,
+    publicKeyLength: curve.lengths.publicKey!,
+    secretKeyLength: curve.lengths.secretKey!,
+    signatureLength: curve.lengths.signature!,
+    keyPair: (seed) => curve.keygen(seed),
+    // EdDSA is deterministic (RFC 8032); `random` is not used.
+    sign: (message, secretKey) => curve.sign(message, secretKey),
+    // Strict RFC 8032 decoding (no ZIP-215 leniency): one valid encoding per signature.
+    verify: (signature, message, publicKey) =>
+      curve.verify(signature, message, publicKey, { zip215: false }),
+  };
+}
+
+/** The parts of noble's ML-DSA this adapter uses. */
+interface NobleMlDsa {
+  lengths: { seed?: number; publicKey?: number; secretKey?: number; signature?: number };
+  keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
+  sign(
+    message: Uint8Array,
+    secretKey: Uint8Array,
+    options?: { extraEntropy?: Uint8Array },
+  ): Uint8Array;
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
+const ML_DSA_HEDGE_LENGTH = 32;
+
+function mlDsaPrimitive(scheme: NobleMlDsa): SignaturePrimitive {
+  return {
+    seedLength: scheme.lengths.seed!,
+    publicKeyLength: scheme.lengths.publicKey!,
+    secretKeyLength: scheme.lengths.secretKey!,
+    signatureLength: scheme.lengths.signature!,
+    keyPair: (seed) => scheme.keygen(seed),
+    // Hedged signing (FIPS 204): fresh randomness from the injected source.
+    sign(message, secretKey, random) {
+      const extraEntropy = Uint8Array.from(
+        draw(random, ML_DSA_HEDGE_LENGTH, "sign with ML-DSA"),
+      );
+      try {
+        return scheme.sign(message, secretKey, { extraEntropy });
+      } finally {
+        extraEntropy.fill(0);
+      }
+    },
+    verify: (signature, message, publicKey) => scheme.verify(signature, message, publicKey),
+  };
+}
+
+/** Two primitives side by side: keys, seeds and signatures are concatenated, first half first. */
+function hybridPrimitive(
+  first: SignaturePrimitive,
+  second: SignaturePrimitive,
+): SignaturePrimitive {
+  return {
+    seedLength: first.seedLength + second.seedLength,
+    publicKeyLength: first.publicKeyLength + second.publicKeyLength,
+    secretKeyLength: first.secretKeyLength + second.secretKeyLength,
+    signatureLength: first.signatureLength + second.signatureLength,
+    keyPair(seed) {
+      const a = first.keyPair(seed.subarray(0, first.seedLength));
+      const b = second.keyPair(seed.subarray(first.seedLength));
+      const pair = {
+        secretKey: concat(a.secretKey, b.secretKey),
+        publicKey: concat(a.publicKey, b.publicKey),
+      };
+      a.secretKey.fill(0);
+      b.secretKey.fill(0);
+      return pair;
+    },
+    sign(message, secretKey, random) {
+      const a = first.sign(message, secretKey.subarray(0, first.secretKeyLength), random);
+      const b = second.sign(message, secretKey.subarray(first.secretKeyLength), random);
+      return concat(a, b);
+    },
+    verify(signature, message, publicKey) {
+      // Both halves are always checked; the result is their conjunction.
+      const a = first.verify(
+        signature.subarray(0, first.signatureLength),
+        message,
+        publicKey.subarray(0, first.publicKeyLength),
+      );
+      const b = second.verify(
+        signature.subarray(first.signatureLength),
+        message,
+        publicKey.subarray(first.publicKeyLength),
+      );
+      return a && b;
+    },
+  };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function signatureScheme(name: SignatureName, primitive: SignaturePrimitive): SignatureScheme {
+  const { seedLength, publicKeyLength, secretKeyLength, signatureLength } = primitive;
+  return Object.freeze({
+    name,
+    id: idOf(SIGNATURES, name),
+    publicKeyLength,
+    secretKeyLength,
+    signatureLength,
+    seedLength,
+    generateKeyPair(
+      options: { seed?: Uint8Array; random?: RandomSource } = {},
+    ): Promise<SignatureKeyPair> {
+      try {
+        let seed: Uint8Array;
+        if (options.seed !== undefined) {
+          if (!(options.seed instanceof Uint8Array) || options.seed.length !== seedLength) {
+            throw new RangeError(
+              `Cannot generate ${name} key pair: "seed" must be ${seedLength} bytes, got ${
+                options.seed instanceof Uint8Array ? options.seed.length : typeof options.seed
+              }`,
+            );
+          }
+          seed = Uint8Array.from(options.seed);
+        } else {
+          seed = Uint8Array.from(
+            draw(options.random ?? systemRandom, seedLength, `generate ${name} key pair`),
+          );
+        }
+        try {
+          const { secretKey, publicKey } = primitive.keyPair(seed);
+          const pair: SignatureKeyPair = Object.freeze({
+            algorithm: name,
+            publicKey: Uint8Array.from(publicKey),
+            secretKey: Uint8Array.from(secretKey),
+          });
+          secretKey.fill(0);
+          return Promise.resolve(pair);
+        } finally {
+          seed.fill(0);
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    sign(
+      message: Uint8Array,
+      secretKey: Uint8Array,
+      random: RandomSource,
+    ): Promise<Uint8Array<ArrayBuffer>> {
+      try {
+        if (!(secretKey instanceof Uint8Array) || secretKey.length !== secretKeyLength) {
+          throw new RangeError(
+            `Cannot sign with ${name}: "secretKey" must be ${secretKeyLength} bytes, got ${
+              secretKey instanceof Uint8Array ? secretKey.length : typeof secretKey
+            }`,
+          );
+        }
+        if (!(message instanceof Uint8Array)) {
+          throw new TypeError(`Cannot sign with ${name}: "message" must be a Uint8Array`);
+        }
+        return Promise.resolve(Uint8Array.from(primitive.sign(message, secretKey, random)));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+      if (
+        !(signature instanceof Uint8Array) || !(message instanceof Uint8Array) ||
+        !(publicKey instanceof Uint8Array) || signature.length !== signatureLength ||
+        publicKey.length !== publicKeyLength
+      ) {
+        return Promise.resolve(false);
+      }
+      try {
+        return Promise.resolve(primitive.verify(signature, message, publicKey) === true);
+      } catch {
+        return Promise.resolve(false);
+      }
+    },
+  });
+}
+
+const ED25519 = edwardsPrimitive(ed25519);
+const ML_DSA_65 = mlDsaPrimitive(ml_dsa65);
+
+const NOBLE_SIGNATURES: ReadonlyMap<SignatureName, SignatureScheme> = new Map<
+  SignatureName,
+  SignatureScheme
+>([
+  ["Ed25519", signatureScheme("Ed25519", ED25519)],
+  ["Ed448", signatureScheme("Ed448", edwardsPrimitive(ed448))],
+  ["ML-DSA-44", signatureScheme("ML-DSA-44", mlDsaPrimitive(ml_dsa44))],
+  ["ML-DSA-65", signatureScheme("ML-DSA-65", ML_DSA_65)],
+  ["ML-DSA-87", signatureScheme("ML-DSA-87", mlDsaPrimitive(ml_dsa87))],
+  ["Ed25519+ML-DSA-65", signatureScheme("Ed25519+ML-DSA-65", hybridPrimitive(ED25519, ML_DSA_65))],
+]);
 
 // ---------------------------------------------------------------------------
 // The backend
