@@ -31,6 +31,7 @@ export {
 export type { CipherStateOptions } from "./src/crypto/cipher_state.ts";
 export { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./src/crypto/types.ts";
 export { nobleBackend } from "./src/crypto/noble_backend.ts";
+export { seededRandom, systemRandom } from "./src/crypto/random.ts";
 export type {
   Aead,
   AeadCipher,

@@ -426,16 +426,16 @@ function weierstrassCurve(curve: NobleWeierstrass): DhCurve {
   return {
     secretSeedLength: seedLength,
     publicKeyLength,
-    keyPair(seed) {
+    keyPair(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
       const { secretKey } = curve.keygen(seed);
       return { secretKey, publicKey: curve.getPublicKey(secretKey, false) };
     },
-    validate(publicKey) {
+    validate(publicKey: Uint8Array): void {
       // Uncompressed SEC1 only; fromBytes rejects off-curve points and the identity.
       if (publicKey[0] !== 0x04) throw new Error("not an uncompressed SEC1 point");
       curve.Point.fromBytes(publicKey).assertValidity();
     },
-    shared(secretKey, publicKey) {
+    shared(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
       // The compressed shared point is 0x02/0x03 ‖ x; the secret is x.
       const point = curve.getSharedSecret(secretKey, publicKey, true);
       const x = Uint8Array.from(point.subarray(1));
@@ -622,7 +622,7 @@ function mlDsaPrimitive(scheme: NobleMlDsa): SignaturePrimitive {
     signatureLength: scheme.lengths.signature!,
     keyPair: (seed) => scheme.keygen(seed),
     // Hedged signing (FIPS 204): fresh randomness from the injected source.
-    sign(message, secretKey, random) {
+    sign(message: Uint8Array, secretKey: Uint8Array, random: RandomSource): Uint8Array {
       const extraEntropy = Uint8Array.from(
         draw(random, ML_DSA_HEDGE_LENGTH, "sign with ML-DSA"),
       );
@@ -646,7 +646,7 @@ function hybridPrimitive(
     publicKeyLength: first.publicKeyLength + second.publicKeyLength,
     secretKeyLength: first.secretKeyLength + second.secretKeyLength,
     signatureLength: first.signatureLength + second.signatureLength,
-    keyPair(seed) {
+    keyPair(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
       const a = first.keyPair(seed.subarray(0, first.seedLength));
       const b = second.keyPair(seed.subarray(first.seedLength));
       const pair = {
@@ -657,12 +657,12 @@ function hybridPrimitive(
       b.secretKey.fill(0);
       return pair;
     },
-    sign(message, secretKey, random) {
+    sign(message: Uint8Array, secretKey: Uint8Array, random: RandomSource): Uint8Array {
       const a = first.sign(message, secretKey.subarray(0, first.secretKeyLength), random);
       const b = second.sign(message, secretKey.subarray(first.secretKeyLength), random);
       return concat(a, b);
     },
-    verify(signature, message, publicKey) {
+    verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
       // Both halves are always checked; the result is their conjunction.
       const a = first.verify(
         signature.subarray(0, first.signatureLength),
@@ -809,6 +809,58 @@ const NOBLE_SIGNATURES: ReadonlyMap<SignatureName, SignatureScheme> = new Map<
  * sealed[0]! ^= 1;
  * assert.equal(await cipher.open(nonce, sealed, aad), undefined);
  * cipher.dispose();
+ * ```
+ *
+ * Key exchanges draw randomness only from the `random` they are given, so a
+ * seeded source gives reproducible offers, answers and secrets. Invalid peer
+ * keys (wrong length, off-curve, low order, all-zero secret, ML-KEM key out
+ * of range) reject with `HandshakeError` `ERR_INVALID_PEER_KEY`. A wrong
+ * ML-KEM ciphertext of the right length does NOT reject (implicit
+ * rejection): it yields an unrelated secret, so the mismatch surfaces as
+ * `ERR_DECRYPT_FAILED` on the first record. X25519/X448 follow RFC 7748
+ * (the top bit of an X25519 key is ignored; the transcript covers it).
+ *
+ * Signatures: EdDSA is deterministic and verifies strictly (RFC 8032, no
+ * ZIP-215 leniency); ML-DSA signs hedged with 32 bytes from `random`. The
+ * hybrid `Ed25519+ML-DSA-65` concatenates seeds (32 ‖ 32), keys and
+ * signatures, Ed25519 first, and verifies only when both halves verify.
+ * `verify` returns `false` and never throws for malformed input.
+ *
+ * @example A key exchange with reproducible randomness
+ * ```ts
+ * import { nobleBackend, seededRandom } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const kx = nobleBackend.keyExchange("ML-KEM-768")!;
+ * const { offer, state } = await kx.offer(seededRandom(new Uint8Array([1])));
+ * const { answer, sharedSecret } = await kx.answer(offer, seededRandom(new Uint8Array([2])));
+ * assert.deepEqual(await kx.finish(state, answer), sharedSecret);
+ * state.dispose();
+ * ```
+ *
+ * @example Invalid peer keys are typed errors
+ * ```ts
+ * import { ErrorCode, HandshakeError, nobleBackend, systemRandom } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const x25519 = nobleBackend.keyExchange("X25519")!;
+ * await assert.rejects(
+ *   x25519.answer(new Uint8Array(32), systemRandom), // all-zero: a low-order point
+ *   (error) => error instanceof HandshakeError && error.code === ErrorCode.INVALID_PEER_KEY,
+ * );
+ * ```
+ *
+ * @example Signing with a hybrid identity
+ * ```ts
+ * import { nobleBackend, systemRandom } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const scheme = nobleBackend.signature("Ed25519+ML-DSA-65")!;
+ * const pair = await scheme.generateKeyPair({ seed: new Uint8Array(scheme.seedLength) });
+ * const message = new TextEncoder().encode("hello");
+ * const signature = await scheme.sign(message, pair.secretKey, systemRandom);
+ * assert.equal(await scheme.verify(signature, message, pair.publicKey), true);
+ * assert.equal(await scheme.verify(signature.subarray(1), message, pair.publicKey), false);
  * ```
  *
  * @example Incremental hashing and HKDF

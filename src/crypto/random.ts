@@ -1,0 +1,128 @@
+/**
+ * Random sources: the system CSPRNG for real use and a seeded deterministic
+ * generator for reproducible tests and simulations.
+ *
+ * Every qgate component that needs randomness takes a {@linkcode RandomSource}
+ * (`(length) => bytes`) instead of calling the CSPRNG itself, so a seed
+ * reproduces a whole run byte for byte.
+ *
+ * @module
+ */
+
+import { chacha20 } from "@noble/ciphers/chacha.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { RandomSource } from "./types.ts";
+
+/** `crypto.getRandomValues` fills at most this many bytes per call. */
+const MAX_GET_RANDOM_VALUES = 65_536;
+
+const SEEDED_LABEL = new TextEncoder().encode("qgate/1 seeded random");
+const CHACHA_BLOCK = 64;
+const MAX_CHACHA_BLOCKS = 2 ** 32;
+
+function checkLength(length: number, what: string): void {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(
+      `Cannot draw ${what} bytes: "length" must be a non-negative integer, got ${length}`,
+    );
+  }
+}
+
+/**
+ * The operating system's CSPRNG (`crypto.getRandomValues`), in chunks of at
+ * most 65,536 bytes so that any length works.
+ *
+ * @param length The number of bytes to return.
+ * @returns `length` fresh random bytes.
+ * @throws {RangeError} If `length` is not a non-negative safe integer.
+ *
+ * @example Drawing bytes
+ * ```ts
+ * import { systemRandom } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = systemRandom(100_000);
+ * assert.equal(bytes.length, 100_000);
+ * assert.notDeepEqual(systemRandom(16), systemRandom(16));
+ * ```
+ */
+export const systemRandom: RandomSource = function systemRandom(
+  length: number,
+): Uint8Array<ArrayBuffer> {
+  checkLength(length, "random");
+  const bytes = new Uint8Array(length);
+  for (let offset = 0; offset < length; offset += MAX_GET_RANDOM_VALUES) {
+    crypto.getRandomValues(bytes.subarray(offset, offset + MAX_GET_RANDOM_VALUES));
+  }
+  return bytes;
+};
+
+/**
+ * A deterministic random source for reproducible tests and simulations ONLY.
+ *
+ * It is the ChaCha20 keystream (noble) under `key = SHA-256("qgate/1 seeded
+ * random" ‖ seed)` with a zero nonce, read sequentially: the same seed yields
+ * the same bytes however the reads are split. Anyone who knows the seed knows
+ * every output, so never use it for real keys; use {@linkcode systemRandom}.
+ * The stream ends after 2^32 blocks (256 GiB); reading past that throws.
+ *
+ * @param seed Any bytes (a test's fixed seed). Copied; later changes to it have no effect.
+ * @returns A random source that replays the same stream for the same seed.
+ * @throws {TypeError} If `seed` is not a `Uint8Array`.
+ *
+ * @example Reproducible bytes
+ * ```ts
+ * import { seededRandom } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const seed = new Uint8Array([1, 2, 3]);
+ * const a = seededRandom(seed);
+ * const b = seededRandom(seed);
+ * const first = a(10);
+ * assert.deepEqual(first, b(10));
+ * // Reads are one continuous stream: 4 + 6 bytes equal one 10-byte read.
+ * const c = seededRandom(seed);
+ * assert.deepEqual(new Uint8Array([...c(4), ...c(6)]), first);
+ * assert.notDeepEqual(seededRandom(new Uint8Array([9]))(10), first);
+ * ```
+ */
+export function seededRandom(seed: Uint8Array): RandomSource {
+  if (!(seed instanceof Uint8Array)) {
+    throw new TypeError(`Cannot create seeded random: "seed" must be a Uint8Array`);
+  }
+  const input = new Uint8Array(SEEDED_LABEL.length + seed.length);
+  input.set(SEEDED_LABEL, 0);
+  input.set(seed, SEEDED_LABEL.length);
+  const key = sha256(input);
+  const nonce = new Uint8Array(12);
+  let nextBlock = 0;
+  let pending: Uint8Array = new Uint8Array(0);
+
+  return function seeded(length: number): Uint8Array<ArrayBuffer> {
+    checkLength(length, "seeded random");
+    const out = new Uint8Array(length);
+    const fromPending = Math.min(length, pending.length);
+    out.set(pending.subarray(0, fromPending), 0);
+    pending = pending.subarray(fromPending);
+    let written = fromPending;
+    if (written < length) {
+      const blocks = Math.ceil((length - written) / CHACHA_BLOCK);
+      if (nextBlock + blocks > MAX_CHACHA_BLOCKS) {
+        throw new RangeError("Cannot draw seeded random bytes: the stream is exhausted");
+      }
+      const stream = chacha20(
+        key,
+        nonce,
+        new Uint8Array(blocks * CHACHA_BLOCK),
+        undefined,
+        nextBlock,
+      );
+      nextBlock += blocks;
+      const take = length - written;
+      out.set(stream.subarray(0, take), written);
+      written += take;
+      pending = stream.subarray(take);
+    }
+    return out;
+  };
+}
