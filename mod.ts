@@ -68,6 +68,7 @@ export {
   SESSION_ID_LENGTH,
   UUID_LENGTH,
 } from "./src/codec/messages.ts";
+export { MAX_SEQUENCE, REPLAY_WINDOW_SIZE, ReplayWindow } from "./src/codec/replay_window.ts";
 export type {
   AuthenticationMessage,
   BeginKeyUpdateMessage,
