@@ -68,6 +68,8 @@ export const ErrorCode: {
   readonly ABORTED: "ERR_ABORTED";
   /** A configured resource limit was exceeded (buffers, connections, rates). */
   readonly RESOURCE_LIMIT: "ERR_RESOURCE_LIMIT";
+  /** A bug in qgate or in an injected component (backend, clock, random source). */
+  readonly INTERNAL: "ERR_INTERNAL";
 } = {
   FRAME_TOO_LARGE: "ERR_FRAME_TOO_LARGE",
   FRAME_TRUNCATED: "ERR_FRAME_TRUNCATED",
@@ -90,6 +92,7 @@ export const ErrorCode: {
   UNKNOWN_EXTENDER: "ERR_UNKNOWN_EXTENDER",
   ABORTED: "ERR_ABORTED",
   RESOURCE_LIMIT: "ERR_RESOURCE_LIMIT",
+  INTERNAL: "ERR_INTERNAL",
 };
 
 /** The union of every stable error code. */

@@ -1,0 +1,38 @@
+/**
+ * Peer details: what a session knows about the other side once the
+ * handshake is done, in the spirit of QuantumGate's `GetPeerDetails`.
+ *
+ * @module
+ */
+
+import type { SignatureName } from "../crypto/types.ts";
+import type { NegotiatedSuite } from "../handshake_policy.ts";
+
+/** Which end of the connection a peer is. The responder leads every phase. */
+export type Role = "initiator" | "responder";
+
+/** What a session knows about its peer and itself. Public data only. */
+export interface PeerDetails {
+  /** Our role. */
+  readonly role: Role;
+  /** The negotiated algorithms. */
+  readonly algorithms: NegotiatedSuite;
+  /** The peer's UUID, when it presented an identity. */
+  readonly peerUuid: string | undefined;
+  /** The peer's identity scheme, when it presented an identity. */
+  readonly peerSignature: SignatureName | undefined;
+  /** The peer proved an identity that our access manager allows. */
+  readonly authenticated: boolean;
+  /** We presented an identity (the peer accepted it, or the handshake would have failed). */
+  readonly localAuthenticated: boolean;
+  /** Our session id as hex. */
+  readonly sessionId: string;
+  /** The peer's session id as hex. */
+  readonly peerSessionId: string;
+  /** The peer's protocol version. */
+  readonly peerVersion: { readonly major: number; readonly minor: number };
+  /** The extender UUIDs the peer runs. */
+  readonly peerExtenders: readonly string[];
+  /** Whether a Global Shared Secret protected the connection. */
+  readonly globalSharedSecret: boolean;
+}
