@@ -32,6 +32,38 @@ export type { CipherStateOptions } from "./src/crypto/cipher_state.ts";
 export { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./src/crypto/types.ts";
 export { nobleBackend } from "./src/crypto/noble_backend.ts";
 export { seededRandom, systemRandom } from "./src/crypto/random.ts";
+export {
+  algorithmsOf,
+  findAlgorithm,
+  resolveAead,
+  resolveHash,
+  resolveKeyExchange,
+  resolveSignature,
+} from "./src/crypto/registry.ts";
+export type { AlgorithmNames } from "./src/crypto/registry.ts";
+export { Transcript, TRANSCRIPT_LABEL } from "./src/crypto/transcript.ts";
+export {
+  DEFAULT_KEY_LENGTH,
+  derivePreKeys,
+  KeySchedule,
+  keyUpdateTranscript,
+  SALT_LENGTH,
+} from "./src/crypto/key_schedule.ts";
+export type {
+  KeyScheduleOptions,
+  KeyScheduleStage,
+  PreKeys,
+  TrafficKeys,
+} from "./src/crypto/key_schedule.ts";
+export {
+  derivePeerUuid,
+  formatUuid,
+  parseUuid,
+  randomSessionId,
+  verifyPeerUuid,
+} from "./src/crypto/peer_uuid.ts";
+export { authenticationPayload } from "./src/crypto/authentication.ts";
+export type { AuthenticationRole } from "./src/crypto/authentication.ts";
 export type {
   Aead,
   AeadCipher,
@@ -69,6 +101,25 @@ export {
   UUID_LENGTH,
 } from "./src/codec/messages.ts";
 export { MAX_SEQUENCE, REPLAY_WINDOW_SIZE, ReplayWindow } from "./src/codec/replay_window.ts";
+export {
+  DEFAULT_MAX_RECORD_LENGTH,
+  FrameDecoder,
+  FrameDecoderStream,
+  FrameEncoderStream,
+  MAX_RECORD_LENGTH,
+  MIN_RECORD_LENGTH,
+  PRE_KEY_AEAD,
+  RECORD_HEADER_LENGTH,
+  RecordOpener,
+  RecordSealer,
+} from "./src/codec/stream_records.ts";
+export type {
+  FrameDecoderOptions,
+  RecordInput,
+  RecordOpenerOptions,
+  RecordSealerOptions,
+  SealedRecord,
+} from "./src/codec/stream_records.ts";
 export type {
   AuthenticationMessage,
   BeginKeyUpdateMessage,

@@ -1,0 +1,231 @@
+/**
+ * Algorithm lookups by wire id or name, and resolution against a backend.
+ *
+ * The tables themselves ({@linkcode KEY_EXCHANGES}, {@linkcode AEADS},
+ * {@linkcode HASHES}, {@linkcode SIGNATURES}) live in `types.ts`; this module
+ * answers "which algorithm is id 0x0102?" and "give me the implementation of
+ * ML-KEM-768 from this backend, or fail with a typed error".
+ *
+ * @module
+ */
+
+import { ErrorCode, HandshakeError } from "../errors.ts";
+import type {
+  Aead,
+  AeadName,
+  AlgorithmCategory,
+  AlgorithmInfo,
+  CryptoBackend,
+  HashFunction,
+  HashName,
+  KeyExchange,
+  KeyExchangeName,
+  SignatureName,
+  SignatureScheme,
+} from "./types.ts";
+import { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./types.ts";
+
+/** The algorithm name type of each category. */
+export interface AlgorithmNames {
+  /** Key exchange names. */
+  keyExchange: KeyExchangeName;
+  /** AEAD names. */
+  aead: AeadName;
+  /** Hash names. */
+  hash: HashName;
+  /** Signature names. */
+  signature: SignatureName;
+}
+
+const TABLES: { readonly [C in AlgorithmCategory]: readonly AlgorithmInfo<AlgorithmNames[C]>[] } = {
+  keyExchange: KEY_EXCHANGES,
+  aead: AEADS,
+  hash: HASHES,
+  signature: SIGNATURES,
+};
+
+/**
+ * The registry table of one category, in wire-id order.
+ *
+ * @param category The algorithm category.
+ * @returns Every algorithm of that category with its stable id and name.
+ * @throws {TypeError} If `category` is not a known category.
+ *
+ * @example Listing the AEADs
+ * ```ts
+ * import { algorithmsOf } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(
+ *   algorithmsOf("aead").map((info) => info.name),
+ *   ["ChaCha20-Poly1305", "XChaCha20-Poly1305", "AES-256-GCM"],
+ * );
+ * ```
+ */
+export function algorithmsOf<C extends AlgorithmCategory>(
+  category: C,
+): readonly AlgorithmInfo<AlgorithmNames[C]>[] {
+  const table = Object.hasOwn(TABLES, category) ? TABLES[category] : undefined;
+  if (table === undefined) {
+    throw new TypeError(`Cannot list algorithms: unknown category "${String(category)}"`);
+  }
+  return table;
+}
+
+/**
+ * Finds an algorithm by its wire id or its name.
+ *
+ * Names are matched exactly (case-sensitive), ids as 16-bit integers.
+ *
+ * @param category The algorithm category.
+ * @param idOrName A wire id (e.g. `0x0102`) or a name (e.g. `"ML-KEM-768"`).
+ * @returns The registry row, or `undefined` if the category has no such algorithm.
+ * @throws {TypeError} If `category` is not a known category.
+ *
+ * @example Looking up by id and by name
+ * ```ts
+ * import { findAlgorithm } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(findAlgorithm("keyExchange", 0x0102)?.name, "ML-KEM-768");
+ * assert.equal(findAlgorithm("hash", "BLAKE2b")?.id, 0x0004);
+ * assert.equal(findAlgorithm("aead", 0x7777), undefined);
+ * assert.equal(findAlgorithm("signature", "ed25519"), undefined);
+ * ```
+ */
+export function findAlgorithm<C extends AlgorithmCategory>(
+  category: C,
+  idOrName: number | string,
+): AlgorithmInfo<AlgorithmNames[C]> | undefined {
+  const table = algorithmsOf(category);
+  return typeof idOrName === "number"
+    ? table.find((info) => info.id === idOrName)
+    : table.find((info) => info.name === idOrName);
+}
+
+function unsupported(
+  category: AlgorithmCategory,
+  idOrName: number | string,
+  backend: CryptoBackend,
+  known: boolean,
+): HandshakeError {
+  const shown = typeof idOrName === "number"
+    ? `0x${idOrName.toString(16).padStart(4, "0")}`
+    : `"${idOrName}"`;
+  return new HandshakeError(
+    ErrorCode.UNSUPPORTED_ALGORITHM,
+    known
+      ? `Cannot use ${category} algorithm ${shown}: backend "${backend.name}" does not offer it`
+      : `Cannot use ${category} algorithm ${shown}: unknown ${category} algorithm`,
+  );
+}
+
+function resolve<C extends AlgorithmCategory, T>(
+  category: C,
+  backend: CryptoBackend,
+  idOrName: number | string,
+  lookup: (name: AlgorithmNames[C]) => T | undefined,
+): T {
+  const info = findAlgorithm(category, idOrName);
+  if (info === undefined) throw unsupported(category, idOrName, backend, false);
+  const implementation = lookup(info.name);
+  if (implementation === undefined) throw unsupported(category, idOrName, backend, true);
+  return implementation;
+}
+
+/**
+ * The backend's implementation of a key exchange.
+ *
+ * @param backend The crypto backend.
+ * @param idOrName A wire id or name.
+ * @returns The key exchange.
+ * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCode, nobleBackend, resolveKeyExchange } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(resolveKeyExchange(nobleBackend, 0x0001).name, "X25519");
+ * assert.throws(() => resolveKeyExchange(nobleBackend, 0x0999), { code: ErrorCode.UNSUPPORTED_ALGORITHM });
+ * ```
+ */
+export function resolveKeyExchange(
+  backend: CryptoBackend,
+  idOrName: number | string,
+): KeyExchange {
+  return resolve("keyExchange", backend, idOrName, (name) => backend.keyExchange(name));
+}
+
+/**
+ * The backend's implementation of an AEAD.
+ *
+ * @param backend The crypto backend.
+ * @param idOrName A wire id or name.
+ * @returns The AEAD.
+ * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
+ *
+ * @example
+ * ```ts
+ * import { nobleBackend, resolveAead } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(resolveAead(nobleBackend, "AES-256-GCM").id, 0x0003);
+ * ```
+ */
+export function resolveAead(backend: CryptoBackend, idOrName: number | string): Aead {
+  return resolve("aead", backend, idOrName, (name) => backend.aead(name));
+}
+
+/**
+ * The backend's implementation of a hash function.
+ *
+ * @param backend The crypto backend.
+ * @param idOrName A wire id or name.
+ * @returns The hash function.
+ * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
+ *
+ * @example
+ * ```ts
+ * import { nobleBackend, resolveHash } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(resolveHash(nobleBackend, 0x0002).outputLength, 64);
+ * ```
+ */
+export function resolveHash(backend: CryptoBackend, idOrName: number | string): HashFunction {
+  return resolve("hash", backend, idOrName, (name) => backend.hash(name));
+}
+
+/**
+ * The backend's implementation of a signature scheme.
+ *
+ * @param backend The crypto backend.
+ * @param idOrName A wire id or name.
+ * @returns The signature scheme.
+ * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
+ *
+ * @example A backend without post-quantum signatures
+ * ```ts
+ * import { ErrorCode, HandshakeError, nobleBackend, resolveSignature } from "@qgate/handshake";
+ * import type { CryptoBackend } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const classicalOnly: CryptoBackend = {
+ *   ...nobleBackend,
+ *   name: "classical",
+ *   signature: (name) => name.startsWith("ML-DSA") ? undefined : nobleBackend.signature(name),
+ * };
+ * assert.equal(resolveSignature(classicalOnly, "Ed25519").name, "Ed25519");
+ * assert.throws(
+ *   () => resolveSignature(classicalOnly, "ML-DSA-65"),
+ *   (error) => error instanceof HandshakeError && error.code === ErrorCode.UNSUPPORTED_ALGORITHM,
+ * );
+ * ```
+ */
+export function resolveSignature(
+  backend: CryptoBackend,
+  idOrName: number | string,
+): SignatureScheme {
+  return resolve("signature", backend, idOrName, (name) => backend.signature(name));
+}
