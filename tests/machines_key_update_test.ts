@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { createActor, initialTransition, SimulatedClock, transition } from "xstate";
+import {
+  type KeyUpdateCommand,
+  type KeyUpdateEvent,
+  keyUpdateMachine,
+} from "../machines/key_update.ts";
+import type { Role } from "../machines/_setup.ts";
+import { ErrorCode } from "../src/errors.ts";
+
+type Snapshot = ReturnType<typeof initialTransition<typeof keyUpdateMachine>>[0];
+
+function commands(actions: readonly { type: string; params?: unknown }[]): KeyUpdateCommand[] {
+  return actions.filter((action) => action.type === "xstate.emit").map((action) =>
+    (action.params as { event: KeyUpdateCommand }).event
+  );
+}
+
+const input = (role: Role) => ({ role, epoch: 2, interval: 60_000, maxDuration: 5_000 });
+const share = new Uint8Array(32);
+
+/**
+ * Runs both cycles with a stand-in runtime. `starts` lists who requests an
+ * update before any delivery; messages are delivered FIFO per direction.
+ */
+function cycle(starts: Role[]): {
+  snapshots: Record<Role, Snapshot>;
+  log: Record<Role, KeyUpdateCommand[]>;
+} {
+  const snapshots = {} as Record<Role, Snapshot>;
+  const log: Record<Role, KeyUpdateCommand[]> = { initiator: [], responder: [] };
+  const queue: [Role, KeyUpdateEvent][] = [];
+  const other = (role: Role): Role => (role === "initiator" ? "responder" : "initiator");
+  const react = (role: Role, emitted: KeyUpdateCommand[]) => {
+    for (const command of emitted) {
+      log[role].push(command);
+      if (command.type === "frame.send") {
+        queue.push([other(role), {
+          type: `peer.${command.message.kind}`,
+          message: command.message,
+        } as KeyUpdateEvent]);
+      } else if (command.type === "keyUpdate.offer") {
+        queue.push([role, {
+          type: "crypto.updateOffered",
+          primaryShare: share,
+          secondaryShare: share,
+        }]);
+      } else if (command.type === "keyUpdate.answer") {
+        queue.push([role, {
+          type: "crypto.updateAnswered",
+          primaryShare: share,
+          secondaryShare: share,
+          nextInterval: 60_000,
+        }]);
+      } else if (command.type === "keyUpdate.finish") {
+        queue.push([role, { type: "crypto.updateFinished", nextInterval: 60_000 }]);
+      }
+    }
+  };
+  for (const role of ["initiator", "responder"] as const) {
+    [snapshots[role]] = initialTransition(keyUpdateMachine, input(role));
+  }
+  for (const role of starts) {
+    const [next, actions] = transition(keyUpdateMachine, snapshots[role], {
+      type: "local.requestUpdate",
+    });
+    snapshots[role] = next;
+    react(role, commands(actions));
+  }
+  for (let step = 0; step < 100 && queue.length > 0; step++) {
+    const [role, event] = queue.shift()!;
+    const [next, actions] = transition(keyUpdateMachine, snapshots[role], event);
+    snapshots[role] = next;
+    react(role, commands(actions));
+  }
+  return { snapshots, log };
+}
+
+function switches(log: KeyUpdateCommand[]): string[] {
+  return log.flatMap((command) =>
+    command.type === "frame.send"
+      ? [command.message.kind]
+      : command.type === "keys.activateSend"
+      ? [`send:${command.epoch}`]
+      : command.type === "keys.activateReceive"
+      ? [`receive:${command.epoch}`]
+      : command.type === "keyUpdate.finish"
+      ? ["finish(receive:3)"]
+      : []
+  );
+}
+
+Deno.test("keyUpdateMachine rotates to the next epoch when either side starts", async (t) => {
+  for (const starter of ["initiator", "responder"] as const) {
+    await t.step(`started by the ${starter}`, () => {
+      const { snapshots, log } = cycle([starter]);
+      const answerer = starter === "initiator" ? "responder" : "initiator";
+      for (const role of ["initiator", "responder"] as const) {
+        assert.equal(snapshots[role].value, "idle");
+        assert.equal(snapshots[role].context.epoch, 3);
+        assert.equal(snapshots[role].context.completed, 1);
+      }
+      assert.deepEqual(switches(log[starter]), [
+        "beginKeyUpdate",
+        "finish(receive:3)",
+        "keyUpdateReady",
+        "send:3",
+      ]);
+      assert.deepEqual(switches(log[answerer]), ["endKeyUpdate", "send:3", "receive:3"]);
+    });
+  }
+});
+
+Deno.test("keyUpdateMachine resolves simultaneous starts in favour of the responder", () => {
+  const { snapshots, log } = cycle(["initiator", "responder"]);
+  for (const role of ["initiator", "responder"] as const) {
+    assert.equal(snapshots[role].value, "idle");
+    assert.equal(snapshots[role].context.epoch, 3);
+  }
+  // The responder finished its own update; the initiator abandoned its own and answered.
+  assert.ok(log.responder.some((command) => command.type === "keyUpdate.finish"));
+  assert.ok(!log.initiator.some((command) => command.type === "keyUpdate.finish"));
+  assert.ok(log.initiator.some((command) => command.type === "keyUpdate.answer"));
+});
+
+Deno.test("keyUpdateMachine fails with ERR_UNEXPECTED_MESSAGE for a wrong epoch or an out-of-place message", async (t) => {
+  const [idle] = initialTransition(keyUpdateMachine, input("initiator"));
+  await t.step("a BeginKeyUpdate that skips an epoch", () => {
+    const [next] = transition(keyUpdateMachine, idle, {
+      type: "peer.beginKeyUpdate",
+      message: { kind: "beginKeyUpdate", epoch: 4, primaryShare: share, secondaryShare: share },
+    });
+    assert.equal(next.value, "failed");
+    assert.equal(next.context.failure?.code, ErrorCode.UNEXPECTED_MESSAGE);
+  });
+  await t.step("an EndKeyUpdate nobody asked for", () => {
+    const [next] = transition(keyUpdateMachine, idle, {
+      type: "peer.endKeyUpdate",
+      message: { kind: "endKeyUpdate", epoch: 3, primaryShare: share, secondaryShare: share },
+    });
+    assert.equal(next.context.failure?.code, ErrorCode.UNEXPECTED_MESSAGE);
+  });
+  await t.step("a KeyUpdateReady while idle", () => {
+    const [next, actions] = transition(keyUpdateMachine, idle, {
+      type: "peer.keyUpdateReady",
+      message: { kind: "keyUpdateReady", epoch: 3 },
+    });
+    assert.equal(next.context.failure?.code, ErrorCode.UNEXPECTED_MESSAGE);
+    assert.deepEqual(commands(actions), [
+      { type: "keyUpdate.failed", code: ErrorCode.UNEXPECTED_MESSAGE },
+    ]);
+  });
+});
+
+Deno.test("keyUpdateMachine starts on its interval and fails with ERR_TIMEOUT after maxDuration", () => {
+  const clock = new SimulatedClock();
+  const actor = createActor(keyUpdateMachine, {
+    clock,
+    input: { role: "responder", epoch: 2, interval: 1_000, maxDuration: 500 },
+  });
+  const seen: string[] = [];
+  actor.on("*", (command) => seen.push(command.type));
+  actor.start();
+  clock.increment(999);
+  assert.equal(actor.getSnapshot().value, "idle");
+  clock.increment(1);
+  assert.equal(actor.getSnapshot().value, "offering");
+  assert.deepEqual(seen, ["keyUpdate.offer"]);
+  clock.increment(500);
+  assert.equal(actor.getSnapshot().value, "failed");
+  assert.equal(actor.getSnapshot().context.failure?.code, ErrorCode.TIMEOUT);
+  actor.stop();
+});
