@@ -76,7 +76,7 @@ export function derivePeerUuid(
  * @param publicKey The identity public key.
  * @returns `true` if they match; `false` for a mismatch or malformed input (never throws).
  *
- * @example
+ * @example Checking a claimed PeerUUID
  * ```ts
  * import { derivePeerUuid, verifyPeerUuid } from "@qgate/handshake";
  * import assert from "node:assert/strict";
@@ -112,7 +112,7 @@ export function verifyPeerUuid(
  * @returns The canonical text form.
  * @throws {RangeError} If `bytes` is not 16 bytes.
  *
- * @example
+ * @example Formatting bytes
  * ```ts
  * import { formatUuid } from "@qgate/handshake";
  * import assert from "node:assert/strict";
@@ -178,7 +178,7 @@ export function parseUuid(text: string): Uint8Array<ArrayBuffer> {
  * @returns 8 random bytes (a copy; the source's buffer is not aliased).
  * @throws {RangeError} If `random` returns a wrong number of bytes.
  *
- * @example
+ * @example A reproducible session id
  * ```ts
  * import { randomSessionId, seededRandom } from "@qgate/handshake";
  * import assert from "node:assert/strict";

@@ -141,7 +141,7 @@ function resolve<C extends AlgorithmCategory, T>(
  * @returns The key exchange.
  * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
  *
- * @example
+ * @example Resolving a wire id from the peer
  * ```ts
  * import { ErrorCode, nobleBackend, resolveKeyExchange } from "@qgate/handshake";
  * import assert from "node:assert/strict";
@@ -165,7 +165,7 @@ export function resolveKeyExchange(
  * @returns The AEAD.
  * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
  *
- * @example
+ * @example Resolving by name
  * ```ts
  * import { nobleBackend, resolveAead } from "@qgate/handshake";
  * import assert from "node:assert/strict";
@@ -185,7 +185,7 @@ export function resolveAead(backend: CryptoBackend, idOrName: number | string): 
  * @returns The hash function.
  * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
  *
- * @example
+ * @example Resolving by wire id
  * ```ts
  * import { nobleBackend, resolveHash } from "@qgate/handshake";
  * import assert from "node:assert/strict";
