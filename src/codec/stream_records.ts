@@ -1,0 +1,979 @@
+/**
+ * The record layer on stream transports (README "Records on a stream
+ * transport", "Record plaintext" and "Pre-key protection").
+ *
+ * Each direction starts with the sender's 16-byte random salt, then records:
+ *
+ * ```
+ * record       = maskedLength (3) ‖ ciphertext (length bytes, tag included)
+ * length       = u24, 17 ≤ length ≤ maxRecordLength (default 65,536)
+ * mask         = ChaCha20(headerKey, nonce = u32 0 ‖ u64 recordIndex)[0..3]
+ * maskedLength = length XOR mask
+ * ```
+ *
+ * The clear 3-byte length is the AEAD's associated data. Epoch 0 seals with
+ * ChaCha20-Poly1305 under `preKey`; `preKey` and `headerKey` come from the
+ * sender's salt and the optional Global Shared Secret. Later epochs use the
+ * cipher states the session derives and hands over with `setCipher()`.
+ *
+ * The sending side is {@linkcode RecordSealer}. The receiving side is split
+ * in two on purpose: {@linkcode FrameDecoder} only cuts the byte stream into
+ * records (any chunking, bounded memory), and {@linkcode RecordOpener}
+ * decrypts them one at a time, so that the session can switch receive keys
+ * between two records. {@linkcode FrameEncoderStream} and
+ * {@linkcode FrameDecoderStream} wrap the sealer and the decoder as Web
+ * Streams.
+ *
+ * @module
+ */
+
+import { chacha20 } from "@noble/ciphers/chacha.js";
+import { ErrorCode, FrameError, QGateError } from "../errors.ts";
+import { CipherState } from "../crypto/cipher_state.ts";
+import { derivePreKeys, SALT_LENGTH } from "../crypto/key_schedule.ts";
+import type { Aead, CryptoBackend, RandomSource } from "../crypto/types.ts";
+import { assertBytes, assertInteger, assertLength } from "./_bytes.ts";
+import { decodePlaintext, encodePlaintext, PLAINTEXT_HEADER_LENGTH } from "./messages.ts";
+
+/** Length of a stream record's (masked) length field, in bytes. */
+export const RECORD_HEADER_LENGTH = 3;
+
+/** Smallest record length (ciphertext bytes) the wire format allows. */
+export const MIN_RECORD_LENGTH = 17;
+
+/** Default `maxRecordLength`: the largest ciphertext a record may carry. */
+export const DEFAULT_MAX_RECORD_LENGTH = 65_536;
+
+/** Largest `maxRecordLength` an option may set (the largest u24). */
+export const MAX_RECORD_LENGTH = 0xff_ffff;
+
+/** The AEAD of epoch 0 (pre-key protection). */
+export const PRE_KEY_AEAD = "ChaCha20-Poly1305";
+
+/** AEAD tag length of every registered AEAD. */
+const TAG_LENGTH = 16;
+
+/** Smallest `maxRecordLength` an option may set: an empty body without padding. */
+const MIN_MAX_RECORD_LENGTH = PLAINTEXT_HEADER_LENGTH + TAG_LENGTH;
+
+const MASK_NONCE_LENGTH = 12;
+
+/** The length mask of record `index`: ChaCha20(headerKey, u32 0 ‖ u64 index)[0..3]. */
+function lengthMask(headerKey: Uint8Array, index: number): Uint8Array {
+  const nonce = new Uint8Array(MASK_NONCE_LENGTH);
+  const view = new DataView(nonce.buffer);
+  view.setUint32(4, Math.floor(index / 2 ** 32));
+  view.setUint32(8, index >>> 0);
+  return chacha20(headerKey, nonce, new Uint8Array(RECORD_HEADER_LENGTH));
+}
+
+function preKeyAead(context: string, backend: CryptoBackend): Aead {
+  if (typeof backend !== "object" || backend === null || typeof backend.aead !== "function") {
+    throw new TypeError(`Cannot ${context}: "backend" must be a CryptoBackend`);
+  }
+  const aead = backend.aead(PRE_KEY_AEAD);
+  if (aead === undefined) {
+    throw new TypeError(`Cannot ${context}: "backend" does not offer ${PRE_KEY_AEAD}`);
+  }
+  return aead;
+}
+
+function checkMaxRecordLength(context: string, value: number | undefined): number {
+  const max = value ?? DEFAULT_MAX_RECORD_LENGTH;
+  assertInteger(context, "maxRecordLength", max, MIN_MAX_RECORD_LENGTH, MAX_RECORD_LENGTH);
+  return max;
+}
+
+function checkGlobalSharedSecret(
+  context: string,
+  value: Uint8Array | undefined,
+): Uint8Array | undefined {
+  if (value !== undefined) assertBytes(context, "globalSharedSecret", value);
+  return value;
+}
+
+function checkCipher(context: string, cipher: unknown): asserts cipher is CipherState {
+  if (!(cipher instanceof CipherState)) {
+    throw new TypeError(`Cannot ${context}: "cipher" must be a CipherState`);
+  }
+}
+
+/** Options for {@linkcode RecordSealer} and {@linkcode FrameEncoderStream}. */
+export interface RecordSealerOptions {
+  /** Supplies ChaCha20-Poly1305 for epoch 0. */
+  backend: CryptoBackend;
+  /** Draws the 16-byte salt. */
+  random: RandomSource;
+  /** The Global Shared Secret; both peers must use the same one (or none). */
+  globalSharedSecret?: Uint8Array;
+  /** The largest ciphertext a record may carry; at most 16,777,215. Default 65,536. */
+  maxRecordLength?: number;
+}
+
+/**
+ * The sending side of one stream direction: the salt preamble, then records
+ * sealed under the current epoch's cipher state.
+ *
+ * Records must be written to the transport in the order `seal()` was
+ * called; the record index and the cipher counter are taken synchronously
+ * when `seal()` is called, so concurrent calls stay consistent.
+ *
+ * @example Sealing and decoding a record
+ * ```ts
+ * import {
+ *   FrameDecoder,
+ *   MESSAGE_TYPE,
+ *   nobleBackend,
+ *   RecordOpener,
+ *   RecordSealer,
+ *   seededRandom,
+ * } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const sealer = new RecordSealer({ backend: nobleBackend, random: seededRandom(new Uint8Array([1])) });
+ * const decoder = new FrameDecoder();
+ * const opener = new RecordOpener({ decoder, backend: nobleBackend });
+ *
+ * assert.deepEqual(decoder.push(sealer.preamble()), []);
+ * const bytes = await sealer.seal(MESSAGE_TYPE.close, new Uint8Array([0]), 4);
+ * assert.equal(bytes.length, 3 + 5 + 1 + 4 + 16);
+ * const [record] = decoder.push(bytes);
+ * const { type, body } = await opener.open(record!);
+ * assert.equal(type, MESSAGE_TYPE.close);
+ * assert.deepEqual(body, new Uint8Array([0]));
+ * ```
+ */
+export class RecordSealer {
+  readonly #salt: Uint8Array<ArrayBuffer>;
+  readonly #headerKey: Uint8Array;
+  readonly #maxRecordLength: number;
+  #cipher: CipherState;
+  #index = 0;
+
+  /**
+   * Draws the salt and derives the epoch-0 keys.
+   *
+   * @param options The backend, random source, GSS and record limit.
+   * @throws {TypeError} If the backend lacks ChaCha20-Poly1305, `random` is
+   *   not a function or `globalSharedSecret` is not a `Uint8Array`.
+   * @throws {RangeError} If `maxRecordLength` is not an integer in
+   *   [21, 16,777,215] or `random` returns the wrong number of bytes.
+   */
+  constructor(options: RecordSealerOptions) {
+    const context = "create record sealer";
+    const aead = preKeyAead(context, options.backend);
+    if (typeof options.random !== "function") {
+      throw new TypeError(`Cannot ${context}: "random" must be a function`);
+    }
+    this.#maxRecordLength = checkMaxRecordLength(context, options.maxRecordLength);
+    const gss = checkGlobalSharedSecret(context, options.globalSharedSecret);
+    const salt = options.random(SALT_LENGTH);
+    assertLength(context, "random(16)", salt, SALT_LENGTH);
+    this.#salt = Uint8Array.from(salt);
+    const { preKey, headerKey } = derivePreKeys(this.#salt, gss);
+    this.#headerKey = headerKey;
+    this.#cipher = new CipherState(aead, preKey, 0);
+    preKey.fill(0);
+  }
+
+  /**
+   * Returns the 16-byte salt, the first bytes this direction sends.
+   *
+   * @returns A fresh copy of the salt.
+   *
+   * @example
+   * ```ts
+   * import { nobleBackend, RecordSealer, systemRandom } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
+   * assert.equal(sealer.preamble().length, 16);
+   * ```
+   */
+  preamble(): Uint8Array<ArrayBuffer> {
+    return this.#salt.slice();
+  }
+
+  /** The epoch of the current cipher state (0 until the first `setCipher()`). */
+  get epoch(): number {
+    return this.#cipher.epoch;
+  }
+
+  /** How many records this sealer has sealed (the next record's index). */
+  get recordIndex(): number {
+    return this.#index;
+  }
+
+  /** The largest ciphertext a record may carry. */
+  get maxRecordLength(): number {
+    return this.#maxRecordLength;
+  }
+
+  /**
+   * The largest body a record can carry with `paddingLength` bytes of padding.
+   *
+   * @param paddingLength Padding bytes the record will carry.
+   * @returns `maxRecordLength - 21 - paddingLength`, or a negative number if the padding alone is too large.
+   *
+   * @example
+   * ```ts
+   * import { nobleBackend, RecordSealer, systemRandom } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
+   * assert.equal(sealer.maxBodyLength(0), 65_536 - 21);
+   * ```
+   */
+  maxBodyLength(paddingLength = 0): number {
+    return this.#maxRecordLength - PLAINTEXT_HEADER_LENGTH - TAG_LENGTH - paddingLength;
+  }
+
+  /**
+   * Switches to a new epoch's cipher state for every later record.
+   *
+   * The sealer takes ownership: it disposes the previous cipher state.
+   *
+   * @param cipher The cipher state of the new epoch.
+   * @throws {TypeError} If `cipher` is not a `CipherState`.
+   *
+   * @example
+   * ```ts
+   * import { CipherState, nobleBackend, RecordSealer, systemRandom } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
+   * const aead = nobleBackend.aead("AES-256-GCM")!;
+   * sealer.setCipher(new CipherState(aead, new Uint8Array(32), 1));
+   * assert.equal(sealer.epoch, 1);
+   * ```
+   */
+  setCipher(cipher: CipherState): void {
+    checkCipher("set cipher", cipher);
+    if (cipher === this.#cipher) return;
+    this.#cipher.dispose();
+    this.#cipher = cipher;
+  }
+
+  /**
+   * Seals one record: `maskedLength ‖ ciphertext`.
+   *
+   * @param type The message type byte.
+   * @param body The encoded message body.
+   * @param paddingLength Zero bytes to append inside the ciphertext.
+   * @returns A fresh array of `3 + 5 + body.length + paddingLength + 16` bytes.
+   * @throws {RangeError} If the record would exceed `maxRecordLength`, or
+   *   `type`/`paddingLength` is out of range (thrown synchronously from this
+   *   async method, so it rejects the promise).
+   * @throws {SessionError} `ERR_NONCE_EXHAUSTED` when the epoch's record
+   *   limit is reached.
+   *
+   * @example Noise and data of the same length look alike
+   * ```ts
+   * import { MESSAGE_TYPE, nobleBackend, RecordSealer, systemRandom } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
+   * const noise = await sealer.seal(MESSAGE_TYPE.noise, systemRandom(10));
+   * const data = await sealer.seal(MESSAGE_TYPE.close, new Uint8Array([0]), 9);
+   * assert.equal(noise.length, data.length);
+   * ```
+   */
+  seal(type: number, body: Uint8Array, paddingLength = 0): Promise<Uint8Array<ArrayBuffer>> {
+    const context = "seal record";
+    try {
+      assertInteger(context, "type", type, 0, 0xff);
+      assertBytes(context, "body", body);
+      assertInteger(context, "paddingLength", paddingLength, 0, MAX_RECORD_LENGTH);
+      const length = PLAINTEXT_HEADER_LENGTH + body.length + paddingLength + TAG_LENGTH;
+      if (length > this.#maxRecordLength) {
+        throw new RangeError(
+          `Cannot ${context}: record of ${length} bytes exceeds "maxRecordLength" ${this.#maxRecordLength}`,
+        );
+      }
+      const plaintext = encodePlaintext(type, body, paddingLength);
+      const header = new Uint8Array([length >>> 16, (length >>> 8) & 0xff, length & 0xff]);
+      // Index and counter are taken now, before any await: call order = wire order.
+      const index = this.#index++;
+      const sealing = this.#cipher.seal(plaintext, header);
+      const mask = lengthMask(this.#headerKey, index);
+      return sealing.then(({ ciphertext }) => {
+        if (ciphertext.length !== length) {
+          throw new TypeError(`Cannot ${context}: the AEAD's tag is not ${TAG_LENGTH} bytes`);
+        }
+        const record = new Uint8Array(RECORD_HEADER_LENGTH + length);
+        for (let i = 0; i < RECORD_HEADER_LENGTH; i++) record[i] = header[i]! ^ mask[i]!;
+        record.set(ciphertext, RECORD_HEADER_LENGTH);
+        return record;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Forgets the header key and disposes the current cipher state. Later seals reject. */
+  dispose(): void {
+    this.#headerKey.fill(0);
+    this.#cipher.dispose();
+  }
+}
+
+/** One record cut from the byte stream, not yet decrypted. */
+export interface SealedRecord {
+  /** The record's index in its direction (0 for the first record after the salt). */
+  readonly index: number;
+  /** The clear 3-byte length field: the AEAD's associated data. */
+  readonly header: Uint8Array;
+  /** The ciphertext with its tag. */
+  readonly ciphertext: Uint8Array;
+}
+
+/** Options for {@linkcode FrameDecoder} and {@linkcode FrameDecoderStream}. */
+export interface FrameDecoderOptions {
+  /** The Global Shared Secret; must match the sender's. */
+  globalSharedSecret?: Uint8Array;
+  /** The largest ciphertext accepted; at most 16,777,215. Default 65,536. */
+  maxRecordLength?: number;
+}
+
+/**
+ * How a {@linkcode RecordOpener} receives its decoder's pre-key without the
+ * key ever being reachable from public API: module-private, one-shot.
+ */
+const PRE_KEY_TAKERS = new WeakMap<object, () => Uint8Array | undefined>();
+
+const PHASE_SALT = 0;
+const PHASE_HEADER = 1;
+const PHASE_BODY = 2;
+
+/**
+ * The receiving side's framing: cuts a byte stream into sealed records.
+ *
+ * It accepts any chunking: it first collects the 16-byte peer salt (and
+ * derives the header and pre-keys from it), then unmasks each length and
+ * returns each complete record. It holds at most one incomplete record
+ * (`bufferedBytes` ≤ 3 + `maxRecordLength`), copies each byte at most once
+ * and never keeps a reference to a pushed chunk.
+ *
+ * After an error the decoder is failed: every later call throws the same code.
+ *
+ * @example Any chunking gives the same records
+ * ```ts
+ * import { FrameDecoder, nobleBackend, RecordSealer, seededRandom } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const sealer = new RecordSealer({ backend: nobleBackend, random: seededRandom(new Uint8Array([2])) });
+ * const wire = new Uint8Array([
+ *   ...sealer.preamble(),
+ *   ...await sealer.seal(0x70, new Uint8Array(20)),
+ *   ...await sealer.seal(0x7f, new Uint8Array([0])),
+ * ]);
+ * const decoder = new FrameDecoder();
+ * const records = [];
+ * for (const byte of wire) records.push(...decoder.push(new Uint8Array([byte])));
+ * decoder.finish();
+ * assert.deepEqual(records.map((record) => record.index), [0, 1]);
+ * assert.equal(records[0]!.ciphertext.length, 5 + 20 + 16);
+ * ```
+ */
+export class FrameDecoder {
+  readonly #maxRecordLength: number;
+  readonly #globalSharedSecret: Uint8Array | undefined;
+  readonly #salt = new Uint8Array(SALT_LENGTH);
+  readonly #header = new Uint8Array(RECORD_HEADER_LENGTH);
+  #headerKey: Uint8Array | undefined;
+  #preKey: Uint8Array | undefined;
+  #phase = PHASE_SALT;
+  /** Bytes of the current part (salt, header or body) received so far. */
+  #filled = 0;
+  #body: Uint8Array<ArrayBuffer> | undefined;
+  #clearHeader: Uint8Array | undefined;
+  #index = 0;
+  #failure: QGateError | undefined;
+  #finished = false;
+
+  /**
+   * Creates a decoder waiting for the peer's salt.
+   *
+   * @param options The GSS and the record limit.
+   * @throws {TypeError} If `globalSharedSecret` is not a `Uint8Array`.
+   * @throws {RangeError} If `maxRecordLength` is not an integer in [21, 16,777,215].
+   */
+  constructor(options: FrameDecoderOptions = {}) {
+    const context = "create frame decoder";
+    this.#maxRecordLength = checkMaxRecordLength(context, options.maxRecordLength);
+    const gss = checkGlobalSharedSecret(context, options.globalSharedSecret);
+    this.#globalSharedSecret = gss === undefined ? undefined : Uint8Array.from(gss);
+    PRE_KEY_TAKERS.set(this, () => this.#takePreKey());
+  }
+
+  /** Bytes of the incomplete salt or record currently held (header included). */
+  get bufferedBytes(): number {
+    return this.#phase === PHASE_BODY ? RECORD_HEADER_LENGTH + this.#filled : this.#filled;
+  }
+
+  /** Whether the peer's salt has arrived. */
+  get hasSalt(): boolean {
+    return this.#phase !== PHASE_SALT;
+  }
+
+  /** How many records this decoder has returned. */
+  get recordIndex(): number {
+    return this.#index;
+  }
+
+  /**
+   * Consumes one chunk of the byte stream.
+   *
+   * The returned records are fresh arrays (they do not alias `chunk`).
+   *
+   * @param chunk Any number of bytes, including none.
+   * @returns The records completed by this chunk, in order.
+   * @throws {FrameError} `ERR_FRAME_TOO_LARGE` as soon as a length exceeds
+   *   `maxRecordLength`; `ERR_MALFORMED_MESSAGE` for a length below 17; the
+   *   same code again on every call after a failure.
+   * @throws {TypeError} If `chunk` is not a `Uint8Array` or `finish()` was called.
+   *
+   * @example Rejecting an oversized length before the record arrives
+   * ```ts
+   * import {
+   *   ErrorCode,
+   *   FrameDecoder,
+   *   FrameError,
+   *   nobleBackend,
+   *   RecordSealer,
+   *   systemRandom,
+   * } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
+   * const record = await sealer.seal(0x70, new Uint8Array(200));
+   * const decoder = new FrameDecoder({ maxRecordLength: 100 });
+   * decoder.push(sealer.preamble());
+   * const isTooLarge = (error: unknown) =>
+   *   error instanceof FrameError && error.code === ErrorCode.FRAME_TOO_LARGE;
+   * assert.throws(() => decoder.push(record.subarray(0, 3)), isTooLarge);
+   * assert.throws(() => decoder.push(record.subarray(3)), isTooLarge); // stays failed
+   * ```
+   */
+  push(chunk: Uint8Array): SealedRecord[] {
+    this.#assertUsable("push");
+    assertBytes("push to frame decoder", "chunk", chunk);
+    const records: SealedRecord[] = [];
+    try {
+      let offset = 0;
+      while (offset < chunk.length) offset = this.#step(chunk, offset, records);
+    } catch (error) {
+      this.#failure = error instanceof QGateError
+        ? error
+        : new FrameError(ErrorCode.MALFORMED_MESSAGE, "Cannot decode record", { cause: error });
+      this.#release();
+      throw this.#failure;
+    }
+    return records;
+  }
+
+  /**
+   * Declares the end of the byte stream.
+   *
+   * @throws {FrameError} `ERR_FRAME_TRUNCATED` if part of a salt or record
+   *   remains; the earlier code if the decoder already failed.
+   *
+   * @example A truncated stream
+   * ```ts
+   * import { ErrorCode, FrameDecoder, FrameError } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const decoder = new FrameDecoder();
+   * decoder.push(new Uint8Array(10));
+   * assert.throws(
+   *   () => decoder.finish(),
+   *   (error) => error instanceof FrameError && error.code === ErrorCode.FRAME_TRUNCATED,
+   * );
+   * ```
+   */
+  finish(): void {
+    if (this.#failure !== undefined) this.#assertUsable("finish");
+    this.#finished = true;
+    if (this.#filled !== 0 || this.#phase === PHASE_BODY) {
+      this.#failure = new FrameError(
+        ErrorCode.FRAME_TRUNCATED,
+        `Cannot decode record: the stream ended inside ${
+          this.#phase === PHASE_SALT ? "the salt" : `record ${this.#index}`
+        }`,
+      );
+      this.#release();
+      throw this.#failure;
+    }
+  }
+
+  /** Drops buffered bytes and the untaken pre-key once the decoder has failed. */
+  #release(): void {
+    this.#body = undefined;
+    this.#clearHeader = undefined;
+    this.#phase = PHASE_HEADER;
+    this.#filled = 0;
+    this.#preKey?.fill(0);
+    this.#preKey = undefined;
+  }
+
+  #assertUsable(operation: string): void {
+    const failure = this.#failure;
+    if (failure !== undefined) {
+      throw new FrameError(failure.code, `Cannot ${operation}: the frame decoder failed earlier`, {
+        cause: failure,
+      });
+    }
+    if (this.#finished) throw new TypeError(`Cannot ${operation}: the frame decoder is finished`);
+  }
+
+  /** Consumes bytes of `chunk` from `offset` for the current part; returns the new offset. */
+  #step(chunk: Uint8Array, offset: number, records: SealedRecord[]): number {
+    if (this.#phase === PHASE_SALT) {
+      const end = this.#fill(this.#salt, chunk, offset);
+      if (this.#filled === SALT_LENGTH) this.#onSalt();
+      return end;
+    }
+    if (this.#phase === PHASE_HEADER) {
+      const end = this.#fill(this.#header, chunk, offset);
+      if (this.#filled === RECORD_HEADER_LENGTH) this.#onHeader();
+      return end;
+    }
+    const body = this.#body!;
+    const end = this.#fill(body, chunk, offset);
+    if (this.#filled === body.length) {
+      records.push({ index: this.#index++, header: this.#clearHeader!, ciphertext: body });
+      this.#body = undefined;
+      this.#clearHeader = undefined;
+      this.#phase = PHASE_HEADER;
+      this.#filled = 0;
+    }
+    return end;
+  }
+
+  #fill(target: Uint8Array, chunk: Uint8Array, offset: number): number {
+    const take = Math.min(target.length - this.#filled, chunk.length - offset);
+    target.set(chunk.subarray(offset, offset + take), this.#filled);
+    this.#filled += take;
+    return offset + take;
+  }
+
+  #onSalt(): void {
+    const { preKey, headerKey } = derivePreKeys(this.#salt, this.#globalSharedSecret);
+    this.#preKey = preKey;
+    this.#headerKey = headerKey;
+    this.#phase = PHASE_HEADER;
+    this.#filled = 0;
+  }
+
+  #onHeader(): void {
+    const mask = lengthMask(this.#headerKey!, this.#index);
+    const clear = new Uint8Array(RECORD_HEADER_LENGTH);
+    for (let i = 0; i < RECORD_HEADER_LENGTH; i++) clear[i] = this.#header[i]! ^ mask[i]!;
+    const length = (clear[0]! << 16) | (clear[1]! << 8) | clear[2]!;
+    if (length > this.#maxRecordLength) {
+      throw new FrameError(
+        ErrorCode.FRAME_TOO_LARGE,
+        `Cannot decode record ${this.#index}: length ${length} exceeds ${this.#maxRecordLength}`,
+      );
+    }
+    if (length < MIN_RECORD_LENGTH) {
+      throw new FrameError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `Cannot decode record ${this.#index}: length ${length} is below ${MIN_RECORD_LENGTH}`,
+      );
+    }
+    this.#clearHeader = clear;
+    this.#body = new Uint8Array(length);
+    this.#phase = PHASE_BODY;
+    this.#filled = 0;
+  }
+
+  #takePreKey(): Uint8Array | undefined {
+    const preKey = this.#preKey;
+    this.#preKey = undefined;
+    return preKey;
+  }
+}
+
+/** Options for {@linkcode RecordOpener}. */
+export interface RecordOpenerOptions {
+  /** The decoder whose records this opener decrypts; supplies the epoch-0 pre-key once. */
+  decoder: FrameDecoder | FrameDecoderStream;
+  /** Supplies ChaCha20-Poly1305 for epoch 0. */
+  backend: CryptoBackend;
+}
+
+/**
+ * The receiving side's decryption: opens the records of one
+ * {@linkcode FrameDecoder} strictly in order.
+ *
+ * It starts in epoch 0 with the pre-key derived from the peer's salt (taken
+ * from its decoder once, when the first record is opened; one opener per
+ * decoder). The session switches to a new epoch between two records with
+ * `setCipher()`. The record index and the cipher counter advance when
+ * `open()` is called, so calls must follow record order.
+ *
+ * A failed open leaves the opener failed: every later call rejects with the
+ * same code. No partial plaintext is ever returned.
+ *
+ * @example Opening records and switching epochs
+ * ```ts
+ * import {
+ *   CipherState,
+ *   FrameDecoder,
+ *   nobleBackend,
+ *   RecordOpener,
+ *   RecordSealer,
+ *   seededRandom,
+ * } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const aead = nobleBackend.aead("XChaCha20-Poly1305")!;
+ * const key = new Uint8Array(32).fill(1);
+ * const sealer = new RecordSealer({ backend: nobleBackend, random: seededRandom(new Uint8Array([3])) });
+ * const decoder = new FrameDecoder();
+ * const opener = new RecordOpener({ decoder, backend: nobleBackend });
+ *
+ * const first = await sealer.seal(0x21, new Uint8Array(32).fill(9));
+ * sealer.setCipher(new CipherState(aead, key, 1));
+ * const second = await sealer.seal(0x30, new Uint8Array(8).fill(7));
+ *
+ * const records = decoder.push(new Uint8Array([...sealer.preamble(), ...first, ...second]));
+ * assert.equal((await opener.open(records[0]!)).type, 0x21);
+ * opener.setCipher(new CipherState(aead, key, 1));
+ * assert.equal((await opener.open(records[1]!)).type, 0x30);
+ * ```
+ */
+export class RecordOpener {
+  readonly #aead: Aead;
+  readonly #takePreKey: () => Uint8Array | undefined;
+  #cipher: CipherState | undefined;
+  #index = 0;
+  #failure: QGateError | undefined;
+
+  /**
+   * Binds an opener to its decoder.
+   *
+   * @param options The decoder and the backend.
+   * @throws {TypeError} If `decoder` is not a `FrameDecoder`/`FrameDecoderStream`
+   *   or the backend lacks ChaCha20-Poly1305.
+   */
+  constructor(options: RecordOpenerOptions) {
+    const context = "create record opener";
+    this.#aead = preKeyAead(context, options.backend);
+    const taker = PRE_KEY_TAKERS.get(options.decoder);
+    if (taker === undefined) {
+      throw new TypeError(
+        `Cannot ${context}: "decoder" must be a FrameDecoder or FrameDecoderStream`,
+      );
+    }
+    this.#takePreKey = taker;
+  }
+
+  /** The epoch of the current cipher state (0 until the first `setCipher()`). */
+  get epoch(): number {
+    return this.#cipher?.epoch ?? 0;
+  }
+
+  /** How many records have been opened (the next record's index). */
+  get recordIndex(): number {
+    return this.#index;
+  }
+
+  /**
+   * Switches to a new epoch's cipher state for every later record.
+   *
+   * The opener takes ownership: it disposes the previous cipher state.
+   *
+   * @param cipher The cipher state of the new epoch.
+   * @throws {TypeError} If `cipher` is not a `CipherState`.
+   *
+   * @example
+   * ```ts
+   * import { CipherState, FrameDecoder, nobleBackend, RecordOpener } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const opener = new RecordOpener({ decoder: new FrameDecoder(), backend: nobleBackend });
+   * opener.setCipher(new CipherState(nobleBackend.aead("AES-256-GCM")!, new Uint8Array(32), 2));
+   * assert.equal(opener.epoch, 2);
+   * ```
+   */
+  setCipher(cipher: CipherState): void {
+    checkCipher("set cipher", cipher);
+    if (cipher === this.#cipher) return;
+    // Make sure the pre-key is taken (and wiped) even if no epoch-0 record was opened.
+    this.#takePreKey()?.fill(0);
+    this.#cipher?.dispose();
+    this.#cipher = cipher;
+  }
+
+  /**
+   * Decrypts the next record.
+   *
+   * @param record The next record from this opener's decoder.
+   * @returns The message type and body (the body aliases a fresh plaintext buffer).
+   * @throws {FrameError} `ERR_DECRYPT_FAILED` if the record does not
+   *   authenticate (forged, corrupted, wrong key or GSS);
+   *   `ERR_MALFORMED_MESSAGE` if its plaintext does not parse; the earlier
+   *   code on every call after a failure.
+   * @throws {SessionError} `ERR_NONCE_EXHAUSTED` at the epoch's record limit.
+   * @throws {RangeError} If `record` is not the next record in order.
+   * @throws {TypeError} If the decoder has not received the salt yet.
+   *
+   * @example A corrupted record fails to authenticate
+   * ```ts
+   * import {
+   *   ErrorCode,
+   *   FrameDecoder,
+   *   FrameError,
+   *   nobleBackend,
+   *   RecordOpener,
+   *   RecordSealer,
+   *   systemRandom,
+   * } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
+   * const decoder = new FrameDecoder();
+   * const opener = new RecordOpener({ decoder, backend: nobleBackend });
+   * const record = await sealer.seal(0x7f, new Uint8Array([0]));
+   * record[record.length - 1]! ^= 1; // flip a bit of the tag
+   * const [sealed] = decoder.push(new Uint8Array([...sealer.preamble(), ...record]));
+   * await assert.rejects(
+   *   opener.open(sealed!),
+   *   (error) => error instanceof FrameError && error.code === ErrorCode.DECRYPT_FAILED,
+   * );
+   * ```
+   */
+  open(record: SealedRecord): Promise<{ type: number; body: Uint8Array }> {
+    try {
+      this.#assertUsable();
+      if (typeof record !== "object" || record === null) {
+        throw new TypeError(`Cannot open record: "record" must be a SealedRecord`);
+      }
+      assertLength("open record", "record.header", record.header, RECORD_HEADER_LENGTH);
+      assertBytes("open record", "record.ciphertext", record.ciphertext);
+      if (record.index !== this.#index) {
+        throw new RangeError(
+          `Cannot open record: expected record ${this.#index}, got ${String(record.index)}`,
+        );
+      }
+      const cipher = this.#currentCipher();
+      // Counter and index advance now, so that calls in record order stay consistent.
+      const counter = cipher.counter;
+      cipher.advance();
+      this.#index++;
+      return cipher.open(counter, record.ciphertext, record.header).then(
+        (plaintext) => this.#finishOpen(record.index, plaintext),
+        (error) =>
+          this.#fail(
+            new FrameError(ErrorCode.DECRYPT_FAILED, "Cannot open record", { cause: error }),
+          ),
+      );
+    } catch (error) {
+      if (error instanceof QGateError) this.#failure ??= error;
+      return Promise.reject(error);
+    }
+  }
+
+  #finishOpen(
+    index: number,
+    plaintext: Uint8Array | undefined,
+  ): { type: number; body: Uint8Array } {
+    this.#assertUsable();
+    if (plaintext === undefined) {
+      this.#fail(
+        new FrameError(
+          ErrorCode.DECRYPT_FAILED,
+          `Cannot open record ${index}: authentication failed`,
+        ),
+      );
+    }
+    try {
+      return decodePlaintext(plaintext);
+    } catch (error) {
+      plaintext.fill(0);
+      if (error instanceof FrameError) this.#fail(error);
+      throw error;
+    }
+  }
+
+  #currentCipher(): CipherState {
+    if (this.#cipher === undefined) {
+      const preKey = this.#takePreKey();
+      if (preKey === undefined) {
+        throw new TypeError("Cannot open record: the decoder has not received the peer salt");
+      }
+      this.#cipher = new CipherState(this.#aead, preKey, 0);
+      preKey.fill(0);
+    }
+    return this.#cipher;
+  }
+
+  #fail(error: QGateError): never {
+    this.#failure ??= error;
+    throw error;
+  }
+
+  #assertUsable(): void {
+    const failure = this.#failure;
+    if (failure !== undefined) {
+      throw new FrameError(failure.code, "Cannot open record: the record opener failed earlier", {
+        cause: failure,
+      });
+    }
+  }
+
+  /** Disposes the current cipher state and wipes an untaken pre-key. */
+  dispose(): void {
+    this.#takePreKey()?.fill(0);
+    this.#cipher?.dispose();
+  }
+}
+
+/** What {@linkcode FrameEncoderStream} accepts: one record to seal. */
+export interface RecordInput {
+  /** The message type byte. */
+  type: number;
+  /** The encoded message body. */
+  body: Uint8Array;
+  /** Zero bytes to append inside the ciphertext. Default 0. */
+  paddingLength?: number;
+  /** Switch to this cipher state right after sealing this record (the sealer takes ownership). */
+  nextCipher?: CipherState;
+}
+
+/**
+ * Seals records as a `TransformStream`: writes the salt preamble first, then
+ * one sealed record per input.
+ *
+ * A key switch travels with the record after which it happens
+ * (`nextCipher`), so it can never overtake records still queued in the
+ * stream. Errors (a record too large, nonce exhaustion) error the stream
+ * through `controller.error`; nothing is thrown out of a callback.
+ *
+ * @example Encoding then decoding with streams
+ * ```ts
+ * import {
+ *   FrameDecoderStream,
+ *   FrameEncoderStream,
+ *   MESSAGE_TYPE,
+ *   nobleBackend,
+ *   seededRandom,
+ * } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const encoder = new FrameEncoderStream({ backend: nobleBackend, random: seededRandom(new Uint8Array([4])) });
+ * const records = await Array.fromAsync(
+ *   ReadableStream.from([
+ *     { type: MESSAGE_TYPE.noise, body: new Uint8Array(12) },
+ *     { type: MESSAGE_TYPE.close, body: new Uint8Array([0]), paddingLength: 11 },
+ *   ])
+ *     .pipeThrough(encoder)
+ *     .pipeThrough(new FrameDecoderStream()),
+ * );
+ * assert.equal(records.length, 2);
+ * assert.equal(records[0]!.ciphertext.length, records[1]!.ciphertext.length);
+ * ```
+ */
+export class FrameEncoderStream extends TransformStream<RecordInput, Uint8Array<ArrayBuffer>> {
+  readonly #sealer: RecordSealer;
+
+  /**
+   * Creates the stream and its sealer.
+   *
+   * @param options As for {@linkcode RecordSealer}.
+   * @throws {TypeError} {RangeError} As {@linkcode RecordSealer}'s constructor.
+   */
+  constructor(options: RecordSealerOptions) {
+    const sealer = new RecordSealer(options);
+    super({
+      start(controller): void {
+        controller.enqueue(sealer.preamble());
+      },
+      async transform(input, controller): Promise<void> {
+        try {
+          if (typeof input !== "object" || input === null) {
+            throw new TypeError(`Cannot seal record: input must be a RecordInput`);
+          }
+          controller.enqueue(await sealer.seal(input.type, input.body, input.paddingLength ?? 0));
+          if (input.nextCipher !== undefined) sealer.setCipher(input.nextCipher);
+        } catch (error) {
+          sealer.dispose();
+          controller.error(error);
+        }
+      },
+      flush(): void {
+        sealer.dispose();
+      },
+    });
+    this.#sealer = sealer;
+  }
+
+  /** The epoch of the cipher state used for the next record. */
+  get epoch(): number {
+    return this.#sealer.epoch;
+  }
+
+  /** The largest ciphertext a record may carry. */
+  get maxRecordLength(): number {
+    return this.#sealer.maxRecordLength;
+  }
+}
+
+/**
+ * Cuts a byte stream into sealed records as a `TransformStream`; pair it
+ * with a {@linkcode RecordOpener} (pass the stream as its `decoder`).
+ *
+ * Framing errors, and a stream that ends inside a record, error the stream
+ * through `controller.error` with the decoder's `FrameError`.
+ *
+ * @example A truncated stream errors the readable side
+ * ```ts
+ * import { ErrorCode, FrameDecoderStream, FrameError } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const records = ReadableStream.from([new Uint8Array(16), new Uint8Array(2)])
+ *   .pipeThrough(new FrameDecoderStream());
+ * await assert.rejects(
+ *   Array.fromAsync(records),
+ *   (error) => error instanceof FrameError && error.code === ErrorCode.FRAME_TRUNCATED,
+ * );
+ * ```
+ */
+export class FrameDecoderStream extends TransformStream<Uint8Array, SealedRecord> {
+  readonly #decoder: FrameDecoder;
+
+  /**
+   * Creates the stream and its decoder.
+   *
+   * @param options As for {@linkcode FrameDecoder}.
+   * @throws {TypeError} {RangeError} As {@linkcode FrameDecoder}'s constructor.
+   */
+  constructor(options: FrameDecoderOptions = {}) {
+    const decoder = new FrameDecoder(options);
+    super({
+      transform(chunk, controller): void {
+        try {
+          for (const record of decoder.push(chunk)) controller.enqueue(record);
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      flush(controller): void {
+        try {
+          decoder.finish();
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+    });
+    this.#decoder = decoder;
+    PRE_KEY_TAKERS.set(this, PRE_KEY_TAKERS.get(decoder)!);
+  }
+
+  /** Bytes of the incomplete salt or record currently held (header included). */
+  get bufferedBytes(): number {
+    return this.#decoder.bufferedBytes;
+  }
+}
