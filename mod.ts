@@ -138,3 +138,44 @@ export type {
 } from "./src/codec/message_types.ts";
 
 // machines and session
+export {
+  acceptedSuite,
+  cannotSatisfyPeer,
+  chooseSuite,
+  DEFAULT_PREFERENCES,
+  fromWireIds,
+  isCompatibleVersion,
+  isPeerAuthenticated,
+  judgePeer,
+  toWireIds,
+} from "./src/handshake_policy.ts";
+export type { AlgorithmPreferences, NegotiatedSuite, PeerVerdict } from "./src/handshake_policy.ts";
+export { initiate, respond, Session } from "./src/session/session.ts";
+export { AccessManager } from "./src/session/access_manager.ts";
+export type { AccessDecision } from "./src/session/access_manager.ts";
+export {
+  MIN_GLOBAL_SHARED_SECRET_LENGTH,
+  resolveOptions,
+  SECURITY_LEVELS,
+} from "./src/session/options.ts";
+export type {
+  Clock,
+  KeyUpdateSettings,
+  NoiseSettings,
+  ResolvedOptions,
+  SecurityLevel,
+  SecurityProfile,
+  SessionOptions,
+  TimeoutSettings,
+} from "./src/session/options.ts";
+export type { PeerDetails, Role } from "./src/session/details.ts";
+export type {
+  CloseInfo,
+  SessionEventMap,
+  SessionListener,
+  TraceEvent,
+} from "./src/session/events.ts";
+
+// transport
+export { createMemoryPair } from "./src/transport/memory.ts";
+export type { MemoryPairOptions, Transport } from "./src/transport/memory.ts";

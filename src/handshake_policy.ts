@@ -79,7 +79,9 @@ export const DEFAULT_PREFERENCES: AlgorithmPreferences = {
  * assert.equal(isCompatibleVersion({ major: 2, minor: 0 }), false);
  * ```
  */
-export function isCompatibleVersion(version: { readonly major: number }): boolean {
+export function isCompatibleVersion(
+  version: { readonly major: number; readonly minor: number },
+): boolean {
   return version.major === PROTOCOL_VERSION.major;
 }
 

@@ -19,6 +19,7 @@ import {
   SIGNATURES,
 } from "../crypto/types.ts";
 import { type AlgorithmPreferences, DEFAULT_PREFERENCES } from "../handshake_policy.ts";
+import { DEFAULT_MAX_RECORD_LENGTH } from "../codec/stream_records.ts";
 import type { AccessManager } from "./access_manager.ts";
 
 /** A clock: the same shape XState's actors take, plus `now()` in milliseconds. */
@@ -143,9 +144,6 @@ export const SECURITY_LEVELS: Readonly<Record<SecurityLevel, SecurityProfile>> =
     keyUpdate: keyUpdate(300, 600, 1_000_000_000),
   },
 };
-
-/** The default maximum sealed record length in bytes. */
-export const DEFAULT_MAX_RECORD_LENGTH = 65_536;
 
 /** The smallest Global Shared Secret accepted, in bytes. */
 export const MIN_GLOBAL_SHARED_SECRET_LENGTH = 32;

@@ -46,8 +46,8 @@ export function createMemoryPair(options: MemoryPairOptions = {}): [Transport, T
     );
   }
   const strategy = new CountQueuingStrategy({ highWaterMark });
-  const aToB = new TransformStream<Uint8Array, Uint8Array>({}, strategy);
-  const bToA = new TransformStream<Uint8Array, Uint8Array>({}, strategy);
+  const aToB = new TransformStream<Uint8Array, Uint8Array>({}, strategy, strategy);
+  const bToA = new TransformStream<Uint8Array, Uint8Array>({}, strategy, strategy);
   return [
     { readable: bToA.readable, writable: aToB.writable },
     { readable: aToB.readable, writable: bToA.writable },

@@ -1,0 +1,854 @@
+/**
+ * The session runtime: binds the handshake statechart to a transport, the
+ * record layer, the crypto backend, a clock and a random source.
+ *
+ * The statechart decides what may happen when; this runtime executes its
+ * commands (send a message, offer/answer/finish a key exchange, install
+ * keys, sign, verify) one at a time and feeds the results back as events.
+ * Incoming records are opened strictly one after another, and only once every
+ * command caused by the previous record has run, so key switches happen at
+ * exact record boundaries.
+ *
+ * Nothing throws out of a stream callback: a peer that misbehaves fails the
+ * handshake (or closes the session) with a stable code, reported through
+ * {@linkcode Session.ready} and {@linkcode Session.closed}.
+ *
+ * @module
+ */
+
+import { type Actor, createActor } from "xstate";
+import { ErrorCode, HandshakeError, QGateError, SessionError } from "../errors.ts";
+import { CipherState } from "../crypto/cipher_state.ts";
+import { nobleBackend } from "../crypto/noble_backend.ts";
+import { systemRandom } from "../crypto/random.ts";
+import { KeySchedule } from "../crypto/key_schedule.ts";
+import { Transcript } from "../crypto/transcript.ts";
+import { derivePeerUuid, formatUuid, randomSessionId } from "../crypto/peer_uuid.ts";
+import { authenticationPayload } from "../crypto/authentication.ts";
+import {
+  type Aead,
+  type CryptoBackend,
+  type KeyExchange,
+  type KeyExchangeState,
+  type RandomSource,
+  type SignatureName,
+  SIGNATURES,
+} from "../crypto/types.ts";
+import type { AuthenticationMessage, Message } from "../codec/message_types.ts";
+import { decodeMessage, encodeMessage, messageTypeOf } from "../codec/messages.ts";
+import {
+  FrameDecoder,
+  RecordOpener,
+  RecordSealer,
+  type SealedRecord,
+} from "../codec/stream_records.ts";
+import { fromWireIds, type NegotiatedSuite, type PeerVerdict } from "../handshake_policy.ts";
+import { bytesToHex, hexToBytes } from "../_hex.ts";
+import { handshakeMachine } from "../../machines/handshake.ts";
+import type { HandshakeCommand, HandshakeEvent, KeyExchangeSlot } from "../../machines/_setup.ts";
+import type { Transport } from "../transport/memory.ts";
+import type { PeerDetails, Role } from "./details.ts";
+import type { CloseInfo, SessionEventMap, SessionListener, TraceEvent } from "./events.ts";
+import {
+  type Clock,
+  type ResolvedOptions,
+  resolveOptions,
+  type SessionOptions,
+} from "./options.ts";
+
+const HANDSHAKE_KINDS: ReadonlySet<string> = new Set([
+  "beginMetaExchange",
+  "endMetaExchange",
+  "beginPrimaryKeyExchange",
+  "endPrimaryKeyExchange",
+  "beginSecondaryKeyExchange",
+  "endSecondaryKeyExchange",
+  "beginAuthentication",
+  "endAuthentication",
+  "beginSessionInit",
+  "endSessionInit",
+]);
+
+const SYSTEM_CLOCK: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as number),
+};
+
+function toCode(error: unknown): ErrorCode {
+  return error instanceof QGateError ? error.code : ErrorCode.INTERNAL;
+}
+
+function randomInt(random: RandomSource, maxInclusive: number): number {
+  if (maxInclusive <= 0) return 0;
+  const bytes = random(4);
+  const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+  return value % (maxInclusive + 1);
+}
+
+/** The direction labels of one role: what it sends with and what it receives with. */
+function directionKeys(
+  role: Role,
+  keys: { initiatorToResponder: Uint8Array; responderToInitiator: Uint8Array },
+): { send: Uint8Array; receive: Uint8Array } {
+  return role === "initiator"
+    ? { send: keys.initiatorToResponder, receive: keys.responderToInitiator }
+    : { send: keys.responderToInitiator, receive: keys.initiatorToResponder };
+}
+
+/**
+ * One end of a qgate connection: the handshake, then protected application
+ * data for extenders, until either side closes.
+ *
+ * Create one with {@linkcode initiate} or {@linkcode respond}.
+ */
+export class Session {
+  readonly #role: Role;
+  readonly #options: ResolvedOptions;
+  readonly #random: RandomSource;
+  readonly #clock: Clock;
+  readonly #backend: CryptoBackend;
+  readonly #startedAt: number;
+  readonly #sessionId: string;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #sealer: RecordSealer;
+  readonly #decoder: FrameDecoder;
+  readonly #opener: RecordOpener;
+  readonly #transcript = new Transcript();
+  readonly #actor: Actor<typeof handshakeMachine>;
+  readonly #listeners = new Map<keyof SessionEventMap, Set<(event: never) => void>>();
+  readonly #ready: Promise<PeerDetails>;
+  readonly #closed: Promise<CloseInfo>;
+  #resolveReady!: (details: PeerDetails) => void;
+  #rejectReady!: (error: HandshakeError) => void;
+  #resolveClosed!: (info: CloseInfo) => void;
+
+  #state: "handshaking" | "ready" | "closed" = "handshaking";
+  #details: PeerDetails | undefined;
+  #suite: NegotiatedSuite | undefined;
+  #aead: Aead | undefined;
+  #keySchedule: KeySchedule | undefined;
+  #kexState: KeyExchangeState | undefined;
+  #secret: Uint8Array | undefined;
+  #receiveEpoch = 0;
+  #sendEpoch = 0;
+  /** True while this side, as leader, must send nothing: between an offer and its keys. */
+  #quiet = false;
+  #transcriptBeforeLast: Uint8Array | undefined;
+  #commands: HandshakeCommand[] = [];
+  #pumping = false;
+  #idleWaiters: (() => void)[] = [];
+  #writeChain: Promise<void> = Promise.resolve();
+  #bytesSent = 0;
+  #bytesReceived = 0;
+  #lastState = "";
+  #abortListener: (() => void) | undefined;
+
+  /** Use {@linkcode initiate} or {@linkcode respond}. */
+  private constructor(role: Role, transport: Transport, options: ResolvedOptions, inject: {
+    random: RandomSource;
+    clock: Clock;
+    backend: CryptoBackend;
+  }) {
+    this.#role = role;
+    this.#options = options;
+    this.#random = inject.random;
+    this.#clock = inject.clock;
+    this.#backend = inject.backend;
+    this.#startedAt = this.#clock.now();
+    this.#sessionId = bytesToHex(randomSessionId(this.#random));
+    this.#ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.#ready.catch(() => {});
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+
+    const sealerOptions = {
+      salt: this.#random(16),
+      backend: this.#backend,
+      random: this.#random,
+      maxRecordLength: options.maxRecordLength,
+      ...(options.globalSharedSecret === undefined
+        ? {}
+        : { globalSharedSecret: options.globalSharedSecret }),
+    };
+    this.#sealer = new RecordSealer(sealerOptions);
+    this.#decoder = new FrameDecoder({
+      maxRecordLength: options.maxRecordLength,
+      ...(options.globalSharedSecret === undefined
+        ? {}
+        : { globalSharedSecret: options.globalSharedSecret }),
+    });
+    this.#opener = new RecordOpener({ backend: this.#backend, decoder: this.#decoder });
+    this.#writer = transport.writable.getWriter();
+    this.#reader = transport.readable.getReader();
+
+    this.#actor = createActor(handshakeMachine, {
+      clock: this.#clock,
+      input: {
+        role,
+        sessionId: this.#sessionId,
+        preferences: options.preferences,
+        requireAuthentication: options.requireAuthentication,
+        extenders: options.extenders.map((uuid) => uuid.replaceAll("-", "")),
+        timeouts: options.profile.timeouts,
+        ...(options.identity === undefined ? {} : { identity: options.identity.algorithm }),
+      },
+    });
+    this.#actor.on("*", (command) => this.#enqueue(command));
+    this.#actor.subscribe({
+      next: (snapshot) => this.#onSnapshot(snapshot.value, snapshot.status),
+      error: () => this.#terminate(ErrorCode.INTERNAL, false),
+    });
+
+    const signal = options.signal;
+    if (signal !== undefined) {
+      this.#abortListener = () => this.#abort();
+      signal.addEventListener("abort", this.#abortListener, { once: true });
+    }
+  }
+
+  /** @internal Starts a session; used by {@linkcode initiate} and {@linkcode respond}. */
+  static start(role: Role, transport: Transport, options: SessionOptions): Session {
+    const resolved = resolveOptions(options);
+    const session = new Session(role, transport, resolved, {
+      random: options.random ?? systemRandom,
+      clock: options.clock ?? SYSTEM_CLOCK,
+      backend: options.backend ?? nobleBackend,
+    });
+    session.#begin();
+    return session;
+  }
+
+  /** Resolves with the peer details once the handshake reaches `ready`; rejects with a `HandshakeError`. */
+  get ready(): Promise<PeerDetails> {
+    return this.#ready;
+  }
+
+  /** Resolves once the session has ended, with the reason. Never rejects. */
+  get closed(): Promise<CloseInfo> {
+    return this.#closed;
+  }
+
+  /** The peer details, once ready. */
+  get details(): PeerDetails | undefined {
+    return this.#details;
+  }
+
+  /** Our role. */
+  get role(): Role {
+    return this.#role;
+  }
+
+  /** The epoch of the keys this side currently sends with (0 before the primary exchange). */
+  get epoch(): number {
+    return this.#sendEpoch;
+  }
+
+  /** Bytes written to the transport so far. */
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+
+  /** Bytes read from the transport so far. */
+  get bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+
+  /** The handshake statechart's active state as a dotted path, e.g. `"authentication.verifying"`. */
+  get state(): string {
+    return this.#lastState;
+  }
+
+  /**
+   * Listens for one kind of event.
+   *
+   * @param type The event name.
+   * @param listener Called synchronously; an exception it throws is reported, not propagated.
+   * @returns A function that removes the listener.
+   */
+  on<K extends keyof SessionEventMap>(type: K, listener: SessionListener<K>): () => void {
+    let set = this.#listeners.get(type);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(type, set);
+    }
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  /**
+   * Sends data to one extender on the peer.
+   *
+   * @param extender The extender UUID; the peer must have announced it.
+   * @param data The bytes; split into records as needed.
+   * @throws {SessionError} `ERR_SESSION_CLOSED` before ready or after close;
+   *   `ERR_UNKNOWN_EXTENDER` if the peer does not run that extender.
+   */
+  async send(extender: string, data: Uint8Array): Promise<void> {
+    if (this.#state !== "ready") {
+      throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is not ready");
+    }
+    const details = await this.#ready;
+    const uuid = extender.toLowerCase();
+    if (!details.peerExtenders.includes(uuid)) {
+      throw new SessionError(
+        ErrorCode.UNKNOWN_EXTENDER,
+        `Cannot send: the peer does not run extender ${uuid}`,
+      );
+    }
+    const id = hexToBytes(uuid.replaceAll("-", ""));
+    const maxChunk = this.#sealer.maxBodyLength(this.#options.profile.maxPadding) - 16;
+    let offset = 0;
+    do {
+      const chunk = data.subarray(offset, offset + maxChunk);
+      offset += chunk.length;
+      await this.#send({ kind: "extenderData", extender: id, data: chunk });
+    } while (offset < data.length);
+  }
+
+  /**
+   * Derives keying material for an extender from the session secret.
+   *
+   * @param label A label that names the purpose.
+   * @param context Context bytes bound into the output.
+   * @param length Output length in bytes.
+   * @returns The same bytes on both peers.
+   * @throws {SessionError} `ERR_SESSION_CLOSED` before ready or after close.
+   */
+  exportKeyingMaterial(label: string, context: Uint8Array, length: number): Uint8Array {
+    if (this.#state !== "ready" || this.#keySchedule === undefined) {
+      throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot export keys: session is not ready");
+    }
+    return this.#keySchedule.exporter(label, context, length);
+  }
+
+  /**
+   * Closes the session: an orderly close if ready, an abort during the handshake.
+   *
+   * @returns Resolves once the transport is closed.
+   */
+  async close(): Promise<CloseInfo> {
+    if (this.#state === "ready") {
+      await this.#send({ kind: "close", reason: 0 }).catch(() => {});
+      this.#terminate(undefined, true);
+    } else if (this.#state === "handshaking") {
+      this.#actor.send({ type: "local.abort" });
+    }
+    return await this.#closed;
+  }
+
+  #begin(): void {
+    const preamble = this.#sealer.preamble();
+    this.#writeChain = this.#writer.write(preamble).then(
+      () => void (this.#bytesSent += preamble.length),
+      () => this.#onTransportEnd(),
+    );
+    this.#actor.start();
+    void this.#readLoop();
+  }
+
+  #abort(): void {
+    if (this.#state === "handshaking") this.#actor.send({ type: "local.abort" });
+    else if (this.#state === "ready") this.#terminate(ErrorCode.ABORTED, true);
+  }
+
+  #emit<K extends keyof SessionEventMap>(type: K, event: SessionEventMap[K]): void {
+    const set = this.#listeners.get(type);
+    if (set === undefined) return;
+    for (const listener of set) {
+      try {
+        (listener as SessionListener<K>)(event);
+      } catch (error) {
+        reportError(error);
+      }
+    }
+  }
+
+  #trace(event: TraceEvent): void {
+    this.#emit("trace", event);
+  }
+
+  #now(): number {
+    return this.#clock.now() - this.#startedAt;
+  }
+
+  // ---- statechart plumbing ----
+
+  #onSnapshot(value: unknown, status: string): void {
+    const state = stateToString(value);
+    if (state !== this.#lastState) {
+      this.#lastState = state;
+      this.#emit("state", { state });
+      this.#trace({ type: "state", at: this.#now(), role: this.#role, state });
+    }
+    if (status === "done" && this.#state === "handshaking") {
+      const output = this.#actor.getSnapshot().output;
+      if (output?.status === "ready") this.#becomeReady();
+      else this.#terminate(output?.failure.code ?? ErrorCode.INTERNAL, false);
+    }
+  }
+
+  #becomeReady(): void {
+    const context = this.#actor.getSnapshot().context;
+    const peer = context.peer;
+    this.#state = "ready";
+    this.#details = {
+      role: this.#role,
+      algorithms: context.suite!,
+      peerUuid: peer.uuid,
+      peerSignature: peer.signature,
+      authenticated: peer.authenticated,
+      localAuthenticated: this.#options.identity !== undefined,
+      sessionId: this.#sessionId,
+      peerSessionId: peer.sessionId ?? "",
+      peerVersion: peer.version ?? { major: 0, minor: 0 },
+      peerExtenders: (peer.extenders ?? []).map(formatUuidHex),
+      globalSharedSecret: this.#options.globalSharedSecret !== undefined,
+    };
+    // The initiator's last handshake message is still queued: report ready
+    // (and let application data through) only once it is on its way.
+    void this.#idle().then(() => {
+      if (this.#state !== "ready") return;
+      this.#trace({ type: "end", at: this.#now(), role: this.#role, outcome: "ready" });
+      this.#resolveReady(this.#details!);
+    });
+  }
+
+  #send(message: Message): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.#state === "closed") {
+        throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed");
+      }
+      const body = encodeMessage(message);
+      const type = messageTypeOf(message.kind);
+      const room = this.#sealer.maxBodyLength(0) - body.length;
+      const padding = Math.min(room, randomInt(this.#random, this.#options.profile.maxPadding));
+      const wire = await this.#sealer.seal(type, body, padding);
+      await this.#writer.write(wire);
+      this.#bytesSent += wire.length;
+      this.#trace({
+        type: "frame",
+        at: this.#now(),
+        role: this.#role,
+        direction: "sent",
+        kind: message.kind,
+        epoch: this.#sendEpoch,
+        size: wire.length,
+        noise: message.kind === "noise",
+      });
+    };
+    const result = this.#writeChain.then(run);
+    this.#writeChain = result.catch(() => {});
+    return result;
+  }
+
+  #enqueue(command: HandshakeCommand): void {
+    this.#commands.push(command);
+    if (!this.#pumping) void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      for (let command = this.#commands.shift(); command; command = this.#commands.shift()) {
+        if (this.#state === "closed") break;
+        try {
+          await this.#execute(command);
+        } catch (error) {
+          this.#deliver({ type: "crypto.failed", code: toCode(error) });
+        }
+      }
+    } finally {
+      this.#pumping = false;
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  #idle(): Promise<void> {
+    if (!this.#pumping && this.#commands.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #deliver(event: HandshakeEvent): void {
+    if (this.#state === "handshaking") this.#actor.send(event);
+  }
+
+  async #execute(command: HandshakeCommand): Promise<void> {
+    switch (command.type) {
+      case "frame.send": {
+        const { message } = command;
+        this.#transcript.append(messageTypeOf(message.kind), encodeMessage(message));
+        const delay = randomInt(this.#random, this.#options.profile.maxHandshakeDelay);
+        if (delay > 0) await this.#sleep(delay);
+        await this.#send(message);
+        return;
+      }
+      case "negotiation.settled":
+        return this.#settle(command.suite);
+      case "keyExchange.offer": {
+        const { offer, state } = await this.#keyExchange(command.slot).offer(this.#random);
+        this.#kexState = state;
+        // Until its keys are installed the leader sends nothing else, so the
+        // follower can switch its receive keys right after its answer.
+        this.#quiet = true;
+        this.#deliver({ type: "crypto.offered", share: offer });
+        return;
+      }
+      case "keyExchange.answer": {
+        const { answer, sharedSecret } = await this.#keyExchange(command.slot).answer(
+          command.share,
+          this.#random,
+        );
+        this.#secret = sharedSecret;
+        this.#deliver({ type: "crypto.answered", share: answer });
+        return;
+      }
+      case "keyExchange.finish": {
+        const state = this.#kexState!;
+        this.#kexState = undefined;
+        try {
+          this.#secret = await this.#keyExchange(command.slot).finish(state, command.share);
+        } finally {
+          state.dispose();
+        }
+        this.#deliver({ type: "crypto.finished" });
+        return;
+      }
+      case "keys.install":
+        return this.#installKeys(command.stage);
+      case "identity.sign":
+        return await this.#sign();
+      case "identity.verify":
+        this.#deliver({ type: "crypto.verified", verdict: await this.#verify(command.message) });
+        return;
+      case "handshake.ready":
+      case "handshake.failed":
+        return;
+    }
+  }
+
+  #settle(suite: NegotiatedSuite): void {
+    const hash = this.#backend.hash(suite.hash);
+    const aead = this.#backend.aead(suite.aead);
+    if (hash === undefined || aead === undefined) {
+      throw new HandshakeError(
+        ErrorCode.UNSUPPORTED_ALGORITHM,
+        `Cannot settle suite: backend "${this.#backend.name}" lacks ${suite.hash} or ${suite.aead}`,
+      );
+    }
+    this.#suite = suite;
+    this.#aead = aead;
+    this.#transcript.setHash(hash);
+    this.#keySchedule = new KeySchedule(hash, {
+      keyLength: aead.keyLength,
+      ...(this.#options.globalSharedSecret === undefined
+        ? {}
+        : { globalSharedSecret: this.#options.globalSharedSecret }),
+    });
+  }
+
+  #keyExchange(slot: KeyExchangeSlot): KeyExchange {
+    const name = slot === "primary"
+      ? this.#suite!.primaryKeyExchange
+      : this.#suite!.secondaryKeyExchange;
+    const kex = this.#backend.keyExchange(name);
+    if (kex === undefined) {
+      throw new HandshakeError(
+        ErrorCode.UNSUPPORTED_ALGORITHM,
+        `Cannot run key exchange: backend "${this.#backend.name}" lacks ${name}`,
+      );
+    }
+    return kex;
+  }
+
+  #installKeys(stage: KeyExchangeSlot): void {
+    const secret = this.#secret!;
+    this.#secret = undefined;
+    const transcriptHash = this.#transcript.digest();
+    const keys = stage === "primary"
+      ? this.#keySchedule!.mixPrimary(secret, transcriptHash)
+      : this.#keySchedule!.mixSecondary(secret, transcriptHash);
+    secret.fill(0);
+    const { send, receive } = directionKeys(this.#role, keys);
+    const aead = this.#aead!;
+    this.#sealer.setCipher(new CipherState(aead, send, keys.epoch));
+    this.#opener.setCipher(new CipherState(aead, receive, keys.epoch));
+    send.fill(0);
+    receive.fill(0);
+    this.#sendEpoch = keys.epoch;
+    this.#receiveEpoch = keys.epoch;
+    this.#quiet = false;
+    for (const direction of ["send", "receive"] as const) {
+      this.#trace({
+        type: "keys",
+        at: this.#now(),
+        role: this.#role,
+        epoch: keys.epoch,
+        direction,
+      });
+    }
+  }
+
+  async #sign(): Promise<void> {
+    const identity = this.#options.identity;
+    if (identity === undefined) {
+      this.#deliver({ type: "crypto.signed", identity: undefined });
+      return;
+    }
+    const scheme = this.#backend.signature(identity.algorithm);
+    if (scheme === undefined) {
+      throw new HandshakeError(
+        ErrorCode.UNSUPPORTED_ALGORITHM,
+        `Cannot sign: backend "${this.#backend.name}" lacks ${identity.algorithm}`,
+      );
+    }
+    const payload = authenticationPayload(
+      this.#role,
+      identity.algorithm,
+      identity.publicKey,
+      this.#transcript.digest(),
+    );
+    const proof = await scheme.sign(payload, identity.secretKey, this.#random);
+    this.#deliver({
+      type: "crypto.signed",
+      identity: {
+        signature: SIGNATURES.find((entry) => entry.name === identity.algorithm)!.id,
+        publicKey: identity.publicKey,
+        proof,
+      },
+    });
+  }
+
+  async #verify(
+    message: AuthenticationMessage<"beginAuthentication" | "endAuthentication">,
+  ): Promise<PeerVerdict> {
+    const identity = message.identity;
+    if (identity === undefined) return { presented: false, signatureValid: false, access: "none" };
+    const [name] = fromWireIds(SIGNATURES, [identity.signature]) as (SignatureName | undefined)[];
+    if (name === undefined) return { presented: true, signatureValid: false, access: "none" };
+    const scheme = this.#options.preferences.signatures.includes(name)
+      ? this.#backend.signature(name)
+      : undefined;
+    const peerRole: Role = this.#role === "initiator" ? "responder" : "initiator";
+    const signatureValid = scheme !== undefined &&
+      identity.publicKey.length === scheme.publicKeyLength &&
+      await scheme.verify(
+        identity.proof,
+        authenticationPayload(peerRole, name, identity.publicKey, this.#transcriptBeforeLast!),
+        identity.publicKey,
+      );
+    const uuid = formatUuid(derivePeerUuid(name, identity.publicKey));
+    const access = this.#options.accessManager?.check(uuid, identity.publicKey) ?? "unknown";
+    return { presented: true, signatureValid, access, uuid, signature: name };
+  }
+
+  #isClosed(): boolean {
+    return this.#state === "closed";
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#clock.setTimeout(resolve, ms));
+  }
+
+  // ---- receiving ----
+
+  async #readLoop(): Promise<void> {
+    try {
+      for (;;) {
+        const { value, done } = await this.#reader.read();
+        if (done) {
+          this.#decoder.finish();
+          this.#onTransportEnd();
+          return;
+        }
+        this.#bytesReceived += value.length;
+        for (const record of this.#decoder.push(value)) {
+          await this.#idle();
+          if (this.#isClosed()) return;
+          await this.#processRecord(record);
+        }
+      }
+    } catch (error) {
+      this.#onInvalidInput(error instanceof QGateError ? error.code : ErrorCode.TRANSPORT_CLOSED);
+    }
+  }
+
+  async #processRecord(record: SealedRecord): Promise<void> {
+    const epoch = this.#receiveEpoch;
+    const { type, body } = await this.#opener.open(record);
+    const message = decodeMessage(type, body);
+    this.#trace({
+      type: "frame",
+      at: this.#now(),
+      role: this.#role,
+      direction: "received",
+      kind: message.kind,
+      epoch,
+      size: record.header.length + record.ciphertext.length,
+      noise: message.kind === "noise",
+    });
+    if (message.kind === "noise") return;
+    if (this.#state === "handshaking") {
+      if (HANDSHAKE_KINDS.has(message.kind)) {
+        this.#transcriptBeforeLast = this.#transcript.hasHash
+          ? this.#transcript.digest()
+          : undefined;
+        this.#transcript.append(type, body);
+        this.#actor.send({ type: `peer.${message.kind}`, message } as HandshakeEvent);
+      } else {
+        this.#actor.send({ type: "peer.other", message });
+      }
+      return;
+    }
+    this.#onReadyMessage(message);
+  }
+
+  #onReadyMessage(message: Message): void {
+    switch (message.kind) {
+      case "extenderData": {
+        const extender = formatUuidHex(bytesToHex(message.extender));
+        if (!this.#options.extenders.includes(extender)) {
+          this.#terminate(ErrorCode.UNKNOWN_EXTENDER, false);
+          return;
+        }
+        this.#emit("message", { extender, data: message.data });
+        return;
+      }
+      case "close":
+        this.#terminate(message.reason === 0 ? undefined : ErrorCode.PEER_ALERT, false);
+        return;
+      default:
+        this.#terminate(ErrorCode.UNEXPECTED_MESSAGE, false);
+    }
+  }
+
+  #onInvalidInput(code: ErrorCode): void {
+    if (this.#state === "handshaking") this.#actor.send({ type: "transport.invalidRecord", code });
+    else if (this.#state === "ready") this.#terminate(code, false);
+  }
+
+  #onTransportEnd(): void {
+    if (this.#state === "handshaking") this.#actor.send({ type: "transport.closed" });
+    else if (this.#state === "ready") this.#terminate(ErrorCode.TRANSPORT_CLOSED, false);
+  }
+
+  // ---- teardown ----
+
+  #terminate(code: ErrorCode | undefined, local: boolean): void {
+    if (this.#state === "closed") return;
+    const wasHandshaking = this.#state === "handshaking";
+    this.#state = "closed";
+    this.#actor.stop();
+    if (this.#abortListener !== undefined) {
+      this.#options.signal?.removeEventListener("abort", this.#abortListener);
+    }
+    this.#kexState?.dispose();
+    this.#secret?.fill(0);
+    this.#opener.dispose();
+    this.#keySchedule?.dispose();
+    this.#sealer.dispose();
+    this.#commands = [];
+    const info: CloseInfo = { code, local };
+    if (wasHandshaking) {
+      const failure = code ?? ErrorCode.ABORTED;
+      this.#rejectReady(
+        new HandshakeError(failure, `Handshake failed in ${this.#lastState}: ${failure}`),
+      );
+    }
+    this.#trace({
+      type: "end",
+      at: this.#now(),
+      role: this.#role,
+      outcome: wasHandshaking ? "failed" : "closed",
+      ...(code === undefined ? {} : { code }),
+    });
+    void this.#shutdownTransport(code).then(() => {
+      this.#emit("close", info);
+      this.#resolveClosed(info);
+    });
+  }
+
+  async #shutdownTransport(code: ErrorCode | undefined): Promise<void> {
+    await this.#writeChain;
+    if (code === undefined) await this.#writer.close().catch(() => {});
+    else await this.#writer.abort(code).catch(() => {});
+    await this.#reader.cancel().catch(() => {});
+  }
+}
+
+function formatUuidHex(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20)
+  }`;
+}
+
+function stateToString(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value !== null && typeof value === "object") {
+    const [key, inner] = Object.entries(value)[0] ?? ["", undefined];
+    const rest = stateToString(inner);
+    return rest === "" ? key : `${key}.${rest}`;
+  }
+  return "";
+}
+
+/**
+ * Starts the handshake as the initiator: the side that dialled.
+ *
+ * @param transport The byte pipe to the responder.
+ * @param options Identity, policy, algorithms, security level, injection.
+ * @returns The session; await {@linkcode Session.ready}.
+ * @throws {TypeError} For a wrong option type or an unknown name.
+ * @throws {RangeError} For an option value out of range.
+ *
+ * @example A handshake over an in-memory pair
+ * ```ts
+ * import { createMemoryPair, initiate, respond } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = createMemoryPair();
+ * const options = { requireAuthentication: false };
+ * const client = initiate(a, options);
+ * const server = respond(b, options);
+ * const [mine, theirs] = await Promise.all([client.ready, server.ready]);
+ * assert.equal(mine.algorithms.secondaryKeyExchange, "ML-KEM-768");
+ * assert.equal(theirs.role, "responder");
+ * await client.close();
+ * await server.closed;
+ * ```
+ */
+export function initiate(transport: Transport, options: SessionOptions = {}): Session {
+  return Session.start("initiator", transport, options);
+}
+
+/**
+ * Starts the handshake as the responder: the side that accepted. It leads every phase.
+ *
+ * @param transport The byte pipe to the initiator.
+ * @param options Identity, policy, algorithms, security level, injection.
+ * @returns The session; await {@linkcode Session.ready}.
+ * @throws {TypeError} For a wrong option type or an unknown name.
+ * @throws {RangeError} For an option value out of range.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryPair, initiate, respond } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = createMemoryPair();
+ * const server = respond(b, { requireAuthentication: false });
+ * const client = initiate(a, { requireAuthentication: false });
+ * await Promise.all([server.ready, client.ready]);
+ * assert.equal(server.epoch, 2);
+ * await server.close();
+ * await client.closed;
+ * ```
+ */
+export function respond(transport: Transport, options: SessionOptions = {}): Session {
+  return Session.start("responder", transport, options);
+}
