@@ -120,6 +120,19 @@ export type {
   RecordSealerOptions,
   SealedRecord,
 } from "./src/codec/stream_records.ts";
+export {
+  DATAGRAM_HEADER_LENGTH,
+  DatagramOpener,
+  DatagramSealer,
+  DEFAULT_EPOCH_GRACE_MS,
+  DEFAULT_MAX_DATAGRAM_LENGTH,
+  MAX_DATAGRAM_EPOCH,
+} from "./src/codec/datagram_records.ts";
+export type {
+  DatagramOpenerOptions,
+  DatagramSealerOptions,
+  OpenedDatagram,
+} from "./src/codec/datagram_records.ts";
 export type {
   AuthenticationMessage,
   BeginKeyUpdateMessage,

@@ -1,6 +1,6 @@
 /**
  * Generates tests/vectors/codec_records.json: known-answer vectors for sealed
- * stream records (and datagrams), from fixed seeds: the salt comes from
+ * stream records and datagrams, from fixed seeds: the salt comes from
  * `seededRandom(seed)`, later-epoch keys are fixed bytes.
  *
  * Run: `deno run --allow-write=tests/vectors tests/vectors/_generate_codec_records.ts`
@@ -15,6 +15,7 @@ import { seededRandom } from "../../src/crypto/random.ts";
 import type { AeadName } from "../../src/crypto/types.ts";
 import { encodeMessage, messageTypeOf } from "../../src/codec/messages.ts";
 import { RecordSealer } from "../../src/codec/stream_records.ts";
+import { DatagramSealer } from "../../src/codec/datagram_records.ts";
 import type { Message } from "../../src/codec/message_types.ts";
 import { writeVectors } from "./_generate_codec_shared.ts";
 
@@ -130,8 +131,77 @@ for (const spec of STREAM_CASES) {
   stream.push({ ...spec, wire: parts.join("") });
 }
 
+const DATAGRAM_CASES: {
+  name: string;
+  seed: string;
+  globalSharedSecret?: string;
+  records: RecordSpec[];
+}[] = [
+  {
+    name: "epoch 0 then epoch 1 (ChaCha20-Poly1305), no GSS",
+    seed: "10",
+    records: [
+      message({ kind: "noise", data: bytes(16, 0x3c) }),
+      message({ kind: "beginPrimaryKeyExchange", share: bytes(32, 4) }, 6, {
+        aead: "ChaCha20-Poly1305",
+        key: "33".repeat(32),
+        epoch: 1,
+      }),
+      message({ kind: "extenderData", extender: uuid(7), data: bytes(10, 1) }),
+      message({ kind: "close", reason: 1 }, 20),
+    ],
+  },
+  {
+    name: "epoch 0 with GSS, then epoch 7 (AES-256-GCM)",
+    seed: "11",
+    globalSharedSecret: "00".repeat(32),
+    records: [
+      message(
+        {
+          kind: "endMetaExchange",
+          version: { major: 1, minor: 0 },
+          sessionId: bytes(8, 2),
+          requireAuthentication: false,
+          primaryKeyExchange: 1,
+          secondaryKeyExchange: 0x102,
+          aead: 3,
+          hash: 1,
+          signatures: [1],
+        },
+        0,
+        {
+          aead: "AES-256-GCM",
+          key: "44".repeat(32),
+          epoch: 7,
+        },
+      ),
+      message({ kind: "keyUpdateReady", epoch: 8 }),
+    ],
+  },
+];
+
+const datagram = [];
+for (const spec of DATAGRAM_CASES) {
+  const sealer = new DatagramSealer({
+    backend: nobleBackend,
+    random: seededRandom(hexToBytes(spec.seed)),
+    ...(spec.globalSharedSecret === undefined
+      ? {}
+      : { globalSharedSecret: hexToBytes(spec.globalSharedSecret) }),
+  });
+  const datagrams = [];
+  for (const record of spec.records) {
+    datagrams.push(
+      bytesToHex(await sealer.seal(record.type, hexToBytes(record.body), record.paddingLength)),
+    );
+    if (record.nextCipher !== undefined) sealer.setCipher(cipherOf(record.nextCipher));
+  }
+  datagram.push({ ...spec, datagrams });
+}
+
 await writeVectors("codec_records.json", {
   source:
-    "tests/vectors/_generate_codec_records.ts: salts from seededRandom(seed) (src/crypto/random.ts), fixed epoch keys, sealed by src/codec/stream_records.ts and checked independently against noble in tests/codec_stream_records_test.ts",
+    "tests/vectors/_generate_codec_records.ts: salts from seededRandom(seed) (src/crypto/random.ts), fixed epoch keys, sealed by src/codec/stream_records.ts and src/codec/datagram_records.ts, checked independently against noble in tests/codec_stream_records_test.ts and tests/codec_datagram_records_test.ts",
   stream,
+  datagram,
 });
