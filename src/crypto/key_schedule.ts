@@ -32,6 +32,8 @@ const EXPORT_LABEL = encoder.encode("qgate/1 export ");
 const KEY_UPDATE_LABEL = encoder.encode("qgate/1 key update");
 const GSS_LABEL = encoder.encode("qgate/1 gss");
 const PRE_KEY_INFO = encoder.encode("qgate/1 pre-key");
+const HEADER_LABEL = encoder.encode("qgate/1 header");
+const HEADER_KEY_INFO = encoder.encode("qgate/1 header key");
 const I2R = encoder.encode("i2r");
 const R2I = encoder.encode("r2i");
 const MAX_U32 = 0xffff_ffff;
@@ -388,19 +390,25 @@ export interface PreKeys {
 
 /**
  * Derives one direction's epoch-0 record key and header-masking key:
- * `preKey ‖ headerKey = HKDF-SHA-256(ikm = "qgate/1 gss" ‖ GSS, salt = senderSalt,
- * info = "qgate/1 pre-key", 64)`.
  *
- * Without a Global Shared Secret this is obfuscation only: anyone who sees
- * the salt can derive both keys. With one, a peer without it cannot read or
- * forge epoch-0 records. Always SHA-256 (the hash is not negotiated yet).
+ * ```
+ * preKey    = HKDF-SHA-256(ikm = "qgate/1 gss" ‖ GSS, salt = senderSalt, info = "qgate/1 pre-key", 32)
+ * headerKey = HKDF-SHA-256(ikm = "qgate/1 header", salt = senderSalt, info = "qgate/1 header key", 32)
+ * ```
+ *
+ * Without a Global Shared Secret the pre-key is obfuscation only: anyone who
+ * sees the salt can derive it. With one, a peer without it cannot read or
+ * forge epoch-0 records. The header key never depends on the GSS: framing
+ * always parses, so a peer with a different GSS fails deterministically with
+ * `ERR_DECRYPT_FAILED` on its first record instead of on a garbage length.
+ * Always SHA-256 (the hash is not negotiated yet).
  *
  * @param salt The sending peer's 16-byte salt.
  * @param globalSharedSecret The GSS; absent or empty means none.
  * @returns Fresh `preKey` and `headerKey`; the caller wipes them.
  * @throws {RangeError} If `salt` is not 16 bytes.
  *
- * @example The GSS changes both keys
+ * @example The GSS changes the pre-key, not the header key
  * ```ts
  * import { derivePreKeys } from "@qgate/handshake";
  * import assert from "node:assert/strict";
@@ -409,8 +417,8 @@ export interface PreKeys {
  * const open = derivePreKeys(salt);
  * const secret = derivePreKeys(salt, new TextEncoder().encode("shared"));
  * assert.equal(open.preKey.length, 32);
- * assert.equal(open.headerKey.length, 32);
  * assert.notDeepEqual(open.preKey, secret.preKey);
+ * assert.deepEqual(open.headerKey, secret.headerKey);
  * assert.deepEqual(derivePreKeys(salt, new Uint8Array(0)), open);
  * ```
  */
@@ -426,10 +434,11 @@ export function derivePreKeys(salt: Uint8Array, globalSharedSecret?: Uint8Array)
   const sha256 = nobleBackend.hash("SHA-256")!;
   const ikm = concat(GSS_LABEL, gss);
   const prk = sha256.extract(salt, ikm);
-  const okm = sha256.expand(prk, PRE_KEY_INFO, 64);
+  const preKey = sha256.expand(prk, PRE_KEY_INFO, 32);
   ikm.fill(0);
   prk.fill(0);
-  const keys: PreKeys = Object.freeze({ preKey: okm.slice(0, 32), headerKey: okm.slice(32, 64) });
-  okm.fill(0);
-  return keys;
+  const headerPrk = sha256.extract(salt, HEADER_LABEL);
+  const headerKey = sha256.expand(headerPrk, HEADER_KEY_INFO, 32);
+  headerPrk.fill(0);
+  return Object.freeze({ preKey, headerKey });
 }

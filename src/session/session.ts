@@ -135,6 +135,7 @@ export class Session {
   #sendEpoch = 0;
   /** True while this side, as leader, must send nothing: between an offer and its keys. */
   #quiet = false;
+  #quietWaiters: (() => void)[] = [];
   #transcriptBeforeLast: Uint8Array | undefined;
   #commands: HandshakeCommand[] = [];
   #pumping = false;
@@ -307,6 +308,27 @@ export class Session {
       offset += chunk.length;
       await this.#send({ kind: "extenderData", extender: id, data: chunk });
     } while (offset < data.length);
+  }
+
+  /**
+   * Sends one noise record: random bytes the peer drops, indistinguishable on
+   * the wire from other records of the same length. Allowed at any time, even
+   * before the handshake; while the responder waits for its keys it is held
+   * back until they are installed.
+   *
+   * @param length Noise body length in bytes (at most the record limit allows).
+   * @throws {RangeError} If `length` is negative or too large for one record.
+   * @throws {SessionError} `ERR_SESSION_CLOSED` after close.
+   */
+  async sendNoise(length: number): Promise<void> {
+    const max = this.#sealer.maxBodyLength(this.#options.profile.maxPadding);
+    if (!Number.isSafeInteger(length) || length < 0 || length > max) {
+      throw new RangeError(
+        `Cannot send noise: "length" must be an integer in [0, ${max}], got ${length}`,
+      );
+    }
+    if (this.#quiet) await new Promise<void>((resolve) => this.#quietWaiters.push(resolve));
+    await this.#send({ kind: "noise", data: this.#random(length) });
   }
 
   /**
@@ -582,7 +604,7 @@ export class Session {
     receive.fill(0);
     this.#sendEpoch = keys.epoch;
     this.#receiveEpoch = keys.epoch;
-    this.#quiet = false;
+    this.#endQuiet();
     for (const direction of ["send", "receive"] as const) {
       this.#trace({
         type: "keys",
@@ -645,6 +667,13 @@ export class Session {
     const uuid = formatUuid(derivePeerUuid(name, identity.publicKey));
     const access = this.#options.accessManager?.check(uuid, identity.publicKey) ?? "unknown";
     return { presented: true, signatureValid, access, uuid, signature: name };
+  }
+
+  #endQuiet(): void {
+    this.#quiet = false;
+    const waiters = this.#quietWaiters;
+    this.#quietWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   #isClosed(): boolean {
@@ -753,6 +782,7 @@ export class Session {
     this.#keySchedule?.dispose();
     this.#sealer.dispose();
     this.#commands = [];
+    this.#endQuiet();
     const info: CloseInfo = { code, local };
     if (wasHandshaking) {
       const failure = code ?? ErrorCode.ABORTED;
@@ -776,7 +806,10 @@ export class Session {
   async #shutdownTransport(code: ErrorCode | undefined): Promise<void> {
     await this.#writeChain;
     if (code === undefined) await this.#writer.close().catch(() => {});
-    else await this.#writer.abort(code).catch(() => {});
+    else {
+      const reason = new SessionError(code, `Session ended: ${code}`);
+      await this.#writer.abort(reason).catch(() => {});
+    }
     await this.#reader.cancel().catch(() => {});
   }
 }

@@ -178,17 +178,23 @@ const preKeys = [];
 for (const withGss of [false, true]) {
   const salt = seeded(`pre-key salt ${withGss}`, 16);
   const gss = withGss ? seeded("pre-key gss", 32) : new Uint8Array(0);
-  const okm = expand(
+  const preKey = expand(
     sha256,
     extract(sha256, cat(encoder.encode("qgate/1 gss"), gss), salt),
     encoder.encode("qgate/1 pre-key"),
-    64,
+    32,
+  );
+  const headerKey = expand(
+    sha256,
+    extract(sha256, encoder.encode("qgate/1 header"), salt),
+    encoder.encode("qgate/1 header key"),
+    32,
   );
   preKeys.push({
     salt: hex(salt),
     globalSharedSecret: withGss ? hex(gss) : null,
-    preKey: hex(okm.subarray(0, 32)),
-    headerKey: hex(okm.subarray(32)),
+    preKey: hex(preKey),
+    headerKey: hex(headerKey),
   });
 }
 

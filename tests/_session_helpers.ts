@@ -1,0 +1,83 @@
+/**
+ * Helpers for end-to-end tests: deterministic identities, access managers
+ * that know both peers, and a pair of sessions over the in-memory pipe.
+ */
+
+import {
+  AccessManager,
+  createMemoryPair,
+  derivePeerUuid,
+  formatUuid,
+  initiate,
+  nobleBackend,
+  type PeerDetails,
+  respond,
+  seededRandom,
+  type Session,
+  type SessionOptions,
+  type SignatureKeyPair,
+  type SignatureName,
+  type Transport,
+} from "../mod.ts";
+
+/** A deterministic identity for `signature` from a one-byte seed. */
+export async function identityFor(
+  signature: SignatureName,
+  seed: number,
+): Promise<SignatureKeyPair> {
+  const scheme = nobleBackend.signature(signature)!;
+  return await scheme.generateKeyPair({ seed: new Uint8Array(scheme.seedLength).fill(seed) });
+}
+
+/** The PeerUUID of an identity. */
+export function uuidOf(identity: SignatureKeyPair): string {
+  return formatUuid(derivePeerUuid(identity.algorithm, identity.publicKey));
+}
+
+/** An access manager that allows exactly these identities. */
+export function accessFor(...identities: SignatureKeyPair[]): AccessManager {
+  const access = new AccessManager();
+  for (const identity of identities) access.addPeer(uuidOf(identity), identity.publicKey);
+  return access;
+}
+
+/** Both ends of a handshake. */
+export interface Pair {
+  initiator: Session;
+  responder: Session;
+}
+
+/** Starts an initiator and a responder over an in-memory pipe (or the given transports). */
+export function startPair(
+  initiatorOptions: SessionOptions,
+  responderOptions: SessionOptions,
+  transports: [Transport, Transport] = createMemoryPair(),
+): Pair {
+  const [a, b] = transports;
+  return {
+    initiator: initiate(a, { random: seededRandom(new Uint8Array([1])), ...initiatorOptions }),
+    responder: respond(b, { random: seededRandom(new Uint8Array([2])), ...responderOptions }),
+  };
+}
+
+/** Settles both `ready` promises: details or the error code. */
+export async function outcome(
+  pair: Pair,
+): Promise<{ initiator: PeerDetails | string; responder: PeerDetails | string }> {
+  const settle = (session: Session) =>
+    session.ready.then(
+      (details) => details,
+      (error: { code?: string }) => error.code ?? String(error),
+    );
+  const [initiator, responder] = await Promise.all([
+    settle(pair.initiator),
+    settle(pair.responder),
+  ]);
+  return { initiator, responder };
+}
+
+/** Closes both sessions and waits for both to end. */
+export async function closePair(pair: Pair): Promise<void> {
+  await pair.initiator.close();
+  await Promise.all([pair.initiator.closed, pair.responder.closed]);
+}
