@@ -192,3 +192,28 @@ export type {
 // transport
 export { createMemoryPair } from "./src/transport/memory.ts";
 export type { MemoryPairOptions, Transport } from "./src/transport/memory.ts";
+
+// viz
+export {
+  DIAGRAM_DIRECTORY,
+  listStatecharts,
+  renderDotToSvg,
+  statechartDiagramFiles,
+  statechartToDot,
+  statechartToJson,
+  statechartToMermaid,
+  statechartToSvg,
+} from "./src/viz/export.ts";
+export type { DiagramFile } from "./src/viz/export.ts";
+export type {
+  StatechartAction,
+  StatechartFailure,
+  StatechartFormat,
+  StatechartInfo,
+  StatechartJson,
+  StatechartParamValue,
+  StatechartState,
+  StatechartStateType,
+  StatechartTransition,
+  StatechartTrigger,
+} from "./src/viz/statechart_types.ts";
