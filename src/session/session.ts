@@ -689,7 +689,15 @@ export class Session {
   async #readLoop(): Promise<void> {
     try {
       for (;;) {
-        const { value, done } = await this.#reader.read();
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await this.#reader.read();
+        } catch {
+          // The transport failed; whatever reason it carries is not the peer's word.
+          this.#onTransportEnd();
+          return;
+        }
+        const { value, done } = chunk;
         if (done) {
           this.#decoder.finish();
           this.#onTransportEnd();
