@@ -28,6 +28,7 @@ import { authenticationPayload } from "../crypto/authentication.ts";
 import {
   type Aead,
   type CryptoBackend,
+  type HashFunction,
   type KeyExchange,
   type KeyExchangeState,
   type RandomSource,
@@ -45,7 +46,13 @@ import {
 import { fromWireIds, type NegotiatedSuite, type PeerVerdict } from "../handshake_policy.ts";
 import { bytesToHex, hexToBytes } from "../_hex.ts";
 import { handshakeMachine } from "../../machines/handshake.ts";
+import {
+  type KeyUpdateCommand,
+  type KeyUpdateEvent,
+  keyUpdateMachine,
+} from "../../machines/key_update.ts";
 import type { HandshakeCommand, HandshakeEvent, KeyExchangeSlot } from "../../machines/_setup.ts";
+import { KeyRotation } from "./_key_rotation.ts";
 import type { Transport } from "../transport/memory.ts";
 import type { PeerDetails, Role } from "./details.ts";
 import type { CloseInfo, SessionEventMap, SessionListener, TraceEvent } from "./events.ts";
@@ -68,6 +75,11 @@ const HANDSHAKE_KINDS: ReadonlySet<string> = new Set([
   "beginSessionInit",
   "endSessionInit",
 ]);
+
+type Command = HandshakeCommand | KeyUpdateCommand;
+
+/** How long data for a just-removed extender is dropped instead of failing the session. */
+const EXTENDER_GRACE_MS = 60_000;
 
 const SYSTEM_CLOCK: Clock = {
   now: () => performance.now(),
@@ -137,7 +149,19 @@ export class Session {
   #quiet = false;
   #quietWaiters: (() => void)[] = [];
   #transcriptBeforeLast: Uint8Array | undefined;
-  #commands: HandshakeCommand[] = [];
+  #commands: Command[] = [];
+  #keyUpdate: Actor<typeof keyUpdateMachine> | undefined;
+  #rotation: KeyRotation | undefined;
+  #hash: HashFunction | undefined;
+  #receiveSwitched = false;
+  #sendSwitched = false;
+  #epochBytes = 0;
+  #epochRecords = 0;
+  #updateWaiters: ((epoch: number) => void)[] = [];
+  #noiseTimer: unknown;
+  #pendingWrites = 0;
+  #localExtenders: string[];
+  #removedExtenders = new Map<string, number>();
   #pumping = false;
   #idleWaiters: (() => void)[] = [];
   #writeChain: Promise<void> = Promise.resolve();
@@ -183,6 +207,7 @@ export class Session {
         : { globalSharedSecret: options.globalSharedSecret }),
     });
     this.#opener = new RecordOpener({ backend: this.#backend, decoder: this.#decoder });
+    this.#localExtenders = [...options.extenders];
     this.#writer = transport.writable.getWriter();
     this.#reader = transport.readable.getReader();
 
@@ -310,6 +335,41 @@ export class Session {
     } while (offset < data.length);
   }
 
+  /** The extender UUIDs this side runs now. */
+  get extenders(): readonly string[] {
+    return [...this.#localExtenders];
+  }
+
+  /**
+   * Changes the extenders this side runs and tells the peer (an extender
+   * update). Data the peer already sent to a removed extender is dropped for
+   * a grace period of a minute instead of failing the session.
+   *
+   * @param extenders The full new list of extender UUIDs.
+   * @throws {TypeError} If a UUID is malformed.
+   * @throws {SessionError} `ERR_SESSION_CLOSED` if the session is not ready.
+   */
+  async setExtenders(extenders: readonly string[]): Promise<void> {
+    if (this.#state !== "ready") {
+      throw new SessionError(
+        ErrorCode.SESSION_CLOSED,
+        "Cannot change extenders: session is not ready",
+      );
+    }
+    const next = resolveOptions({ requireAuthentication: false, extenders }).extenders;
+    await this.#ready;
+    const now = this.#clock.now();
+    for (const uuid of this.#localExtenders) {
+      if (!next.includes(uuid)) this.#removedExtenders.set(uuid, now);
+    }
+    for (const uuid of next) this.#removedExtenders.delete(uuid);
+    this.#localExtenders = [...next];
+    await this.#send({
+      kind: "extenderUpdate",
+      extenders: next.map((uuid) => hexToBytes(uuid.replaceAll("-", ""))),
+    });
+  }
+
   /**
    * Sends one noise record: random bytes the peer drops, indistinguishable on
    * the wire from other records of the same length. Allowed at any time, even
@@ -370,6 +430,30 @@ export class Session {
     );
     this.#actor.start();
     void this.#readLoop();
+    const noise = this.#options.profile.noise;
+    if (noise.enabled) {
+      // The initiator may open with noise, before the responder has said anything.
+      if (this.#role === "initiator") this.#noiseTick(false);
+      this.#scheduleNoise();
+    }
+  }
+
+  #scheduleNoise(): void {
+    const { minInterval, maxInterval } = this.#options.profile.noise;
+    const delay = minInterval + randomInt(this.#random, maxInterval - minInterval);
+    this.#noiseTimer = this.#clock.setTimeout(() => this.#noiseTick(true), delay);
+  }
+
+  /** Sends one noise record unless real data is waiting (real data always goes first). */
+  #noiseTick(reschedule: boolean): void {
+    if (this.#state === "closed") return;
+    if (this.#pendingWrites === 0 && !this.#quiet) {
+      const { minSize, maxSize } = this.#options.profile.noise;
+      const room = this.#sealer.maxBodyLength(this.#options.profile.maxPadding);
+      const size = Math.min(room, minSize + randomInt(this.#random, maxSize - minSize));
+      this.#send({ kind: "noise", data: this.#random(size) }).catch(() => {});
+    }
+    if (reschedule) this.#scheduleNoise();
   }
 
   #abort(): void {
@@ -435,8 +519,78 @@ export class Session {
     void this.#idle().then(() => {
       if (this.#state !== "ready") return;
       this.#trace({ type: "end", at: this.#now(), role: this.#role, outcome: "ready" });
+      this.#startKeyUpdates();
       this.#resolveReady(this.#details!);
     });
+  }
+
+  #startKeyUpdates(): void {
+    const settings = this.#options.profile.keyUpdate;
+    this.#rotation = new KeyRotation({
+      role: this.#role,
+      primary: this.#keyExchange("primary"),
+      secondary: this.#keyExchange("secondary"),
+      hash: this.#hash!,
+      aead: this.#aead!,
+      schedule: this.#keySchedule!,
+      random: this.#random,
+      recordLimit: Math.max(settings.maxRecords * 2, 2 ** 20),
+    });
+    this.#keyUpdate = createActor(keyUpdateMachine, {
+      clock: this.#clock,
+      input: {
+        role: this.#role,
+        epoch: this.#sendEpoch,
+        interval: this.#nextUpdateInterval(),
+        maxDuration: settings.maxDuration,
+      },
+    });
+    this.#keyUpdate.on("*", (command) => this.#enqueue(command));
+    this.#keyUpdate.start();
+  }
+
+  #nextUpdateInterval(): number {
+    const { minInterval, maxInterval } = this.#options.profile.keyUpdate;
+    return minInterval + randomInt(this.#random, maxInterval - minInterval);
+  }
+
+  #deliverUpdate(event: KeyUpdateEvent): void {
+    if (this.#state === "ready") this.#keyUpdate?.send(event);
+  }
+
+  /** Counts traffic under the current epoch and asks for an update past the limits. */
+  #countTraffic(bytes: number, sealed: boolean): void {
+    this.#epochBytes += bytes;
+    if (sealed) this.#epochRecords++;
+    const { maxBytes, maxRecords } = this.#options.profile.keyUpdate;
+    if (
+      this.#keyUpdate !== undefined &&
+      (this.#epochBytes >= maxBytes || this.#epochRecords >= maxRecords)
+    ) {
+      this.#keyUpdate.send({ type: "local.requestUpdate" });
+    }
+  }
+
+  /**
+   * Rotates the session keys now: a fresh classical and post-quantum exchange
+   * mixed into the key schedule. If an update is already running, waits for it.
+   *
+   * @returns The new epoch, once both directions use it.
+   * @throws {SessionError} `ERR_SESSION_CLOSED` if the session is not ready.
+   */
+  async updateKeys(): Promise<number> {
+    if (this.#state !== "ready") {
+      throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot update keys: session is not ready");
+    }
+    await this.#ready;
+    const done = new Promise<number>((resolve, reject) => {
+      this.#updateWaiters.push(resolve);
+      void this.#closed.then(() =>
+        reject(new SessionError(ErrorCode.SESSION_CLOSED, "Key update ended by close"))
+      );
+    });
+    this.#keyUpdate!.send({ type: "local.requestUpdate" });
+    return await done;
   }
 
   #send(message: Message): Promise<void> {
@@ -451,6 +605,7 @@ export class Session {
       const wire = await this.#sealer.seal(type, body, padding);
       await this.#writer.write(wire);
       this.#bytesSent += wire.length;
+      if (this.#state === "ready") this.#countTraffic(wire.length, true);
       this.#trace({
         type: "frame",
         at: this.#now(),
@@ -462,12 +617,13 @@ export class Session {
         noise: message.kind === "noise",
       });
     };
-    const result = this.#writeChain.then(run);
+    this.#pendingWrites++;
+    const result = this.#writeChain.then(run).finally(() => this.#pendingWrites--);
     this.#writeChain = result.catch(() => {});
     return result;
   }
 
-  #enqueue(command: HandshakeCommand): void {
+  #enqueue(command: Command): void {
     this.#commands.push(command);
     if (!this.#pumping) void this.#pump();
   }
@@ -480,7 +636,9 @@ export class Session {
         try {
           await this.#execute(command);
         } catch (error) {
-          this.#deliver({ type: "crypto.failed", code: toCode(error) });
+          const failure = { type: "crypto.failed", code: toCode(error) } as const;
+          if (this.#state === "handshaking") this.#deliver(failure);
+          else this.#deliverUpdate(failure);
         }
       }
     } finally {
@@ -500,10 +658,11 @@ export class Session {
     if (this.#state === "handshaking") this.#actor.send(event);
   }
 
-  async #execute(command: HandshakeCommand): Promise<void> {
+  async #execute(command: Command): Promise<void> {
     switch (command.type) {
       case "frame.send": {
         const { message } = command;
+        if (this.#state !== "handshaking") return await this.#send(message);
         this.#transcript.append(messageTypeOf(message.kind), encodeMessage(message));
         const delay = randomInt(this.#random, this.#options.profile.maxHandshakeDelay);
         if (delay > 0) await this.#sleep(delay);
@@ -551,7 +710,73 @@ export class Session {
       case "handshake.ready":
       case "handshake.failed":
         return;
+      case "keyUpdate.offer": {
+        const shares = await this.#rotation!.offer(command.epoch);
+        this.#deliverUpdate({ type: "crypto.updateOffered", ...shares });
+        return;
+      }
+      case "keyUpdate.answer": {
+        const shares = await this.#rotation!.answer(command.message);
+        this.#sendSwitched = false;
+        this.#receiveSwitched = false;
+        this.#deliverUpdate({
+          type: "crypto.updateAnswered",
+          ...shares,
+          nextInterval: this.#nextUpdateInterval(),
+        });
+        return;
+      }
+      case "keyUpdate.finish": {
+        await this.#rotation!.finish(command.message);
+        this.#sendSwitched = false;
+        this.#receiveSwitched = false;
+        // The peer already sends with the new keys: switch receiving at once.
+        this.#activateReceive(command.message.epoch);
+        this.#deliverUpdate({
+          type: "crypto.updateFinished",
+          nextInterval: this.#nextUpdateInterval(),
+        });
+        return;
+      }
+      case "keys.activateSend":
+        await this.#writeChain;
+        this.#sealer.setCipher(this.#rotation!.takeSend());
+        this.#sendEpoch = command.epoch;
+        this.#epochBytes = 0;
+        this.#epochRecords = 0;
+        this.#sendSwitched = true;
+        this.#trace({
+          type: "keys",
+          at: this.#now(),
+          role: this.#role,
+          epoch: command.epoch,
+          direction: "send",
+        });
+        this.#maybeFinishUpdate(command.epoch);
+        return;
+      case "keys.activateReceive":
+        this.#activateReceive(command.epoch);
+        return;
+      case "keyUpdate.failed":
+        this.#terminate(command.code, false);
+        return;
     }
+  }
+
+  #activateReceive(epoch: number): void {
+    this.#opener.setCipher(this.#rotation!.takeReceive());
+    this.#receiveEpoch = epoch;
+    this.#receiveSwitched = true;
+    this.#trace({ type: "keys", at: this.#now(), role: this.#role, epoch, direction: "receive" });
+    this.#maybeFinishUpdate(epoch);
+  }
+
+  #maybeFinishUpdate(epoch: number): void {
+    if (!this.#sendSwitched || !this.#receiveSwitched) return;
+    this.#emit("keyUpdate", { epoch });
+    const waiters = this.#updateWaiters;
+    this.#updateWaiters = [];
+    for (const resolve of waiters) resolve(epoch);
   }
 
   #settle(suite: NegotiatedSuite): void {
@@ -565,6 +790,7 @@ export class Session {
     }
     this.#suite = suite;
     this.#aead = aead;
+    this.#hash = hash;
     this.#transcript.setHash(hash);
     this.#keySchedule = new KeySchedule(hash, {
       keyLength: aead.keyLength,
@@ -719,6 +945,9 @@ export class Session {
     const epoch = this.#receiveEpoch;
     const { type, body } = await this.#opener.open(record);
     const message = decodeMessage(type, body);
+    if (this.#state === "ready") {
+      this.#countTraffic(record.header.length + record.ciphertext.length, false);
+    }
     this.#trace({
       type: "frame",
       at: this.#now(),
@@ -747,13 +976,32 @@ export class Session {
 
   #onReadyMessage(message: Message): void {
     switch (message.kind) {
+      case "beginKeyUpdate":
+      case "endKeyUpdate":
+      case "keyUpdateReady":
+        this.#deliverUpdate({ type: `peer.${message.kind}`, message } as KeyUpdateEvent);
+        return;
       case "extenderData": {
         const extender = formatUuidHex(bytesToHex(message.extender));
-        if (!this.#options.extenders.includes(extender)) {
+        if (!this.#localExtenders.includes(extender)) {
+          // Data still in flight for an extender we just removed is dropped;
+          // data for one we never announced is the peer's error.
+          const removedAt = this.#removedExtenders.get(extender);
+          if (removedAt !== undefined && this.#clock.now() - removedAt < EXTENDER_GRACE_MS) return;
           this.#terminate(ErrorCode.UNKNOWN_EXTENDER, false);
           return;
         }
         this.#emit("message", { extender, data: message.data });
+        return;
+      }
+      case "extenderUpdate": {
+        const next = message.extenders.map((id) => formatUuidHex(bytesToHex(id)));
+        const previous = this.#details!.peerExtenders;
+        this.#details = { ...this.#details!, peerExtenders: next };
+        this.#emit("extenders", {
+          added: next.filter((uuid) => !previous.includes(uuid)),
+          removed: previous.filter((uuid) => !next.includes(uuid)),
+        });
         return;
       }
       case "close":
@@ -781,6 +1029,9 @@ export class Session {
     const wasHandshaking = this.#state === "handshaking";
     this.#state = "closed";
     this.#actor.stop();
+    this.#keyUpdate?.stop();
+    if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
+    this.#rotation?.dispose();
     if (this.#abortListener !== undefined) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
     }
