@@ -10,7 +10,7 @@
  */
 
 import { CipherState } from "../crypto/cipher_state.ts";
-import { KeySchedule, keyUpdateTranscript } from "../crypto/key_schedule.ts";
+import { type KeySchedule, keyUpdateTranscript } from "../crypto/key_schedule.ts";
 import type {
   Aead,
   HashFunction,
