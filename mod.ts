@@ -217,3 +217,19 @@ export type {
   StatechartTransition,
   StatechartTrigger,
 } from "./src/viz/statechart_types.ts";
+export { parseTrace, TraceRecorder, traceToMermaidSequence } from "./src/viz/trace.ts";
+export type {
+  MermaidSequenceOptions,
+  TraceFormat,
+  TraceJson,
+  TraceRecorderOptions,
+} from "./src/viz/trace.ts";
+export type {
+  TraceEndEvent,
+  TraceFrameEvent,
+  TraceKeysEvent,
+  TraceRole,
+  TraceStateEvent,
+} from "./src/viz/trace_types.ts";
+export { simulateHandshakeTrace } from "./src/viz/simulate.ts";
+export type { SimulationOptions, SimulationScenario } from "./src/viz/simulate.ts";

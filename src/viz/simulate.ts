@@ -1,0 +1,458 @@
+/**
+ * Deterministic handshake traces produced by the statecharts themselves.
+ *
+ * {@linkcode simulateHandshakeTrace} runs the real `handshake` statechart for
+ * both roles (and then the real `keyUpdate` statechart) on a simulated
+ * clock, wired back to back. The runtime's work is stood in for: key shares,
+ * proofs and verdicts are zero bytes of the right length and fixed answers,
+ * and no key is ever derived. What is real: the order of states, messages and
+ * key switches the statecharts decide, and each message's body size from the
+ * codec. It exists for tests, for the inspector's replay, and to show key
+ * updates before the session runtime runs them.
+ *
+ * @module
+ */
+
+import { type AnyActorRef, createActor, SimulatedClock } from "xstate";
+import type { ErrorCode } from "../errors.ts";
+import { encodeMessage } from "../codec/messages.ts";
+import type { Message } from "../codec/message_types.ts";
+import { nobleBackend } from "../crypto/noble_backend.ts";
+import type { KeyExchangeName } from "../crypto/types.ts";
+import { DEFAULT_PREFERENCES, type NegotiatedSuite } from "../handshake_policy.ts";
+import type { HandshakeCommand, HandshakeInput } from "../../machines/_setup.ts";
+import { handshakeMachine } from "../../machines/handshake.ts";
+import { type KeyUpdateCommand, keyUpdateMachine } from "../../machines/key_update.ts";
+import type { TraceEvent, TraceRole } from "./trace_types.ts";
+
+/** Which story {@linkcode simulateHandshakeTrace} tells. */
+export type SimulationScenario =
+  /** Both peers authenticate and reach `ready`. */
+  | "ready"
+  /** The initiator's AEAD list shares nothing with the responder's: `ERR_NO_COMMON_ALGORITHM`. */
+  | "noCommonAlgorithm"
+  /** The responder's proof does not verify at the initiator: `ERR_AUTH_FAILED`. */
+  | "authFailed";
+
+/** Options of {@linkcode simulateHandshakeTrace}. */
+export interface SimulationOptions {
+  /** The story (default `"ready"`). */
+  readonly scenario?: SimulationScenario;
+  /** After `ready`, let the responder run one key update (default `true`). */
+  readonly keyUpdate?: boolean;
+  /** The initiator opens with a noise frame, and noise follows `ready` (default `true`). */
+  readonly noise?: boolean;
+  /** One-way delivery time in ms (default 2). */
+  readonly latency?: number;
+}
+
+/** Stand-in durations of the runtime's work, in simulated ms. */
+const WORK_MS = { offer: 0.6, answer: 0.8, finish: 0.5, sign: 1.2, verify: 1.4 } as const;
+/** Stream record overhead: masked length (3) + plaintext header (5) + AEAD tag (16). */
+const RECORD_OVERHEAD = 3 + 5 + 16;
+const ED25519 = { id: 0x0001, publicKey: 32, proof: 64 } as const;
+
+type Command = HandshakeCommand | KeyUpdateCommand;
+
+interface Peer {
+  readonly role: TraceRole;
+  handshake: AnyActorRef;
+  keyUpdate: AnyActorRef | undefined;
+  sendEpoch: number;
+  receiveEpoch: number;
+  state: string;
+  done: boolean;
+}
+
+interface Task {
+  readonly at: number;
+  readonly order: number;
+  readonly run: () => void;
+}
+
+function shareLength(name: KeyExchangeName, part: "offer" | "answer"): number {
+  const exchange = nobleBackend.keyExchange(name);
+  if (exchange === undefined) return 32;
+  return part === "offer" ? exchange.offerLength : exchange.answerLength;
+}
+
+function stateString(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "object" && value !== null) {
+    const [key, child] = Object.entries(value)[0] ?? ["", undefined];
+    const rest = stateString(child);
+    return rest === "" ? key : `${key}.${rest}`;
+  }
+  return "";
+}
+
+class Simulation {
+  readonly #events: TraceEvent[] = [];
+  readonly #tasks: Task[] = [];
+  readonly #latency: number;
+  readonly #scenario: SimulationScenario;
+  readonly #peers: Record<TraceRole, Peer>;
+  #now = 0;
+  #order = 0;
+  #suite: NegotiatedSuite | undefined;
+
+  constructor(scenario: SimulationScenario, latency: number) {
+    this.#scenario = scenario;
+    this.#latency = latency;
+    this.#peers = {
+      initiator: this.#peer("initiator"),
+      responder: this.#peer("responder"),
+    };
+  }
+
+  get events(): TraceEvent[] {
+    return this.#events;
+  }
+
+  get now(): number {
+    return this.#now;
+  }
+
+  peer(role: TraceRole): Peer {
+    return this.#peers[role];
+  }
+
+  #peer(role: TraceRole): Peer {
+    const input: HandshakeInput = {
+      role,
+      sessionId: role === "initiator" ? "0101010101010101" : "0202020202020202",
+      preferences: this.#scenario === "noCommonAlgorithm" && role === "initiator"
+        ? { ...DEFAULT_PREFERENCES, aeads: ["XChaCha20-Poly1305"] }
+        : this.#scenario === "noCommonAlgorithm"
+        ? { ...DEFAULT_PREFERENCES, aeads: ["ChaCha20-Poly1305", "AES-256-GCM"] }
+        : DEFAULT_PREFERENCES,
+      requireAuthentication: true,
+      identity: "Ed25519",
+      extenders: role === "initiator"
+        ? ["00000000000000000000000000000001"]
+        : ["00000000000000000000000000000001", "00000000000000000000000000000002"],
+      timeouts: { phase: 10_000, handshake: 30_000 },
+    };
+    const actor = createActor(handshakeMachine, { input, clock: new SimulatedClock() });
+    const peer: Peer = {
+      role,
+      handshake: actor,
+      keyUpdate: undefined,
+      sendEpoch: 0,
+      receiveEpoch: 0,
+      state: "",
+      done: false,
+    };
+    actor.on("*", (command) => this.#command(peer, command as Command));
+    actor.subscribe((snapshot) => {
+      this.#enter(peer, stateString(snapshot.value));
+      if (snapshot.status === "done" && !peer.done) {
+        peer.done = true;
+        const output = snapshot.output as
+          | { status: "ready"; suite?: NegotiatedSuite }
+          | { status: "failed"; failure: { code: ErrorCode } };
+        if (output.status === "ready") {
+          this.#suite ??= output.suite;
+          this.#record({ type: "end", at: this.#now, role, outcome: "ready" });
+        } else {
+          this.#record({
+            type: "end",
+            at: this.#now,
+            role,
+            outcome: "failed",
+            code: output.failure.code,
+          });
+          // The runtime closes the transport: the other side sees it close.
+          const other = this.#other(peer);
+          this.#later(this.#latency, () => {
+            if (!other.done) other.handshake.send({ type: "transport.closed" });
+          });
+        }
+      }
+    });
+    return peer;
+  }
+
+  #other(peer: Peer): Peer {
+    return this.#peers[peer.role === "initiator" ? "responder" : "initiator"];
+  }
+
+  #record(event: TraceEvent): void {
+    // Simulated time is a sum of decimals: keep microseconds, drop float noise.
+    this.#events.push({ ...event, at: Math.round(event.at * 1000) / 1000 });
+  }
+
+  #enter(peer: Peer, state: string): void {
+    if (state === peer.state) return;
+    peer.state = state;
+    this.#record({ type: "state", at: this.#now, role: peer.role, state });
+  }
+
+  #later(delay: number, run: () => void): void {
+    this.#tasks.push({ at: this.#now + delay, order: this.#order++, run });
+  }
+
+  /** Runs queued work in time order until nothing is left. */
+  run(): void {
+    for (;;) {
+      this.#tasks.sort((a, b) => a.at - b.at || a.order - b.order);
+      const task = this.#tasks.shift();
+      if (task === undefined) return;
+      this.#now = Math.max(this.#now, task.at);
+      task.run();
+    }
+  }
+
+  start(noise: boolean): void {
+    // The initiator may open with noise before the responder's first message.
+    this.peer("initiator").handshake.start();
+    if (noise) this.sendNoise(this.peer("initiator"), 48);
+    this.peer("responder").handshake.start();
+  }
+
+  sendNoise(peer: Peer, length: number): void {
+    this.#transmit(peer, { kind: "noise", data: new Uint8Array(length) });
+  }
+
+  /** Puts a message on the wire now and delivers it after the latency. */
+  #transmit(peer: Peer, message: Message): void {
+    const size = RECORD_OVERHEAD + encodeMessage(message).length;
+    const noise = message.kind === "noise";
+    const { role } = peer;
+    this.#record({
+      type: "frame",
+      at: this.#now,
+      role,
+      direction: "sent",
+      kind: message.kind,
+      epoch: peer.sendEpoch,
+      size,
+      noise,
+    });
+    const epoch = peer.sendEpoch;
+    const other = this.#other(peer);
+    this.#later(this.#latency, () => {
+      this.#record({
+        type: "frame",
+        at: this.#now,
+        role: other.role,
+        direction: "received",
+        kind: message.kind,
+        epoch,
+        size,
+        noise,
+      });
+      if (noise) return;
+      const event = { type: `peer.${message.kind}`, message };
+      if (message.kind.endsWith("KeyUpdate") || message.kind === "keyUpdateReady") {
+        other.keyUpdate?.send(event);
+      } else if (!other.done) {
+        other.handshake.send(event);
+      }
+    });
+  }
+
+  #keys(peer: Peer, epoch: number, direction: "send" | "receive"): void {
+    if (direction === "send") peer.sendEpoch = epoch;
+    else peer.receiveEpoch = epoch;
+    this.#record({ type: "keys", at: this.#now, role: peer.role, epoch, direction });
+  }
+
+  #suiteOf(peer: Peer): NegotiatedSuite {
+    const context = peer.handshake.getSnapshot().context as { suite?: NegotiatedSuite };
+    return context.suite ?? this.#suite ?? {
+      primaryKeyExchange: "X25519",
+      secondaryKeyExchange: "ML-KEM-768",
+      aead: "ChaCha20-Poly1305",
+      hash: "SHA-256",
+    };
+  }
+
+  #command(peer: Peer, command: Command): void {
+    const actor = peer.handshake;
+    switch (command.type) {
+      case "frame.send":
+        this.#transmit(peer, command.message);
+        return;
+      case "keyExchange.offer": {
+        const suite = this.#suiteOf(peer);
+        const name = command.slot === "primary"
+          ? suite.primaryKeyExchange
+          : suite.secondaryKeyExchange;
+        const share = new Uint8Array(shareLength(name, "offer"));
+        this.#later(WORK_MS.offer, () => actor.send({ type: "crypto.offered", share }));
+        return;
+      }
+      case "keyExchange.answer": {
+        const suite = this.#suiteOf(peer);
+        const name = command.slot === "primary"
+          ? suite.primaryKeyExchange
+          : suite.secondaryKeyExchange;
+        const share = new Uint8Array(shareLength(name, "answer"));
+        this.#later(WORK_MS.answer, () => actor.send({ type: "crypto.answered", share }));
+        return;
+      }
+      case "keyExchange.finish":
+        this.#later(WORK_MS.finish, () => actor.send({ type: "crypto.finished" }));
+        return;
+      case "keys.install": {
+        const epoch = command.stage === "primary" ? 1 : 2;
+        this.#keys(peer, epoch, "send");
+        this.#keys(peer, epoch, "receive");
+        return;
+      }
+      case "identity.sign":
+        this.#later(WORK_MS.sign, () =>
+          actor.send({
+            type: "crypto.signed",
+            identity: {
+              signature: ED25519.id,
+              publicKey: new Uint8Array(ED25519.publicKey),
+              proof: new Uint8Array(ED25519.proof),
+            },
+          }));
+        return;
+      case "identity.verify": {
+        const valid = !(this.#scenario === "authFailed" && peer.role === "initiator");
+        this.#later(WORK_MS.verify, () =>
+          actor.send({
+            type: "crypto.verified",
+            verdict: {
+              presented: true,
+              signatureValid: valid,
+              access: "allowed",
+              uuid: peer.role === "initiator"
+                ? "00000000-0000-8000-8000-000000000002"
+                : "00000000-0000-8000-8000-000000000001",
+              signature: "Ed25519",
+            },
+          }));
+        return;
+      }
+      default:
+        this.#keyUpdateCommand(peer, command);
+    }
+  }
+
+  /** Starts the key-update statechart on both peers; `starter` asks for an update. */
+  startKeyUpdate(starter: TraceRole): void {
+    for (const peer of [this.peer("responder"), this.peer("initiator")]) {
+      const actor = createActor(keyUpdateMachine, {
+        input: { role: peer.role, epoch: 2, interval: 600_000, maxDuration: 10_000 },
+        clock: new SimulatedClock(),
+      });
+      peer.keyUpdate = actor;
+      actor.on("*", (command) => this.#command(peer, command as Command));
+      actor.subscribe((snapshot) => this.#enter(peer, `keyUpdate.${stateString(snapshot.value)}`));
+      actor.start();
+    }
+    this.peer(starter).keyUpdate?.send({ type: "local.requestUpdate" });
+  }
+
+  #keyUpdateCommand(peer: Peer, command: Command): void {
+    const actor = peer.keyUpdate;
+    if (actor === undefined) return;
+    const suite = this.#suiteOf(peer);
+    const shares = (part: "offer" | "answer"): {
+      primaryShare: Uint8Array;
+      secondaryShare: Uint8Array;
+    } => ({
+      primaryShare: new Uint8Array(shareLength(suite.primaryKeyExchange, part)),
+      secondaryShare: new Uint8Array(shareLength(suite.secondaryKeyExchange, part)),
+    });
+    switch (command.type) {
+      case "keyUpdate.offer":
+        this.#later(
+          WORK_MS.offer,
+          () => actor.send({ type: "crypto.updateOffered", ...shares("offer") }),
+        );
+        return;
+      case "keyUpdate.answer":
+        this.#later(
+          WORK_MS.answer,
+          () =>
+            actor.send({
+              type: "crypto.updateAnswered",
+              ...shares("answer"),
+              nextInterval: 600_000,
+            }),
+        );
+        return;
+      case "keyUpdate.finish":
+        this.#later(WORK_MS.finish, () => {
+          // The starter receives with the new keys right after reading EndKeyUpdate.
+          this.#keys(peer, command.message.epoch, "receive");
+          actor.send({ type: "crypto.updateFinished", nextInterval: 600_000 });
+        });
+        return;
+      case "keys.activateSend":
+        this.#keys(peer, command.epoch, "send");
+        return;
+      case "keys.activateReceive":
+        this.#keys(peer, command.epoch, "receive");
+        return;
+      default:
+        return;
+    }
+  }
+
+  stop(): void {
+    for (const peer of Object.values(this.#peers)) {
+      peer.handshake.stop();
+      peer.keyUpdate?.stop();
+    }
+  }
+}
+
+/**
+ * Produces a deterministic trace of both peers by running the real
+ * statecharts back to back on a simulated clock (see the module doc for what
+ * is stood in for). The same options always give the same events.
+ *
+ * @param options The scenario, whether to add a key update and noise, the latency.
+ * @returns The events of both peers in the order they happened.
+ * @throws {RangeError} If `latency` is negative or not finite.
+ *
+ * @example Both peers reach ready, then rotate to epoch 3
+ * ```ts
+ * import { simulateHandshakeTrace } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const trace = simulateHandshakeTrace();
+ * const ends = trace.filter((event) => event.type === "end");
+ * assert.deepEqual(ends.map((event) => event.outcome), ["ready", "ready"]);
+ * assert.ok(trace.some((event) => event.type === "keys" && event.epoch === 3));
+ * ```
+ */
+export function simulateHandshakeTrace(options: SimulationOptions = {}): TraceEvent[] {
+  const latency = options.latency ?? 2;
+  if (!Number.isFinite(latency) || latency < 0) {
+    throw new RangeError(
+      `Cannot simulate handshake: "latency" must be a finite number >= 0, got ${latency}`,
+    );
+  }
+  const scenario = options.scenario ?? "ready";
+  if (!["ready", "noCommonAlgorithm", "authFailed"].includes(scenario)) {
+    throw new TypeError(`Cannot simulate handshake: unknown scenario "${scenario}"`);
+  }
+  const noise = options.noise ?? true;
+  const simulation = new Simulation(scenario, latency);
+  try {
+    simulation.start(noise);
+    simulation.run();
+    const ready = simulation.events.filter((event) =>
+      event.type === "end" && event.outcome === "ready"
+    ).length === 2;
+    if (ready && noise) {
+      simulation.sendNoise(simulation.peer("responder"), 96);
+      simulation.run();
+    }
+    if (ready && (options.keyUpdate ?? true)) {
+      simulation.startKeyUpdate("responder");
+      simulation.run();
+    }
+    return simulation.events;
+  } finally {
+    simulation.stop();
+  }
+}
