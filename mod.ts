@@ -233,3 +233,7 @@ export type {
 } from "./src/viz/trace_types.ts";
 export { simulateHandshakeTrace } from "./src/viz/simulate.ts";
 export type { SimulationOptions, SimulationScenario } from "./src/viz/simulate.ts";
+export { defaultTraceSources, replayTrace, startLiveHandshake } from "./src/viz/trace_sources.ts";
+export type { LiveHandshakeOptions, ReplayOptions, TraceSource } from "./src/viz/trace_sources.ts";
+export { serveInspector } from "./src/viz/inspector.ts";
+export type { InspectorOptions, InspectorPace, InspectorServer } from "./src/viz/inspector.ts";

@@ -1,0 +1,303 @@
+/**
+ * Where the inspector gets its events: any {@linkcode TraceSource}, i.e. an
+ * async iterable of {@linkcode TraceEvent}s opened on demand.
+ *
+ * - {@linkcode startLiveHandshake} runs a real handshake between two
+ *   sessions over the in-memory pipe and yields both peers' events as they
+ *   happen. **This is the hook to the session runtime**: change it (not the
+ *   inspector) when the runtime gains features, e.g. key updates.
+ * - {@linkcode replayTrace} replays a recorded or simulated trace.
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../errors.ts";
+import { createMemoryPair } from "../transport/memory.ts";
+import { initiate, respond, type Session } from "../session/session.ts";
+import type { SessionOptions } from "../session/options.ts";
+import { AccessManager } from "../session/access_manager.ts";
+import { nobleBackend } from "../crypto/noble_backend.ts";
+import { derivePeerUuid, formatUuid } from "../crypto/peer_uuid.ts";
+import type { SignatureKeyPair } from "../crypto/types.ts";
+import { simulateHandshakeTrace } from "./simulate.ts";
+import type { TraceEvent, TraceRole } from "./trace_types.ts";
+
+/** A named, restartable stream of trace events for the inspector. */
+export interface TraceSource {
+  /** A short id used in URLs (`"live"`). */
+  readonly id: string;
+  /** The name shown on the page. */
+  readonly label: string;
+  /** One sentence on where the events come from, shown on the page. */
+  readonly note: string;
+  /**
+   * Starts a new run. The iterable ends when the run is over; aborting the
+   * signal ends it early and releases what the run holds.
+   */
+  open(signal: AbortSignal): AsyncIterable<TraceEvent>;
+}
+
+/** Options of {@linkcode startLiveHandshake}. */
+export interface LiveHandshakeOptions {
+  /** Ends the run early: both sessions are closed. */
+  readonly signal?: AbortSignal;
+  /**
+   * After `ready`, append a key update. The session runtime does not run
+   * key updates yet, so this part comes from the key-update statecharts with
+   * stand-in crypto (see {@linkcode simulateHandshakeTrace}). Default `true`.
+   */
+  readonly keyUpdate?: boolean;
+  /** Extra options for both sessions (identities and access are set up unless given). */
+  readonly sessionOptions?: SessionOptions;
+}
+
+/** A bounded single-consumer queue between session listeners and an async generator. */
+class EventQueue {
+  readonly #items: TraceEvent[] = [];
+  #wake: (() => void) | undefined;
+  #closed = false;
+  #overflow = false;
+
+  push(event: TraceEvent): void {
+    if (this.#closed) return;
+    if (this.#items.length >= 10_000) {
+      this.#overflow = true;
+      return;
+    }
+    this.#items.push(event);
+    this.#wake?.();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#wake?.();
+  }
+
+  get overflow(): boolean {
+    return this.#overflow;
+  }
+
+  async *drain(): AsyncGenerator<TraceEvent> {
+    for (;;) {
+      const next = this.#items.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (this.#closed) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+  }
+}
+
+async function identity(): Promise<SignatureKeyPair> {
+  const scheme = nobleBackend.signature("Ed25519");
+  if (scheme === undefined) throw new TypeError("Cannot start live handshake: no Ed25519 backend");
+  return await scheme.generateKeyPair({});
+}
+
+/**
+ * The key-update part of a simulated trace, shifted to start after `offset` ms.
+ * Stands in until the session runtime runs `machines/key_update.ts`.
+ */
+function simulatedKeyUpdate(offset: number): TraceEvent[] {
+  const trace = simulateHandshakeTrace({ noise: false });
+  let lastEnd = -1;
+  trace.forEach((event, index) => {
+    if (event.type === "end") lastEnd = index;
+  });
+  const segment = trace.slice(lastEnd + 1);
+  const start = segment[0]?.at ?? 0;
+  return segment.map((event) => ({
+    ...event,
+    at: Math.round((offset + event.at - start) * 1000) / 1000,
+  }));
+}
+
+/**
+ * Runs a real handshake between an initiator and a responder over the
+ * in-memory pipe, both with fresh Ed25519 identities that the other's access
+ * manager allows, and yields both peers' trace events as they happen. The
+ * initiator opens with a noise frame. After `ready` a key update follows
+ * (simulated, see {@linkcode LiveHandshakeOptions.keyUpdate}). Both sessions
+ * are closed when the iterable ends or is abandoned.
+ *
+ * Each event's `at` counts from its own session's start. The first state of
+ * each session is reported at `at: 0`.
+ *
+ * @param options The abort signal, whether to add a key update, session options.
+ * @returns The events of both peers, in the order they happened.
+ *
+ * @example Both peers reach ready
+ * ```ts
+ * import { startLiveHandshake } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const outcomes: string[] = [];
+ * for await (const event of startLiveHandshake({ keyUpdate: false })) {
+ *   if (event.type === "end") outcomes.push(`${event.role} ${event.outcome}`);
+ * }
+ * assert.deepEqual(outcomes.sort(), ["initiator ready", "responder ready"]);
+ * ```
+ */
+export async function* startLiveHandshake(
+  options: LiveHandshakeOptions = {},
+): AsyncGenerator<TraceEvent, void, undefined> {
+  const signal = options.signal;
+  if (signal?.aborted) return;
+  const [initiatorIdentity, responderIdentity] = await Promise.all([identity(), identity()]);
+  const access = new AccessManager();
+  for (const key of [initiatorIdentity, responderIdentity]) {
+    access.addPeer(formatUuid(derivePeerUuid(key.algorithm, key.publicKey)), key.publicKey);
+  }
+  const common: SessionOptions = {
+    requireAuthentication: true,
+    accessManager: access,
+    extenders: ["7c9e6679-7425-40de-944b-e07fc1f90ae7"],
+    ...options.sessionOptions,
+  };
+  const queue = new EventQueue();
+  const [a, b] = createMemoryPair();
+  const sessions: Record<TraceRole, Session> = {
+    initiator: initiate(a, { identity: initiatorIdentity, ...common }),
+    responder: respond(b, { identity: responderIdentity, ...common }),
+  };
+  const ends = new Set<TraceRole>();
+  let lastAt = 0;
+  const unsubscribe: (() => void)[] = [];
+  for (const session of [sessions.initiator, sessions.responder]) {
+    // The first state is entered while the session starts, before a listener can attach.
+    queue.push({ type: "state", at: 0, role: session.role, state: session.state });
+    unsubscribe.push(session.on("trace", (event) => {
+      lastAt = Math.max(lastAt, event.at);
+      queue.push(event);
+      if (event.type === "end") {
+        ends.add(event.role);
+        if (ends.size === 2) queue.close();
+      }
+    }));
+  }
+  const abort = (): void => queue.close();
+  signal?.addEventListener("abort", abort, { once: true });
+  // The initiator may open with noise before the responder's first message.
+  sessions.initiator.sendNoise(48).catch(() => {});
+  let ready = false;
+  try {
+    for await (const event of queue.drain()) yield event;
+    const [initiatorOutcome, responderOutcome] = await Promise.all([
+      sessions.initiator.ready.then(() => true, () => false),
+      sessions.responder.ready.then(() => true, () => false),
+    ]);
+    ready = initiatorOutcome && responderOutcome && !(signal?.aborted ?? false);
+    if (queue.overflow) {
+      yield {
+        type: "end",
+        at: lastAt,
+        role: "initiator",
+        outcome: "failed",
+        code: ErrorCode.RESOURCE_LIMIT,
+      };
+    }
+  } finally {
+    for (const stop of unsubscribe) stop();
+    signal?.removeEventListener("abort", abort);
+    await Promise.all([sessions.initiator.close(), sessions.responder.close()]);
+  }
+  // LEAD HOOK: once Session runs machines/key_update.ts, request an update on
+  // a live session above (before closing) and drop this simulated segment.
+  if (ready && (options.keyUpdate ?? true)) {
+    for (const event of simulatedKeyUpdate(lastAt + 5)) {
+      if (signal?.aborted) return;
+      yield event;
+    }
+  }
+}
+
+/** Options of {@linkcode replayTrace}. */
+export interface ReplayOptions {
+  /** The id (default `"replay"`). */
+  readonly id?: string;
+  /** The name shown on the page (default `"Replay"`). */
+  readonly label?: string;
+  /** Where the events come from (default: a generic sentence). */
+  readonly note?: string;
+}
+
+/**
+ * A source that replays a fixed list of events, for recorded traces
+ * ({@linkcode parseTrace}) and simulated ones ({@linkcode simulateHandshakeTrace}).
+ *
+ * @param events The events, in order.
+ * @param options Id, label and note.
+ * @returns The source; every `open` replays the whole list.
+ *
+ * @example Replaying a simulated failure
+ * ```ts
+ * import { replayTrace, simulateHandshakeTrace } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const source = replayTrace(simulateHandshakeTrace({ scenario: "authFailed" }), { id: "forged" });
+ * const events = await Array.fromAsync(source.open(new AbortController().signal));
+ * assert.equal(events.at(-1)?.type, "end");
+ * ```
+ */
+export function replayTrace(
+  events: readonly TraceEvent[],
+  options: ReplayOptions = {},
+): TraceSource {
+  const copy = events.map((event) => ({ ...event }));
+  return {
+    id: options.id ?? "replay",
+    label: options.label ?? "Replay",
+    note: options.note ?? "A recorded trace, replayed.",
+    async *open(signal: AbortSignal): AsyncGenerator<TraceEvent> {
+      for (const event of copy) {
+        if (signal.aborted) return;
+        yield event;
+      }
+    },
+  };
+}
+
+/**
+ * The sources the inspector offers by default: the live handshake, then
+ * simulated runs of the statecharts (a full run and two failures).
+ *
+ * @returns The sources, the live one first.
+ *
+ * @example The live handshake is the default
+ * ```ts
+ * import { defaultTraceSources } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(defaultTraceSources()[0]?.id, "live");
+ * ```
+ */
+export function defaultTraceSources(): TraceSource[] {
+  return [
+    {
+      id: "live",
+      label: "Live handshake + key update",
+      note: "Handshake: two real sessions over an in-memory pipe (Ed25519 identities, " +
+        "default algorithms). Key update: the key-update statecharts with stand-in crypto, " +
+        "until the session runtime runs them.",
+      open: (signal) => startLiveHandshake({ signal }),
+    },
+    replayTrace(simulateHandshakeTrace(), {
+      id: "simulated",
+      label: "Statecharts only: ready + key update",
+      note: "Both peers' statecharts wired back to back with stand-in crypto on a simulated clock.",
+    }),
+    replayTrace(simulateHandshakeTrace({ scenario: "authFailed" }), {
+      id: "authFailed",
+      label: "Statecharts only: forged proof",
+      note: "The responder's proof does not verify: the initiator fails with ERR_AUTH_FAILED.",
+    }),
+    replayTrace(simulateHandshakeTrace({ scenario: "noCommonAlgorithm" }), {
+      id: "noCommonAlgorithm",
+      label: "Statecharts only: no common AEAD",
+      note: "The peers share no AEAD: the initiator fails with ERR_NO_COMMON_ALGORITHM.",
+    }),
+  ];
+}
