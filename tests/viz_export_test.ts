@@ -8,7 +8,7 @@ import {
   statechartToMermaid,
   statechartToSvg,
 } from "../src/viz/export.ts";
-import { diagramDrift } from "../src/viz/cli.ts";
+import { allDiagramFiles, diagramDrift, SEQUENCE_DIAGRAM_PATH } from "../src/viz/cli.ts";
 import { MESSAGE_TYPE } from "../src/codec/message_types.ts";
 
 const HANDSHAKE_MESSAGES = Object.keys(MESSAGE_TYPE).filter((kind) =>
@@ -16,8 +16,9 @@ const HANDSHAKE_MESSAGES = Object.keys(MESSAGE_TYPE).filter((kind) =>
     .test(kind)
 );
 
-Deno.test("statechartDiagramFiles() matches the committed machines/diagrams", async () => {
-  const files = await statechartDiagramFiles();
+Deno.test("allDiagramFiles() matches the committed machines/diagrams", async () => {
+  const files = await allDiagramFiles();
+  assert.ok(files.some((file) => file.path === SEQUENCE_DIAGRAM_PATH));
   const drift = await diagramDrift(files);
   assert.deepEqual(
     drift,

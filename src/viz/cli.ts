@@ -1,7 +1,8 @@
 /**
  * `deno task viz`: writes every statechart as JSON, Mermaid, DOT and SVG to
- * `machines/diagrams/`, and removes diagram files of statecharts that no
- * longer exist.
+ * `machines/diagrams/`, plus `handshake.sequence.mmd` (a simulated handshake
+ * and key update as a sequence diagram), and removes diagram files of
+ * statecharts that no longer exist.
  *
  * ```sh
  * deno task viz            # regenerate
@@ -12,9 +13,30 @@
  */
 
 import { DIAGRAM_DIRECTORY, type DiagramFile, statechartDiagramFiles } from "./export.ts";
+import { simulateHandshakeTrace } from "./simulate.ts";
+import { traceToMermaidSequence } from "./trace.ts";
 
 const REPOSITORY_ROOT = new URL("../../", import.meta.url);
 const DIAGRAM_EXTENSIONS = [".json", ".mmd", ".dot", ".svg"];
+
+/** The sequence diagram of a simulated handshake and key update, for the README. */
+export const SEQUENCE_DIAGRAM_PATH = `${DIAGRAM_DIRECTORY}/handshake.sequence.mmd`;
+
+/**
+ * Every file `deno task viz` writes: the statechart diagrams and the
+ * sequence diagram of a handshake and key update simulated by the statecharts.
+ *
+ * @returns The files, sorted by path.
+ */
+export async function allDiagramFiles(): Promise<DiagramFile[]> {
+  const files = await statechartDiagramFiles();
+  const sequence = traceToMermaidSequence(simulateHandshakeTrace(), {
+    title: "Handshake and key update, simulated by the statecharts",
+    states: false,
+  });
+  files.push({ path: SEQUENCE_DIAGRAM_PATH, content: sequence });
+  return files.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+}
 
 /** Differences between generated and committed diagram files. */
 export interface DiagramDrift {
@@ -76,7 +98,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Usage: deno task viz [--check]  (unknown argument ${unknown[0]})`);
     return 2;
   }
-  const files = await statechartDiagramFiles();
+  const files = await allDiagramFiles();
   const drift = await diagramDrift(files);
   if (args.includes("--check")) {
     for (const path of [...drift.stale, ...drift.orphaned]) console.error(`stale: ${path}`);
