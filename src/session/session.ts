@@ -160,6 +160,8 @@ export class Session {
   #updateWaiters: ((epoch: number) => void)[] = [];
   #noiseTimer: unknown;
   #pendingWrites = 0;
+  /** Set once we sent an orderly close: the peer hanging up is then expected. */
+  #closing = false;
   #localExtenders: string[];
   #removedExtenders = new Map<string, number>();
   #pumping = false;
@@ -317,9 +319,9 @@ export class Session {
     if (this.#state !== "ready") {
       throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is not ready");
     }
-    const details = await this.#ready;
+    await this.#ready;
     const uuid = extender.toLowerCase();
-    if (!details.peerExtenders.includes(uuid)) {
+    if (!this.#details!.peerExtenders.includes(uuid)) {
       throw new SessionError(
         ErrorCode.UNKNOWN_EXTENDER,
         `Cannot send: the peer does not run extender ${uuid}`,
@@ -414,6 +416,7 @@ export class Session {
    */
   async close(): Promise<CloseInfo> {
     if (this.#state === "ready") {
+      this.#closing = true;
       await this.#send({ kind: "close", reason: 0 }).catch(() => {});
       this.#terminate(undefined, true);
     } else if (this.#state === "handshaking") {
@@ -633,6 +636,7 @@ export class Session {
     try {
       for (let command = this.#commands.shift(); command; command = this.#commands.shift()) {
         if (this.#state === "closed") break;
+        if (this.#executeInline(command)) continue;
         try {
           await this.#execute(command);
         } catch (error) {
@@ -658,11 +662,47 @@ export class Session {
     if (this.#state === "handshaking") this.#actor.send(event);
   }
 
+  /**
+   * Runs, without yielding, the commands that only append to the write chain
+   * after the handshake: a key-update message and the send-key switch that
+   * follows it must be adjacent in the chain, with no application record
+   * between them, or the peer would open that record with the wrong epoch.
+   *
+   * @returns `true` if the command was handled here.
+   */
+  #executeInline(command: Command): boolean {
+    if (this.#state === "handshaking") return false;
+    if (command.type === "frame.send") {
+      this.#send(command.message).catch(() => {});
+      return true;
+    }
+    if (command.type === "keys.activateSend") {
+      const cipher = this.#rotation!.takeSend();
+      const result = this.#writeChain.then(() => {
+        this.#sealer.setCipher(cipher);
+        this.#sendEpoch = command.epoch;
+        this.#epochBytes = 0;
+        this.#epochRecords = 0;
+        this.#sendSwitched = true;
+        this.#trace({
+          type: "keys",
+          at: this.#now(),
+          role: this.#role,
+          epoch: command.epoch,
+          direction: "send",
+        });
+        this.#maybeFinishUpdate(command.epoch);
+      });
+      this.#writeChain = result.catch(() => {});
+      return true;
+    }
+    return false;
+  }
+
   async #execute(command: Command): Promise<void> {
     switch (command.type) {
       case "frame.send": {
         const { message } = command;
-        if (this.#state !== "handshaking") return await this.#send(message);
         this.#transcript.append(messageTypeOf(message.kind), encodeMessage(message));
         const delay = randomInt(this.#random, this.#options.profile.maxHandshakeDelay);
         if (delay > 0) await this.#sleep(delay);
@@ -738,22 +778,6 @@ export class Session {
         });
         return;
       }
-      case "keys.activateSend":
-        await this.#writeChain;
-        this.#sealer.setCipher(this.#rotation!.takeSend());
-        this.#sendEpoch = command.epoch;
-        this.#epochBytes = 0;
-        this.#epochRecords = 0;
-        this.#sendSwitched = true;
-        this.#trace({
-          type: "keys",
-          at: this.#now(),
-          role: this.#role,
-          epoch: command.epoch,
-          direction: "send",
-        });
-        this.#maybeFinishUpdate(command.epoch);
-        return;
       case "keys.activateReceive":
         this.#activateReceive(command.epoch);
         return;
@@ -1019,7 +1043,10 @@ export class Session {
 
   #onTransportEnd(): void {
     if (this.#state === "handshaking") this.#actor.send({ type: "transport.closed" });
-    else if (this.#state === "ready") this.#terminate(ErrorCode.TRANSPORT_CLOSED, false);
+    else if (this.#state === "ready") {
+      if (this.#closing) this.#terminate(undefined, true);
+      else this.#terminate(ErrorCode.TRANSPORT_CLOSED, false);
+    }
   }
 
   // ---- teardown ----

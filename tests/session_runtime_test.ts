@@ -1,0 +1,359 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  type Aead,
+  createMemoryPair,
+  type CryptoBackend,
+  ErrorCode,
+  nobleBackend,
+  seededRandom,
+  type Session,
+  type Transport,
+} from "../mod.ts";
+import { closePair, type Pair, startPair } from "./_session_helpers.ts";
+import { propertyConfig } from "./_property.ts";
+
+const EXTENDER = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
+
+/**
+ * A backend whose AEADs remember every (key, nonce) pair they seal with, so a
+ * test can prove no nonce is ever reused under one key.
+ */
+function auditingBackend(): {
+  backend: CryptoBackend;
+  reused: () => string[];
+  sealed: () => number;
+} {
+  const seen = new Set<string>();
+  const reused: string[] = [];
+  let sealed = 0;
+  const hex = (bytes: Uint8Array) =>
+    Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const wrap = (aead: Aead): Aead => ({
+    ...aead,
+    name: aead.name,
+    id: aead.id,
+    keyLength: aead.keyLength,
+    nonceLength: aead.nonceLength,
+    tagLength: aead.tagLength,
+    createCipher(key) {
+      const cipher = aead.createCipher(key);
+      const keyId = hex(key);
+      return {
+        seal(nonce, plaintext, aad) {
+          const id = `${keyId}/${hex(nonce)}`;
+          if (seen.has(id)) reused.push(id);
+          seen.add(id);
+          sealed++;
+          return cipher.seal(nonce, plaintext, aad);
+        },
+        open: (nonce, ciphertext, aad) => cipher.open(nonce, ciphertext, aad),
+        dispose: () => cipher.dispose(),
+      };
+    },
+  });
+  const backend: CryptoBackend = {
+    name: "auditing noble",
+    keyExchange: (name) => nobleBackend.keyExchange(name),
+    signature: (name) => nobleBackend.signature(name),
+    hash: (name) => nobleBackend.hash(name),
+    aead: (name) => {
+      const aead = nobleBackend.aead(name);
+      return aead === undefined ? undefined : wrap(aead);
+    },
+  };
+  return { backend, reused: () => reused, sealed: () => sealed };
+}
+
+function options(backend: CryptoBackend, seed: number) {
+  return {
+    requireAuthentication: false,
+    extenders: [EXTENDER],
+    backend,
+    random: seededRandom(new Uint8Array([seed])),
+  };
+}
+
+Deno.test("Session.updateKeys() rotates both directions and keeps data flowing", async () => {
+  const audit = auditingBackend();
+  const pair = startPair(options(audit.backend, 1), options(audit.backend, 2));
+  await Promise.all([pair.initiator.ready, pair.responder.ready]);
+  const received: string[] = [];
+  pair.responder.on("message", ({ data }) => received.push(new TextDecoder().decode(data)));
+  const updates: number[] = [];
+  pair.initiator.on("keyUpdate", ({ epoch }) => updates.push(epoch));
+  const before = pair.initiator.exportKeyingMaterial("x", new Uint8Array(0), 16);
+
+  await pair.initiator.send(EXTENDER, new TextEncoder().encode("epoch 2"));
+  assert.equal(await pair.initiator.updateKeys(), 3);
+  await pair.initiator.send(EXTENDER, new TextEncoder().encode("epoch 3"));
+  assert.equal(await pair.responder.updateKeys(), 4);
+  await pair.initiator.send(EXTENDER, new TextEncoder().encode("epoch 4"));
+  // Both at once: one update, the responder's, wins; both end in the same epoch.
+  const [a, b] = await Promise.all([pair.initiator.updateKeys(), pair.responder.updateKeys()]);
+  assert.equal(a, 5);
+  assert.equal(b, 5);
+  await pair.initiator.send(EXTENDER, new TextEncoder().encode("epoch 5"));
+  assert.equal(pair.initiator.epoch, 5);
+  assert.equal(pair.responder.epoch, 5);
+  assert.deepEqual(updates, [3, 4, 5]);
+  // The exporter is fixed at the handshake; key updates do not change it.
+  assert.deepEqual(pair.initiator.exportKeyingMaterial("x", new Uint8Array(0), 16), before);
+  await closePair(pair);
+  assert.deepEqual(received, ["epoch 2", "epoch 3", "epoch 4", "epoch 5"]);
+  assert.deepEqual(audit.reused(), []);
+});
+
+Deno.test("Session rotates keys by itself once an epoch carried maxRecords records", async () => {
+  const audit = auditingBackend();
+  const settings = { keyUpdate: { maxRecords: 8 } };
+  const pair = startPair(
+    { ...options(audit.backend, 3), ...settings },
+    { ...options(audit.backend, 4), ...settings },
+  );
+  await Promise.all([pair.initiator.ready, pair.responder.ready]);
+  const rotated = new Promise<number>((resolve) =>
+    pair.responder.on("keyUpdate", ({ epoch }) => resolve(epoch))
+  );
+  for (let i = 0; i < 10; i++) await pair.initiator.send(EXTENDER, new Uint8Array([i]));
+  assert.equal(await rotated, 3);
+  await closePair(pair);
+  assert.deepEqual(audit.reused(), []);
+});
+
+Deno.test("Session sends noise at random intervals by security level and the peer drops it", async () => {
+  const noisy = {
+    requireAuthentication: false,
+    securityLevel: 5 as const,
+    maxHandshakeDelay: 0,
+    noise: { minInterval: 1, maxInterval: 2 },
+  };
+  const pair = startPair(noisy, noisy);
+  let noiseReceived = 0;
+  let firstFrame: string | undefined;
+  pair.responder.on("trace", (event) => {
+    if (event.type !== "frame" || event.direction !== "received") return;
+    firstFrame ??= event.kind;
+    if (event.noise) noiseReceived++;
+  });
+  await Promise.all([pair.initiator.ready, pair.responder.ready]);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  await closePair(pair);
+  // The initiator opens with noise before the responder said anything.
+  assert.equal(firstFrame, "noise");
+  assert.ok(noiseReceived >= 3, `only ${noiseReceived} noise records arrived`);
+});
+
+Deno.test("Session.setExtenders() tells the peer, which reports the change", async () => {
+  const other = "8b0c1d2e-3f40-4152-8364-758697a8b9ca";
+  const pair = startPair(
+    { requireAuthentication: false, extenders: [EXTENDER] },
+    { requireAuthentication: false, extenders: [EXTENDER] },
+  );
+  await Promise.all([pair.initiator.ready, pair.responder.ready]);
+  const changed = new Promise((resolve) => pair.responder.on("extenders", resolve));
+  await pair.initiator.setExtenders([other]);
+  assert.deepEqual(await changed, { added: [other], removed: [EXTENDER] });
+  assert.deepEqual(pair.responder.details?.peerExtenders, [other]);
+  await assert.rejects(
+    pair.responder.send(EXTENDER, new Uint8Array(1)),
+    (error: { code?: string }) => error.code === ErrorCode.UNKNOWN_EXTENDER,
+  );
+  await closePair(pair);
+});
+
+/** Two transports joined by a relay whose responder-to-initiator direction can be held. */
+function holdableRelay(): {
+  transports: [Transport, Transport];
+  hold: () => void;
+  release: () => void;
+} {
+  const [initiatorSide, relayToInitiator] = createMemoryPair();
+  const [relayToResponder, responderSide] = createMemoryPair();
+  let gate: Promise<void> = Promise.resolve();
+  let open = () => {};
+  const pipe = async (from: Transport, to: Transport, held: boolean) => {
+    const writer = to.writable.getWriter();
+    try {
+      for await (const chunk of from.readable) {
+        if (held) await gate;
+        await writer.write(chunk);
+      }
+      await writer.close();
+    } catch {
+      await writer.abort().catch(() => {});
+    }
+  };
+  void pipe(relayToInitiator, relayToResponder, false);
+  void pipe(relayToResponder, relayToInitiator, true);
+  return {
+    transports: [initiatorSide, responderSide],
+    hold: () => {
+      gate = new Promise((resolve) => (open = resolve));
+    },
+    release: () => open(),
+  };
+}
+
+Deno.test("Session drops data for a just-removed extender, then fails with ERR_UNKNOWN_EXTENDER", async (t) => {
+  for (
+    const [name, elapsed, expected] of [
+      ["within the grace period", 1_000, undefined],
+      ["after the grace period", 120_000, ErrorCode.UNKNOWN_EXTENDER],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      let offset = 0;
+      const clock = {
+        now: () => performance.now() + offset,
+        setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+        clearTimeout: (id: unknown) => clearTimeout(id as number),
+      };
+      const relay = holdableRelay();
+      const pair = startPair(
+        { requireAuthentication: false, extenders: [EXTENDER] },
+        { requireAuthentication: false, extenders: [EXTENDER], clock },
+        relay.transports,
+      );
+      await Promise.all([pair.initiator.ready, pair.responder.ready]);
+      // The responder removes the extender; its update is held back, so the
+      // initiator still believes the extender runs and sends to it.
+      relay.hold();
+      await pair.responder.setExtenders([]);
+      offset += elapsed;
+      await pair.initiator.send(EXTENDER, new Uint8Array([1]));
+      relay.release();
+      if (expected === undefined) {
+        const changed = new Promise((resolve) => pair.initiator.on("extenders", resolve));
+        await changed;
+        await closePair(pair);
+        assert.equal((await pair.responder.closed).code, undefined);
+      } else {
+        assert.equal((await pair.responder.closed).code, expected);
+        await pair.initiator.closed;
+      }
+    });
+  }
+});
+
+Deno.test("Session.close() during the handshake fails it with ERR_ABORTED; an AbortSignal does the same", async () => {
+  const pair = startPair({ requireAuthentication: false }, { requireAuthentication: false });
+  const closing = pair.initiator.close();
+  await assert.rejects(
+    pair.initiator.ready,
+    (error: { code?: string }) => error.code === ErrorCode.ABORTED,
+  );
+  await closing;
+  await pair.responder.closed;
+
+  const controller = new AbortController();
+  const aborted = startPair(
+    { requireAuthentication: false },
+    { requireAuthentication: false, signal: controller.signal },
+  );
+  await Promise.all([aborted.initiator.ready, aborted.responder.ready]);
+  controller.abort();
+  assert.equal((await aborted.responder.closed).code, ErrorCode.ABORTED);
+  await aborted.initiator.closed;
+});
+
+type Side = "initiator" | "responder";
+
+interface ReadyModel {
+  sent: Record<Side, string[]>;
+}
+
+interface ReadyReal {
+  pair: Pair;
+  received: Record<Side, string[]>;
+  failures: string[];
+}
+
+const peerOf = (side: Side): Side => (side === "initiator" ? "responder" : "initiator");
+
+class SendData implements fc.AsyncCommand<ReadyModel, ReadyReal> {
+  constructor(readonly side: Side, readonly size: number, readonly id: number) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: ReadyModel, real: ReadyReal): Promise<void> {
+    const text = `${this.side}#${this.id}:${"x".repeat(this.size)}`;
+    model.sent[this.side].push(text);
+    await real.pair[this.side].send(EXTENDER, new TextEncoder().encode(text));
+  }
+  toString(): string {
+    return `SendData(${this.side}, ${this.size})`;
+  }
+}
+
+class UpdateKeys implements fc.AsyncCommand<ReadyModel, ReadyReal> {
+  constructor(readonly side: Side) {}
+  check(): boolean {
+    return true;
+  }
+  async run(_: ReadyModel, real: ReadyReal): Promise<void> {
+    const session: Session = real.pair[this.side];
+    // Do not wait: data keeps flowing while the update runs.
+    void session.updateKeys().catch((error) => real.failures.push(String(error)));
+    await Promise.resolve();
+  }
+  toString(): string {
+    return `UpdateKeys(${this.side})`;
+  }
+}
+
+class SendNoise implements fc.AsyncCommand<ReadyModel, ReadyReal> {
+  constructor(readonly side: Side, readonly size: number) {}
+  check(): boolean {
+    return true;
+  }
+  async run(_: ReadyModel, real: ReadyReal): Promise<void> {
+    await real.pair[this.side].sendNoise(this.size);
+  }
+  toString(): string {
+    return `SendNoise(${this.side}, ${this.size})`;
+  }
+}
+
+Deno.test("Session keeps data in order with no nonce reuse while key updates and noise interleave (model-based)", async () => {
+  const side = fc.constantFrom<Side>("initiator", "responder");
+  const commands = [
+    fc.tuple(side, fc.nat({ max: 3_000 }), fc.nat()).map(([s, size, id]) =>
+      new SendData(s, size, id)
+    ),
+    side.map((s) => new UpdateKeys(s)),
+    fc.tuple(side, fc.nat({ max: 512 })).map(([s, size]) => new SendNoise(s, size)),
+  ];
+  await fc.assert(
+    fc.asyncProperty(
+      fc.commands(commands, { maxCommands: 25 }),
+      fc.nat(255),
+      async (cmds, seed) => {
+        const audit = auditingBackend();
+        const pair = startPair(options(audit.backend, seed), options(audit.backend, seed + 1));
+        await Promise.all([pair.initiator.ready, pair.responder.ready]);
+        const real: ReadyReal = { pair, received: { initiator: [], responder: [] }, failures: [] };
+        for (const s of ["initiator", "responder"] as const) {
+          pair[s].on(
+            "message",
+            ({ data }) => real.received[s].push(new TextDecoder().decode(data)),
+          );
+          pair[s].on("close", ({ code }) => code !== undefined && real.failures.push(code));
+        }
+        const model: ReadyModel = { sent: { initiator: [], responder: [] } };
+        await fc.asyncModelRun(() => ({ model, real }), cmds);
+        // Settle: one more update from each side flushes every record in flight.
+        await pair.initiator.updateKeys().catch((error) => real.failures.push(String(error)));
+        await pair.responder.updateKeys().catch((error) => real.failures.push(String(error)));
+        await closePair(pair);
+        assert.deepEqual(real.failures, []);
+        for (const s of ["initiator", "responder"] as const) {
+          assert.deepEqual(real.received[peerOf(s)], model.sent[s]);
+        }
+        assert.deepEqual(audit.reused(), []);
+        assert.ok(audit.sealed() > 0);
+      },
+    ),
+    propertyConfig(25),
+  );
+});
