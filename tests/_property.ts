@@ -2,8 +2,9 @@
  * The one place property tests get their fast-check configuration.
  *
  * - `QGATE_PROPERTY_SEED`: the fast-check seed (an integer); default {@linkcode DEFAULT_PROPERTY_SEED}.
- * - `QGATE_PROPERTY_RUNS`: a multiplier for every test's default run count
- *   (e.g. `10` for a nightly run); default `1`.
+ * - `QGATE_PROPERTY_RUNS`: the run count of every property (e.g. `100000` for
+ *   a long exploration); unset, each property uses its own default, chosen so
+ *   the whole suite stays within CI's time budget.
  *
  * fast-check's failure report already carries the seed and the path, so a
  * failure is reproduced by exporting that seed.
@@ -26,7 +27,7 @@ function readEnv(name: string): string | undefined {
 /**
  * The fast-check parameters for one property.
  *
- * @param defaultRuns The property's run count at multiplier 1.
+ * @param defaultRuns The property's run count when `QGATE_PROPERTY_RUNS` is unset.
  * @returns `{ seed, numRuns }` to spread into `fc.assert(…, params)`.
  * @throws {RangeError} If an environment variable is not a valid integer.
  */
@@ -39,11 +40,11 @@ export function propertyConfig(defaultRuns: number): { seed: number; numRuns: nu
       `Cannot configure properties: "QGATE_PROPERTY_SEED" must be an integer, got ${seedText}`,
     );
   }
-  const scale = runsText === undefined || runsText === "" ? 1 : Number(runsText);
-  if (!Number.isFinite(scale) || scale <= 0) {
+  const runs = runsText === undefined || runsText === "" ? defaultRuns : Number(runsText);
+  if (!Number.isSafeInteger(runs) || runs <= 0) {
     throw new RangeError(
-      `Cannot configure properties: "QGATE_PROPERTY_RUNS" must be a positive number, got ${runsText}`,
+      `Cannot configure properties: "QGATE_PROPERTY_RUNS" must be a positive integer, got ${runsText}`,
     );
   }
-  return { seed: seed | 0, numRuns: Math.max(1, Math.round(defaultRuns * scale)) };
+  return { seed: seed | 0, numRuns: runs };
 }
