@@ -2,10 +2,10 @@
  * Where the inspector gets its events: any {@linkcode TraceSource}, i.e. an
  * async iterable of {@linkcode TraceEvent}s opened on demand.
  *
- * - {@linkcode startLiveHandshake} runs a real handshake between two
- *   sessions over the in-memory pipe and yields both peers' events as they
- *   happen. **This is the hook to the session runtime**: change it (not the
- *   inspector) when the runtime gains features, e.g. key updates.
+ * - {@linkcode startLiveHandshake} runs a real handshake and key update
+ *   between two sessions over the in-memory pipe and yields both peers'
+ *   events as they happen. **This is the hook to the session runtime**:
+ *   change it (not the inspector) when the runtime gains features.
  * - {@linkcode replayTrace} replays a recorded or simulated trace.
  *
  * @module
@@ -41,11 +41,7 @@ export interface TraceSource {
 export interface LiveHandshakeOptions {
   /** Ends the run early: both sessions are closed. */
   readonly signal?: AbortSignal;
-  /**
-   * After `ready`, append a key update. The session runtime does not run
-   * key updates yet, so this part comes from the key-update statecharts with
-   * stand-in crypto (see {@linkcode simulateHandshakeTrace}). Default `true`.
-   */
+  /** After `ready`, the responder rotates the keys once (`session.updateKeys()`). Default `true`. */
   readonly keyUpdate?: boolean;
   /** Extra options for both sessions (identities and access are set up unless given). */
   readonly sessionOptions?: SessionOptions;
@@ -97,48 +93,47 @@ async function identity(): Promise<SignatureKeyPair> {
   return await scheme.generateKeyPair({});
 }
 
-/**
- * The key-update part of a simulated trace, shifted to start after `offset` ms.
- * Stands in until the session runtime runs `machines/key_update.ts`.
- */
-function simulatedKeyUpdate(offset: number): TraceEvent[] {
-  const trace = simulateHandshakeTrace({ noise: false });
-  let lastEnd = -1;
-  trace.forEach((event, index) => {
-    if (event.type === "end") lastEnd = index;
+function settled(session: Session): Promise<boolean> {
+  return session.ready.then(() => true, () => false);
+}
+
+function nextKeyUpdate(session: Session): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = session.on("keyUpdate", () => {
+      stop();
+      resolve();
+    });
   });
-  const segment = trace.slice(lastEnd + 1);
-  const start = segment[0]?.at ?? 0;
-  return segment.map((event) => ({
-    ...event,
-    at: Math.round((offset + event.at - start) * 1000) / 1000,
-  }));
 }
 
 /**
  * Runs a real handshake between an initiator and a responder over the
  * in-memory pipe, both with fresh Ed25519 identities that the other's access
  * manager allows, and yields both peers' trace events as they happen. The
- * initiator opens with a noise frame. After `ready` a key update follows
- * (simulated, see {@linkcode LiveHandshakeOptions.keyUpdate}). Both sessions
- * are closed when the iterable ends or is abandoned.
+ * initiator opens with a noise frame; after `ready` the responder rotates the
+ * keys once. Both sessions are closed when the iterable ends or is abandoned.
  *
- * Each event's `at` counts from its own session's start. The first state of
- * each session is reported at `at: 0`.
+ * This is the inspector's hook to the session runtime: what the runtime
+ * traces is what the page shows. Each event's `at` counts from its own
+ * session's start; the first state of each session is reported at `at: 0`
+ * (it is entered while the session starts, before a listener can attach).
  *
- * @param options The abort signal, whether to add a key update, session options.
+ * @param options The abort signal, whether to rotate keys, session options.
  * @returns The events of both peers, in the order they happened.
  *
- * @example Both peers reach ready
+ * @example Both peers reach ready, then epoch 3
  * ```ts
  * import { startLiveHandshake } from "@qgate/handshake";
  * import assert from "node:assert/strict";
  *
  * const outcomes: string[] = [];
- * for await (const event of startLiveHandshake({ keyUpdate: false })) {
+ * let epoch = 0;
+ * for await (const event of startLiveHandshake()) {
  *   if (event.type === "end") outcomes.push(`${event.role} ${event.outcome}`);
+ *   if (event.type === "keys") epoch = Math.max(epoch, event.epoch);
  * }
  * assert.deepEqual(outcomes.sort(), ["initiator ready", "responder ready"]);
+ * assert.equal(epoch, 3);
  * ```
  */
 export async function* startLiveHandshake(
@@ -163,33 +158,35 @@ export async function* startLiveHandshake(
     initiator: initiate(a, { identity: initiatorIdentity, ...common }),
     responder: respond(b, { identity: responderIdentity, ...common }),
   };
-  const ends = new Set<TraceRole>();
   let lastAt = 0;
   const unsubscribe: (() => void)[] = [];
   for (const session of [sessions.initiator, sessions.responder]) {
-    // The first state is entered while the session starts, before a listener can attach.
     queue.push({ type: "state", at: 0, role: session.role, state: session.state });
     unsubscribe.push(session.on("trace", (event) => {
       lastAt = Math.max(lastAt, event.at);
       queue.push(event);
-      if (event.type === "end") {
-        ends.add(event.role);
-        if (ends.size === 2) queue.close();
-      }
     }));
   }
   const abort = (): void => queue.close();
   signal?.addEventListener("abort", abort, { once: true });
   // The initiator may open with noise before the responder's first message.
   sessions.initiator.sendNoise(48).catch(() => {});
-  let ready = false;
+  const driver = (async (): Promise<void> => {
+    const ready = (await Promise.all([settled(sessions.initiator), settled(sessions.responder)]))
+      .every(Boolean);
+    if (ready && (options.keyUpdate ?? true) && !(signal?.aborted ?? false)) {
+      const rotated = Promise.all([
+        nextKeyUpdate(sessions.initiator),
+        nextKeyUpdate(sessions.responder),
+      ]);
+      await sessions.responder.updateKeys().catch(() => {});
+      await Promise.race([rotated, sessions.initiator.closed, sessions.responder.closed]);
+    }
+    queue.close();
+  })();
   try {
     for await (const event of queue.drain()) yield event;
-    const [initiatorOutcome, responderOutcome] = await Promise.all([
-      sessions.initiator.ready.then(() => true, () => false),
-      sessions.responder.ready.then(() => true, () => false),
-    ]);
-    ready = initiatorOutcome && responderOutcome && !(signal?.aborted ?? false);
+    await driver;
     if (queue.overflow) {
       yield {
         type: "end",
@@ -200,17 +197,11 @@ export async function* startLiveHandshake(
       };
     }
   } finally {
+    queue.close();
     for (const stop of unsubscribe) stop();
     signal?.removeEventListener("abort", abort);
     await Promise.all([sessions.initiator.close(), sessions.responder.close()]);
-  }
-  // LEAD HOOK: once Session runs machines/key_update.ts, request an update on
-  // a live session above (before closing) and drop this simulated segment.
-  if (ready && (options.keyUpdate ?? true)) {
-    for (const event of simulatedKeyUpdate(lastAt + 5)) {
-      if (signal?.aborted) return;
-      yield event;
-    }
+    await driver;
   }
 }
 
@@ -279,9 +270,8 @@ export function defaultTraceSources(): TraceSource[] {
     {
       id: "live",
       label: "Live handshake + key update",
-      note: "Handshake: two real sessions over an in-memory pipe (Ed25519 identities, " +
-        "default algorithms). Key update: the key-update statecharts with stand-in crypto, " +
-        "until the session runtime runs them.",
+      note: "Two real sessions over an in-memory pipe (Ed25519 identities, default " +
+        "algorithms); after ready the responder rotates the keys once.",
       open: (signal) => startLiveHandshake({ signal }),
     },
     replayTrace(simulateHandshakeTrace(), {

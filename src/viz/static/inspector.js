@@ -5,6 +5,7 @@
 
 const ROLES = ["initiator", "responder"];
 const PREFIX = "keyUpdate.";
+const KEY_UPDATE_KINDS = new Set(["beginKeyUpdate", "endKeyUpdate", "keyUpdateReady"]);
 
 /** "primaryKeyExchange" -> "Primary key exchange". */
 function words(key) {
@@ -576,6 +577,10 @@ class Inspector {
       }
       case "frame":
         this.sequence.frame(event);
+        // A runtime that does not trace key-update states still shows the phase.
+        if (KEY_UPDATE_KINDS.has(event.kind) && this.rail.steps.has("keyUpdate")) {
+          this.rail.at(event.role, "keyUpdate");
+        }
         this.lastKeys = undefined;
         break;
       case "keys": {
