@@ -31,6 +31,14 @@ export {
 export type { CipherStateOptions } from "./src/crypto/cipher_state.ts";
 export { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./src/crypto/types.ts";
 export { nobleBackend } from "./src/crypto/noble_backend.ts";
+export { createWebCryptoBackend, webCryptoBackend } from "./src/crypto/webcrypto_backend.ts";
+export type { WebCryptoBackendOptions } from "./src/crypto/webcrypto_backend.ts";
+export {
+  autoBackend,
+  createAutoBackend,
+  DEFAULT_NATIVE_AEAD_THRESHOLDS,
+} from "./src/crypto/auto_backend.ts";
+export type { AutoBackendOptions } from "./src/crypto/auto_backend.ts";
 export { seededRandom, systemRandom } from "./src/crypto/random.ts";
 export {
   algorithmsOf,

@@ -1,0 +1,264 @@
+/**
+ * A composite {@linkcode CryptoBackend}: the platform's native WebCrypto
+ * where it offers an algorithm, noble for everything else.
+ *
+ * The two are interchangeable by construction (`webCryptoBackend` draws the
+ * same randomness and produces the same bytes as `nobleBackend`, which the
+ * differential tests check), so the composite changes speed, not results:
+ * with a seeded random source a run is byte-for-byte the run noble would
+ * make.
+ *
+ * AEAD calls are split by size. A native WebCrypto call has a fixed cost
+ * (the operation is dispatched off the JavaScript thread and comes back as a
+ * promise), so below a per-algorithm threshold noble is faster; from it on,
+ * the native cipher is. Both produce identical ciphertexts, so records may
+ * alternate freely.
+ *
+ * @module
+ */
+
+import { nobleBackend } from "./noble_backend.ts";
+import { webCryptoBackend } from "./webcrypto_backend.ts";
+import type {
+  Aead,
+  AeadCipher,
+  AeadName,
+  CryptoBackend,
+  HashFunction,
+  HashName,
+  KeyExchange,
+  KeyExchangeName,
+  SignatureName,
+  SignatureScheme,
+} from "./types.ts";
+
+/**
+ * The smallest AEAD input (plaintext bytes when sealing, ciphertext bytes
+ * without the tag when opening) handed to the native cipher, per algorithm.
+ * Measured with `deno task bench` on Deno 2.9 (x86-64): native AES-256-GCM
+ * beats noble from about 1 KiB, native ChaCha20-Poly1305 from about 16 KiB.
+ */
+export const DEFAULT_NATIVE_AEAD_THRESHOLDS: Readonly<Record<AeadName, number>> = Object.freeze({
+  "AES-256-GCM": 1_024,
+  "ChaCha20-Poly1305": 16_384,
+  "XChaCha20-Poly1305": 16_384,
+});
+
+/** Options for {@linkcode createAutoBackend}. */
+export interface AutoBackendOptions {
+  /** The preferred backend (default `webCryptoBackend`). */
+  native?: CryptoBackend;
+  /** The backend for whatever `native` lacks (default `nobleBackend`). */
+  fallback?: CryptoBackend;
+  /**
+   * Per AEAD, the smallest input sent to the native cipher; smaller inputs go
+   * to the fallback. `0` always uses native, `Infinity` never does. Defaults
+   * to {@linkcode DEFAULT_NATIVE_AEAD_THRESHOLDS}.
+   */
+  aeadThresholds?: Partial<Record<AeadName, number>>;
+}
+
+const TAG_LENGTH = 16;
+
+/**
+ * One key, two implementations: inputs below the threshold go to the small
+ * (fallback) cipher, the rest to the large (native) one. The native cipher is
+ * created on the first large input, so handshakes, whose records are all
+ * small, never pay for a native key import.
+ */
+class SplitCipher implements AeadCipher {
+  readonly #small: AeadCipher;
+  readonly #largeAead: Aead;
+  readonly #threshold: number;
+  #key: Uint8Array | undefined;
+  #large: AeadCipher | undefined;
+
+  constructor(small: AeadCipher, largeAead: Aead, key: Uint8Array, threshold: number) {
+    this.#small = small;
+    this.#largeAead = largeAead;
+    this.#threshold = threshold;
+    this.#key = Uint8Array.from(key);
+  }
+
+  #pick(length: number): AeadCipher {
+    if (length < this.#threshold) return this.#small;
+    if (this.#large === undefined && this.#key !== undefined) {
+      this.#large = this.#largeAead.createCipher(this.#key);
+      this.#key.fill(0);
+      this.#key = undefined;
+    }
+    // After dispose both are disposed; the small one reports it in noble's words.
+    return this.#large ?? this.#small;
+  }
+
+  seal(
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#pick(plaintext.length).seal(nonce, plaintext, aad);
+  }
+
+  open(
+    nonce: Uint8Array,
+    ciphertext: Uint8Array,
+    aad: Uint8Array,
+  ): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    return this.#pick(ciphertext.length - TAG_LENGTH).open(nonce, ciphertext, aad);
+  }
+
+  dispose(): void {
+    this.#key?.fill(0);
+    this.#key = undefined;
+    this.#small.dispose();
+    this.#large?.dispose();
+  }
+}
+
+function splitAead(small: Aead, large: Aead, threshold: number): Aead {
+  if (
+    small.keyLength !== large.keyLength || small.nonceLength !== large.nonceLength ||
+    small.tagLength !== large.tagLength || small.tagLength !== TAG_LENGTH
+  ) {
+    throw new TypeError(
+      `Cannot combine ${small.name} implementations: key, nonce or tag lengths differ`,
+    );
+  }
+  return Object.freeze({
+    name: small.name,
+    id: small.id,
+    keyLength: small.keyLength,
+    nonceLength: small.nonceLength,
+    tagLength: small.tagLength,
+    createCipher(key: Uint8Array): AeadCipher {
+      // The fallback validates the key first: the same RangeError as noble's.
+      return new SplitCipher(small.createCipher(key), large, key, threshold);
+    },
+  });
+}
+
+function checkBackend(option: string, value: unknown): CryptoBackend {
+  const backend = value as CryptoBackend;
+  if (
+    typeof value !== "object" || value === null ||
+    typeof backend.keyExchange !== "function" || typeof backend.signature !== "function" ||
+    typeof backend.aead !== "function" || typeof backend.hash !== "function"
+  ) {
+    throw new TypeError(`Cannot create auto backend: "${option}" must be a CryptoBackend`);
+  }
+  return backend;
+}
+
+/**
+ * Creates a composite backend: each algorithm from `native` where it offers
+ * it, from `fallback` otherwise; AEAD calls split by size (see
+ * {@linkcode AutoBackendOptions.aeadThresholds}).
+ *
+ * Lookups are synchronous and memoised, so a session pays nothing per
+ * handshake for the choice.
+ *
+ * @param options The two backends and the AEAD thresholds.
+ * @returns The composite backend, named `auto(<native>+<fallback>)`.
+ * @throws {TypeError} If a backend is not a `CryptoBackend`.
+ * @throws {RangeError} If a threshold is negative or not a number.
+ *
+ * @example Native where available, noble for the rest
+ * ```ts
+ * import { createAutoBackend, nobleBackend } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const backend = createAutoBackend();
+ * assert.equal(backend.name, "auto(webcrypto+noble)");
+ * // WebCrypto has no Ed448 and no synchronous hashes: those come from noble.
+ * assert.equal(backend.signature("Ed448"), nobleBackend.signature("Ed448"));
+ * assert.equal(backend.hash("SHA-256"), nobleBackend.hash("SHA-256"));
+ * ```
+ *
+ * @example Forcing every AEAD call to the native cipher
+ * ```ts
+ * import { createAutoBackend } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const backend = createAutoBackend({ aeadThresholds: { "AES-256-GCM": 0 } });
+ * const cipher = backend.aead("AES-256-GCM")!.createCipher(new Uint8Array(32));
+ * const nonce = new Uint8Array(12);
+ * const sealed = await cipher.seal(nonce, new Uint8Array([1]), new Uint8Array(0));
+ * assert.deepEqual(await cipher.open(nonce, sealed, new Uint8Array(0)), new Uint8Array([1]));
+ * cipher.dispose();
+ * ```
+ */
+export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBackend {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Cannot create auto backend: "options" must be an object`);
+  }
+  const native = checkBackend("native", options.native ?? webCryptoBackend);
+  const fallback = checkBackend("fallback", options.fallback ?? nobleBackend);
+  const thresholds: Record<AeadName, number> = { ...DEFAULT_NATIVE_AEAD_THRESHOLDS };
+  for (const [name, value] of Object.entries(options.aeadThresholds ?? {})) {
+    if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+      throw new RangeError(
+        `Cannot create auto backend: "aeadThresholds.${name}" must be a non-negative number, got ${
+          String(value)
+        }`,
+      );
+    }
+    thresholds[name as AeadName] = value;
+  }
+
+  const memo = new Map<string, unknown>();
+  function once<T>(key: string, pick: () => T | undefined): T | undefined {
+    if (!memo.has(key)) memo.set(key, pick());
+    return memo.get(key) as T | undefined;
+  }
+
+  return Object.freeze({
+    name: `auto(${native.name}+${fallback.name})`,
+    keyExchange(name: KeyExchangeName): KeyExchange | undefined {
+      return once(`kx:${name}`, () => native.keyExchange(name) ?? fallback.keyExchange(name));
+    },
+    signature(name: SignatureName): SignatureScheme | undefined {
+      return once(`sig:${name}`, () => native.signature(name) ?? fallback.signature(name));
+    },
+    aead(name: AeadName): Aead | undefined {
+      return once(`aead:${name}`, () => {
+        const large = native.aead(name);
+        const small = fallback.aead(name);
+        if (large === undefined) return small;
+        const threshold = thresholds[name] ?? 0;
+        if (small === undefined || threshold === 0) return large;
+        if (threshold === Infinity) return small;
+        return splitAead(small, large, threshold);
+      });
+    },
+    hash(name: HashName): HashFunction | undefined {
+      return once(`hash:${name}`, () => native.hash(name) ?? fallback.hash(name));
+    },
+  });
+}
+
+/**
+ * The composite backend with its defaults: `webCryptoBackend` where the
+ * platform offers an algorithm, `nobleBackend` otherwise. On Deno 2.9 that is
+ * native X25519, X448, P-256/384/521, ML-KEM, Ed25519, ML-DSA verification,
+ * AES-256-GCM and ChaCha20-Poly1305 (for large records), and noble for
+ * Ed448, XChaCha20-Poly1305, ML-DSA signing and every hash.
+ *
+ * @example Selecting it for a session
+ * ```ts
+ * import { autoBackend, createMemoryPair, initiate, respond } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = createMemoryPair();
+ * const options = { requireAuthentication: false, backend: autoBackend };
+ * const client = initiate(a, options);
+ * const server = respond(b, options);
+ * await Promise.all([client.ready, server.ready]);
+ * assert.deepEqual(
+ *   client.exportKeyingMaterial("demo", new Uint8Array(0), 16),
+ *   server.exportKeyingMaterial("demo", new Uint8Array(0), 16),
+ * );
+ * await client.close();
+ * await server.closed;
+ * ```
+ */
+export const autoBackend: CryptoBackend = createAutoBackend();
