@@ -21,6 +21,7 @@ import {
 import { type AlgorithmPreferences, DEFAULT_PREFERENCES } from "../handshake_policy.ts";
 import { DEFAULT_MAX_RECORD_LENGTH } from "../codec/stream_records.ts";
 import type { AccessManager } from "./access_manager.ts";
+import type { TraceEvent } from "./events.ts";
 
 /** A clock: the same shape XState's actors take, plus `now()` in milliseconds. */
 export interface Clock {
@@ -184,6 +185,8 @@ export interface SessionOptions {
   clock?: Clock;
   /** The crypto backend (default noble). */
   backend?: CryptoBackend;
+  /** Receives every trace event from the very first state on (no secrets in them). */
+  onTrace?: (event: TraceEvent) => void;
 }
 
 /** Options after validation and preset resolution. */

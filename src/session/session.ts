@@ -171,15 +171,18 @@ export class Session {
   #bytesReceived = 0;
   #lastState = "";
   #abortListener: (() => void) | undefined;
+  readonly #onTrace: ((event: TraceEvent) => void) | undefined;
 
   /** Use {@linkcode initiate} or {@linkcode respond}. */
   private constructor(role: Role, transport: Transport, options: ResolvedOptions, inject: {
     random: RandomSource;
     clock: Clock;
     backend: CryptoBackend;
+    onTrace: ((event: TraceEvent) => void) | undefined;
   }) {
     this.#role = role;
     this.#options = options;
+    this.#onTrace = inject.onTrace;
     this.#random = inject.random;
     this.#clock = inject.clock;
     this.#backend = inject.backend;
@@ -245,6 +248,7 @@ export class Session {
       random: options.random ?? systemRandom,
       clock: options.clock ?? SYSTEM_CLOCK,
       backend: options.backend ?? nobleBackend,
+      onTrace: options.onTrace,
     });
     session.#begin();
     return session;
@@ -477,6 +481,13 @@ export class Session {
   }
 
   #trace(event: TraceEvent): void {
+    if (this.#onTrace !== undefined) {
+      try {
+        this.#onTrace(event);
+      } catch (error) {
+        reportError(error);
+      }
+    }
     this.#emit("trace", event);
   }
 
@@ -549,6 +560,13 @@ export class Session {
       },
     });
     this.#keyUpdate.on("*", (command) => this.#enqueue(command));
+    let last = "";
+    this.#keyUpdate.subscribe((snapshot) => {
+      const state = `keyUpdate.${stateToString(snapshot.value)}`;
+      if (state === last) return;
+      last = state;
+      this.#trace({ type: "state", at: this.#now(), role: this.#role, state });
+    });
     this.#keyUpdate.start();
   }
 
