@@ -201,6 +201,43 @@ export type {
 export { createMemoryPair } from "./src/transport/memory.ts";
 export type { MemoryPairOptions, Transport } from "./src/transport/memory.ts";
 
+// transport and listener
+export {
+  DEFAULT_MAX_HANDSHAKES,
+  DEFAULT_MAX_SESSIONS,
+  Listener,
+} from "./src/session/listener.ts";
+export type {
+  ListenerEventListener,
+  ListenerEventMap,
+  ListenerFailure,
+  ListenerFailureStage,
+  ListenerOptions,
+  SessionHandler,
+} from "./src/session/listener.ts";
+export { connectTcp, listenTcp, TcpListener } from "./src/transport/tcp.ts";
+export type { TcpAddress, TcpListenAddress } from "./src/transport/tcp.ts";
+export {
+  connectWebSocket,
+  DEFAULT_WEBSOCKET_RECEIVE_BUFFER,
+  DEFAULT_WEBSOCKET_SEND_BUFFER,
+  WEBSOCKET_ABORT_CLOSURE,
+  WEBSOCKET_CLOSE_TIMEOUT,
+  WEBSOCKET_NORMAL_CLOSURE,
+  webSocketTransport,
+} from "./src/transport/websocket.ts";
+export type {
+  ConnectWebSocketOptions,
+  WebSocketCloseInfo,
+  WebSocketTransport,
+  WebSocketTransportOptions,
+} from "./src/transport/websocket.ts";
+export { listenWebSocket, WebSocketListener } from "./src/transport/websocket_server.ts";
+export type {
+  WebSocketListenAddress,
+  WebSocketListenerOptions,
+} from "./src/transport/websocket_server.ts";
+
 // viz
 export {
   DIAGRAM_DIRECTORY,
