@@ -107,17 +107,19 @@ function checkLimit(option: string, value: number | undefined, fallback: number)
   return limit;
 }
 
-/** Closes a transport we will not use; never throws. */
+/** Closes a transport we will not use, writable first (so its reason goes out); never throws. */
 function discard(transport: Transport, reason: unknown): void {
+  const cancel = (): void => {
+    try {
+      transport.readable.cancel(reason).catch(() => {});
+    } catch {
+      // Already locked or closed.
+    }
+  };
   try {
-    transport.writable.abort(reason).catch(() => {});
+    transport.writable.abort(reason).catch(() => {}).finally(cancel);
   } catch {
-    // Already locked or closed: nothing left to do.
-  }
-  try {
-    transport.readable.cancel(reason).catch(() => {});
-  } catch {
-    // Already locked or closed.
+    cancel();
   }
 }
 

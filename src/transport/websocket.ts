@@ -329,7 +329,8 @@ export interface ConnectWebSocketOptions extends SessionOptions {
  * @param url A `ws:` or `wss:` URL, e.g. `ws://127.0.0.1:8080/`.
  * @param options Session options, transport buffer limits, subprotocols.
  * @returns The session, once the socket is open; await {@linkcode Session.ready}.
- * @throws {TypeError} For a wrong option type or an invalid URL (nothing is opened).
+ * @throws {TypeError} For a wrong option type (nothing is opened).
+ * @throws {DOMException} `SyntaxError` for an invalid URL (nothing is opened).
  * @throws {RangeError} For an option value out of range (nothing is opened).
  * @throws {SessionError} `ERR_TRANSPORT_CLOSED` if the socket cannot be
  *   opened; `ERR_ABORTED` if the signal aborts first.
