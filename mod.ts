@@ -217,6 +217,8 @@ export type {
 } from "./src/session/listener.ts";
 export { connectTcp, listenTcp, TcpListener } from "./src/transport/tcp.ts";
 export type { TcpAddress, TcpListenAddress } from "./src/transport/tcp.ts";
+export { Extender, Local } from "./src/session/local.ts";
+export type { ExtenderCallbacks } from "./src/session/local.ts";
 export {
   connectWebSocket,
   DEFAULT_WEBSOCKET_RECEIVE_BUFFER,
