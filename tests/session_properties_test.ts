@@ -712,9 +712,9 @@ function damage(
 }
 
 function describe(side: SideOutcome): string {
-  return side.details === undefined
-    ? `failed ${side.code}`
-    : `ready, then ended ${side.ended === undefined ? "never" : side.ended.code}`;
+  const ended = side.ended === undefined ? "never" : String(side.ended.code);
+  if (!side.readySettled) return `ready never settled, ended ${ended}`;
+  return side.details === undefined ? `failed ${side.code}` : `ready, then ended ${ended}`;
 }
 
 Deno.test("initiate() and respond() end with a stable code for any damaged record", async () => {
