@@ -1,0 +1,323 @@
+/**
+ * Benchmark scenarios, shared by the `Deno.bench` files, the summary printer
+ * and the smoke test. Each scenario is a `run()` that performs one unit of
+ * work (one handshake, one record round trip) plus, where it holds
+ * resources, a `close()`.
+ *
+ * The handshake everywhere is the hybrid suite with mutual authentication:
+ * X25519 + ML-KEM-768 + Ed25519 identities, ChaCha20-Poly1305, SHA-256.
+ */
+
+import {
+  AccessManager,
+  createMemoryPair,
+  type CryptoBackend,
+  derivePeerUuid,
+  formatUuid,
+  initiate,
+  nobleBackend,
+  respond,
+  type Session,
+  type SessionOptions,
+  type SignatureKeyPair,
+  systemRandom,
+  type Transport,
+} from "../../mod.ts";
+import { selfSignedCertificate } from "./_certs.ts";
+
+/** One unit of benchmark work and the resources it holds. */
+export interface Scenario {
+  /** Performs one unit of work. */
+  run(): Promise<void>;
+  /** Releases listeners, sessions and pipes. */
+  close(): Promise<void>;
+}
+
+/** The extender both peers run in the record benchmarks. */
+export const EXTENDER = "6c1b1f5e-8d9a-4c3b-9f2e-0a1b2c3d4e5f";
+
+/** The suite every handshake benchmark negotiates. */
+export const SUITE: NonNullable<SessionOptions["algorithms"]> = {
+  primaryKeyExchanges: ["X25519"],
+  secondaryKeyExchanges: ["ML-KEM-768"],
+  aeads: ["ChaCha20-Poly1305"],
+  hashes: ["SHA-256"],
+  signatures: ["Ed25519"],
+};
+
+/** Two identities that know each other. */
+export interface Peers {
+  readonly alice: SignatureKeyPair;
+  readonly bob: SignatureKeyPair;
+  readonly access: AccessManager;
+}
+
+/** Creates the two Ed25519 identities and an access manager that allows both. */
+export async function peers(): Promise<Peers> {
+  const scheme = nobleBackend.signature("Ed25519")!;
+  const alice = await scheme.generateKeyPair({ seed: new Uint8Array(32).fill(1) });
+  const bob = await scheme.generateKeyPair({ seed: new Uint8Array(32).fill(2) });
+  const access = new AccessManager();
+  for (const pair of [alice, bob]) {
+    access.addPeer(formatUuid(derivePeerUuid(pair.algorithm, pair.publicKey)), pair.publicKey);
+  }
+  return { alice, bob, access };
+}
+
+function options(
+  identity: SignatureKeyPair,
+  access: AccessManager,
+  backend: CryptoBackend,
+  extenders: readonly string[] = [],
+): SessionOptions {
+  return { identity, accessManager: access, algorithms: SUITE, backend, extenders };
+}
+
+/** Runs one handshake over two transports and waits until both sides are ready. */
+async function handshakeOver(
+  [a, b]: [Transport, Transport],
+  ids: Peers,
+  backend: CryptoBackend,
+  extenders: readonly string[] = [],
+): Promise<[Session, Session]> {
+  const initiator = initiate(a, options(ids.alice, ids.access, backend, extenders));
+  const responder = respond(b, options(ids.bob, ids.access, backend, extenders));
+  await Promise.all([initiator.ready, responder.ready]);
+  return [initiator, responder];
+}
+
+async function closeBoth([initiator, responder]: [Session, Session]): Promise<void> {
+  await initiator.close();
+  await responder.closed;
+}
+
+/**
+ * The crypto floor of one handshake: the same primitives, both sides, no
+ * protocol. X25519 offer/answer/finish, ML-KEM-768 offer/answer/finish, two
+ * Ed25519 signatures and two verifications, through the backend's adapters,
+ * with the system random source, awaited one after another as a handshake
+ * awaits them.
+ */
+export function cryptoFloor(backend: CryptoBackend, ids: Peers): Scenario {
+  const x25519 = backend.keyExchange("X25519")!;
+  const mlKem = backend.keyExchange("ML-KEM-768")!;
+  const ed25519 = backend.signature("Ed25519")!;
+  const message = new Uint8Array(96).fill(7);
+  return {
+    async run(): Promise<void> {
+      for (const kex of [x25519, mlKem]) {
+        const { offer, state } = await kex.offer(systemRandom);
+        const { answer } = await kex.answer(offer, systemRandom);
+        await kex.finish(state, answer);
+        state.dispose();
+      }
+      const fromAlice = await ed25519.sign(message, ids.alice.secretKey, systemRandom);
+      const fromBob = await ed25519.sign(message, ids.bob.secretKey, systemRandom);
+      await ed25519.verify(fromAlice, message, ids.alice.publicKey);
+      await ed25519.verify(fromBob, message, ids.bob.publicKey);
+    },
+    close: (): Promise<void> => Promise.resolve(),
+  };
+}
+
+/** One full handshake (both sides) over the in-memory pipe, then an orderly close. */
+export function memoryHandshake(backend: CryptoBackend, ids: Peers): Scenario {
+  return {
+    async run(): Promise<void> {
+      await closeBoth(await handshakeOver(createMemoryPair(), ids, backend));
+    },
+    close: (): Promise<void> => Promise.resolve(),
+  };
+}
+
+/** `count` handshakes at a time over in-memory pipes; `run()` completes all of them. */
+export function concurrentHandshakes(
+  backend: CryptoBackend,
+  ids: Peers,
+  count: number,
+): Scenario {
+  const one = memoryHandshake(backend, ids);
+  return {
+    async run(): Promise<void> {
+      await Promise.all(Array.from({ length: count }, () => one.run()));
+    },
+    close: (): Promise<void> => Promise.resolve(),
+  };
+}
+
+async function tcpPair(
+  listener: Deno.Listener<Deno.TcpConn>,
+): Promise<[Deno.TcpConn, Deno.TcpConn]> {
+  const port = (listener.addr as Deno.NetAddr).port;
+  const [client, server] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    listener.accept(),
+  ]);
+  // Small handshake messages must not wait for delayed ACKs (Nagle).
+  client.setNoDelay(true);
+  server.setNoDelay(true);
+  return [client, server];
+}
+
+/** One full qgate handshake over a fresh loopback TCP connection, then an orderly close. */
+export function tcpHandshake(backend: CryptoBackend, ids: Peers): Scenario {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return {
+    async run(): Promise<void> {
+      await closeBoth(await handshakeOver(await tcpPair(listener), ids, backend));
+    },
+    close(): Promise<void> {
+      listener.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * Deno's native TLS 1.3 handshake (rustls) over a fresh loopback TCP
+ * connection: a self-signed P-256 certificate made by the benchmark,
+ * `CA:FALSE`, subjectAltName IP 127.0.0.1, trusted through `caCerts`. The
+ * client sets TCP_NODELAY before `Deno.startTls` (without it, delayed ACKs
+ * hold every handshake for ~40 ms); the server side cannot set it.
+ */
+export async function tlsHandshake(): Promise<Scenario> {
+  const { cert, key } = await selfSignedCertificate();
+  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
+  const port = (listener.addr as Deno.NetAddr).port;
+  return {
+    async run(): Promise<void> {
+      const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+      tcp.setNoDelay(true);
+      const [client, server] = await Promise.all([
+        Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [cert] }),
+        listener.accept(),
+      ]);
+      await Promise.all([client.handshake(), server.handshake()]);
+      client.close();
+      server.close();
+    },
+    close(): Promise<void> {
+      listener.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * One application message of `size` bytes from the initiator to the
+ * responder's extender over an established session (in memory), until the
+ * responder has received every byte.
+ */
+export async function recordTransfer(
+  backend: CryptoBackend,
+  ids: Peers,
+  size: number,
+): Promise<Scenario> {
+  const pair = await handshakeOver(createMemoryPair(), ids, backend, [EXTENDER]);
+  const [initiator, responder] = pair;
+  const payload = systemRandom(size);
+  let remaining = 0;
+  let done: () => void = () => {};
+  responder.on("message", ({ data }) => {
+    remaining -= data.length;
+    if (remaining <= 0) done();
+  });
+  return {
+    async run(): Promise<void> {
+      remaining = size;
+      const received = new Promise<void>((resolve) => (done = resolve));
+      await initiator.send(EXTENDER, payload);
+      await received;
+    },
+    close: (): Promise<void> => closeBoth(pair),
+  };
+}
+
+/** The raw AEAD the session negotiates, sealing and opening `size` bytes with counter nonces. */
+export function rawAead(backend: CryptoBackend, size: number): Scenario {
+  const aead = backend.aead("ChaCha20-Poly1305")!;
+  const payload = systemRandom(size);
+  const aad = new Uint8Array(3);
+  const nonce = new Uint8Array(aead.nonceLength);
+  const view = new DataView(nonce.buffer);
+  let counter = 0;
+  // Sender and receiver each hold the key, as in a session.
+  const key = systemRandom(32);
+  const sealer = aead.createCipher(key);
+  const opener = aead.createCipher(key);
+  return {
+    async run(): Promise<void> {
+      view.setUint32(nonce.length - 4, counter++);
+      const sealed = await sealer.seal(nonce, payload, aad);
+      await opener.open(nonce, sealed, aad);
+    },
+    close(): Promise<void> {
+      sealer.dispose();
+      opener.dispose();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** What {@linkcode memoryPerSession} measured. */
+export interface MemoryReport {
+  /** Established sessions held (both ends of each pair count). */
+  readonly sessions: number;
+  /** Growth of the JS heap per session, in bytes, after a full GC. */
+  readonly heapPerSession: number;
+  /** Growth of memory outside the JS heap (ArrayBuffers, native) per session, in bytes. */
+  readonly externalPerSession: number;
+  /** Growth of the resident set per session, in bytes. */
+  readonly rssPerSession: number;
+  /** Whether a full GC could be forced (`--v8-flags=--expose-gc`). */
+  readonly gcForced: boolean;
+}
+
+function collect(): boolean {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return false;
+  gc();
+  gc();
+  return true;
+}
+
+/**
+ * Establishes `sessions / 2` in-memory pairs (`sessions` sessions), leaves
+ * them idle and measures `Deno.memoryUsage()` growth per session after a
+ * forced GC, then closes them all. The in-memory pipes count as part of
+ * their sessions (they stand in for sockets).
+ */
+export async function memoryPerSession(
+  backend: CryptoBackend,
+  ids: Peers,
+  sessions: number,
+  batch = 50,
+): Promise<MemoryReport> {
+  const pairs: [Session, Session][] = [];
+  const gcForced = collect();
+  const before = Deno.memoryUsage();
+  for (let made = 0; made < sessions / 2; made += batch) {
+    const count = Math.min(batch, sessions / 2 - made);
+    pairs.push(
+      ...await Promise.all(
+        Array.from({ length: count }, () => handshakeOver(createMemoryPair(), ids, backend)),
+      ),
+    );
+  }
+  // Let the last initiator writes and ready callbacks settle.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  collect();
+  const after = Deno.memoryUsage();
+  const held = pairs.length * 2;
+  const report: MemoryReport = {
+    sessions: held,
+    heapPerSession: (after.heapUsed - before.heapUsed) / held,
+    externalPerSession: (after.external - before.external) / held,
+    rssPerSession: (after.rss - before.rss) / held,
+    gcForced,
+  };
+  for (let i = 0; i < pairs.length; i += batch) {
+    await Promise.all(pairs.slice(i, i + batch).map(closeBoth));
+  }
+  return report;
+}

@@ -1,0 +1,316 @@
+/**
+ * The benchmark summary: every comparison the performance targets name,
+ * measured in one run with interleaved rounds, printed side by side with the
+ * ratio and the target.
+ *
+ * Each comparison alternates its subject and its baseline for several
+ * rounds; a rate is the median of its rounds and a ratio the median of the
+ * per-round ratios, so a burst of load from other processes moves both
+ * sides of a ratio together.
+ *
+ * Run: `deno run --allow-net=127.0.0.1 --allow-read --allow-env --v8-flags=--expose-gc tests/bench/summary.ts`
+ * (`--quick` for a short, noisier run).
+ */
+
+import { autoBackend, type CryptoBackend, nobleBackend } from "../../mod.ts";
+import {
+  concurrentHandshakes,
+  cryptoFloor,
+  memoryHandshake,
+  memoryPerSession,
+  type MemoryReport,
+  type Peers,
+  peers,
+  rawAead,
+  recordTransfer,
+  type Scenario,
+  tcpHandshake,
+  tlsHandshake,
+} from "./_scenarios.ts";
+
+/** How long and how thoroughly to measure. */
+export interface SummaryOptions {
+  /** Time per scenario per round, in ms. */
+  readonly slice: number;
+  /** Interleaved rounds per comparison. */
+  readonly rounds: number;
+  /** Sessions held for the memory measurement. */
+  readonly memorySessions: number;
+  /** Record sizes in bytes. */
+  readonly recordSizes: readonly number[];
+  /** Concurrency levels for the handshake rate. */
+  readonly concurrency: readonly number[];
+}
+
+/** The full run: about two minutes on a quiet 2-core machine. */
+export const FULL: SummaryOptions = {
+  slice: 400,
+  rounds: 5,
+  memorySessions: 10_000,
+  recordSizes: [64, 1024, 16_384, 65_536],
+  concurrency: [1, 10, 100],
+};
+
+/** A short run for a quick look (noisier). */
+export const QUICK: SummaryOptions = {
+  slice: 150,
+  rounds: 3,
+  memorySessions: 1_000,
+  recordSizes: [64, 1024, 16_384, 65_536],
+  concurrency: [1, 10, 100],
+};
+
+/** One line of the summary. */
+export interface SummaryRow {
+  /** The section. */
+  readonly group: string;
+  /** What was measured. */
+  readonly subject: string;
+  /** Its rate (operations per second) or, for memory, bytes per session. */
+  readonly value: number;
+  /** The unit of `value`. */
+  readonly unit: string;
+  /** What it is compared with, if anything. */
+  readonly baseline?: string;
+  /** The baseline's rate. */
+  readonly baselineValue?: number;
+  /** subject / baseline (rates), the median of the per-round ratios. */
+  readonly ratio?: number;
+  /** The target, as text, and whether it is met. */
+  readonly target?: { readonly text: string; readonly met: boolean };
+}
+
+/** Runs `scenario` for about `ms` milliseconds; returns operations per second. */
+async function rate(scenario: Scenario, ms: number, perRun = 1): Promise<number> {
+  let runs = 0;
+  const start = performance.now();
+  do {
+    await scenario.run();
+    runs++;
+  } while (performance.now() - start < ms);
+  return (runs * perRun * 1000) / (performance.now() - start);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Alternates subject and baseline; returns median rates and the median per-round ratio. */
+async function compare(
+  subject: Scenario,
+  baseline: Scenario,
+  options: SummaryOptions,
+  perRun = 1,
+): Promise<{ subject: number; baseline: number; ratio: number }> {
+  await subject.run(); // warm up both (JIT, first-use costs)
+  await baseline.run();
+  const subjects: number[] = [];
+  const baselines: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const b = await rate(baseline, options.slice, perRun);
+    const s = await rate(subject, options.slice, perRun);
+    baselines.push(b);
+    subjects.push(s);
+    ratios.push(s / b);
+  }
+  return { subject: median(subjects), baseline: median(baselines), ratio: median(ratios) };
+}
+
+function backendLabel(backend: CryptoBackend): string {
+  return backend === nobleBackend ? "noble" : "native (autoBackend)";
+}
+
+async function handshakeRows(ids: Peers, options: SummaryOptions): Promise<SummaryRow[]> {
+  const rows: SummaryRow[] = [];
+  for (const [backend, target] of [[nobleBackend, 0.9], [autoBackend, 0.85]] as const) {
+    const label = backendLabel(backend);
+    const result = await compare(
+      memoryHandshake(backend, ids),
+      cryptoFloor(backend, ids),
+      options,
+    );
+    rows.push({
+      group: "handshake in memory vs crypto floor",
+      subject: `qgate handshake, ${label}`,
+      value: result.subject,
+      unit: "handshakes/s",
+      baseline: `crypto floor, ${label}`,
+      baselineValue: result.baseline,
+      ratio: result.ratio,
+      target: { text: `>= ${target}x`, met: result.ratio >= target },
+    });
+  }
+  return rows;
+}
+
+async function tcpRows(ids: Peers, options: SummaryOptions): Promise<SummaryRow[]> {
+  const rows: SummaryRow[] = [];
+  const tls = await tlsHandshake();
+  try {
+    for (const backend of [autoBackend, nobleBackend]) {
+      const qgate = tcpHandshake(backend, ids);
+      try {
+        const result = await compare(qgate, tls, options);
+        rows.push({
+          group: "handshake over loopback TCP vs Deno TLS 1.3",
+          subject: `qgate over TCP, ${backendLabel(backend)}`,
+          value: result.subject,
+          unit: "handshakes/s",
+          baseline: "Deno.startTls (rustls, P-256 cert)",
+          baselineValue: result.baseline,
+          ratio: result.ratio,
+          target: { text: ">= 0.33x", met: result.ratio >= 1 / 3 },
+        });
+      } finally {
+        await qgate.close();
+      }
+    }
+  } finally {
+    await tls.close();
+  }
+  return rows;
+}
+
+async function recordRows(ids: Peers, options: SummaryOptions): Promise<SummaryRow[]> {
+  const rows: SummaryRow[] = [];
+  for (const backend of [autoBackend, nobleBackend]) {
+    for (const size of options.recordSizes) {
+      const transfer = await recordTransfer(backend, ids, size);
+      const raw = rawAead(backend, size);
+      try {
+        const result = await compare(transfer, raw, options);
+        const judged = size >= 16_384;
+        rows.push({
+          group: "record throughput vs raw AEAD (ChaCha20-Poly1305)",
+          subject: `${size} B records, ${backendLabel(backend)}`,
+          value: (result.subject * size) / 1_048_576,
+          unit: "MiB/s",
+          baseline: "seal + open",
+          baselineValue: (result.baseline * size) / 1_048_576,
+          ratio: result.ratio,
+          ...(judged ? { target: { text: ">= 0.9x", met: result.ratio >= 0.9 } } : {}),
+        });
+      } finally {
+        await transfer.close();
+        await raw.close();
+      }
+    }
+  }
+  return rows;
+}
+
+async function concurrencyRows(ids: Peers, options: SummaryOptions): Promise<SummaryRow[]> {
+  const rows: SummaryRow[] = [];
+  for (const backend of [autoBackend, nobleBackend]) {
+    const one = concurrentHandshakes(backend, ids, 1);
+    for (const count of options.concurrency) {
+      const scenario = concurrentHandshakes(backend, ids, count);
+      // Each round runs at least one full batch, so the slice stretches for 100 at a time.
+      const result = await compare(scenario, one, options, count);
+      rows.push({
+        group: "handshakes/s by concurrency (in memory)",
+        subject: `${count} concurrent, ${backendLabel(backend)}`,
+        value: result.subject,
+        unit: "handshakes/s",
+        baseline: "1 at a time",
+        baselineValue: result.baseline,
+        ratio: result.ratio,
+      });
+    }
+  }
+  return rows;
+}
+
+function memoryRows(report: MemoryReport): SummaryRow[] {
+  const group = `memory per idle established session (${report.sessions} sessions, ${
+    report.gcForced ? "after forced GC" : "NO forced GC: run with --v8-flags=--expose-gc"
+  })`;
+  const total = report.heapPerSession + report.externalPerSession;
+  return [
+    {
+      group,
+      subject: "JS heap + external per session",
+      value: total,
+      unit: "bytes",
+      target: { text: "<= 16 KiB", met: total <= 16_384 },
+    },
+    { group, subject: "JS heap per session", value: report.heapPerSession, unit: "bytes" },
+    { group, subject: "external per session", value: report.externalPerSession, unit: "bytes" },
+    { group, subject: "RSS growth per session", value: report.rssPerSession, unit: "bytes" },
+  ];
+}
+
+/**
+ * Measures every comparison and returns the rows (the printer formats them).
+ *
+ * @param options Budget and sizes.
+ * @param progress Called with each finished section, e.g. to print as it goes.
+ * @returns All rows in order.
+ */
+export async function summarize(
+  options: SummaryOptions,
+  progress: (rows: SummaryRow[]) => void = () => {},
+): Promise<SummaryRow[]> {
+  const ids = await peers();
+  const all: SummaryRow[] = [];
+  const sections = [
+    () => handshakeRows(ids, options),
+    () => tcpRows(ids, options),
+    () => recordRows(ids, options),
+    () => concurrencyRows(ids, options),
+    async () => memoryRows(await memoryPerSession(autoBackend, ids, options.memorySessions)),
+  ];
+  for (const section of sections) {
+    const rows = await section();
+    all.push(...rows);
+    progress(rows);
+  }
+  return all;
+}
+
+function format(value: number, unit: string): string {
+  if (unit === "bytes") return `${(value / 1024).toFixed(1)} KiB`;
+  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`;
+}
+
+/**
+ * Formats rows as a plain-text table, one section per group.
+ *
+ * @param rows The rows of one or more sections.
+ * @returns The table.
+ */
+export function formatRows(rows: readonly SummaryRow[]): string {
+  const lines: string[] = [];
+  let group = "";
+  for (const row of rows) {
+    if (row.group !== group) {
+      group = row.group;
+      lines.push("", `## ${group}`);
+    }
+    const parts = [row.subject.padEnd(36), format(row.value, row.unit).padStart(18)];
+    if (row.baseline !== undefined && row.baselineValue !== undefined) {
+      parts.push(
+        `  vs ${row.baseline}: ${format(row.baselineValue, row.unit)}`.padEnd(52),
+        `ratio ${row.ratio!.toFixed(2)}x`,
+      );
+    }
+    if (row.target !== undefined) {
+      parts.push(`  target ${row.target.text}: ${row.target.met ? "met" : "NOT met"}`);
+    }
+    lines.push(parts.join(" "));
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const options = Deno.args.includes("--quick") ? QUICK : FULL;
+  console.log(
+    `qgate benchmark summary — Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${
+      Deno.args.includes("--quick") ? "quick" : "full"
+    } run (${options.rounds} interleaved rounds of ${options.slice} ms per scenario)`,
+  );
+  await summarize(options, (rows) => console.log(formatRows(rows)));
+}

@@ -1,0 +1,84 @@
+/**
+ * The benchmark scenarios load and run once each. Not a timing test: it only
+ * checks that `deno task bench` has working scenarios, a valid TLS
+ * certificate and a working summary printer. Needs --allow-net=127.0.0.1.
+ */
+
+import assert from "node:assert/strict";
+import { autoBackend, nobleBackend } from "../mod.ts";
+import {
+  concurrentHandshakes,
+  cryptoFloor,
+  memoryHandshake,
+  memoryPerSession,
+  peers,
+  rawAead,
+  recordTransfer,
+  tcpHandshake,
+  tlsHandshake,
+} from "./bench/_scenarios.ts";
+import { selfSignedCertificate } from "./bench/_certs.ts";
+import { formatRows, summarize } from "./bench/summary.ts";
+
+const ids = await peers();
+
+Deno.test("bench scenarios run once on both backends", async (t) => {
+  for (const backend of [nobleBackend, autoBackend]) {
+    await t.step(backend.name, async () => {
+      const scenarios = [
+        cryptoFloor(backend, ids),
+        memoryHandshake(backend, ids),
+        concurrentHandshakes(backend, ids, 3),
+        tcpHandshake(backend, ids),
+        rawAead(backend, 100),
+        await recordTransfer(backend, ids, 70_000),
+      ];
+      for (const scenario of scenarios) {
+        await scenario.run();
+        await scenario.run();
+        await scenario.close();
+      }
+    });
+  }
+});
+
+Deno.test("selfSignedCertificate() makes a certificate Deno's TLS accepts for 127.0.0.1", async () => {
+  const { cert, key } = await selfSignedCertificate();
+  assert.match(cert, /^-----BEGIN CERTIFICATE-----\n/);
+  assert.match(key, /^-----BEGIN PRIVATE KEY-----\n/);
+  const tls = await tlsHandshake();
+  await tls.run();
+  await tls.close();
+});
+
+Deno.test("memoryPerSession() holds and releases established sessions", async () => {
+  const report = await memoryPerSession(autoBackend, ids, 20, 5);
+  assert.equal(report.sessions, 20);
+  assert.ok(Number.isFinite(report.heapPerSession));
+  assert.ok(Number.isFinite(report.externalPerSession));
+});
+
+Deno.test("summarize() measures every section and formatRows() prints targets", async () => {
+  const rows = await summarize({
+    slice: 1,
+    rounds: 1,
+    memorySessions: 4,
+    recordSizes: [64, 16_384],
+    concurrency: [1, 2],
+  });
+  const groups = new Set(rows.map((row) => row.group.split(" (")[0]));
+  assert.deepEqual([...groups], [
+    "handshake in memory vs crypto floor",
+    "handshake over loopback TCP vs Deno TLS 1.3",
+    "record throughput vs raw AEAD",
+    "handshakes/s by concurrency",
+    "memory per idle established session",
+  ]);
+  for (const row of rows) {
+    assert.ok(Number.isFinite(row.value), row.subject);
+    if (row.ratio !== undefined) assert.ok(row.ratio > 0, row.subject);
+  }
+  const table = formatRows(rows);
+  assert.match(table, /target >= 0\.9x: (met|NOT met)/);
+  assert.match(table, /target <= 16 KiB: (met|NOT met)/);
+});
