@@ -200,13 +200,11 @@ export type {
 // transport
 export { createMemoryPair } from "./src/transport/memory.ts";
 export type { MemoryPairOptions, Transport } from "./src/transport/memory.ts";
+export { createDatagramPair } from "./src/transport/datagram.ts";
+export type { DatagramImpairment, DatagramTransport } from "./src/transport/datagram.ts";
 
 // transport and listener
-export {
-  DEFAULT_MAX_HANDSHAKES,
-  DEFAULT_MAX_SESSIONS,
-  Listener,
-} from "./src/session/listener.ts";
+export { DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_SESSIONS, Listener } from "./src/session/listener.ts";
 export type {
   ListenerEventListener,
   ListenerEventMap,

@@ -15,8 +15,12 @@
  * @module
  */
 
-import { ErrorCode } from "../src/errors.ts";
-import { failTo, handshakeSetup, type KeyExchangeSlot } from "./_setup.ts";
+import {
+  handshakeSetup,
+  type KeyExchangeSlot,
+  PHASE_TIMEOUT,
+  retransmitWhileWaiting,
+} from "./_setup.ts";
 
 type KeyExchangePhaseName = "primaryKeyExchange" | "secondaryKeyExchange";
 
@@ -39,6 +43,7 @@ export function keyExchangePhase(phase: KeyExchangePhaseName, slot: KeyExchangeS
   return handshakeSetup.createStateConfig({
     initial: "start",
     entry: { type: "enterPhase", params: { phase } },
+    after: PHASE_TIMEOUT,
     states: {
       start: {
         always: [
@@ -54,7 +59,7 @@ export function keyExchangePhase(phase: KeyExchangePhaseName, slot: KeyExchangeS
       },
       awaitingAnswer: {
         on: { [end]: { target: "finishing", actions: { type: "requestFinish", params } } },
-        after: { phaseTimeout: failTo(ErrorCode.TIMEOUT) },
+        after: retransmitWhileWaiting("awaitingAnswer"),
       },
       finishing: {
         on: {
@@ -66,7 +71,7 @@ export function keyExchangePhase(phase: KeyExchangePhaseName, slot: KeyExchangeS
       },
       awaitingOffer: {
         on: { [begin]: { target: "answering", actions: { type: "requestAnswer", params } } },
-        after: { phaseTimeout: failTo(ErrorCode.TIMEOUT) },
+        after: retransmitWhileWaiting("awaitingOffer"),
       },
       answering: {
         on: {

@@ -102,7 +102,20 @@ export interface HandshakeInput {
   readonly timeouts: HandshakeTimeouts;
   /** Set when a phase machine runs alone after an earlier phase (tests, exploration). */
   readonly suite?: NegotiatedSuite;
+  /**
+   * `"datagram"` when records can be lost or reordered: waiting states then
+   * retransmit this side's last flight with exponential backoff. Default `"stream"`.
+   */
+  readonly transport?: "stream" | "datagram";
+  /** First and longest retransmission delay in ms on datagram transports (default 250 / 4,000). */
+  readonly retransmit?: { readonly initial: number; readonly max: number };
 }
+
+/** Default retransmission backoff on datagram transports, in ms. */
+export const DEFAULT_RETRANSMIT: { readonly initial: number; readonly max: number } = {
+  initial: 250,
+  max: 4_000,
+};
 
 /** Why a handshake failed. */
 export interface HandshakeFailure {
@@ -121,6 +134,12 @@ export interface HandshakeContext {
   readonly identity: SignatureName | undefined;
   readonly extenders: readonly string[];
   readonly timeouts: HandshakeTimeouts;
+  /** Whether records can be lost or reordered (datagram transports). */
+  readonly datagram: boolean;
+  /** Retransmission backoff bounds in ms. */
+  readonly retransmit: { readonly initial: number; readonly max: number };
+  /** Retransmissions so far in the current phase. */
+  readonly retransmits: number;
   /** The phase currently running. */
   readonly phase: PhaseName;
   /** The negotiated suite, once the meta exchange settled it. */
@@ -180,6 +199,15 @@ export type CryptoEvent =
 
 /** Events from the transport and the local API. */
 export type ControlEvent =
+  | {
+    /**
+     * A handshake message arrived again (datagram transports only).
+     * `ofLastTrigger`: it is the message our last flight answered, so the peer
+     * has not received that flight.
+     */
+    readonly type: "peer.duplicate";
+    readonly ofLastTrigger: boolean;
+  }
   | { readonly type: "transport.closed" }
   | { readonly type: "transport.invalidRecord"; readonly code: ErrorCode }
   | { readonly type: "local.abort" };
@@ -208,6 +236,7 @@ export type HandshakeCommand =
     readonly type: "identity.verify";
     readonly message: AuthenticationMessage<"beginAuthentication" | "endAuthentication">;
   }
+  | { readonly type: "flight.retransmit" }
   | { readonly type: "handshake.ready" }
   | { readonly type: "handshake.failed"; readonly failure: HandshakeFailure };
 
@@ -275,10 +304,15 @@ export const handshakeSetup = setup({
   delays: {
     phaseTimeout: ({ context }: { context: HandshakeContext }) => context.timeouts.phase,
     handshakeTimeout: ({ context }: { context: HandshakeContext }) => context.timeouts.handshake,
+    retransmitDelay: ({ context }: { context: HandshakeContext }) =>
+      Math.min(context.retransmit.initial * 2 ** context.retransmits, context.retransmit.max),
   },
   guards: {
     isResponder: ({ context }) => context.role === "responder",
     isInitiator: ({ context }) => context.role === "initiator",
+    isDatagram: ({ context }) => context.datagram,
+    isRetransmitRequest: ({ context, event }) =>
+      context.datagram && event.type === "peer.duplicate" && event.ofLastTrigger,
     isVersionIncompatible: ({ event }) =>
       isMetaEvent(event) && !isCompatibleVersion(event.message.version),
     hasNoCommonSuite: ({ context, event }) =>
@@ -299,7 +333,12 @@ export const handshakeSetup = setup({
       judgePeer(event.verdict, context.requireAuthentication) !== undefined,
   },
   actions: {
-    enterPhase: assign((_, params: { phase: PhaseName }) => ({ phase: params.phase })),
+    enterPhase: assign((_, params: { phase: PhaseName }) => ({
+      phase: params.phase,
+      retransmits: 0,
+    })),
+    retransmitFlight: emit({ type: "flight.retransmit" as const }),
+    countRetransmit: assign(({ context }) => ({ retransmits: context.retransmits + 1 })),
     failWith: assign(({ context }, params: { code: ErrorCode }) => ({
       failure: { code: params.code, phase: context.phase },
     })),
@@ -451,6 +490,9 @@ export function createHandshakeContext({ input }: { input: HandshakeInput }): Ha
     identity: input.identity,
     extenders: input.extenders,
     timeouts: input.timeouts,
+    datagram: input.transport === "datagram",
+    retransmit: input.retransmit ?? DEFAULT_RETRANSMIT,
+    retransmits: 0,
     phase: "metaExchange",
     suite: input.suite,
     peer: { presentedIdentity: false, authenticated: false },
@@ -484,12 +526,47 @@ export function failTo(code: ErrorCode): {
  * and aborts end the handshake.
  */
 export const ROOT_TRANSITIONS = {
+  // On datagram transports a repeated message is normal: answer it with our
+  // last flight when it shows the peer missed that flight, ignore it otherwise.
+  "peer.duplicate": [
+    { guard: "isRetransmitRequest", actions: "retransmitFlight" },
+    { guard: "isDatagram" },
+    failTo(Codes.UNEXPECTED_MESSAGE),
+  ],
   "peer.*": failTo(Codes.UNEXPECTED_MESSAGE),
   "transport.closed": failTo(Codes.TRANSPORT_CLOSED),
   "local.abort": failTo(Codes.ABORTED),
   "transport.invalidRecord": { target: "#failed", actions: "failWithEventCode" },
   "crypto.failed": { target: "#failed", actions: "failWithEventCode" },
 } as const;
+
+/**
+ * The `after` block of a state that waits for the peer: on datagram
+ * transports it re-sends this side's last flight with exponential backoff.
+ *
+ * @param state The waiting state's own name (it re-enters itself).
+ * @returns An `after` block.
+ */
+export function retransmitWhileWaiting<const State extends string>(state: State): {
+  readonly retransmitDelay: {
+    readonly guard: "isDatagram";
+    readonly target: State;
+    readonly reenter: true;
+    readonly actions: readonly ["retransmitFlight", "countRetransmit"];
+  };
+} {
+  return {
+    retransmitDelay: {
+      guard: "isDatagram",
+      target: state,
+      reenter: true,
+      actions: ["retransmitFlight", "countRetransmit"],
+    },
+  };
+}
+
+/** The phase-level deadline every phase shares. */
+export const PHASE_TIMEOUT = { phaseTimeout: failTo(Codes.TIMEOUT) } as const;
 
 /** The failed final state every handshake statechart shares. */
 export const FAILED_STATE = {

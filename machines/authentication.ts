@@ -18,13 +18,13 @@
  * @module
  */
 
-import { ErrorCode } from "../src/errors.ts";
 import {
   createHandshakeContext,
   FAILED_STATE,
-  failTo,
   handshakeOutput,
   handshakeSetup,
+  PHASE_TIMEOUT,
+  retransmitWhileWaiting,
   ROOT_TRANSITIONS,
 } from "./_setup.ts";
 
@@ -32,6 +32,7 @@ import {
 export const authenticationPhase = handshakeSetup.createStateConfig({
   initial: "start",
   entry: { type: "enterPhase", params: { phase: "authentication" } },
+  after: PHASE_TIMEOUT,
   states: {
     start: {
       always: [
@@ -69,7 +70,7 @@ export const authenticationPhase = handshakeSetup.createStateConfig({
           actions: "requestVerification",
         },
       },
-      after: { phaseTimeout: failTo(ErrorCode.TIMEOUT) },
+      after: retransmitWhileWaiting("awaitingPeerProof"),
     },
     verifying: {
       on: {

@@ -26,7 +26,7 @@
  * @module
  */
 
-import { assertEvent, assign, emit, setup } from "xstate";
+import { and, assertEvent, assign, emit, setup } from "xstate";
 import { type ErrorCode, ErrorCode as Codes } from "../src/errors.ts";
 import type {
   BeginKeyUpdateMessage,
@@ -34,7 +34,7 @@ import type {
   KeyUpdateReadyMessage,
   Message,
 } from "../src/codec/message_types.ts";
-import type { Role } from "./_setup.ts";
+import { DEFAULT_RETRANSMIT, type Role } from "./_setup.ts";
 
 /** Input of the key-update statechart. */
 export interface KeyUpdateInput {
@@ -46,6 +46,14 @@ export interface KeyUpdateInput {
   readonly interval: number;
   /** Longest an update may take, in ms. */
   readonly maxDuration: number;
+  /**
+   * `"datagram"` when records can be lost or reordered: waiting states
+   * retransmit, and the answering side keeps sending with the old keys until
+   * `KeyUpdateReady` proves the starter holds the new ones. Default `"stream"`.
+   */
+  readonly transport?: "stream" | "datagram";
+  /** Retransmission backoff bounds in ms on datagram transports. */
+  readonly retransmit?: { readonly initial: number; readonly max: number };
 }
 
 /** Public state of the key-update cycle. */
@@ -56,6 +64,10 @@ export interface KeyUpdateContext {
   /** Milliseconds until the next timed update. */
   readonly interval: number;
   readonly maxDuration: number;
+  readonly datagram: boolean;
+  readonly retransmit: { readonly initial: number; readonly max: number };
+  /** Retransmissions during the current update. */
+  readonly retransmits: number;
   /** Updates completed so far. */
   readonly completed: number;
   /** Set when the cycle failed. */
@@ -68,6 +80,7 @@ export type KeyUpdateEvent =
   | { readonly type: "peer.endKeyUpdate"; readonly message: EndKeyUpdateMessage }
   | { readonly type: "peer.keyUpdateReady"; readonly message: KeyUpdateReadyMessage }
   | { readonly type: "local.requestUpdate" }
+  | { readonly type: "peer.duplicate"; readonly ofLastTrigger: boolean }
   | {
     readonly type: "crypto.updateOffered";
     readonly primaryShare: Uint8Array;
@@ -90,6 +103,7 @@ export type KeyUpdateCommand =
   | { readonly type: "keyUpdate.finish"; readonly message: EndKeyUpdateMessage }
   | { readonly type: "keys.activateSend"; readonly epoch: number }
   | { readonly type: "keys.activateReceive"; readonly epoch: number }
+  | { readonly type: "flight.retransmit" }
   | { readonly type: "keyUpdate.failed"; readonly code: ErrorCode };
 
 function isForNextEpoch(context: KeyUpdateContext, event: KeyUpdateEvent): boolean {
@@ -110,10 +124,15 @@ const keyUpdateSetup = setup({
   delays: {
     keyUpdateInterval: ({ context }: { context: KeyUpdateContext }) => context.interval,
     keyUpdateTimeout: ({ context }: { context: KeyUpdateContext }) => context.maxDuration,
+    retransmitDelay: ({ context }: { context: KeyUpdateContext }) =>
+      Math.min(context.retransmit.initial * 2 ** context.retransmits, context.retransmit.max),
   },
   guards: {
     isForNextEpoch: ({ context, event }) => isForNextEpoch(context, event),
     isResponder: ({ context }) => context.role === "responder",
+    isDatagram: ({ context }) => context.datagram,
+    isRetransmitRequest: ({ context, event }) =>
+      context.datagram && event.type === "peer.duplicate" && event.ofLastTrigger,
   },
   actions: {
     requestOffer: emit(({ context }) => ({
@@ -167,7 +186,10 @@ const keyUpdateSetup = setup({
     advanceEpoch: assign(({ context }) => ({
       epoch: context.epoch + 1,
       completed: context.completed + 1,
+      retransmits: 0,
     })),
+    retransmitFlight: emit({ type: "flight.retransmit" as const }),
+    countRetransmit: assign(({ context }) => ({ retransmits: context.retransmits + 1 })),
     scheduleNext: assign(({ event }) => {
       assertEvent(event, ["crypto.updateFinished", "crypto.updateAnswered"]);
       return { interval: event.nextInterval };
@@ -192,6 +214,15 @@ function failTo(code: ErrorCode): {
 }
 
 /** The key-update cycle; `idle` between updates, `failed` (final) on error. */
+const RETRANSMIT = {
+  retransmitDelay: {
+    guard: "isDatagram",
+    reenter: true,
+    actions: ["retransmitFlight", "countRetransmit"],
+  },
+} as const;
+
+/** The key-update cycle; `idle` between updates, `failed` (final) on error. */
 export const keyUpdateMachine = keyUpdateSetup.createMachine({
   id: "keyUpdate",
   context: ({ input }) => ({
@@ -199,79 +230,102 @@ export const keyUpdateMachine = keyUpdateSetup.createMachine({
     epoch: input.epoch,
     interval: input.interval,
     maxDuration: input.maxDuration,
+    datagram: input.transport === "datagram",
+    retransmit: input.retransmit ?? DEFAULT_RETRANSMIT,
+    retransmits: 0,
     completed: 0,
     failure: undefined,
   }),
   initial: "idle",
   on: {
+    // On datagram transports a repeated message is normal: answer it with our
+    // last flight when it shows the peer missed that flight, ignore it otherwise.
+    "peer.duplicate": [
+      { guard: "isRetransmitRequest", actions: "retransmitFlight" },
+      { guard: "isDatagram" },
+      failTo(Codes.UNEXPECTED_MESSAGE),
+    ],
     "peer.*": failTo(Codes.UNEXPECTED_MESSAGE),
     "crypto.failed": { target: "#keyUpdateFailed", actions: "failWithEventCode" },
   },
   states: {
     idle: {
+      id: "keyUpdateIdle",
       on: {
-        "local.requestUpdate": "offering",
-        "peer.beginKeyUpdate": { guard: "isForNextEpoch", target: "answering" },
+        "local.requestUpdate": "updating",
+        "peer.beginKeyUpdate": { guard: "isForNextEpoch", target: "updating.answering" },
       },
-      after: { keyUpdateInterval: "offering" },
+      after: { keyUpdateInterval: "updating" },
     },
-    offering: {
-      entry: "requestOffer",
-      on: {
-        "crypto.updateOffered": { target: "awaitingAnswer", actions: "sendBegin" },
-        // The peer started first and has not seen an offer from us: answer it.
-        "peer.beginKeyUpdate": { guard: "isForNextEpoch", target: "answering" },
-        "local.requestUpdate": {},
-      },
+    updating: {
+      initial: "offering",
+      on: { "local.requestUpdate": {} },
       after: { keyUpdateTimeout: failTo(Codes.TIMEOUT) },
-    },
-    awaitingAnswer: {
-      on: {
-        "peer.endKeyUpdate": {
-          guard: "isForNextEpoch",
-          target: "finishing",
-          actions: "requestFinish",
+      states: {
+        offering: {
+          entry: "requestOffer",
+          on: {
+            "crypto.updateOffered": { target: "awaitingAnswer", actions: "sendBegin" },
+            // The peer started first and has not seen an offer from us: answer it.
+            "peer.beginKeyUpdate": { guard: "isForNextEpoch", target: "answering" },
+          },
         },
-        "peer.beginKeyUpdate": [
-          // Both started: the responder's update wins, the initiator answers it.
-          { guard: "isResponder" },
-          { guard: "isForNextEpoch", target: "answering" },
-        ],
-        "local.requestUpdate": {},
-      },
-      after: { keyUpdateTimeout: failTo(Codes.TIMEOUT) },
-    },
-    finishing: {
-      on: {
-        "crypto.updateFinished": {
-          target: "idle",
-          actions: ["sendReady", "activateSend", "scheduleNext", "advanceEpoch"],
+        awaitingAnswer: {
+          on: {
+            "peer.endKeyUpdate": {
+              guard: "isForNextEpoch",
+              target: "finishing",
+              actions: "requestFinish",
+            },
+            "peer.beginKeyUpdate": [
+              // Both started: the responder's update wins, the initiator answers it.
+              { guard: "isResponder" },
+              { guard: "isForNextEpoch", target: "answering" },
+            ],
+          },
+          after: { retransmitDelay: { ...RETRANSMIT.retransmitDelay, target: "awaitingAnswer" } },
         },
-        "local.requestUpdate": {},
-      },
-      after: { keyUpdateTimeout: failTo(Codes.TIMEOUT) },
-    },
-    answering: {
-      entry: "requestAnswer",
-      on: {
-        "crypto.updateAnswered": {
-          target: "awaitingReady",
-          actions: ["sendEnd", "activateSend", "scheduleNext"],
+        finishing: {
+          on: {
+            "crypto.updateFinished": {
+              target: "#keyUpdateIdle",
+              actions: ["sendReady", "activateSend", "scheduleNext", "advanceEpoch"],
+            },
+          },
         },
-        "local.requestUpdate": {},
-      },
-      after: { keyUpdateTimeout: failTo(Codes.TIMEOUT) },
-    },
-    awaitingReady: {
-      on: {
-        "peer.keyUpdateReady": {
-          guard: "isForNextEpoch",
-          target: "idle",
-          actions: ["activateReceive", "advanceEpoch"],
+        answering: {
+          entry: "requestAnswer",
+          on: {
+            "crypto.updateAnswered": [
+              {
+                // Datagrams: receive the new epoch at once, keep sending the old
+                // one until the starter proves it holds the new keys.
+                guard: "isDatagram",
+                target: "awaitingReady",
+                actions: ["sendEnd", "activateReceive", "scheduleNext"],
+              },
+              { target: "awaitingReady", actions: ["sendEnd", "activateSend", "scheduleNext"] },
+            ],
+          },
         },
-        "local.requestUpdate": {},
+        awaitingReady: {
+          on: {
+            "peer.keyUpdateReady": [
+              {
+                guard: and(["isDatagram", "isForNextEpoch"]),
+                target: "#keyUpdateIdle",
+                actions: ["activateSend", "advanceEpoch"],
+              },
+              {
+                guard: "isForNextEpoch",
+                target: "#keyUpdateIdle",
+                actions: ["activateReceive", "advanceEpoch"],
+              },
+            ],
+          },
+          after: { retransmitDelay: { ...RETRANSMIT.retransmitDelay, target: "awaitingReady" } },
+        },
       },
-      after: { keyUpdateTimeout: failTo(Codes.TIMEOUT) },
     },
     failed: { id: "keyUpdateFailed", type: "final", entry: "announceFailure" },
   },

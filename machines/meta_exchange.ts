@@ -25,6 +25,8 @@ import {
   failTo,
   handshakeOutput,
   handshakeSetup,
+  PHASE_TIMEOUT,
+  retransmitWhileWaiting,
   ROOT_TRANSITIONS,
 } from "./_setup.ts";
 
@@ -32,6 +34,7 @@ import {
 export const metaExchangePhase = handshakeSetup.createStateConfig({
   initial: "start",
   entry: { type: "enterPhase", params: { phase: "metaExchange" } },
+  after: PHASE_TIMEOUT,
   states: {
     start: {
       always: [
@@ -51,7 +54,7 @@ export const metaExchangePhase = handshakeSetup.createStateConfig({
           },
         ],
       },
-      after: { phaseTimeout: failTo(ErrorCode.TIMEOUT) },
+      after: retransmitWhileWaiting("awaitingOffer"),
     },
     awaitingChoice: {
       on: {
@@ -62,7 +65,7 @@ export const metaExchangePhase = handshakeSetup.createStateConfig({
           { target: "completed", actions: ["acceptChoice", "settleNegotiation"] },
         ],
       },
-      after: { phaseTimeout: failTo(ErrorCode.TIMEOUT) },
+      after: retransmitWhileWaiting("awaitingChoice"),
     },
     completed: { type: "final" },
   },

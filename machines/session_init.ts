@@ -12,13 +12,13 @@
  * @module
  */
 
-import { ErrorCode } from "../src/errors.ts";
 import {
   createHandshakeContext,
   FAILED_STATE,
-  failTo,
   handshakeOutput,
   handshakeSetup,
+  PHASE_TIMEOUT,
+  retransmitWhileWaiting,
   ROOT_TRANSITIONS,
 } from "./_setup.ts";
 
@@ -26,6 +26,7 @@ import {
 export const sessionInitPhase = handshakeSetup.createStateConfig({
   initial: "start",
   entry: { type: "enterPhase", params: { phase: "sessionInit" } },
+  after: PHASE_TIMEOUT,
   states: {
     start: {
       always: [
@@ -53,7 +54,7 @@ export const sessionInitPhase = handshakeSetup.createStateConfig({
           actions: "recordPeerExtenders",
         },
       },
-      after: { phaseTimeout: failTo(ErrorCode.TIMEOUT) },
+      after: retransmitWhileWaiting("awaitingPeerExtenders"),
     },
     completed: { type: "final" },
   },

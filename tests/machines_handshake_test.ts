@@ -312,7 +312,7 @@ Deno.test("handshakeMachine fails with ERR_TIMEOUT after handshakeTimeout while 
   const clock = new SimulatedClock();
   const actor = createActor(handshakeMachine, {
     clock,
-    input: machineInput("responder", { timeouts: { phase: 500, handshake: 2_000 } }),
+    input: machineInput("responder", { timeouts: { phase: 5_000, handshake: 2_000 } }),
   });
   actor.start();
   const [choice] = runPair().commands.initiator.flatMap((command) =>
@@ -321,7 +321,7 @@ Deno.test("handshakeMachine fails with ERR_TIMEOUT after handshakeTimeout while 
       : []
   );
   actor.send({ type: "peer.endMetaExchange", message: choice! });
-  // Now waiting for its own crypto (offering): no phase timeout, only the handshake deadline.
+  // Now waiting for its own crypto (offering): the handshake deadline comes first.
   assert.deepEqual(actor.getSnapshot().value, { primaryKeyExchange: "offering" });
   clock.increment(1_999);
   assert.equal(actor.getSnapshot().status, "active");

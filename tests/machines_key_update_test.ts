@@ -164,7 +164,7 @@ Deno.test("keyUpdateMachine starts on its interval and fails with ERR_TIMEOUT af
   clock.increment(999);
   assert.equal(actor.getSnapshot().value, "idle");
   clock.increment(1);
-  assert.equal(actor.getSnapshot().value, "offering");
+  assert.deepEqual(actor.getSnapshot().value, { updating: "offering" });
   assert.deepEqual(seen, ["keyUpdate.offer"]);
   clock.increment(500);
   assert.equal(actor.getSnapshot().value, "failed");

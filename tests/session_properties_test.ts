@@ -737,6 +737,12 @@ Deno.test("initiate() and respond() end with a stable code for any damaged recor
       });
       const label = JSON.stringify(damaged);
       assert.deepEqual(run.hung, [], `${label}: did not finish`);
+      assert.ok(
+        run.initiator.readySettled && run.responder.readySettled,
+        `${label}: ready never settled (initiator ${describe(run.initiator)}, responder ${
+          describe(run.responder)
+        })`,
+      );
       const predicted = prediction();
       assert.ok(predicted !== undefined, `${label}: the fault was never applied`);
       const [receiver, sender] = damaged.fault.direction === "i2r"

@@ -153,7 +153,7 @@ Deno.test("statechartToJson() behaviour", async (t) => {
     ) {
       assert.ok(codes.has(code), code);
     }
-    assert.deepEqual(chart.delays, ["handshakeTimeout", "phaseTimeout"]);
+    assert.deepEqual(chart.delays, ["handshakeTimeout", "phaseTimeout", "retransmitDelay"]);
     const verdict = chart.transitions.find((transition) => transition.guard === "isPeerRejected");
     assert.deepEqual(verdict?.failure, { code: null, action: "failWithPeerVerdict" });
     for (const transition of chart.transitions) {
@@ -161,7 +161,7 @@ Deno.test("statechartToJson() behaviour", async (t) => {
     }
   });
 
-  await t.step("gives every handshake state that waits for the peer a phaseTimeout", () => {
+  await t.step("gives every phase a phaseTimeout and every waiting state a retransmission", () => {
     for (const { id } of listStatecharts().filter((chart) => chart.id !== "keyUpdate")) {
       const chart = statechartToJson(id);
       const waiting = new Set(
@@ -169,11 +169,17 @@ Deno.test("statechartToJson() behaviour", async (t) => {
           transition.source !== "" && transition.event?.startsWith("peer.")
         ).map((transition) => transition.source),
       );
+      assert.ok(waiting.size > 0, id);
       for (const source of waiting) {
+        const phase = source.split(".")[0];
         const timeout = chart.transitions.find((transition) =>
-          transition.source === source && transition.delay === "phaseTimeout"
+          transition.source === phase && transition.delay === "phaseTimeout"
         );
-        assert.equal(timeout?.failure?.code, "ERR_TIMEOUT", `${id}: ${source}`);
+        assert.equal(timeout?.failure?.code, "ERR_TIMEOUT", `${id}: ${phase}`);
+        const retransmit = chart.transitions.find((transition) =>
+          transition.source === source && transition.delay === "retransmitDelay"
+        );
+        assert.equal(retransmit?.guard, "isDatagram", `${id}: ${source}`);
       }
     }
   });

@@ -37,12 +37,8 @@ import {
 } from "../crypto/types.ts";
 import type { AuthenticationMessage, Message } from "../codec/message_types.ts";
 import { decodeMessage, encodeMessage, messageTypeOf } from "../codec/messages.ts";
-import {
-  FrameDecoder,
-  RecordOpener,
-  RecordSealer,
-  type SealedRecord,
-} from "../codec/stream_records.ts";
+import { createRecordLayer, type CutRecord, type RecordLayer } from "./_record_layer.ts";
+import { FlightTracker } from "./_flight.ts";
 import { fromWireIds, type NegotiatedSuite, type PeerVerdict } from "../handshake_policy.ts";
 import { bytesToHex, hexToBytes } from "../_hex.ts";
 import { handshakeMachine } from "../../machines/handshake.ts";
@@ -124,9 +120,9 @@ export class Session {
   readonly #sessionId: string;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #sealer: RecordSealer;
-  readonly #decoder: FrameDecoder;
-  readonly #opener: RecordOpener;
+  readonly #records: RecordLayer;
+  /** Datagram transports only: flights to retransmit and duplicates to recognise. */
+  readonly #flights: FlightTracker | undefined;
   readonly #transcript = new Transcript();
   readonly #actor: Actor<typeof handshakeMachine>;
   readonly #listeners = new Map<keyof SessionEventMap, Set<(event: never) => void>>();
@@ -162,6 +158,8 @@ export class Session {
   #pendingWrites = 0;
   /** Set once we sent an orderly close: the peer hanging up is then expected. */
   #closing = false;
+  /** Whether `ready` has resolved (it can lag behind the state while the last flight is written). */
+  #readySettled = false;
   #localExtenders: string[];
   #removedExtenders = new Map<string, number>();
   #pumping = false;
@@ -195,23 +193,16 @@ export class Session {
     this.#ready.catch(() => {});
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
 
-    const sealerOptions = {
-      salt: this.#random(16),
+    const datagram = transport.kind === "datagram";
+    this.#records = createRecordLayer(datagram, {
       backend: this.#backend,
       random: this.#random,
+      globalSharedSecret: options.globalSharedSecret,
       maxRecordLength: options.maxRecordLength,
-      ...(options.globalSharedSecret === undefined
-        ? {}
-        : { globalSharedSecret: options.globalSharedSecret }),
-    };
-    this.#sealer = new RecordSealer(sealerOptions);
-    this.#decoder = new FrameDecoder({
-      maxRecordLength: options.maxRecordLength,
-      ...(options.globalSharedSecret === undefined
-        ? {}
-        : { globalSharedSecret: options.globalSharedSecret }),
+      now: () => this.#clock.now(),
+      graceMs: options.profile.keyUpdate.gracePeriod,
     });
-    this.#opener = new RecordOpener({ backend: this.#backend, decoder: this.#decoder });
+    this.#flights = datagram ? new FlightTracker() : undefined;
     this.#localExtenders = [...options.extenders];
     this.#writer = transport.writable.getWriter();
     this.#reader = transport.readable.getReader();
@@ -225,6 +216,7 @@ export class Session {
         requireAuthentication: options.requireAuthentication,
         extenders: options.extenders.map((uuid) => uuid.replaceAll("-", "")),
         timeouts: options.profile.timeouts,
+        transport: datagram ? "datagram" : "stream",
         ...(options.identity === undefined ? {} : { identity: options.identity.algorithm }),
       },
     });
@@ -332,7 +324,7 @@ export class Session {
       );
     }
     const id = hexToBytes(uuid.replaceAll("-", ""));
-    const maxChunk = this.#sealer.maxBodyLength(this.#options.profile.maxPadding) - 16;
+    const maxChunk = this.#records.maxBodyLength(this.#options.profile.maxPadding) - 16;
     let offset = 0;
     do {
       const chunk = data.subarray(offset, offset + maxChunk);
@@ -387,13 +379,13 @@ export class Session {
    * @throws {SessionError} `ERR_SESSION_CLOSED` after close.
    */
   async sendNoise(length: number): Promise<void> {
-    const max = this.#sealer.maxBodyLength(this.#options.profile.maxPadding);
+    const max = this.#records.maxBodyLength(this.#options.profile.maxPadding);
     if (!Number.isSafeInteger(length) || length < 0 || length > max) {
       throw new RangeError(
         `Cannot send noise: "length" must be an integer in [0, ${max}], got ${length}`,
       );
     }
-    if (this.#quiet) await new Promise<void>((resolve) => this.#quietWaiters.push(resolve));
+    await this.#whenNoiseMayGo();
     await this.#send({ kind: "noise", data: this.#random(length) });
   }
 
@@ -430,11 +422,13 @@ export class Session {
   }
 
   #begin(): void {
-    const preamble = this.#sealer.preamble();
-    this.#writeChain = this.#writer.write(preamble).then(
-      () => void (this.#bytesSent += preamble.length),
-      () => this.#onTransportEnd(),
-    );
+    const preamble = this.#records.preamble();
+    if (preamble !== undefined) {
+      this.#writeChain = this.#writer.write(preamble).then(
+        () => void (this.#bytesSent += preamble.length),
+        () => this.#onTransportEnd(),
+      );
+    }
     this.#actor.start();
     void this.#readLoop();
     const noise = this.#options.profile.noise;
@@ -454,9 +448,10 @@ export class Session {
   /** Sends one noise record unless real data is waiting (real data always goes first). */
   #noiseTick(reschedule: boolean): void {
     if (this.#state === "closed") return;
-    if (this.#pendingWrites === 0 && !this.#quiet) {
+    const busy = this.#pumping || this.#commands.length > 0;
+    if (this.#pendingWrites === 0 && !this.#quiet && !busy) {
       const { minSize, maxSize } = this.#options.profile.noise;
-      const room = this.#sealer.maxBodyLength(this.#options.profile.maxPadding);
+      const room = this.#records.maxBodyLength(this.#options.profile.maxPadding);
       const size = Math.min(room, minSize + randomInt(this.#random, maxSize - minSize));
       this.#send({ kind: "noise", data: this.#random(size) }).catch(() => {});
     }
@@ -534,6 +529,7 @@ export class Session {
       if (this.#state !== "ready") return;
       this.#trace({ type: "end", at: this.#now(), role: this.#role, outcome: "ready" });
       this.#startKeyUpdates();
+      this.#readySettled = true;
       this.#resolveReady(this.#details!);
     });
   }
@@ -557,6 +553,7 @@ export class Session {
         epoch: this.#sendEpoch,
         interval: this.#nextUpdateInterval(),
         maxDuration: settings.maxDuration,
+        transport: this.#records.datagram ? "datagram" : "stream",
       },
     });
     this.#keyUpdate.on("*", (command) => this.#enqueue(command));
@@ -621,10 +618,16 @@ export class Session {
       }
       const body = encodeMessage(message);
       const type = messageTypeOf(message.kind);
-      const room = this.#sealer.maxBodyLength(0) - body.length;
+      const room = this.#records.maxBodyLength(0) - body.length;
       const padding = Math.min(room, randomInt(this.#random, this.#options.profile.maxPadding));
-      const wire = await this.#sealer.seal(type, body, padding);
-      await this.#writer.write(wire);
+      const wire = await this.#records.seal(type, body, padding);
+      try {
+        await this.#writer.write(wire);
+      } catch (error) {
+        throw new SessionError(ErrorCode.TRANSPORT_CLOSED, "Cannot send: the transport is closed", {
+          cause: error,
+        });
+      }
       this.#bytesSent += wire.length;
       if (this.#state === "ready") this.#countTraffic(wire.length, true);
       this.#trace({
@@ -691,13 +694,18 @@ export class Session {
   #executeInline(command: Command): boolean {
     if (this.#state === "handshaking") return false;
     if (command.type === "frame.send") {
+      this.#flights?.sent(command.message);
       this.#send(command.message).catch(() => {});
+      return true;
+    }
+    if (command.type === "flight.retransmit") {
+      this.#retransmitFlight();
       return true;
     }
     if (command.type === "keys.activateSend") {
       const cipher = this.#rotation!.takeSend();
       const result = this.#writeChain.then(() => {
-        this.#sealer.setCipher(cipher);
+        this.#records.setSendCipher(cipher);
         this.#sendEpoch = command.epoch;
         this.#epochBytes = 0;
         this.#epochRecords = 0;
@@ -721,6 +729,7 @@ export class Session {
     switch (command.type) {
       case "frame.send": {
         const { message } = command;
+        this.#flights?.sent(message);
         this.#transcript.append(messageTypeOf(message.kind), encodeMessage(message));
         const delay = randomInt(this.#random, this.#options.profile.maxHandshakeDelay);
         if (delay > 0) await this.#sleep(delay);
@@ -765,6 +774,8 @@ export class Session {
       case "identity.verify":
         this.#deliver({ type: "crypto.verified", verdict: await this.#verify(command.message) });
         return;
+      case "flight.retransmit":
+        return this.#retransmitFlight();
       case "handshake.ready":
       case "handshake.failed":
         return;
@@ -806,7 +817,7 @@ export class Session {
   }
 
   #activateReceive(epoch: number): void {
-    this.#opener.setCipher(this.#rotation!.takeReceive());
+    this.#records.setReceiveCipher(this.#rotation!.takeReceive());
     this.#receiveEpoch = epoch;
     this.#receiveSwitched = true;
     this.#trace({ type: "keys", at: this.#now(), role: this.#role, epoch, direction: "receive" });
@@ -866,8 +877,8 @@ export class Session {
     secret.fill(0);
     const { send, receive } = directionKeys(this.#role, keys);
     const aead = this.#aead!;
-    this.#sealer.setCipher(new CipherState(aead, send, keys.epoch));
-    this.#opener.setCipher(new CipherState(aead, receive, keys.epoch));
+    this.#records.setSendCipher(new CipherState(aead, send, keys.epoch));
+    this.#records.setReceiveCipher(new CipherState(aead, receive, keys.epoch));
     send.fill(0);
     receive.fill(0);
     this.#sendEpoch = keys.epoch;
@@ -937,6 +948,19 @@ export class Session {
     return { presented: true, signatureValid, access, uuid, signature: name };
   }
 
+  /**
+   * Noise must never fall between a message that completes a key exchange and
+   * the key switch that follows it: wait until no command is running and the
+   * leader is not waiting for its keys.
+   */
+  async #whenNoiseMayGo(): Promise<void> {
+    for (;;) {
+      if (this.#quiet) await new Promise<void>((resolve) => this.#quietWaiters.push(resolve));
+      await this.#idle();
+      if (!this.#quiet || this.#state === "closed") return;
+    }
+  }
+
   #endQuiet(): void {
     this.#quiet = false;
     const waiters = this.#quietWaiters;
@@ -967,12 +991,12 @@ export class Session {
         }
         const { value, done } = chunk;
         if (done) {
-          this.#decoder.finish();
+          this.#records.finish();
           this.#onTransportEnd();
           return;
         }
         this.#bytesReceived += value.length;
-        for (const record of this.#decoder.push(value)) {
+        for (const record of this.#records.cut(value)) {
           await this.#idle();
           if (this.#isClosed()) return;
           await this.#processRecord(record);
@@ -983,13 +1007,15 @@ export class Session {
     }
   }
 
-  async #processRecord(record: SealedRecord): Promise<void> {
-    const epoch = this.#receiveEpoch;
-    const { type, body } = await this.#opener.open(record);
-    const message = decodeMessage(type, body);
-    if (this.#state === "ready") {
-      this.#countTraffic(record.header.length + record.ciphertext.length, false);
-    }
+  async #processRecord(record: CutRecord): Promise<void> {
+    const opened = await this.#records.open(record);
+    if (opened === undefined) return;
+    const { type, body, epoch } = opened;
+    const message = this.#records.datagram
+      ? decodeDatagramMessage(type, body)
+      : decodeMessage(type, body);
+    if (message === undefined) return;
+    if (this.#state === "ready") this.#countTraffic(record.size, false);
     this.#trace({
       type: "frame",
       at: this.#now(),
@@ -997,10 +1023,14 @@ export class Session {
       direction: "received",
       kind: message.kind,
       epoch,
-      size: record.header.length + record.ciphertext.length,
+      size: record.size,
       noise: message.kind === "noise",
     });
     if (message.kind === "noise") return;
+    if (this.#flights !== undefined && isControlKind(message.kind)) {
+      const arrival = this.#flights.received(type, body);
+      if (arrival !== "new") return this.#onDuplicate(message, arrival === "duplicateOfTrigger");
+    }
     if (this.#state === "handshaking") {
       if (HANDSHAKE_KINDS.has(message.kind)) {
         this.#transcriptBeforeLast = this.#transcript.hasHash
@@ -1014,6 +1044,25 @@ export class Session {
       return;
     }
     this.#onReadyMessage(message);
+  }
+
+  /**
+   * A handshake or key-update message arrived again (datagrams). The active
+   * statechart decides; after the handshake, the runtime answers a repeat of
+   * the handshake's last trigger with its final flight (the lingering flight).
+   */
+  #onDuplicate(message: Message, ofLastTrigger: boolean): void {
+    if (this.#state === "handshaking") {
+      this.#actor.send({ type: "peer.duplicate", ofLastTrigger });
+    } else if (HANDSHAKE_KINDS.has(message.kind)) {
+      if (ofLastTrigger) this.#retransmitFlight();
+    } else {
+      this.#deliverUpdate({ type: "peer.duplicate", ofLastTrigger });
+    }
+  }
+
+  #retransmitFlight(): void {
+    for (const message of this.#flights?.flight ?? []) this.#send(message).catch(() => {});
   }
 
   #onReadyMessage(message: Message): void {
@@ -1054,6 +1103,11 @@ export class Session {
     }
   }
 
+  /** How many datagrams were dropped because they did not open (forged, replayed, stale). */
+  get droppedRecords(): number {
+    return this.#records.dropped;
+  }
+
   #onInvalidInput(code: ErrorCode): void {
     if (this.#state === "handshaking") this.#actor.send({ type: "transport.invalidRecord", code });
     else if (this.#state === "ready") this.#terminate(code, false);
@@ -1071,7 +1125,7 @@ export class Session {
 
   #terminate(code: ErrorCode | undefined, local: boolean): void {
     if (this.#state === "closed") return;
-    const wasHandshaking = this.#state === "handshaking";
+    const wasHandshaking = !this.#readySettled;
     this.#state = "closed";
     this.#actor.stop();
     this.#keyUpdate?.stop();
@@ -1082,17 +1136,16 @@ export class Session {
     }
     this.#kexState?.dispose();
     this.#secret?.fill(0);
-    this.#opener.dispose();
     this.#keySchedule?.dispose();
-    this.#sealer.dispose();
+    this.#records.dispose();
     this.#commands = [];
     this.#endQuiet();
     const info: CloseInfo = { code, local };
     if (wasHandshaking) {
       const failure = code ?? ErrorCode.ABORTED;
-      this.#rejectReady(
-        new HandshakeError(failure, `Handshake failed in ${this.#lastState}: ${failure}`),
-      );
+      const phase = this.#actor.getSnapshot().context.failure?.phase ??
+        this.#actor.getSnapshot().context.phase;
+      this.#rejectReady(new HandshakeError(failure, `Handshake failed in ${phase}: ${failure}`));
     }
     this.#trace({
       type: "end",
@@ -1115,6 +1168,22 @@ export class Session {
       await this.#writer.abort(reason).catch(() => {});
     }
     await this.#reader.cancel().catch(() => {});
+  }
+}
+
+/** Handshake and key-update messages: the ones that travel in flights. */
+function isControlKind(kind: Message["kind"]): boolean {
+  return HANDSHAKE_KINDS.has(kind) || kind === "beginKeyUpdate" || kind === "endKeyUpdate" ||
+    kind === "keyUpdateReady";
+}
+
+/** On datagrams a record that opens but does not parse is dropped like one that does not open. */
+function decodeDatagramMessage(type: number, body: Uint8Array): Message | undefined {
+  try {
+    return decodeMessage(type, body);
+  } catch (error) {
+    if (error instanceof QGateError) return undefined;
+    throw error;
   }
 }
 

@@ -10,6 +10,11 @@ export interface Transport {
   readonly readable: ReadableStream<Uint8Array>;
   /** Bytes to the peer. */
   readonly writable: WritableStream<Uint8Array>;
+  /**
+   * `"datagram"` when each chunk is one datagram that may be lost, duplicated
+   * or reordered (UDP); absent or `"stream"` for an ordered byte stream.
+   */
+  readonly kind?: "stream" | "datagram";
 }
 
 /** Options for {@linkcode createMemoryPair}. */

@@ -1,0 +1,221 @@
+/**
+ * One interface over the two record layers, so the session runtime does not
+ * care whether it runs over a byte stream or over datagrams.
+ *
+ * - Streams: the first bytes are the salt, records are cut from any chunking,
+ *   opened strictly in order, and any bad record is fatal (`FrameError`).
+ * - Datagrams: each chunk is one record with its own epoch and sequence
+ *   number; a record that does not open (forged, replayed, too old) is
+ *   dropped and counted, because anyone can send a datagram.
+ *
+ * @module
+ */
+
+import type { CipherState } from "../crypto/cipher_state.ts";
+import type { CryptoBackend, RandomSource } from "../crypto/types.ts";
+import { FrameError } from "../errors.ts";
+import { FrameDecoder, RecordOpener, RecordSealer } from "../codec/stream_records.ts";
+import { DatagramOpener, DatagramSealer } from "../codec/datagram_records.ts";
+
+/** A record cut from the transport, not yet opened. */
+export interface CutRecord {
+  /** Bytes on the wire. */
+  readonly size: number;
+  /** Opaque to the session. */
+  readonly payload: unknown;
+}
+
+/** An opened record. */
+export interface OpenedRecord {
+  readonly type: number;
+  readonly body: Uint8Array;
+  /** The epoch whose keys opened it. */
+  readonly epoch: number;
+}
+
+/** What the session needs from a record layer. */
+export interface RecordLayer {
+  /** Whether records may be lost, duplicated or reordered. */
+  readonly datagram: boolean;
+  /** Datagram records that were dropped because they did not open. */
+  readonly dropped: number;
+  /** Bytes to write before any record, if any. */
+  preamble(): Uint8Array | undefined;
+  /** Seals one message into wire bytes (one chunk or one datagram). */
+  seal(type: number, body: Uint8Array, paddingLength: number): Promise<Uint8Array>;
+  /** The largest body one record can carry with that much padding. */
+  maxBodyLength(paddingLength: number): number;
+  /** Switches the sending epoch. */
+  setSendCipher(cipher: CipherState): void;
+  /** Switches the receiving epoch (datagrams keep the previous one for a grace period). */
+  setReceiveCipher(cipher: CipherState): void;
+  /** Cuts records out of one chunk read from the transport. */
+  cut(chunk: Uint8Array): CutRecord[];
+  /** Opens a record; `undefined` when a datagram was dropped. */
+  open(record: CutRecord): Promise<OpenedRecord | undefined>;
+  /** Called at end of input: a stream must not end inside a record. */
+  finish(): void;
+  /** Wipes every key. */
+  dispose(): void;
+}
+
+/** Options shared by both record layers. */
+export interface RecordLayerOptions {
+  readonly backend: CryptoBackend;
+  readonly random: RandomSource;
+  readonly globalSharedSecret: Uint8Array | undefined;
+  readonly maxRecordLength: number;
+  /** Datagrams only: the clock and how long a previous epoch stays usable. */
+  readonly now: () => number;
+  readonly graceMs: number;
+}
+
+function gss(options: RecordLayerOptions): { globalSharedSecret?: Uint8Array } {
+  return options.globalSharedSecret === undefined
+    ? {}
+    : { globalSharedSecret: options.globalSharedSecret };
+}
+
+class StreamRecordLayer implements RecordLayer {
+  readonly datagram = false;
+  readonly dropped = 0;
+  readonly #sealer: RecordSealer;
+  readonly #decoder: FrameDecoder;
+  readonly #opener: RecordOpener;
+
+  constructor(options: RecordLayerOptions) {
+    this.#sealer = new RecordSealer({
+      backend: options.backend,
+      random: options.random,
+      maxRecordLength: options.maxRecordLength,
+      ...gss(options),
+    });
+    this.#decoder = new FrameDecoder({ maxRecordLength: options.maxRecordLength, ...gss(options) });
+    this.#opener = new RecordOpener({ backend: options.backend, decoder: this.#decoder });
+  }
+
+  preamble(): Uint8Array {
+    return this.#sealer.preamble();
+  }
+
+  seal(type: number, body: Uint8Array, paddingLength: number): Promise<Uint8Array> {
+    return this.#sealer.seal(type, body, paddingLength);
+  }
+
+  maxBodyLength(paddingLength: number): number {
+    return this.#sealer.maxBodyLength(paddingLength);
+  }
+
+  setSendCipher(cipher: CipherState): void {
+    this.#sealer.setCipher(cipher);
+  }
+
+  setReceiveCipher(cipher: CipherState): void {
+    this.#opener.setCipher(cipher);
+  }
+
+  cut(chunk: Uint8Array): CutRecord[] {
+    return this.#decoder.push(chunk).map((record) => ({
+      size: record.header.length + record.ciphertext.length,
+      payload: record,
+    }));
+  }
+
+  async open(record: CutRecord): Promise<OpenedRecord> {
+    const epoch = this.#opener.epoch;
+    const { type, body } = await this.#opener.open(
+      record.payload as Parameters<RecordOpener["open"]>[0],
+    );
+    return { type, body, epoch };
+  }
+
+  finish(): void {
+    this.#decoder.finish();
+  }
+
+  dispose(): void {
+    this.#sealer.dispose();
+    this.#opener.dispose();
+  }
+}
+
+class DatagramRecordLayer implements RecordLayer {
+  readonly datagram = true;
+  readonly #sealer: DatagramSealer;
+  readonly #opener: DatagramOpener;
+  #dropped = 0;
+
+  constructor(options: RecordLayerOptions) {
+    const maxDatagramLength = Math.min(options.maxRecordLength + 64, 65_507);
+    this.#sealer = new DatagramSealer({
+      backend: options.backend,
+      random: options.random,
+      maxDatagramLength,
+      ...gss(options),
+    });
+    this.#opener = new DatagramOpener({
+      backend: options.backend,
+      now: options.now,
+      graceMs: options.graceMs,
+      maxDatagramLength,
+      ...gss(options),
+    });
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  preamble(): undefined {
+    return undefined;
+  }
+
+  seal(type: number, body: Uint8Array, paddingLength: number): Promise<Uint8Array> {
+    return this.#sealer.seal(type, body, paddingLength);
+  }
+
+  maxBodyLength(paddingLength: number): number {
+    return this.#sealer.maxBodyLength(paddingLength);
+  }
+
+  setSendCipher(cipher: CipherState): void {
+    this.#sealer.setCipher(cipher);
+  }
+
+  setReceiveCipher(cipher: CipherState): void {
+    this.#opener.setCipher(cipher);
+  }
+
+  cut(chunk: Uint8Array): CutRecord[] {
+    return [{ size: chunk.length, payload: chunk }];
+  }
+
+  async open(record: CutRecord): Promise<OpenedRecord | undefined> {
+    try {
+      const { type, body, epoch } = await this.#opener.open(record.payload as Uint8Array);
+      return { type, body, epoch };
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      this.#dropped++;
+      return undefined;
+    }
+  }
+
+  finish(): void {}
+
+  dispose(): void {
+    this.#sealer.dispose();
+    this.#opener.dispose();
+  }
+}
+
+/**
+ * Creates the record layer for a transport kind.
+ *
+ * @param datagram Whether the transport carries datagrams.
+ * @param options Backend, random source, GSS, limits and (datagrams) the clock.
+ * @returns The record layer.
+ */
+export function createRecordLayer(datagram: boolean, options: RecordLayerOptions): RecordLayer {
+  return datagram ? new DatagramRecordLayer(options) : new StreamRecordLayer(options);
+}
