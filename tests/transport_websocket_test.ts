@@ -206,7 +206,7 @@ Deno.test("listenWebSocket() refuses upgrades beyond maxHandshakes with ERR_RESO
   await client.closed;
 });
 
-Deno.test("listenWebSocket() answers plain HTTP and unknown paths without upgrading", async () => {
+Deno.test("listenWebSocket() answers plain HTTP, unknown paths and broken upgrades without upgrading", async () => {
   const listener = listenWebSocket({ path: "/qgate" }, OPEN);
   const plain = await fetch(`http://127.0.0.1:${listener.addr.port}/qgate`);
   assert.equal(plain.status, 426);
@@ -215,6 +215,12 @@ Deno.test("listenWebSocket() answers plain HTTP and unknown paths without upgrad
   const elsewhere = await fetch(`http://127.0.0.1:${listener.addr.port}/other`);
   assert.equal(elsewhere.status, 404);
   await elsewhere.body?.cancel();
+  const broken = await fetch(`http://127.0.0.1:${listener.addr.port}/qgate`, {
+    headers: { upgrade: "websocket", connection: "upgrade" },
+  });
+  assert.equal(broken.status, 400);
+  await broken.body?.cancel();
+  assert.equal(listener.handshakes, 0);
   await listener.close();
 });
 

@@ -84,7 +84,14 @@ export class WebSocketListener extends Listener {
       if (this.closing) return new Response("Shutting down\n", { status: 503 });
       // Read the address first: the request is consumed by the upgrade.
       const remoteAddress = describe(info.remoteAddr);
-      const { socket, response } = Deno.upgradeWebSocket(request);
+      let upgrade: Deno.WebSocketUpgrade;
+      try {
+        upgrade = Deno.upgradeWebSocket(request);
+      } catch {
+        // Not a valid WebSocket handshake (a missing key, a wrong method).
+        return new Response("Bad WebSocket upgrade\n", { status: 400 });
+      }
+      const { socket, response } = upgrade;
       const transport = webSocketTransport(socket, transportOptions);
       const closed = transport.closed;
       this.#sockets.add(closed);
