@@ -214,3 +214,46 @@ Deno.test("Local.attach() returns a detach function and ignores failed handshake
   assert.deepEqual(chat.log, []);
   detach();
 });
+
+Deno.test("Extender.messages() streams one peer's messages until it goes", async (t) => {
+  await t.step("ends when the peer removes the extender", async () => {
+    const alice = new Local();
+    const bob = new Local();
+    alice.register(FILES);
+    const files = bob.register(FILES);
+    const { client, server } = await connect(alice, bob);
+    const stream = files.messages(server);
+    await client.send(FILES, text("part 1"));
+    await client.send(FILES, text("part 2"));
+    await alice.unregister(FILES);
+    const parts = await Array.fromAsync(stream, (data) => new TextDecoder().decode(data));
+    assert.deepEqual(parts, ["part 1", "part 2"]);
+    assert.throws(
+      () => files.messages(server),
+      (error: { code?: string }) => error.code === ErrorCode.UNKNOWN_EXTENDER,
+    );
+    await client.close();
+    await server.closed;
+  });
+
+  await t.step("errors with ERR_RESOURCE_LIMIT when nobody reads", async () => {
+    const alice = new Local();
+    const bob = new Local();
+    alice.register(FILES);
+    const { promise: bothArrived, resolve } = Promise.withResolvers<void>();
+    let count = 0;
+    const files = bob.register(FILES, { onMessage: () => ++count === 2 && resolve() });
+    const { client, server } = await connect(alice, bob);
+    assert.throws(() => files.messages(server, { maxQueuedBytes: 0 }), RangeError);
+    const stream = files.messages(server, { maxQueuedBytes: 10 });
+    await client.send(FILES, text("123456"));
+    await client.send(FILES, text("7890ab"));
+    await bothArrived;
+    await assert.rejects(
+      stream.getReader().read(),
+      (error: { code?: string }) => error.code === ErrorCode.RESOURCE_LIMIT,
+    );
+    await client.close();
+    await server.closed;
+  });
+});

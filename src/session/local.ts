@@ -52,6 +52,12 @@ interface ExtenderControl {
   deliver(peer: Session, data: Uint8Array): void;
 }
 
+/** One open {@linkcode Extender.messages} stream. */
+interface MessageStream {
+  push(data: Uint8Array): void;
+  end(): void;
+}
+
 const CONTROLS = new WeakMap<Extender, ExtenderControl>();
 
 function control(extender: Extender): ExtenderControl {
@@ -89,6 +95,7 @@ export class Extender {
   readonly #uuid: string;
   readonly #local: Local;
   readonly #peers = new Set<Session>();
+  readonly #streams = new Map<Session, Set<MessageStream>>();
   readonly #callbacks: ExtenderCallbacks;
 
   /**
@@ -107,6 +114,7 @@ export class Extender {
       deactivate: (peer) => this.#deactivate(peer),
       deliver: (peer, data) => {
         this.#activate(peer);
+        for (const stream of this.#streams.get(peer) ?? []) stream.push(data);
         const { onMessage } = this.#callbacks;
         call(onMessage && (() => onMessage.call(this.#callbacks, peer, data)));
       },
@@ -142,6 +150,84 @@ export class Extender {
   }
 
   /**
+   * The messages one peer sends to this extender, as a stream: the streams
+   * variant of `onMessage`. The stream ends when the peer goes away (the
+   * session ends, or either side removes the extender). A message cannot be
+   * held back at its source, so the stream buffers at most `maxQueuedBytes`
+   * unread bytes and errors with `ERR_RESOURCE_LIMIT` past that.
+   *
+   * @param peer A session from {@linkcode Extender.peers}.
+   * @param options `maxQueuedBytes` (default 1 MiB).
+   * @returns A stream of message payloads, one chunk per message.
+   * @throws {SessionError} `ERR_UNKNOWN_EXTENDER` if that peer does not run this extender.
+   * @throws {RangeError} If `maxQueuedBytes` is not a positive integer.
+   *
+   * @example Reading a peer's messages with `for await`
+   * ```ts
+   * import { createMemoryPair, initiate, Local, respond } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const LOG = "9d8c7b6a-5f4e-4d3c-8b2a-190817263544";
+   * const [client, server] = [new Local(), new Local()];
+   * client.register(LOG);
+   * const log = server.register(LOG);
+   * const [a, b] = createMemoryPair();
+   * const alice = initiate(a, client.sessionOptions({ requireAuthentication: false }));
+   * const bob = respond(b, server.sessionOptions({ requireAuthentication: false }));
+   * client.attach(alice);
+   * server.attach(bob);
+   * await Promise.all([alice.ready, bob.ready]);
+   *
+   * const lines = log.messages(bob);
+   * for (const line of ["one", "two"]) await alice.send(LOG, new TextEncoder().encode(line));
+   * await alice.close();
+   * const received = await Array.fromAsync(lines, (data) => new TextDecoder().decode(data));
+   * assert.deepEqual(received, ["one", "two"]);
+   * ```
+   */
+  messages(peer: Session, options: { maxQueuedBytes?: number } = {}): ReadableStream<Uint8Array> {
+    const limit = options.maxQueuedBytes ?? 1024 * 1024;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(
+        `Cannot read messages: "maxQueuedBytes" must be a positive integer, got ${String(limit)}`,
+      );
+    }
+    if (!this.#peers.has(peer)) {
+      throw new SessionError(
+        ErrorCode.UNKNOWN_EXTENDER,
+        `Cannot read messages: extender ${this.#uuid} is not active with that peer`,
+      );
+    }
+    let set = this.#streams.get(peer);
+    if (set === undefined) {
+      set = new Set();
+      this.#streams.set(peer, set);
+    }
+    const streams = set;
+    let stream!: MessageStream;
+    const readable = new ReadableStream<Uint8Array>({
+      start: (controller): void => {
+        stream = {
+          push: (data): void => {
+            if (-(controller.desiredSize ?? 0) + data.length > limit) {
+              streams.delete(stream);
+              controller.error(
+                new SessionError(ErrorCode.RESOURCE_LIMIT, "Message stream buffer is full"),
+              );
+              return;
+            }
+            controller.enqueue(data);
+          },
+          end: (): void => controller.close(),
+        };
+        streams.add(stream);
+      },
+      cancel: (): void => void streams.delete(stream),
+    }, { highWaterMark: 0, size: (chunk) => chunk.byteLength });
+    return readable;
+  }
+
+  /**
    * Sends the same data to every peer of this extender; a peer that fails is skipped.
    *
    * @param data The bytes.
@@ -171,6 +257,8 @@ export class Extender {
 
   #deactivate(peer: Session): void {
     if (!this.#peers.delete(peer)) return;
+    for (const stream of this.#streams.get(peer) ?? []) stream.end();
+    this.#streams.delete(peer);
     const { onPeerGone } = this.#callbacks;
     call(onPeerGone && (() => onPeerGone.call(this.#callbacks, peer)));
   }
