@@ -339,6 +339,22 @@ Deno.test("webSocketTransport() errors its readable on text, a full buffer, or a
   });
 });
 
+Deno.test("webSocketTransport() of an already closed socket ends at once", async () => {
+  const { server, transports } = rawServer(() => {});
+  const peer = await rawSocket(`ws://127.0.0.1:${server.addr.port}/`);
+  peer.socket.close(1000);
+  await peer.closed;
+  const late = webSocketTransport(peer.socket);
+  assert.equal((await late.closed).code, 1006);
+  await assert.rejects(
+    late.readable.getReader().read(),
+    (error: { code?: string }) => error.code === ErrorCode.TRANSPORT_CLOSED,
+  );
+  await assert.rejects(late.writable.getWriter().write(new Uint8Array(1)));
+  await transports[0]!.closed;
+  await server.shutdown();
+});
+
 Deno.test("webSocketTransport() rejects invalid limits", () => {
   const socket = new EventTarget() as unknown as WebSocket;
   assert.throws(() => webSocketTransport(socket, { maxReceiveBuffer: 0 }), RangeError);

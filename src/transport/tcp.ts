@@ -109,7 +109,13 @@ export async function connectTcp(
   } catch {
     // Not fatal: only latency.
   }
-  const session = initiate(conn, options);
+  let session: Session;
+  try {
+    session = initiate(conn, options);
+  } catch (error) {
+    closeQuietly(conn);
+    throw error;
+  }
   void session.closed.then(() => closeQuietly(conn));
   return session;
 }

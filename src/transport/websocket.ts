@@ -244,6 +244,12 @@ export function webSocketTransport(
   socket.addEventListener("open", onOpen);
   socket.addEventListener("error", onError);
   socket.addEventListener("close", onClose);
+  if (socket.readyState === WebSocket.CLOSED) {
+    // Closed before we were handed it: no close event will come.
+    queueMicrotask(() =>
+      onClose(new CloseEvent("close", { code: 1006, reason: "", wasClean: false }))
+    );
+  }
 
   const readable = new ReadableStream<Uint8Array>({
     start(controller): void {
