@@ -36,12 +36,12 @@ import type {
  * The smallest AEAD input (plaintext bytes when sealing, ciphertext bytes
  * without the tag when opening) handed to the native cipher, per algorithm.
  * Measured with `deno task bench` on Deno 2.9 (x86-64): native AES-256-GCM
- * beats noble from about 1 KiB, native ChaCha20-Poly1305 from about 16 KiB.
+ * beats noble from about 1 KiB, native ChaCha20-Poly1305 from about 4 KiB.
  */
 export const DEFAULT_NATIVE_AEAD_THRESHOLDS: Readonly<Record<AeadName, number>> = Object.freeze({
   "AES-256-GCM": 1_024,
-  "ChaCha20-Poly1305": 16_384,
-  "XChaCha20-Poly1305": 16_384,
+  "ChaCha20-Poly1305": 4_096,
+  "XChaCha20-Poly1305": 4_096,
 });
 
 /** Options for {@linkcode createAutoBackend}. */

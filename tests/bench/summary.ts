@@ -3,10 +3,9 @@
  * measured in one run with interleaved rounds, printed side by side with the
  * ratio and the target.
  *
- * Each comparison alternates its subject and its baseline for several
- * rounds; a rate is the median of its rounds and a ratio the median of the
- * per-round ratios, so a burst of load from other processes moves both
- * sides of a ratio together.
+ * Each comparison alternates its baseline and its subject for several
+ * rounds and reports aggregate rates over all rounds, so a burst of load from
+ * other processes falls on both sides of a ratio alike.
  *
  * Run: `deno run --allow-net=127.0.0.1 --allow-read --allow-env --v8-flags=--expose-gc tests/bench/summary.ts`
  * (`--quick` for a short, noisier run).
@@ -74,49 +73,67 @@ export interface SummaryRow {
   readonly baseline?: string;
   /** The baseline's rate. */
   readonly baselineValue?: number;
-  /** subject / baseline (rates), the median of the per-round ratios. */
+  /** subject / baseline (aggregate rates over the interleaved rounds). */
   readonly ratio?: number;
   /** The target, as text, and whether it is met. */
   readonly target?: { readonly text: string; readonly met: boolean };
 }
 
-/** Runs `scenario` for about `ms` milliseconds; returns operations per second. */
-async function rate(scenario: Scenario, ms: number, perRun = 1): Promise<number> {
+const DRAIN_KEY = crypto.subtle.importKey("raw", new Uint8Array(32), "AES-GCM", false, [
+  "encrypt",
+]);
+
+/**
+ * Waits until the runtime's blocking pool is idle. Every closed Deno TLS
+ * connection leaves about 2 ms of waiting there (no CPU) and WebCrypto calls
+ * queue behind it; one untimed WebCrypto call absorbs that wait, so the
+ * native backend is not charged for the TLS baseline's leftovers.
+ */
+async function drain(): Promise<void> {
+  await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: new Uint8Array(12) },
+    await DRAIN_KEY,
+    new Uint8Array(0),
+  );
+}
+
+/** Runs `scenario` for about `ms` milliseconds; returns runs and elapsed ms. */
+async function timed(scenario: Scenario, ms: number): Promise<{ runs: number; elapsed: number }> {
   let runs = 0;
   const start = performance.now();
   do {
     await scenario.run();
     runs++;
   } while (performance.now() - start < ms);
-  return (runs * perRun * 1000) / (performance.now() - start);
+  return { runs, elapsed: performance.now() - start };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-/** Alternates subject and baseline; returns median rates and the median per-round ratio. */
+/**
+ * Alternates baseline and subject for `rounds` rounds of `slice` ms each and
+ * returns both aggregate rates (operations per second over all rounds) and
+ * their ratio. `perRun` is how many operations one `run()` performs.
+ */
 async function compare(
   subject: Scenario,
   baseline: Scenario,
   options: SummaryOptions,
-  perRun = 1,
+  perRun: { subject: number; baseline: number } = { subject: 1, baseline: 1 },
 ): Promise<{ subject: number; baseline: number; ratio: number }> {
   await subject.run(); // warm up both (JIT, first-use costs)
   await baseline.run();
-  const subjects: number[] = [];
-  const baselines: number[] = [];
-  const ratios: number[] = [];
+  const totals = { subject: { runs: 0, elapsed: 0 }, baseline: { runs: 0, elapsed: 0 } };
   for (let round = 0; round < options.rounds; round++) {
-    const b = await rate(baseline, options.slice, perRun);
-    const s = await rate(subject, options.slice, perRun);
-    baselines.push(b);
-    subjects.push(s);
-    ratios.push(s / b);
+    for (const [key, scenario] of [["baseline", baseline], ["subject", subject]] as const) {
+      await drain();
+      const { runs, elapsed } = await timed(scenario, options.slice);
+      totals[key].runs += runs;
+      totals[key].elapsed += elapsed;
+    }
   }
-  return { subject: median(subjects), baseline: median(baselines), ratio: median(ratios) };
+  const rateOf = (key: "subject" | "baseline"): number =>
+    (totals[key].runs * perRun[key] * 1000) / totals[key].elapsed;
+  const result = { subject: rateOf("subject"), baseline: rateOf("baseline") };
+  return { ...result, ratio: result.subject / result.baseline };
 }
 
 function backendLabel(backend: CryptoBackend): string {
@@ -209,7 +226,7 @@ async function concurrencyRows(ids: Peers, options: SummaryOptions): Promise<Sum
     for (const count of options.concurrency) {
       const scenario = concurrentHandshakes(backend, ids, count);
       // Each round runs at least one full batch, so the slice stretches for 100 at a time.
-      const result = await compare(scenario, one, options, count);
+      const result = await compare(scenario, one, options, { subject: count, baseline: 1 });
       rows.push({
         group: "handshakes/s by concurrency (in memory)",
         subject: `${count} concurrent, ${backendLabel(backend)}`,
@@ -305,6 +322,15 @@ export function formatRows(rows: readonly SummaryRow[]): string {
   return lines.join("\n");
 }
 
+/** The 1/5/15-minute load average (other processes skew every rate), if permitted. */
+function loadAverage(): string {
+  try {
+    return Deno.loadavg().map((n) => n.toFixed(2)).join(" ");
+  } catch {
+    return "unavailable (grant --allow-sys=loadavg)";
+  }
+}
+
 if (import.meta.main) {
   const options = Deno.args.includes("--quick") ? QUICK : FULL;
   console.log(
@@ -312,5 +338,7 @@ if (import.meta.main) {
       Deno.args.includes("--quick") ? "quick" : "full"
     } run (${options.rounds} interleaved rounds of ${options.slice} ms per scenario)`,
   );
+  console.log(`load average at start: ${loadAverage()}`);
   await summarize(options, (rows) => console.log(formatRows(rows)));
+  console.log(`\nload average at end: ${loadAverage()}`);
 }
