@@ -131,6 +131,11 @@ const keyUpdateSetup = setup({
     isForNextEpoch: ({ context, event }) => isForNextEpoch(context, event),
     isResponder: ({ context }) => context.role === "responder",
     isDatagram: ({ context }) => context.datagram,
+    isStale: ({ context, event }) =>
+      context.datagram &&
+      (event.type === "peer.beginKeyUpdate" || event.type === "peer.endKeyUpdate" ||
+        event.type === "peer.keyUpdateReady") &&
+      event.message.epoch <= context.epoch,
     isRetransmitRequest: ({ context, event }) =>
       context.datagram && event.type === "peer.duplicate" && event.ofLastTrigger,
   },
@@ -245,7 +250,9 @@ export const keyUpdateMachine = keyUpdateSetup.createMachine({
       { guard: "isDatagram" },
       failTo(Codes.UNEXPECTED_MESSAGE),
     ],
-    "peer.*": failTo(Codes.UNEXPECTED_MESSAGE),
+    // A late copy of an update that is already over (a loser's start that was
+    // retransmitted, reordered datagrams) is ignored on datagrams.
+    "peer.*": [{ guard: "isStale" }, failTo(Codes.UNEXPECTED_MESSAGE)],
     "crypto.failed": { target: "#keyUpdateFailed", actions: "failWithEventCode" },
   },
   states: {

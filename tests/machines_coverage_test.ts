@@ -322,8 +322,8 @@ function keyUpdateEvents(
   const shares = { primaryShare: SHARE, secondaryShare: SHARE };
   return [
     { type: "local.requestUpdate" },
-    // The next epoch, and one out of place.
-    ...[epoch + 1, epoch + 5].flatMap((next) => [
+    // The next epoch, one out of place, and a stale one (ignored on datagrams).
+    ...[epoch + 1, epoch + 5, epoch].flatMap((next) => [
       { type: "peer.beginKeyUpdate", message: { kind: "beginKeyUpdate", epoch: next, ...shares } },
       { type: "peer.endKeyUpdate", message: { kind: "endKeyUpdate", epoch: next, ...shares } },
       { type: "peer.keyUpdateReady", message: { kind: "keyUpdateReady", epoch: next } },

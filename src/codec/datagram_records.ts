@@ -136,6 +136,8 @@ export class DatagramSealer {
   readonly #headerKey: Uint8Array;
   readonly #maxDatagramLength: number;
   #cipher: CipherState;
+  /** The epoch before the current one, kept to retransmit a flight sent under it. */
+  #previous: CipherState | undefined;
 
   /**
    * Draws the salt and derives the epoch-0 keys.
@@ -217,7 +219,8 @@ export class DatagramSealer {
    */
   setCipher(cipher: CipherState): void {
     checkNextCipher("set cipher", cipher, this.#cipher.epoch);
-    this.#cipher.dispose();
+    this.#previous?.dispose();
+    this.#previous = this.#cipher;
     this.#cipher = cipher;
   }
 
@@ -227,6 +230,9 @@ export class DatagramSealer {
    * @param type The message type byte.
    * @param body The encoded message body.
    * @param paddingLength Zero bytes to append inside the ciphertext.
+   * @param epoch The epoch to seal with: the current one (default) or the
+   *   previous one, kept after `setCipher()` so a lost flight can be sent again
+   *   under the keys it was first sent with.
    * @returns A fresh datagram: the salt (epoch 0 only), the masked header, the ciphertext.
    * @throws {RangeError} If the datagram would exceed `maxDatagramLength` or an
    *   argument is out of range (the promise rejects).
@@ -244,13 +250,29 @@ export class DatagramSealer {
    * assert.equal((await sealer.seal(1, new Uint8Array(4))).length, first.length - 16);
    * ```
    */
-  seal(type: number, body: Uint8Array, paddingLength = 0): Promise<Uint8Array<ArrayBuffer>> {
+  seal(
+    type: number,
+    body: Uint8Array,
+    paddingLength = 0,
+    epoch?: number,
+  ): Promise<Uint8Array<ArrayBuffer>> {
     const context = "seal datagram";
     try {
+      const cipher = epoch === undefined || epoch === this.#cipher.epoch
+        ? this.#cipher
+        : epoch === this.#previous?.epoch
+        ? this.#previous
+        : undefined;
+      if (cipher === undefined) {
+        throw new RangeError(
+          `Cannot ${context}: epoch ${epoch} is neither the current nor the previous epoch`,
+        );
+      }
       assertInteger(context, "type", type, 0, 0xff);
       assertBytes(context, "body", body);
       assertInteger(context, "paddingLength", paddingLength, 0, DEFAULT_MAX_DATAGRAM_LENGTH);
-      const overhead = this.#overhead();
+      const overhead = (cipher.epoch === 0 ? SALT_LENGTH : 0) + DATAGRAM_HEADER_LENGTH +
+        PLAINTEXT_HEADER_LENGTH + TAG_LENGTH;
       const length = overhead + body.length + paddingLength;
       if (length > this.#maxDatagramLength) {
         throw new RangeError(
@@ -258,7 +280,6 @@ export class DatagramSealer {
         );
       }
       const ciphertextLength = PLAINTEXT_HEADER_LENGTH + body.length + paddingLength + TAG_LENGTH;
-      const cipher = this.#cipher;
       const salted = cipher.epoch === 0;
       const header = new Uint8Array(DATAGRAM_HEADER_LENGTH);
       const view = new DataView(header.buffer);
@@ -294,6 +315,7 @@ export class DatagramSealer {
   dispose(): void {
     this.#headerKey.fill(0);
     this.#cipher.dispose();
+    this.#previous?.dispose();
   }
 
   #overhead(): number {

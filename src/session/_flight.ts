@@ -32,7 +32,7 @@ export class FlightTracker {
   readonly #seen: string[] = [];
   #lastReceived: string | undefined;
   #trigger: string | undefined;
-  #flight: Message[] = [];
+  #flight: { message: Message; epoch: number }[] = [];
   #flightOpen = false;
 
   /**
@@ -59,18 +59,19 @@ export class FlightTracker {
    * Records a sent handshake or key-update message as part of the current flight.
    *
    * @param message The message.
+   * @param epoch The epoch it was sealed with; a retransmission uses the same keys.
    */
-  sent(message: Message): void {
+  sent(message: Message, epoch: number): void {
     if (!this.#flightOpen) {
       this.#flight = [];
       this.#trigger = this.#lastReceived;
       this.#flightOpen = true;
     }
-    this.#flight.push(message);
+    this.#flight.push({ message, epoch });
   }
 
-  /** The messages of the current flight, to send again. */
-  get flight(): readonly Message[] {
+  /** The messages of the current flight with their epochs, to send again. */
+  get flight(): readonly { readonly message: Message; readonly epoch: number }[] {
     return this.#flight;
   }
 }

@@ -41,8 +41,13 @@ export interface RecordLayer {
   readonly dropped: number;
   /** Bytes to write before any record, if any. */
   preamble(): Uint8Array | undefined;
-  /** Seals one message into wire bytes (one chunk or one datagram). */
-  seal(type: number, body: Uint8Array, paddingLength: number): Promise<Uint8Array>;
+  /** The epoch records are sealed with now. */
+  readonly sendEpoch: number;
+  /**
+   * Seals one message into wire bytes (one chunk or one datagram). Datagrams
+   * may name the previous epoch, to retransmit a flight under its own keys.
+   */
+  seal(type: number, body: Uint8Array, paddingLength: number, epoch?: number): Promise<Uint8Array>;
   /** The largest body one record can carry with that much padding. */
   maxBodyLength(paddingLength: number): number;
   /** Switches the sending epoch. */
@@ -96,6 +101,10 @@ class StreamRecordLayer implements RecordLayer {
 
   preamble(): Uint8Array {
     return this.#sealer.preamble();
+  }
+
+  get sendEpoch(): number {
+    return this.#sealer.epoch;
   }
 
   seal(type: number, body: Uint8Array, paddingLength: number): Promise<Uint8Array> {
@@ -170,8 +179,12 @@ class DatagramRecordLayer implements RecordLayer {
     return undefined;
   }
 
-  seal(type: number, body: Uint8Array, paddingLength: number): Promise<Uint8Array> {
-    return this.#sealer.seal(type, body, paddingLength);
+  get sendEpoch(): number {
+    return this.#sealer.epoch;
+  }
+
+  seal(type: number, body: Uint8Array, paddingLength: number, epoch?: number): Promise<Uint8Array> {
+    return this.#sealer.seal(type, body, paddingLength, epoch);
   }
 
   maxBodyLength(paddingLength: number): number {

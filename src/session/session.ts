@@ -230,6 +230,8 @@ export class Session {
     if (signal !== undefined) {
       this.#abortListener = () => this.#abort();
       signal.addEventListener("abort", this.#abortListener, { once: true });
+      if (signal.aborted) queueMicrotask(() => this.#abort());
+      if (signal.aborted) queueMicrotask(() => this.#abort());
     }
   }
 
@@ -611,7 +613,14 @@ export class Session {
     return await done;
   }
 
-  #send(message: Message): Promise<void> {
+  /**
+   * Seals and writes one message, in call order.
+   *
+   * @param message The message.
+   * @param flight Datagrams: `"track"` records it in the current flight;
+   *   a number re-sends it under that (earlier) epoch.
+   */
+  #send(message: Message, flight?: "track" | number): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.#state === "closed") {
         throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed");
@@ -620,7 +629,9 @@ export class Session {
       const type = messageTypeOf(message.kind);
       const room = this.#records.maxBodyLength(0) - body.length;
       const padding = Math.min(room, randomInt(this.#random, this.#options.profile.maxPadding));
-      const wire = await this.#records.seal(type, body, padding);
+      const epoch = typeof flight === "number" ? flight : this.#records.sendEpoch;
+      if (flight === "track") this.#flights?.sent(message, epoch);
+      const wire = await this.#records.seal(type, body, padding, epoch);
       try {
         await this.#writer.write(wire);
       } catch (error) {
@@ -636,7 +647,7 @@ export class Session {
         role: this.#role,
         direction: "sent",
         kind: message.kind,
-        epoch: this.#sendEpoch,
+        epoch,
         size: wire.length,
         noise: message.kind === "noise",
       });
@@ -694,8 +705,7 @@ export class Session {
   #executeInline(command: Command): boolean {
     if (this.#state === "handshaking") return false;
     if (command.type === "frame.send") {
-      this.#flights?.sent(command.message);
-      this.#send(command.message).catch(() => {});
+      this.#send(command.message, "track").catch(() => {});
       return true;
     }
     if (command.type === "flight.retransmit") {
@@ -729,11 +739,10 @@ export class Session {
     switch (command.type) {
       case "frame.send": {
         const { message } = command;
-        this.#flights?.sent(message);
         this.#transcript.append(messageTypeOf(message.kind), encodeMessage(message));
         const delay = randomInt(this.#random, this.#options.profile.maxHandshakeDelay);
         if (delay > 0) await this.#sleep(delay);
-        await this.#send(message);
+        await this.#send(message, "track");
         return;
       }
       case "negotiation.settled":
@@ -1038,9 +1047,11 @@ export class Session {
           : undefined;
         this.#transcript.append(type, body);
         this.#actor.send({ type: `peer.${message.kind}`, message } as HandshakeEvent);
-      } else {
+      } else if (!this.#records.datagram) {
         this.#actor.send({ type: "peer.other", message });
       }
+      // On datagrams the peer's first records after its handshake may overtake
+      // its last handshake message: they are dropped like lost datagrams.
       return;
     }
     this.#onReadyMessage(message);
@@ -1062,7 +1073,9 @@ export class Session {
   }
 
   #retransmitFlight(): void {
-    for (const message of this.#flights?.flight ?? []) this.#send(message).catch(() => {});
+    for (const { message, epoch } of this.#flights?.flight ?? []) {
+      this.#send(message, epoch).catch(() => {});
+    }
   }
 
   #onReadyMessage(message: Message): void {

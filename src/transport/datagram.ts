@@ -8,6 +8,7 @@
  */
 
 import type { RandomSource } from "../crypto/types.ts";
+import { seededRandom, systemRandom } from "../crypto/random.ts";
 import type { Transport } from "./memory.ts";
 
 /** A transport whose chunks are datagrams. */
@@ -36,11 +37,13 @@ function probability(name: string, value: number | undefined): number {
   return p;
 }
 
-function direction(impairment: DatagramImpairment): TransformStream<Uint8Array, Uint8Array> {
+function direction(
+  impairment: DatagramImpairment,
+  random: RandomSource,
+): TransformStream<Uint8Array, Uint8Array> {
   const loss = probability("loss", impairment.loss);
   const duplicate = probability("duplicate", impairment.duplicate);
   const reorder = probability("reorder", impairment.reorder);
-  const random = impairment.random ?? ((n: number) => crypto.getRandomValues(new Uint8Array(n)));
   const draw = (): number => {
     const [a = 0, b = 0] = random(2);
     return (a * 256 + b) / 65_536;
@@ -94,8 +97,11 @@ function direction(impairment: DatagramImpairment): TransformStream<Uint8Array, 
 export function createDatagramPair(
   impairment: DatagramImpairment = {},
 ): [DatagramTransport, DatagramTransport] {
-  const aToB = direction(impairment);
-  const bToA = direction(impairment);
+  // Each direction draws from its own stream, so that timing never changes
+  // which datagrams a seed drops.
+  const source = impairment.random ?? systemRandom;
+  const aToB = direction(impairment, seededRandom(source(32)));
+  const bToA = direction(impairment, seededRandom(source(32)));
   return [
     { kind: "datagram", readable: bToA.readable, writable: aToB.writable },
     { kind: "datagram", readable: aToB.readable, writable: bToA.writable },
