@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   type Aead,
+  type AeadCipher,
   createMemoryPair,
   type CryptoBackend,
   ErrorCode,
   nobleBackend,
   seededRandom,
   type Session,
+  type SessionOptions,
   type Transport,
 } from "../mod.ts";
 import { closePair, type Pair, startPair } from "./_session_helpers.ts";
@@ -36,11 +38,11 @@ function auditingBackend(): {
     keyLength: aead.keyLength,
     nonceLength: aead.nonceLength,
     tagLength: aead.tagLength,
-    createCipher(key) {
+    createCipher(key): AeadCipher {
       const cipher = aead.createCipher(key);
       const keyId = hex(key);
       return {
-        seal(nonce, plaintext, aad) {
+        seal(nonce, plaintext, aad): Promise<Uint8Array<ArrayBuffer>> {
           const id = `${keyId}/${hex(nonce)}`;
           if (seen.has(id)) reused.push(id);
           seen.add(id);
@@ -65,7 +67,7 @@ function auditingBackend(): {
   return { backend, reused: () => reused, sealed: () => sealed };
 }
 
-function options(backend: CryptoBackend, seed: number) {
+function options(backend: CryptoBackend, seed: number): SessionOptions {
   return {
     requireAuthentication: false,
     extenders: [EXTENDER],

@@ -51,7 +51,7 @@ function direction(
   let held: Uint8Array | undefined;
   return new TransformStream<Uint8Array, Uint8Array>(
     {
-      transform(datagram, controller) {
+      transform(datagram, controller): void {
         const copy = datagram.slice();
         if (draw() < loss) return;
         if (held === undefined && draw() < reorder) {
@@ -65,7 +65,7 @@ function direction(
           held = undefined;
         }
       },
-      flush(controller) {
+      flush(controller): void {
         if (held !== undefined) controller.enqueue(held);
       },
     },
