@@ -183,7 +183,7 @@ export interface SessionOptions {
   random?: RandomSource;
   /** Time; inject a simulated clock for reproducible runs. */
   clock?: Clock;
-  /** The crypto backend (default noble). */
+  /** The crypto backend (default `autoBackend`: native WebCrypto where available, noble otherwise). */
   backend?: CryptoBackend;
   /** Receives every trace event from the very first state on (no secrets in them). */
   onTrace?: (event: TraceEvent) => void;

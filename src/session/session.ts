@@ -19,7 +19,7 @@
 import { type Actor, createActor } from "xstate";
 import { ErrorCode, HandshakeError, QGateError, SessionError } from "../errors.ts";
 import { CipherState } from "../crypto/cipher_state.ts";
-import { nobleBackend } from "../crypto/noble_backend.ts";
+import { autoBackend } from "../crypto/auto_backend.ts";
 import { systemRandom } from "../crypto/random.ts";
 import { KeySchedule } from "../crypto/key_schedule.ts";
 import { Transcript } from "../crypto/transcript.ts";
@@ -241,7 +241,7 @@ export class Session {
     const session = new Session(role, transport, resolved, {
       random: options.random ?? systemRandom,
       clock: options.clock ?? SYSTEM_CLOCK,
-      backend: options.backend ?? nobleBackend,
+      backend: options.backend ?? autoBackend,
       onTrace: options.onTrace,
     });
     session.#begin();
