@@ -72,7 +72,7 @@ export function listStatecharts(): StatechartInfo[] {
  *
  * const chart = statechartToJson("metaExchange");
  * const timeout = chart.transitions.find((t) =>
- *   t.source === "metaExchange.awaitingOffer" && t.trigger === "after"
+ *   t.source === "metaExchange" && t.delay === "phaseTimeout"
  * );
  * assert.equal(timeout?.delay, "phaseTimeout");
  * assert.equal(timeout?.failure?.code, "ERR_TIMEOUT");
