@@ -201,6 +201,8 @@ export type {
 export { createMemoryPair } from "./src/transport/memory.ts";
 export type { MemoryPairOptions, Transport } from "./src/transport/memory.ts";
 export { createDatagramPair } from "./src/transport/datagram.ts";
+export { connectUdp, listenUdp, UdpListener } from "./src/transport/udp.ts";
+export type { UdpAddress } from "./src/transport/udp.ts";
 export type { DatagramImpairment, DatagramTransport } from "./src/transport/datagram.ts";
 
 // transport and listener

@@ -433,6 +433,12 @@ export class Session {
     }
     this.#actor.start();
     void this.#readLoop();
+    if (this.#records.datagram && this.#role === "initiator") {
+      // Over datagrams nothing tells the responder we exist until we send:
+      // open with a noise record, as our first flight, resent until it answers.
+      const size = randomInt(this.#random, 64);
+      this.#send({ kind: "noise", data: this.#random(size) }, "track").catch(() => {});
+    }
     const noise = this.#options.profile.noise;
     if (noise.enabled) {
       // The initiator may open with noise, before the responder has said anything.

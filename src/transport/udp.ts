@@ -1,0 +1,287 @@
+/**
+ * UDP: sessions over `Deno.listenDatagram` (needs `--unstable-net`).
+ *
+ * A session over UDP runs in datagram mode: handshake flights are
+ * retransmitted with backoff by the statecharts, every record carries its
+ * epoch and sequence number, a replay window rejects copies, and loss and
+ * reordering are tolerated. Application data is as reliable as UDP itself:
+ * what arrives is authentic and intact, but it may arrive out of order or not
+ * at all. Keep messages small: a handshake message must fit one datagram
+ * (ML-KEM-1024 and ML-DSA-87 messages exceed a 1,500-byte MTU and rely on IP
+ * fragmentation).
+ *
+ * There is no close handshake on UDP: a peer that vanishes is noticed by the
+ * statecharts' timeouts (during the handshake or a key update) or by the
+ * application.
+ *
+ * @module
+ */
+
+import { ErrorCode, SessionError } from "../errors.ts";
+import { Listener, type ListenerOptions, type SessionHandler } from "../session/listener.ts";
+import { resolveOptions, type SessionOptions } from "../session/options.ts";
+import { initiate, type Session } from "../session/session.ts";
+import type { DatagramTransport } from "./datagram.ts";
+
+/** A UDP address to dial or bind. */
+export interface UdpAddress {
+  /** Host name or IP address (default `"127.0.0.1"`). */
+  hostname?: string;
+  /** Port (default 0 when binding: any free port). */
+  port?: number;
+}
+
+/** Datagrams queued per peer before newer ones are dropped (as a full socket buffer would). */
+const PEER_QUEUE = 256;
+
+function keyOf(addr: Deno.NetAddr): string {
+  return `${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
+}
+
+function checkPort(what: string, port: number, min: number): void {
+  if (!Number.isSafeInteger(port) || port < min || port > 65_535) {
+    throw new RangeError(
+      `Cannot ${what}: "port" must be an integer in [${min}, 65535], got ${port}`,
+    );
+  }
+}
+
+/** One peer's view of a shared UDP socket, as a datagram transport. */
+class UdpPeer {
+  readonly transport: DatagramTransport;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #open = true;
+
+  constructor(socket: Deno.DatagramConn, remote: Deno.NetAddr, onClose: () => void) {
+    const readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      cancel: () => {
+        this.#open = false;
+        onClose();
+      },
+    }, new CountQueuingStrategy({ highWaterMark: PEER_QUEUE }));
+    const writable = new WritableStream<Uint8Array>({
+      write: async (datagram) => {
+        await socket.send(datagram, remote);
+      },
+      close: () => {
+        this.end();
+        onClose();
+      },
+      abort: () => {
+        this.end();
+        onClose();
+      },
+    });
+    this.transport = { kind: "datagram", readable, writable };
+  }
+
+  /** Queues one received datagram; drops it when the peer's queue is full. */
+  deliver(datagram: Uint8Array): void {
+    if (!this.#open) return;
+    if ((this.#controller.desiredSize ?? 0) <= 0) return;
+    this.#controller.enqueue(datagram);
+  }
+
+  /** Ends the peer's readable side. */
+  end(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    try {
+      this.#controller.close();
+    } catch {
+      // Already errored or closed.
+    }
+  }
+}
+
+/**
+ * Dials a UDP peer and starts the initiator side of a handshake in datagram mode.
+ *
+ * @param address The responder's address (default host `"127.0.0.1"`).
+ * @param options Session options, checked before any socket is opened.
+ * @returns The session; await {@linkcode Session.ready}.
+ * @throws {TypeError} For a wrong option type or an unknown name.
+ * @throws {RangeError} For an option or port out of range.
+ *
+ * @example A handshake over UDP on loopback
+ * ```ts
+ * import { connectUdp, listenUdp } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const options = { requireAuthentication: false };
+ * const listener = listenUdp({}, options);
+ * const client = connectUdp({ port: listener.addr.port }, options);
+ * assert.equal((await client.ready).role, "initiator");
+ * await client.close();
+ * await listener.close();
+ * ```
+ */
+export function connectUdp(address: UdpAddress, options: SessionOptions = {}): Session {
+  if (typeof address !== "object" || address === null) {
+    throw new TypeError(`Cannot connect: "address" must be an object`);
+  }
+  const { hostname = "127.0.0.1", port = 0 } = address;
+  checkPort("connect", port, 1);
+  resolveOptions(options);
+  const local = hostname.includes(":") ? "::1" : "127.0.0.1";
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: local, port: 0 });
+  const remote: Deno.NetAddr = { transport: "udp", hostname, port };
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    try {
+      socket.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  const peer = new UdpPeer(socket, remote, close);
+  void (async () => {
+    try {
+      for (;;) {
+        const [datagram, from] = await socket.receive();
+        // Only the peer we dialled; anything else on this port is dropped.
+        if (from.transport === "udp" && from.port === port && from.hostname === hostname) {
+          peer.deliver(datagram);
+        }
+      }
+    } catch {
+      peer.end();
+    }
+  })();
+  let session: Session;
+  try {
+    session = initiate(peer.transport, options);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  void session.closed.then(close);
+  return session;
+}
+
+/**
+ * A {@linkcode Listener} on a UDP port: datagrams are sorted by sender
+ * address, and each new sender gets a responder session in datagram mode.
+ * Create one with {@linkcode listenUdp}.
+ */
+export class UdpListener extends Listener {
+  readonly #socket: Deno.DatagramConn;
+  readonly #addr: Deno.NetAddr;
+  readonly #peers = new Map<string, UdpPeer>();
+  #stopped = false;
+
+  /**
+   * Starts receiving on an open socket.
+   *
+   * @param socket The bound UDP socket; the listener owns it.
+   * @param options Session and listener options.
+   * @param onSession Called with each session once it is ready.
+   */
+  constructor(socket: Deno.DatagramConn, options: ListenerOptions, onSession?: SessionHandler) {
+    super(options, onSession);
+    this.#socket = socket;
+    this.#addr = socket.addr as Deno.NetAddr;
+    void this.#receiveLoop();
+  }
+
+  /** The address the listener is bound to. */
+  get addr(): Deno.NetAddr {
+    return this.#addr;
+  }
+
+  /** Peers with a live session or handshake. */
+  get peers(): number {
+    return this.#peers.size;
+  }
+
+  protected override async stopAccepting(): Promise<void> {
+    this.#stopped = true;
+    // Sessions still close through the socket (their Close records), so it
+    // closes only once they are gone; see close().
+    await Promise.resolve();
+  }
+
+  /**
+   * Stops accepting, closes every session and then the socket.
+   *
+   * @returns Resolves once everything is closed.
+   */
+  override async close(): Promise<void> {
+    await super.close();
+    for (const peer of this.#peers.values()) peer.end();
+    this.#peers.clear();
+    try {
+      this.#socket.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  async #receiveLoop(): Promise<void> {
+    for (;;) {
+      let datagram: Uint8Array;
+      let from: Deno.Addr;
+      try {
+        [datagram, from] = await this.#socket.receive();
+      } catch {
+        for (const peer of this.#peers.values()) peer.end();
+        if (!this.closing) void this.close();
+        return;
+      }
+      if (from.transport !== "udp") continue;
+      const key = keyOf(from);
+      let peer = this.#peers.get(key);
+      if (peer === undefined) {
+        if (this.#stopped) continue;
+        const created = new UdpPeer(this.#socket, from, () => {
+          if (this.#peers.get(key) === created) this.#peers.delete(key);
+        });
+        const session = this.accept(created.transport, key);
+        if (session === undefined) continue;
+        this.#peers.set(key, created);
+        void session.closed.then(() => {
+          created.end();
+          if (this.#peers.get(key) === created) this.#peers.delete(key);
+        });
+        peer = created;
+      }
+      peer.deliver(datagram);
+    }
+  }
+}
+
+/**
+ * Listens on a UDP port and runs the responder side of a handshake for every
+ * new sender, in datagram mode.
+ *
+ * @param address The interface and port (default `127.0.0.1`, any free port).
+ * @param options Session options plus listener limits.
+ * @param onSession Called with each session once it is ready.
+ * @returns The listener; `addr.port` is the bound port.
+ * @throws {TypeError} For a wrong option type or an unknown name.
+ * @throws {RangeError} For an option or port out of range.
+ * @throws {SessionError} `ERR_ABORTED` if `options.signal` is already aborted.
+ */
+export function listenUdp(
+  address: UdpAddress = {},
+  options: ListenerOptions = {},
+  onSession?: SessionHandler,
+): UdpListener {
+  const { hostname = "127.0.0.1", port = 0 } = address;
+  checkPort("listen", port, 0);
+  if (options.signal?.aborted) {
+    throw new SessionError(ErrorCode.ABORTED, "Cannot listen: aborted");
+  }
+  const socket = Deno.listenDatagram({ transport: "udp", hostname, port });
+  try {
+    return new UdpListener(socket, options, onSession);
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
+}
