@@ -256,3 +256,14 @@ Deno.test("renderDotToSvg() behaviour", async (t) => {
     await assert.rejects(renderDotToSvg(42 as unknown as string), TypeError);
   });
 });
+
+Deno.test("README shows the current handshake diagram", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const diagram = await Deno.readTextFile(
+    new URL("../machines/diagrams/handshake.mmd", import.meta.url),
+  );
+  assert.ok(
+    readme.includes("```mermaid\n" + diagram.trimEnd() + "\n```"),
+    "README.md's mermaid block differs from machines/diagrams/handshake.mmd: run `deno task viz` and paste it",
+  );
+});
