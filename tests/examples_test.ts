@@ -181,3 +181,16 @@ Deno.test("examples/demo.ts rejects unknown arguments with its usage", async () 
   assert.match(result.stderr, /^usage: deno run .*examples\/demo\.ts \[--trace FILE\.md\]/);
   assert.equal(result.stdout, "");
 });
+
+Deno.test("examples/udp.ts handshakes over UDP and over a lossy datagram pair", async () => {
+  const result = await run("udp.ts", [...NET, "--unstable-net"]);
+  assertSuccess(result);
+  assert.match(
+    result.stdout,
+    /^udp: ready in \d+ ms, ML-KEM-768 over X25519, authenticated: false$/m,
+  );
+  assert.match(result.stdout, /^udp: echo "ping over udp"$/m);
+  assert.match(result.stdout, /^udp: keys updated: epoch 3$/m);
+  assert.match(result.stdout, /^lossy: ready in \d+ ms despite 20% loss/m);
+  assert.match(result.stdout, /^closed cleanly$/m);
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   createDatagramPair,
+  type DatagramTransport,
   ErrorCode,
   initiate,
   respond,
@@ -118,4 +119,100 @@ Deno.test("respond() over datagrams fails with ERR_TIMEOUT when every datagram i
     assert.ok(code === ErrorCode.TIMEOUT || code === ErrorCode.TRANSPORT_CLOSED, codes.join());
   }
   await Promise.all([client.closed, server.closed]);
+});
+
+/** Two datagram pairs joined by a relay that can stash one initiator-to-responder datagram. */
+function stashingRelay(): {
+  transports: [DatagramTransport, DatagramTransport];
+  stashNext: () => void;
+  deliverStash: () => Promise<void>;
+} {
+  const [initiatorSide, relayA] = createDatagramPair();
+  const [relayB, responderSide] = createDatagramPair();
+  let stashNext = false;
+  let stash: Uint8Array | undefined;
+  const toResponder = relayB.writable.getWriter();
+  const pump = async (
+    from: DatagramTransport,
+    to: WritableStreamDefaultWriter<Uint8Array>,
+    stashable: boolean,
+  ): Promise<void> => {
+    try {
+      for await (const datagram of from.readable) {
+        if (stashable && stashNext) {
+          stash = datagram;
+          stashNext = false;
+        } else await to.write(datagram);
+      }
+      await to.close();
+    } catch {
+      await to.abort().catch(() => {});
+    }
+  };
+  void pump(relayA, toResponder, true);
+  void pump(relayB, relayA.writable.getWriter(), false);
+  return {
+    transports: [initiatorSide, responderSide],
+    stashNext: () => void (stashNext = true),
+    deliverStash: async () => {
+      if (stash !== undefined) await toResponder.write(stash);
+      stash = undefined;
+    },
+  };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+Deno.test("Session over datagrams opens the previous epoch's records only within the grace period", async (t) => {
+  for (
+    const [name, elapsed, delivered] of [
+      ["within the grace period", 1_000, true],
+      ["not after it: the old keys are gone", 60_000, false],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      let offset = 0;
+      const clock = {
+        now: () => performance.now() + offset,
+        setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+        clearTimeout: (id: unknown) => clearTimeout(id as number),
+      };
+      const relay = stashingRelay();
+      const options = {
+        requireAuthentication: false,
+        extenders: [EXTENDER],
+        keyUpdate: { gracePeriod: 30_000 },
+      };
+      const client = initiate(relay.transports[0], {
+        ...options,
+        random: seededRandom(new Uint8Array([11])),
+      });
+      const server = respond(relay.transports[1], {
+        ...options,
+        clock,
+        random: seededRandom(new Uint8Array([12])),
+      });
+      await Promise.all([client.ready, server.ready]);
+      const received: number[] = [];
+      server.on("message", ({ data }) => received.push(data[0]!));
+      // A record sealed under epoch 2 is held back in flight...
+      relay.stashNext();
+      await client.send(EXTENDER, new Uint8Array([7]));
+      await settle();
+      // ...while the keys move on to epoch 3.
+      assert.equal(await server.updateKeys(), 3);
+      const dropped = server.droppedRecords;
+      offset += elapsed;
+      await relay.deliverStash();
+      await settle();
+      if (delivered) {
+        assert.deepEqual(received, [7]);
+        assert.equal(server.droppedRecords, dropped);
+      } else {
+        assert.deepEqual(received, []);
+        assert.equal(server.droppedRecords, dropped + 1);
+      }
+      await Promise.all([client.close(), server.close()]);
+    });
+  }
 });
