@@ -574,3 +574,30 @@ export const FAILED_STATE = {
   type: "final",
   entry: "announceFailure",
 } as const;
+
+/** One phase's states, as built with {@linkcode handshakeSetup}'s `createStateConfig`. */
+type PhaseConfig = Parameters<typeof handshakeSetup.createStateConfig>[0];
+
+/**
+ * Wraps one phase into a statechart of its own that ends in `completed` or
+ * `failed`, for tests, diagrams and exploration of that phase alone.
+ *
+ * @param id The phase name, also the machine id.
+ * @param phase The phase's states.
+ * @returns The standalone statechart.
+ */
+// deno-lint-ignore explicit-function-return-type
+export function standalonePhase(id: PhaseName, phase: PhaseConfig) {
+  return handshakeSetup.createMachine({
+    id,
+    context: createHandshakeContext,
+    initial: id,
+    on: ROOT_TRANSITIONS,
+    output: handshakeOutput,
+    states: {
+      [id]: { ...phase, onDone: "completed" },
+      completed: { type: "final" },
+      failed: FAILED_STATE,
+    },
+  });
+}

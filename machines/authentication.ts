@@ -19,13 +19,10 @@
  */
 
 import {
-  createHandshakeContext,
-  FAILED_STATE,
-  handshakeOutput,
   handshakeSetup,
   PHASE_TIMEOUT,
   retransmitWhileWaiting,
-  ROOT_TRANSITIONS,
+  standalonePhase,
 } from "./_setup.ts";
 
 /** Authentication as a state that the handshake statechart composes. */
@@ -86,15 +83,4 @@ export const authenticationPhase = handshakeSetup.createStateConfig({
 });
 
 /** Authentication alone, ending in `completed` or `failed`. */
-export const authenticationMachine = handshakeSetup.createMachine({
-  id: "authentication",
-  context: createHandshakeContext,
-  initial: "authentication",
-  on: ROOT_TRANSITIONS,
-  output: handshakeOutput,
-  states: {
-    authentication: { ...authenticationPhase, onDone: "completed" },
-    completed: { type: "final" },
-    failed: FAILED_STATE,
-  },
-});
+export const authenticationMachine = standalonePhase("authentication", authenticationPhase);

@@ -20,14 +20,11 @@
 
 import { ErrorCode } from "../src/errors.ts";
 import {
-  createHandshakeContext,
-  FAILED_STATE,
   failTo,
-  handshakeOutput,
   handshakeSetup,
   PHASE_TIMEOUT,
   retransmitWhileWaiting,
-  ROOT_TRANSITIONS,
+  standalonePhase,
 } from "./_setup.ts";
 
 /** The meta exchange as a state that the handshake statechart composes. */
@@ -72,15 +69,4 @@ export const metaExchangePhase = handshakeSetup.createStateConfig({
 });
 
 /** The meta exchange alone, ending in `completed` or `failed`. */
-export const metaExchangeMachine = handshakeSetup.createMachine({
-  id: "metaExchange",
-  context: createHandshakeContext,
-  initial: "metaExchange",
-  on: ROOT_TRANSITIONS,
-  output: handshakeOutput,
-  states: {
-    metaExchange: { ...metaExchangePhase, onDone: "completed" },
-    completed: { type: "final" },
-    failed: FAILED_STATE,
-  },
-});
+export const metaExchangeMachine = standalonePhase("metaExchange", metaExchangePhase);

@@ -15,27 +15,13 @@
  */
 
 import { keyExchangePhase } from "./_key_exchange_phase.ts";
-import {
-  createHandshakeContext,
-  FAILED_STATE,
-  handshakeOutput,
-  handshakeSetup,
-  ROOT_TRANSITIONS,
-} from "./_setup.ts";
+import { standalonePhase } from "./_setup.ts";
 
 /** The primary key exchange as a state that the handshake statechart composes. */
 export const primaryKeyExchangePhase = keyExchangePhase("primaryKeyExchange", "primary");
 
 /** The primary key exchange alone, ending in `completed` or `failed`. */
-export const primaryKeyExchangeMachine = handshakeSetup.createMachine({
-  id: "primaryKeyExchange",
-  context: createHandshakeContext,
-  initial: "primaryKeyExchange",
-  on: ROOT_TRANSITIONS,
-  output: handshakeOutput,
-  states: {
-    primaryKeyExchange: { ...primaryKeyExchangePhase, onDone: "completed" },
-    completed: { type: "final" },
-    failed: FAILED_STATE,
-  },
-});
+export const primaryKeyExchangeMachine = standalonePhase(
+  "primaryKeyExchange",
+  primaryKeyExchangePhase,
+);

@@ -16,27 +16,13 @@
  */
 
 import { keyExchangePhase } from "./_key_exchange_phase.ts";
-import {
-  createHandshakeContext,
-  FAILED_STATE,
-  handshakeOutput,
-  handshakeSetup,
-  ROOT_TRANSITIONS,
-} from "./_setup.ts";
+import { standalonePhase } from "./_setup.ts";
 
 /** The secondary key exchange as a state that the handshake statechart composes. */
 export const secondaryKeyExchangePhase = keyExchangePhase("secondaryKeyExchange", "secondary");
 
 /** The secondary key exchange alone, ending in `completed` or `failed`. */
-export const secondaryKeyExchangeMachine = handshakeSetup.createMachine({
-  id: "secondaryKeyExchange",
-  context: createHandshakeContext,
-  initial: "secondaryKeyExchange",
-  on: ROOT_TRANSITIONS,
-  output: handshakeOutput,
-  states: {
-    secondaryKeyExchange: { ...secondaryKeyExchangePhase, onDone: "completed" },
-    completed: { type: "final" },
-    failed: FAILED_STATE,
-  },
-});
+export const secondaryKeyExchangeMachine = standalonePhase(
+  "secondaryKeyExchange",
+  secondaryKeyExchangePhase,
+);

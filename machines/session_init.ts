@@ -13,13 +13,10 @@
  */
 
 import {
-  createHandshakeContext,
-  FAILED_STATE,
-  handshakeOutput,
   handshakeSetup,
   PHASE_TIMEOUT,
   retransmitWhileWaiting,
-  ROOT_TRANSITIONS,
+  standalonePhase,
 } from "./_setup.ts";
 
 /** Session init as a state that the handshake statechart composes. */
@@ -61,15 +58,4 @@ export const sessionInitPhase = handshakeSetup.createStateConfig({
 });
 
 /** Session init alone, ending in `completed` or `failed`. */
-export const sessionInitMachine = handshakeSetup.createMachine({
-  id: "sessionInit",
-  context: createHandshakeContext,
-  initial: "sessionInit",
-  on: ROOT_TRANSITIONS,
-  output: handshakeOutput,
-  states: {
-    sessionInit: { ...sessionInitPhase, onDone: "completed" },
-    completed: { type: "final" },
-    failed: FAILED_STATE,
-  },
-});
+export const sessionInitMachine = standalonePhase("sessionInit", sessionInitPhase);
