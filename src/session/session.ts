@@ -49,6 +49,7 @@ import {
 } from "../../machines/key_update.ts";
 import type { HandshakeCommand, HandshakeEvent, KeyExchangeSlot } from "../../machines/_setup.ts";
 import { KeyRotation } from "./_key_rotation.ts";
+import { SendBudget } from "./limits.ts";
 import type { Transport } from "../transport/memory.ts";
 import type { PeerDetails, Role } from "./details.ts";
 import type { CloseInfo, SessionEventMap, SessionListener, TraceEvent } from "./events.ts";
@@ -124,7 +125,8 @@ export class Session {
   /** Datagram transports only: flights to retransmit and duplicates to recognise. */
   readonly #flights: FlightTracker | undefined;
   readonly #transcript = new Transcript();
-  readonly #actor: Actor<typeof handshakeMachine>;
+  /** The handshake statechart; released once the session is ready. */
+  #actor: Actor<typeof handshakeMachine> | undefined;
   readonly #listeners = new Map<keyof SessionEventMap, Set<(event: never) => void>>();
   readonly #ready: Promise<PeerDetails>;
   readonly #closed: Promise<CloseInfo>;
@@ -156,6 +158,8 @@ export class Session {
   #updateWaiters: ((epoch: number) => void)[] = [];
   #noiseTimer: unknown;
   #pendingWrites = 0;
+  /** Bytes handed to send()/sendNoise() and not yet written (`maxBufferedBytes`). */
+  readonly #budget: SendBudget;
   /** Set once we sent an orderly close: the peer hanging up is then expected. */
   #closing = false;
   /** Whether `ready` has resolved (it can lag behind the state while the last flight is written). */
@@ -203,11 +207,12 @@ export class Session {
       graceMs: options.profile.keyUpdate.gracePeriod,
     });
     this.#flights = datagram ? new FlightTracker() : undefined;
+    this.#budget = new SendBudget(options.maxBufferedBytes);
     this.#localExtenders = [...options.extenders];
     this.#writer = transport.writable.getWriter();
     this.#reader = transport.readable.getReader();
 
-    this.#actor = createActor(handshakeMachine, {
+    const actor = createActor(handshakeMachine, {
       clock: this.#clock,
       input: {
         role,
@@ -220,8 +225,9 @@ export class Session {
         ...(options.identity === undefined ? {} : { identity: options.identity.algorithm }),
       },
     });
-    this.#actor.on("*", (command) => this.#enqueue(command));
-    this.#actor.subscribe({
+    this.#actor = actor;
+    actor.on("*", (command) => this.#enqueue(command));
+    actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot.value, snapshot.status),
       error: () => this.#terminate(ErrorCode.INTERNAL, false),
     });
@@ -283,6 +289,11 @@ export class Session {
     return this.#bytesReceived;
   }
 
+  /** Bytes passed to `send()`/`sendNoise()` and not yet written (at most `maxBufferedBytes`). */
+  get bufferedBytes(): number {
+    return this.#budget.buffered;
+  }
+
   /** The handshake statechart's active state as a dotted path, e.g. `"authentication.verifying"`. */
   get state(): string {
     return this.#lastState;
@@ -309,9 +320,12 @@ export class Session {
    * Sends data to one extender on the peer.
    *
    * @param extender The extender UUID; the peer must have announced it.
-   * @param data The bytes; split into records as needed.
+   * @param data The bytes; split into records as needed. Each record waits
+   *   for room under `maxBufferedBytes` (backpressure) before it is queued.
    * @throws {SessionError} `ERR_SESSION_CLOSED` before ready or after close;
-   *   `ERR_UNKNOWN_EXTENDER` if the peer does not run that extender.
+   *   `ERR_UNKNOWN_EXTENDER` if the peer does not run that extender;
+   *   `ERR_RESOURCE_LIMIT` if sends that were not awaited already wait for
+   *   another `maxBufferedBytes`.
    */
   async send(extender: string, data: Uint8Array): Promise<void> {
     if (this.#state !== "ready") {
@@ -331,7 +345,10 @@ export class Session {
     do {
       const chunk = data.subarray(offset, offset + maxChunk);
       offset += chunk.length;
-      await this.#send({ kind: "extenderData", extender: id, data: chunk });
+      await this.#sendBudgeted(
+        chunk.length,
+        () => ({ kind: "extenderData", extender: id, data: chunk }),
+      );
     } while (offset < data.length);
   }
 
@@ -388,7 +405,17 @@ export class Session {
       );
     }
     await this.#whenNoiseMayGo();
-    await this.#send({ kind: "noise", data: this.#random(length) });
+    await this.#sendBudgeted(length, () => ({ kind: "noise", data: this.#random(length) }));
+  }
+
+  /** Sends an application record once `maxBufferedBytes` has room for it. */
+  async #sendBudgeted(bytes: number, message: () => Message): Promise<void> {
+    await this.#budget.reserve(bytes);
+    try {
+      await this.#send(message());
+    } finally {
+      this.#budget.release(bytes);
+    }
   }
 
   /**
@@ -418,7 +445,7 @@ export class Session {
       await this.#send({ kind: "close", reason: 0 }).catch(() => {});
       this.#terminate(undefined, true);
     } else if (this.#state === "handshaking") {
-      this.#actor.send({ type: "local.abort" });
+      this.#actor?.send({ type: "local.abort" });
     }
     return await this.#closed;
   }
@@ -431,7 +458,7 @@ export class Session {
         () => this.#onTransportEnd(),
       );
     }
-    this.#actor.start();
+    this.#actor?.start();
     void this.#readLoop();
     if (this.#records.datagram && this.#role === "initiator") {
       // Over datagrams nothing tells the responder we exist until we send:
@@ -467,7 +494,7 @@ export class Session {
   }
 
   #abort(): void {
-    if (this.#state === "handshaking") this.#actor.send({ type: "local.abort" });
+    if (this.#state === "handshaking") this.#actor?.send({ type: "local.abort" });
     else if (this.#state === "ready") this.#terminate(ErrorCode.ABORTED, true);
   }
 
@@ -508,14 +535,14 @@ export class Session {
       this.#trace({ type: "state", at: this.#now(), role: this.#role, state });
     }
     if (status === "done" && this.#state === "handshaking") {
-      const output = this.#actor.getSnapshot().output;
+      const output = this.#actor?.getSnapshot().output;
       if (output?.status === "ready") this.#becomeReady();
       else this.#terminate(output?.failure.code ?? ErrorCode.INTERNAL, false);
     }
   }
 
   #becomeReady(): void {
-    const context = this.#actor.getSnapshot().context;
+    const context = this.#actor!.getSnapshot().context;
     const peer = context.peer;
     this.#state = "ready";
     this.#details = {
@@ -536,6 +563,9 @@ export class Session {
     void this.#idle().then(() => {
       if (this.#state !== "ready") return;
       this.#trace({ type: "end", at: this.#now(), role: this.#role, outcome: "ready" });
+      // The handshake statechart is done: release it (and its memory).
+      this.#actor?.stop();
+      this.#actor = undefined;
       this.#startKeyUpdates();
       this.#readySettled = true;
       this.#resolveReady(this.#details!);
@@ -697,7 +727,7 @@ export class Session {
   }
 
   #deliver(event: HandshakeEvent): void {
-    if (this.#state === "handshaking") this.#actor.send(event);
+    if (this.#state === "handshaking") this.#actor?.send(event);
   }
 
   /**
@@ -1052,9 +1082,9 @@ export class Session {
           ? this.#transcript.digest()
           : undefined;
         this.#transcript.append(type, body);
-        this.#actor.send({ type: `peer.${message.kind}`, message } as HandshakeEvent);
+        this.#actor?.send({ type: `peer.${message.kind}`, message } as HandshakeEvent);
       } else if (!this.#records.datagram) {
-        this.#actor.send({ type: "peer.other", message });
+        this.#actor?.send({ type: "peer.other", message });
       }
       // On datagrams the peer's first records after its handshake may overtake
       // its last handshake message: they are dropped like lost datagrams.
@@ -1070,7 +1100,7 @@ export class Session {
    */
   #onDuplicate(message: Message, ofLastTrigger: boolean): void {
     if (this.#state === "handshaking") {
-      this.#actor.send({ type: "peer.duplicate", ofLastTrigger });
+      this.#actor?.send({ type: "peer.duplicate", ofLastTrigger });
     } else if (HANDSHAKE_KINDS.has(message.kind)) {
       if (ofLastTrigger) this.#retransmitFlight();
     } else {
@@ -1128,12 +1158,12 @@ export class Session {
   }
 
   #onInvalidInput(code: ErrorCode): void {
-    if (this.#state === "handshaking") this.#actor.send({ type: "transport.invalidRecord", code });
+    if (this.#state === "handshaking") this.#actor?.send({ type: "transport.invalidRecord", code });
     else if (this.#state === "ready") this.#terminate(code, false);
   }
 
   #onTransportEnd(): void {
-    if (this.#state === "handshaking") this.#actor.send({ type: "transport.closed" });
+    if (this.#state === "handshaking") this.#actor?.send({ type: "transport.closed" });
     else if (this.#state === "ready") {
       if (this.#closing) this.#terminate(undefined, true);
       else this.#terminate(ErrorCode.TRANSPORT_CLOSED, false);
@@ -1146,7 +1176,7 @@ export class Session {
     if (this.#state === "closed") return;
     const wasHandshaking = !this.#readySettled;
     this.#state = "closed";
-    this.#actor.stop();
+    this.#actor?.stop();
     this.#keyUpdate?.stop();
     if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
     this.#rotation?.dispose();
@@ -1157,13 +1187,16 @@ export class Session {
     this.#secret?.fill(0);
     this.#keySchedule?.dispose();
     this.#records.dispose();
+    this.#budget.close(
+      new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed"),
+    );
     this.#commands = [];
     this.#endQuiet();
     const info: CloseInfo = { code, local };
     if (wasHandshaking) {
       const failure = code ?? ErrorCode.ABORTED;
-      const phase = this.#actor.getSnapshot().context.failure?.phase ??
-        this.#actor.getSnapshot().context.phase;
+      const context = this.#actor?.getSnapshot().context;
+      const phase = context?.failure?.phase ?? context?.phase ?? "handshake";
       this.#rejectReady(new HandshakeError(failure, `Handshake failed in ${phase}: ${failure}`));
     }
     this.#trace({
