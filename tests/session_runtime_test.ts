@@ -3,6 +3,7 @@ import fc from "fast-check";
 import {
   type Aead,
   type AeadCipher,
+  createDatagramPair,
   createMemoryPair,
   type CryptoBackend,
   ErrorCode,
@@ -279,7 +280,8 @@ class SendData implements fc.AsyncCommand<ReadyModel, ReadyReal> {
     return true;
   }
   async run(model: ReadyModel, real: ReadyReal): Promise<void> {
-    const text = `${this.side}#${this.id}:${"x".repeat(this.size)}`;
+    // The position makes every message unique, so loss and duplication are visible.
+    const text = `${this.side}#${model.sent[this.side].length}/${this.id}:${"x".repeat(this.size)}`;
     model.sent[this.side].push(text);
     await real.pair[this.side].send(EXTENDER, new TextEncoder().encode(text));
   }
@@ -357,5 +359,65 @@ Deno.test("Session keeps data in order with no nonce reuse while key updates and
       },
     ),
     propertyConfig(25),
+  );
+});
+
+Deno.test("Session over lossy datagrams never fails or reuses a nonce while data, key updates and noise interleave (model-based)", async () => {
+  const side = fc.constantFrom<Side>("initiator", "responder");
+  const commands = [
+    fc.tuple(side, fc.nat({ max: 1_000 }), fc.nat()).map(([s, size, id]) =>
+      new SendData(s, size, id)
+    ),
+    side.map((s) => new UpdateKeys(s)),
+    fc.tuple(side, fc.nat({ max: 256 })).map(([s, size]) => new SendNoise(s, size)),
+  ];
+  await fc.assert(
+    fc.asyncProperty(
+      fc.commands(commands, { maxCommands: 15 }),
+      fc.nat(255),
+      fc.double({ min: 0, max: 0.15, noNaN: true }),
+      async (cmds, seed, impairment) => {
+        const audit = auditingBackend();
+        const transports = createDatagramPair({
+          loss: impairment,
+          duplicate: impairment,
+          reorder: impairment,
+          random: seededRandom(new Uint8Array([seed, 7])),
+        });
+        const generous = {
+          timeouts: { phase: 20_000, handshake: 30_000 },
+          keyUpdate: { maxDuration: 30_000 },
+        };
+        const pair = startPair(
+          { ...options(audit.backend, seed), ...generous },
+          { ...options(audit.backend, seed + 1), ...generous },
+          transports,
+        );
+        await Promise.all([pair.initiator.ready, pair.responder.ready]);
+        const real: ReadyReal = { pair, received: { initiator: [], responder: [] }, failures: [] };
+        for (const s of ["initiator", "responder"] as const) {
+          pair[s].on(
+            "message",
+            ({ data }) => real.received[s].push(new TextDecoder().decode(data)),
+          );
+          pair[s].on("close", ({ code }) => code !== undefined && real.failures.push(code));
+        }
+        const model: ReadyModel = { sent: { initiator: [], responder: [] } };
+        await fc.asyncModelRun(() => ({ model, real }), cmds);
+        await pair.initiator.updateKeys().catch((error) => real.failures.push(String(error)));
+        await pair.responder.updateKeys().catch((error) => real.failures.push(String(error)));
+        await Promise.all([pair.initiator.close(), pair.responder.close()]);
+        assert.deepEqual(real.failures, []);
+        // Datagrams may lose or reorder data, never forge or duplicate it.
+        for (const s of ["initiator", "responder"] as const) {
+          const sent = new Set(model.sent[s]);
+          for (const message of real.received[peerOf(s)]) assert.ok(sent.has(message), message);
+          assert.equal(new Set(real.received[peerOf(s)]).size, real.received[peerOf(s)].length);
+        }
+        assert.equal(pair.initiator.epoch, pair.responder.epoch);
+        assert.deepEqual(audit.reused(), []);
+      },
+    ),
+    propertyConfig(10),
   );
 });
