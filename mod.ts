@@ -207,11 +207,27 @@ export type { DatagramImpairment, DatagramTransport } from "./src/transport/data
 
 // transport and listener
 export { DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_SESSIONS, Listener } from "./src/session/listener.ts";
+export {
+  addressHost,
+  AddressRateLimiter,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  DEFAULT_PER_ADDRESS_INTERVAL,
+  largestOutgoingRecord,
+  MAX_TRACKED_ADDRESSES,
+  SendBudget,
+} from "./src/session/limits.ts";
+export type {
+  AddressRateLimiterOptions,
+  OutgoingRecord,
+  OutgoingRecordInput,
+} from "./src/session/limits.ts";
 export type {
   ListenerEventListener,
   ListenerEventMap,
   ListenerFailure,
   ListenerFailureStage,
+  ListenerLimit,
   ListenerOptions,
   SessionHandler,
 } from "./src/session/listener.ts";

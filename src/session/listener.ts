@@ -8,8 +8,9 @@
  * session; a peer that stalls, sends garbage, floods or disconnects fails
  * only its own session, with its own reason code, reported through the
  * `failure` event together with the remote address. A cap on concurrent
- * handshakes and on sessions refuses extra connections with
- * `ERR_RESOURCE_LIMIT` before any work is done for them.
+ * handshakes, on sessions and on new connections per remote host and
+ * interval refuses extra connections with `ERR_RESOURCE_LIMIT` before any
+ * work is done for them.
  *
  * Nothing here uses a Deno-only API: the listener works wherever the session
  * runtime does.
@@ -22,6 +23,11 @@ import type { Transport } from "../transport/memory.ts";
 import type { CloseInfo } from "./events.ts";
 import { resolveOptions, type SessionOptions } from "./options.ts";
 import { respond, type Session } from "./session.ts";
+import {
+  AddressRateLimiter,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  DEFAULT_PER_ADDRESS_INTERVAL,
+} from "./limits.ts";
 
 /** The default cap on handshakes in progress at once. */
 export const DEFAULT_MAX_HANDSHAKES = 64;
@@ -42,6 +48,18 @@ export interface ListenerOptions extends SessionOptions {
    */
   maxSessions?: number;
   /**
+   * The most new connections one remote host (the address without its port)
+   * may open per `perAddressInterval` (default 256; `Infinity` turns the
+   * limit off). The allowance refills evenly over the interval (a token
+   * bucket), so a host may open 256 at once and then about 26 per second.
+   * A connection beyond it is closed at once and reported as
+   * `ERR_RESOURCE_LIMIT` with `limit: "perAddress"`. IPv6 hosts count per
+   * full address, not per prefix.
+   */
+  maxConnectionsPerAddress?: number;
+  /** The interval of `maxConnectionsPerAddress`, in ms (default 10,000). */
+  perAddressInterval?: number;
+  /**
    * Stops the listener: no more connections are accepted and every session
    * ends with `ERR_ABORTED`.
    */
@@ -50,6 +68,9 @@ export interface ListenerOptions extends SessionOptions {
 
 /** Where in its life a connection failed. */
 export type ListenerFailureStage = "refused" | "handshake" | "session";
+
+/** Which listener limit refused a connection. */
+export type ListenerLimit = "handshakes" | "sessions" | "perAddress";
 
 /** A connection that ended with a reason code. */
 export interface ListenerFailure {
@@ -64,6 +85,8 @@ export interface ListenerFailure {
   readonly stage: ListenerFailureStage;
   /** The session, unless the connection was refused. */
   readonly session: Session | undefined;
+  /** For a connection refused with `ERR_RESOURCE_LIMIT`: the limit it hit. */
+  readonly limit?: ListenerLimit;
 }
 
 /** Events a {@linkcode Listener} emits, by name. */
@@ -97,11 +120,18 @@ interface Entry {
   ready: boolean;
 }
 
-function checkLimit(option: string, value: number | undefined, fallback: number): number {
+function checkLimit(
+  option: string,
+  value: number | undefined,
+  fallback: number,
+  infinite = false,
+): number {
   const limit = value ?? fallback;
-  if (!Number.isSafeInteger(limit) || limit < 1) {
+  if (!(Number.isSafeInteger(limit) && limit >= 1) && !(infinite && limit === Infinity)) {
     throw new RangeError(
-      `Cannot create listener: "${option}" must be a positive integer, got ${String(value)}`,
+      `Cannot create listener: "${option}" must be a positive integer${
+        infinite ? " or Infinity" : ""
+      }, got ${String(value)}`,
     );
   }
   return limit;
@@ -162,6 +192,7 @@ export class Listener implements AsyncIterable<Session> {
   readonly #options: SessionOptions;
   readonly #maxHandshakes: number;
   readonly #maxSessions: number;
+  readonly #perAddress: AddressRateLimiter;
   readonly #onSession: SessionHandler | undefined;
   readonly #controller = new AbortController();
   readonly #entries = new Map<Session, Entry>();
@@ -184,10 +215,39 @@ export class Listener implements AsyncIterable<Session> {
    * @throws The signal's reason if `options.signal` is already aborted.
    */
   constructor(options: ListenerOptions = {}, onSession?: SessionHandler) {
-    const { maxHandshakes, maxSessions, signal, ...sessionOptions } = options;
+    const {
+      maxHandshakes,
+      maxSessions,
+      maxConnectionsPerAddress,
+      perAddressInterval = DEFAULT_PER_ADDRESS_INTERVAL,
+      signal,
+      ...sessionOptions
+    } = options;
     resolveOptions(sessionOptions);
     this.#maxHandshakes = checkLimit("maxHandshakes", maxHandshakes, DEFAULT_MAX_HANDSHAKES);
     this.#maxSessions = checkLimit("maxSessions", maxSessions, DEFAULT_MAX_SESSIONS);
+    const perAddress = checkLimit(
+      "maxConnectionsPerAddress",
+      maxConnectionsPerAddress,
+      DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+      true,
+    );
+    if (
+      typeof perAddressInterval !== "number" || !Number.isFinite(perAddressInterval) ||
+      perAddressInterval <= 0 || perAddressInterval > 86_400_000
+    ) {
+      throw new RangeError(
+        `Cannot create listener: "perAddressInterval" must be a number in (0, 86400000], got ${
+          String(perAddressInterval)
+        }`,
+      );
+    }
+    const clock = sessionOptions.clock;
+    this.#perAddress = new AddressRateLimiter({
+      limit: perAddress,
+      interval: perAddressInterval,
+      now: clock === undefined ? () => performance.now() : () => clock.now(),
+    });
     this.#options = { ...sessionOptions, signal: this.#controller.signal };
     this.#onSession = onSession;
     this.#signal = signal;
@@ -237,7 +297,9 @@ export class Listener implements AsyncIterable<Session> {
    * Runs the responder side of a handshake over a new connection, unless a
    * limit is reached or the listener is closing: then the transport is
    * closed at once (reported as a `"refused"` failure with
-   * `ERR_RESOURCE_LIMIT`, or silently while closing).
+   * `ERR_RESOURCE_LIMIT` and the limit it hit, or silently while closing).
+   * The limits are checked in this order: connections per remote host,
+   * handshakes in progress, sessions.
    *
    * @param transport The byte pipe to the new peer; the listener owns it from now on.
    * @param remoteAddress A label for the peer in events (default `"unknown"`).
@@ -248,16 +310,18 @@ export class Listener implements AsyncIterable<Session> {
       discard(transport, new SessionError(ErrorCode.SESSION_CLOSED, "Listener is closing"));
       return undefined;
     }
-    if (this.#handshakes >= this.#maxHandshakes || this.#entries.size >= this.#maxSessions) {
+    const limit = this.#limitReached(remoteAddress);
+    if (limit !== undefined) {
       discard(
         transport,
-        new SessionError(ErrorCode.RESOURCE_LIMIT, "Listener is at its connection limit"),
+        new SessionError(ErrorCode.RESOURCE_LIMIT, `Listener is at its limit: ${limit}`),
       );
       this.#emit("failure", {
         code: ErrorCode.RESOURCE_LIMIT,
         remoteAddress,
         stage: "refused",
         session: undefined,
+        limit,
       });
       return undefined;
     }
@@ -329,6 +393,16 @@ export class Listener implements AsyncIterable<Session> {
       return: (): Promise<IteratorResult<Session, undefined>> =>
         Promise.resolve({ value: undefined, done: true }),
     };
+  }
+
+  /** The first limit a new connection from `remoteAddress` would exceed, if any. */
+  #limitReached(remoteAddress: string): ListenerLimit | undefined {
+    // Checked (and its allowance taken) first: a host over its rate never
+    // learns whether the listener is also busy.
+    if (!this.#perAddress.tryAcquire(remoteAddress)) return "perAddress";
+    if (this.#handshakes >= this.#maxHandshakes) return "handshakes";
+    if (this.#entries.size >= this.#maxSessions) return "sessions";
+    return undefined;
   }
 
   #onReady(session: Session, remoteAddress: string): void {

@@ -20,6 +20,8 @@ import {
 } from "../crypto/types.ts";
 import { type AlgorithmPreferences, DEFAULT_PREFERENCES } from "../handshake_policy.ts";
 import { DEFAULT_MAX_RECORD_LENGTH } from "../codec/stream_records.ts";
+import { DEFAULT_MAX_BUFFERED_BYTES, largestOutgoingRecord } from "./limits.ts";
+import { autoBackend } from "../crypto/auto_backend.ts";
 import type { AccessManager } from "./access_manager.ts";
 import type { TraceEvent } from "./events.ts";
 
@@ -175,8 +177,30 @@ export interface SessionOptions {
   keyUpdate?: Partial<KeyUpdateSettings>;
   /** Extender UUIDs this side runs (8-4-4-4-12 hex form). */
   extenders?: readonly string[];
-  /** The largest sealed record accepted or sent (default 65,536; 1,024 to 16,777,215). */
+  /**
+   * The largest sealed record accepted or sent, in bytes (default 65,536; 1,024
+   * to 16,777,215). On receipt a longer record fails the session with
+   * `ERR_FRAME_TOO_LARGE` as soon as its length field is read, so a peer
+   * costs at most one such record of memory; on sending, `send()` cuts data
+   * into records that fit. Over datagrams it bounds each datagram to
+   * `maxRecordLength + 64` bytes (at most 65,507). Both peers should use the
+   * same value. It must hold the largest handshake or key-update message this
+   * side may send with its algorithms, identity and extenders (with the
+   * default algorithms 1,730 bytes, a P-521 + ML-KEM-1024 key update; with an
+   * ML-DSA-87 identity 7,247): a smaller value is a `RangeError` here (see
+   * `largestOutgoingRecord()`).
+   */
   maxRecordLength?: number;
+  /**
+   * The most application bytes held for writing at once (default 4 MiB,
+   * 1,024 to 2^32): data passed to `send()` or `sendNoise()` that is not yet
+   * written to the transport. A send that does not fit waits until earlier
+   * records are written (backpressure: a peer that stops reading slows the
+   * sender down instead of growing a buffer). Sends that pile up without being
+   * awaited may wait for another `maxBufferedBytes`; beyond that `send()`
+   * rejects with `ERR_RESOURCE_LIMIT`.
+   */
+  maxBufferedBytes?: number;
   /** Cancels the session: the handshake fails or the session closes with `ERR_ABORTED`. */
   signal?: AbortSignal;
   /** Random bytes; inject a seeded source for reproducible runs. */
@@ -199,6 +223,7 @@ export interface ResolvedOptions {
   readonly profile: SecurityProfile;
   readonly extenders: readonly string[];
   readonly maxRecordLength: number;
+  readonly maxBufferedBytes: number;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -351,6 +376,15 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     1_024,
     0xff_ffff,
   );
+  const maxBufferedBytes = checkNumber(
+    "maxBufferedBytes",
+    options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+    1_024,
+    2 ** 32,
+  );
+  if (!Number.isSafeInteger(maxBufferedBytes)) {
+    fail(`"maxBufferedBytes" must be an integer, got ${maxBufferedBytes}`);
+  }
 
   const extenders = options.extenders ?? [];
   const normalised = extenders.map((uuid) => {
@@ -363,6 +397,26 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     return text;
   });
   if (new Set(normalised).size !== normalised.length) fail(`"extenders" lists a UUID twice`);
+
+  // A record this side must send but cannot is caller misuse, not a peer's fault: say so now.
+  const backend = options.backend ?? autoBackend;
+  if (
+    typeof backend === "object" && backend !== null &&
+    typeof backend.keyExchange === "function" && typeof backend.signature === "function"
+  ) {
+    const largest = largestOutgoingRecord({
+      primaryKeyExchanges: preferences.primaryKeyExchanges,
+      secondaryKeyExchanges: preferences.secondaryKeyExchanges,
+      identity: identity?.algorithm,
+      extenders: normalised.length,
+      backend,
+    });
+    if (maxRecordLength < largest.length) {
+      fail(
+        `"maxRecordLength" must be at least ${largest.length} for the ${largest.message} this side may send, got ${maxRecordLength}`,
+      );
+    }
+  }
 
   const requireAuthentication = options.requireAuthentication ?? true;
   if (typeof requireAuthentication !== "boolean") {
@@ -383,6 +437,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     profile: { noise, maxPadding, maxHandshakeDelay, timeouts, keyUpdate },
     extenders: normalised.sort(),
     maxRecordLength,
+    maxBufferedBytes,
     signal: options.signal,
   };
 }
