@@ -232,6 +232,22 @@ export type {
   SessionHandler,
 } from "./src/session/listener.ts";
 export { connectTcp, listenTcp, TcpListener } from "./src/transport/tcp.ts";
+export type { UdpListenerOptions } from "./src/transport/udp.ts";
+export {
+  COOKIE_LENGTH,
+  DEFAULT_COOKIE_SECRET_LIFETIME,
+  MAX_COOKIE_DATAGRAM_LENGTH,
+  MAX_COOKIE_PADDING,
+  MIN_COOKIE_DATAGRAM_LENGTH,
+  UdpCookieInitiator,
+  UdpCookieResponder,
+} from "./src/transport/udp_cookie.ts";
+export type {
+  UdpCookieOptions,
+  UdpCookieResponderOptions,
+  UdpCookieStats,
+  UdpCookieVerdict,
+} from "./src/transport/udp_cookie.ts";
 export type { TcpAddress, TcpListenAddress } from "./src/transport/tcp.ts";
 export { Extender, Local } from "./src/session/local.ts";
 export type { ExtenderCallbacks } from "./src/session/local.ts";

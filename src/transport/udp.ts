@@ -14,6 +14,12 @@
  * statecharts' timeouts (during the handshake or a key update) or by the
  * application.
  *
+ * Under load (at least `cookieThreshold` handshakes in progress) a listener
+ * keeps no state for a new sender until it has proved that it receives at its
+ * address, through the stateless cookie exchange of `udp_cookie.ts`;
+ * {@linkcode connectUdp} answers cookie replies by itself. Each peer's queue
+ * of received datagrams is bounded (256 datagrams, 1 MiB).
+ *
  * @module
  */
 
@@ -21,7 +27,15 @@ import { ErrorCode, SessionError } from "../errors.ts";
 import { Listener, type ListenerOptions, type SessionHandler } from "../session/listener.ts";
 import { resolveOptions, type SessionOptions } from "../session/options.ts";
 import { initiate, type Session } from "../session/session.ts";
+import { autoBackend } from "../crypto/auto_backend.ts";
 import type { DatagramTransport } from "./datagram.ts";
+import {
+  DEFAULT_COOKIE_SECRET_LIFETIME,
+  UdpCookieInitiator,
+  UdpCookieResponder,
+  type UdpCookieStats,
+} from "./udp_cookie.ts";
+import { DEFAULT_MAX_HANDSHAKES } from "../session/listener.ts";
 
 /** A UDP address to dial or bind. */
 export interface UdpAddress {
@@ -33,6 +47,18 @@ export interface UdpAddress {
 
 /** Datagrams queued per peer before newer ones are dropped (as a full socket buffer would). */
 const PEER_QUEUE = 256;
+
+/** Bytes queued per peer before newer datagrams are dropped. */
+const PEER_QUEUE_BYTES = 1024 * 1024;
+
+/**
+ * Counts a datagram as at least 1/256 of the byte budget, so the queue holds at
+ * most 256 datagrams and at most 1 MiB (one larger datagram always fits).
+ */
+const PEER_QUEUE_STRATEGY: QueuingStrategy<Uint8Array> = {
+  highWaterMark: PEER_QUEUE_BYTES,
+  size: (datagram) => Math.max(datagram.byteLength, PEER_QUEUE_BYTES / PEER_QUEUE),
+};
 
 function keyOf(addr: Deno.NetAddr): string {
   return `${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
@@ -52,7 +78,12 @@ class UdpPeer {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #open = true;
 
-  constructor(socket: Deno.DatagramConn, remote: Deno.NetAddr, onClose: () => void) {
+  constructor(
+    socket: Deno.DatagramConn,
+    remote: Deno.NetAddr,
+    onClose: () => void,
+    onSent?: (datagram: Uint8Array) => void,
+  ) {
     const readable = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
@@ -61,9 +92,10 @@ class UdpPeer {
         this.#open = false;
         onClose();
       },
-    }, new CountQueuingStrategy({ highWaterMark: PEER_QUEUE }));
+    }, PEER_QUEUE_STRATEGY);
     const writable = new WritableStream<Uint8Array>({
       write: async (datagram) => {
+        onSent?.(datagram);
         await socket.send(datagram, remote);
       },
       close: () => {
@@ -81,7 +113,7 @@ class UdpPeer {
   /** Queues one received datagram; drops it when the peer's queue is full. */
   deliver(datagram: Uint8Array): void {
     if (!this.#open) return;
-    if ((this.#controller.desiredSize ?? 0) <= 0) return;
+    if ((this.#controller.desiredSize ?? 0) < Math.max(datagram.byteLength, 1)) return;
     this.#controller.enqueue(datagram);
   }
 
@@ -139,18 +171,31 @@ export function connectUdp(address: UdpAddress, options: SessionOptions = {}): S
       // Already closed.
     }
   };
-  const peer = new UdpPeer(socket, remote, close);
+  const cookies = new UdpCookieInitiator({
+    backend: options.backend ?? autoBackend,
+    ...(options.globalSharedSecret === undefined
+      ? {}
+      : { globalSharedSecret: options.globalSharedSecret }),
+  });
+  // Cookie replies come only before the handshake is done.
+  let handshaking = true;
+  const peer = new UdpPeer(socket, remote, close, (datagram) => cookies.sent(datagram));
   void (async () => {
     try {
       for (;;) {
         const [datagram, from] = await socket.receive();
         // Only the peer we dialled; anything else on this port is dropped.
-        if (from.transport === "udp" && from.port === port && from.hostname === hostname) {
-          peer.deliver(datagram);
+        if (from.transport !== "udp" || from.port !== port || from.hostname !== hostname) {
+          continue;
         }
+        const echo = handshaking ? await cookies.received(datagram) : undefined;
+        if (echo === undefined) peer.deliver(datagram);
+        else if (echo.length > 0) await socket.send(echo, remote);
       }
     } catch {
       peer.end();
+    } finally {
+      cookies.dispose();
     }
   })();
   let session: Session;
@@ -160,33 +205,82 @@ export function connectUdp(address: UdpAddress, options: SessionOptions = {}): S
     close();
     throw error;
   }
+  void session.ready.then(() => (handshaking = false), () => (handshaking = false));
   void session.closed.then(close);
   return session;
+}
+
+/** Options of a {@linkcode UdpListener}: listener options plus the cookie exchange. */
+export interface UdpListenerOptions extends ListenerOptions {
+  /**
+   * From how many handshakes in progress on a new sender must first echo a
+   * cookie (default half of `maxHandshakes`, so 32; 0 always, `Infinity`
+   * never). Below it the first datagram of a new sender starts a session.
+   */
+  cookieThreshold?: number;
+  /** How long one cookie secret is used before the next, in ms (default 120,000). */
+  cookieSecretLifetime?: number;
 }
 
 /**
  * A {@linkcode Listener} on a UDP port: datagrams are sorted by sender
  * address, and each new sender gets a responder session in datagram mode.
+ * Under load a new sender must first echo a cookie (see
+ * {@linkcode UdpListenerOptions.cookieThreshold}); until then it costs the
+ * listener a MAC and an AEAD operation per datagram and no state.
  * Create one with {@linkcode listenUdp}.
  */
 export class UdpListener extends Listener {
   readonly #socket: Deno.DatagramConn;
   readonly #addr: Deno.NetAddr;
   readonly #peers = new Map<string, UdpPeer>();
+  readonly #cookies: UdpCookieResponder;
+  readonly #cookieThreshold: number;
   #stopped = false;
 
   /**
    * Starts receiving on an open socket.
    *
    * @param socket The bound UDP socket; the listener owns it.
-   * @param options Session and listener options.
+   * @param options Session and listener options, and the cookie threshold.
    * @param onSession Called with each session once it is ready.
+   * @throws {TypeError} For a wrong session option.
+   * @throws {RangeError} For a limit or option value out of range.
    */
-  constructor(socket: Deno.DatagramConn, options: ListenerOptions, onSession?: SessionHandler) {
-    super(options, onSession);
+  constructor(
+    socket: Deno.DatagramConn,
+    options: UdpListenerOptions,
+    onSession?: SessionHandler,
+  ) {
+    const { cookieThreshold, cookieSecretLifetime, ...listenerOptions } = options;
+    super(listenerOptions, onSession);
+    const threshold = cookieThreshold ??
+      Math.floor((listenerOptions.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES) / 2);
+    if (!(threshold === Infinity || (Number.isSafeInteger(threshold) && threshold >= 0))) {
+      throw new RangeError(
+        `Cannot create listener: "cookieThreshold" must be a non-negative integer or Infinity, got ${
+          String(cookieThreshold)
+        }`,
+      );
+    }
+    this.#cookieThreshold = threshold;
+    const clock = listenerOptions.clock;
+    this.#cookies = new UdpCookieResponder({
+      backend: listenerOptions.backend ?? autoBackend,
+      secretLifetime: cookieSecretLifetime ?? DEFAULT_COOKIE_SECRET_LIFETIME,
+      ...(clock === undefined ? {} : { now: () => clock.now() }),
+      ...(listenerOptions.globalSharedSecret === undefined
+        ? {}
+        : { globalSharedSecret: listenerOptions.globalSharedSecret }),
+    });
     this.#socket = socket;
     this.#addr = socket.addr as Deno.NetAddr;
     void this.#receiveLoop();
+  }
+
+  /** Cookie replies sent, valid echoes and datagrams too short to answer, so far. */
+  get cookieStats(): UdpCookieStats {
+    return this.#cookies.stats;
   }
 
   /** The address the listener is bound to. */
@@ -215,6 +309,7 @@ export class UdpListener extends Listener {
     await super.close();
     for (const peer of this.#peers.values()) peer.end();
     this.#peers.clear();
+    this.#cookies.dispose();
     try {
       this.#socket.close();
     } catch {
@@ -236,8 +331,24 @@ export class UdpListener extends Listener {
       if (from.transport !== "udp") continue;
       const key = keyOf(from);
       let peer = this.#peers.get(key);
+      let deliver = true;
       if (peer === undefined) {
         if (this.#stopped) continue;
+        if (this.handshakes >= this.#cookieThreshold) {
+          // Under load: no state for a sender that has not shown it receives here.
+          let verdict;
+          try {
+            verdict = await this.#cookies.inspect(datagram, key);
+          } catch {
+            continue;
+          }
+          if (verdict.kind === "reply") {
+            this.#socket.send(verdict.datagram, from).catch(() => {});
+          }
+          if (verdict.kind !== "echo") continue;
+          // The echo is not a record: the session starts without it (the responder leads).
+          deliver = false;
+        }
         const created = new UdpPeer(this.#socket, from, () => {
           if (this.#peers.get(key) === created) this.#peers.delete(key);
         });
@@ -250,7 +361,7 @@ export class UdpListener extends Listener {
         });
         peer = created;
       }
-      peer.deliver(datagram);
+      if (deliver) peer.deliver(datagram);
     }
   }
 }
@@ -269,7 +380,7 @@ export class UdpListener extends Listener {
  */
 export function listenUdp(
   address: UdpAddress = {},
-  options: ListenerOptions = {},
+  options: UdpListenerOptions = {},
   onSession?: SessionHandler,
 ): UdpListener {
   const { hostname = "127.0.0.1", port = 0 } = address;
