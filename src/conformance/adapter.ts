@@ -1,0 +1,230 @@
+/**
+ * The adapter contract between the conformance suite and an implementation
+ * under test, and the adapter for qgate itself.
+ *
+ * The suite owns the byte pipe: it hands the adapter one end of a transport
+ * (`{ readable, writable }`, Web Streams of bytes) and a specification of
+ * the endpoint to run on it (role, algorithms, identity, access list,
+ * authentication policy, Global Shared Secret, timeouts). The adapter starts
+ * its implementation on that transport and reports how the handshake ended:
+ * ready (with the negotiated suite, the peer's identity and exporter output)
+ * or failed (with a reason code from the README's table). An implementation
+ * in another language is driven the same way: its adapter bridges the
+ * transport to a socket or a subprocess.
+ *
+ * @module
+ */
+
+import { ErrorCode, QGateError } from "../errors.ts";
+import { AccessManager } from "../session/access_manager.ts";
+import { initiate, respond, type Session } from "../session/session.ts";
+import type { SessionOptions } from "../session/options.ts";
+import type { Transport } from "../transport/memory.ts";
+import type { AlgorithmPreferences, NegotiatedSuite } from "../handshake_policy.ts";
+import type { CryptoBackend, SignatureKeyPair } from "../crypto/types.ts";
+import { nobleBackend } from "../crypto/noble_backend.ts";
+import { seededRandom } from "../crypto/random.ts";
+import type { PhaseName } from "./_mutations.ts";
+
+export type { PhaseName } from "./_mutations.ts";
+
+/** Which end of the connection: the initiator dialled, the responder accepted and leads. */
+export type ConformanceRole = "initiator" | "responder";
+
+/** A peer the endpoint's access list knows. */
+export interface AccessEntry {
+  /** The peer's PeerUUID (8-4-4-4-12 hex), derived from its public key as the README says. */
+  readonly uuid: string;
+  /** The peer's identity public key. */
+  readonly publicKey: Uint8Array;
+  /** Whether the peer is allowed (`false`: known and denied). */
+  readonly allowed: boolean;
+}
+
+/** Everything an endpoint under test is configured with. */
+export interface ConformanceEndpointSpec {
+  /** The endpoint's role. */
+  readonly role: ConformanceRole;
+  /** Ordered algorithm preferences, every category given. */
+  readonly algorithms: AlgorithmPreferences;
+  /** The endpoint's identity key pair, if it authenticates. */
+  readonly identity: SignatureKeyPair | undefined;
+  /** The peers it knows. */
+  readonly accessList: readonly AccessEntry[];
+  /** Whether the peer must authenticate. */
+  readonly requireAuthentication: boolean;
+  /** The Global Shared Secret, if any. */
+  readonly globalSharedSecret: Uint8Array | undefined;
+  /** Handshake timeouts in ms: any one waiting state, and the whole handshake. */
+  readonly timeouts: { readonly phase: number; readonly handshake: number };
+  /** What to export once ready, so the suite can compare session keys. */
+  readonly exporter: {
+    readonly label: string;
+    readonly context: Uint8Array;
+    readonly length: number;
+  };
+  /** A seed for implementations that can make their randomness reproducible. */
+  readonly seed: Uint8Array;
+}
+
+/** How an endpoint's handshake ended. */
+export type EndpointOutcome =
+  | {
+    readonly status: "ready";
+    /** The negotiated suite. */
+    readonly suite: NegotiatedSuite;
+    /** The peer's UUID, when it presented an identity. */
+    readonly peerUuid?: string | undefined;
+    /** Whether the peer proved an identity the access list allows. */
+    readonly authenticated: boolean;
+    /** Exporter output for the spec's label and context, taken at ready. */
+    readonly exporter?: Uint8Array | undefined;
+  }
+  | {
+    readonly status: "failed";
+    /** The reason code (`ERR_…`, README "Error codes"). */
+    readonly code: string;
+    /** The phase the handshake failed in, if the implementation reports it. */
+    readonly phase?: PhaseName | undefined;
+  };
+
+/** A running endpoint. */
+export interface ConformanceEndpoint {
+  /** Settles once the handshake is ready or failed; never rejects. */
+  readonly outcome: Promise<EndpointOutcome>;
+  /** Ends the endpoint and releases the transport; resolves once it is gone. */
+  close(): Promise<void>;
+}
+
+/** What the suite needs from an implementation under test. */
+export interface ConformanceAdapter {
+  /** The implementation's name, for the report. */
+  readonly name: string;
+  /**
+   * Starts one endpoint on `transport`.
+   *
+   * @param transport The byte pipe the suite provides.
+   * @param spec The endpoint's configuration.
+   * @returns The running endpoint.
+   */
+  start(
+    transport: Transport,
+    spec: ConformanceEndpointSpec,
+  ): ConformanceEndpoint | Promise<ConformanceEndpoint>;
+}
+
+const PHASES: readonly string[] = [
+  "metaExchange",
+  "primaryKeyExchange",
+  "secondaryKeyExchange",
+  "authentication",
+  "sessionInit",
+];
+
+/** Extra hooks the suite's own reference peer uses. */
+export interface ReferenceExtras {
+  /** Replaces the crypto backend (default noble, so seeded runs are reproducible). */
+  readonly backend?: CryptoBackend;
+  /** Extra session options (noise, padding). */
+  readonly options?: SessionOptions;
+}
+
+/** A qgate endpoint with its session, for the suite's reference peer. */
+export interface QgateEndpoint extends ConformanceEndpoint {
+  readonly session: Session;
+}
+
+/**
+ * Starts a qgate session for a spec.
+ *
+ * @param transport The byte pipe.
+ * @param spec The endpoint's configuration.
+ * @param extras The reference peer's hooks.
+ * @returns The endpoint and its session.
+ */
+export function startQgateEndpoint(
+  transport: Transport,
+  spec: ConformanceEndpointSpec,
+  extras: ReferenceExtras = {},
+): QgateEndpoint {
+  const accessManager = new AccessManager();
+  for (const entry of spec.accessList) {
+    accessManager.addPeer(entry.uuid, entry.publicKey, entry.allowed);
+  }
+  const options: SessionOptions & { onTrace?: SessionOptions["onTrace"] } = {
+    algorithms: spec.algorithms,
+    requireAuthentication: spec.requireAuthentication,
+    accessManager,
+    timeouts: spec.timeouts,
+    random: seededRandom(spec.seed),
+    backend: extras.backend ?? nobleBackend,
+    ...(spec.identity === undefined ? {} : { identity: spec.identity }),
+    ...(spec.globalSharedSecret === undefined
+      ? {}
+      : { globalSharedSecret: spec.globalSharedSecret }),
+    ...extras.options,
+  };
+  let exporter: Uint8Array | undefined;
+  let phase: PhaseName | undefined;
+  // Assigned right below; trace events before that carry no "end".
+  const holder: { session?: Session } = {};
+  const onTrace = extras.options?.onTrace;
+  options.onTrace = (event) => {
+    onTrace?.(event);
+    if (event.type === "state") {
+      // The phase a failure happened in: the last phase state entered.
+      const first = event.state.split(".")[0]!;
+      if (PHASES.includes(first)) phase = first as PhaseName;
+    } else if (event.type === "end" && event.outcome === "ready" && holder.session) {
+      const { label, context, length } = spec.exporter;
+      exporter = holder.session.exportKeyingMaterial(label, context, length);
+    }
+  };
+  const session = spec.role === "initiator"
+    ? initiate(transport, options)
+    : respond(transport, options);
+  holder.session = session;
+  const outcome: Promise<EndpointOutcome> = session.ready.then(
+    (details) => ({
+      status: "ready",
+      suite: details.algorithms,
+      peerUuid: details.peerUuid,
+      authenticated: details.authenticated,
+      exporter,
+    }),
+    (error: unknown) => ({
+      status: "failed",
+      code: error instanceof QGateError ? error.code : ErrorCode.INTERNAL,
+      phase,
+    }),
+  );
+  return {
+    session,
+    outcome,
+    close: async () => {
+      await session.close();
+    },
+  };
+}
+
+/**
+ * The adapter for qgate itself: `initiate()` or `respond()` on the suite's
+ * transport, with the spec's options, seeded randomness and the noble backend.
+ *
+ * @example Running qgate against itself through the suite
+ * ```ts
+ * import { qgateAdapter, runConformance } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const report = await runConformance(qgateAdapter, { categories: ["positive"], sample: 2 });
+ * assert.equal(report.implementation, "qgate");
+ * assert.equal(report.failed, 0);
+ * ```
+ */
+export const qgateAdapter: ConformanceAdapter = {
+  name: "qgate",
+  start: (transport, spec) => {
+    const { outcome, close } = startQgateEndpoint(transport, spec);
+    return { outcome, close };
+  },
+};
