@@ -896,6 +896,8 @@ export class Session {
         ? {}
         : { globalSharedSecret: this.#options.globalSharedSecret }),
     });
+    // The key schedule has absorbed the GSS and the record layer keeps its own copy: wipe ours.
+    this.#options.globalSharedSecret?.fill(0);
   }
 
   #keyExchange(slot: KeyExchangeSlot): KeyExchange {
@@ -1185,6 +1187,7 @@ export class Session {
     }
     this.#kexState?.dispose();
     this.#secret?.fill(0);
+    this.#options.globalSharedSecret?.fill(0);
     this.#keySchedule?.dispose();
     this.#records.dispose();
     this.#budget.close(
