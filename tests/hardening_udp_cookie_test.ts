@@ -267,3 +267,24 @@ Deno.test("listenUdp() rejects a bad cookieThreshold and gives the port back", (
   }
   assert.throws(() => listenUdp({}, { ...OPEN, cookieSecretLifetime: 0 }), RangeError);
 });
+
+Deno.test("listenUdp() refuses a host over maxConnectionsPerAddress with ERR_RESOURCE_LIMIT", async () => {
+  const listener = listenUdp({}, { ...OPEN, maxConnectionsPerAddress: 2, cookieThreshold: 0 });
+  const limits: string[] = [];
+  listener.on("failure", (failure) => {
+    if (failure.stage === "refused") limits.push(`${failure.code} ${failure.limit}`);
+  });
+  const options = { ...OPEN, timeouts: { phase: 600, handshake: 900 } };
+  const clients = [1, 2, 3].map(() => connectUdp({ port: listener.addr.port }, options));
+  const outcomes = await Promise.all(
+    clients.map((client) => client.ready.then(() => "ready", (error) => error.code)),
+  );
+  assert.deepEqual(outcomes.toSorted(), [ErrorCode.TIMEOUT, "ready", "ready"]);
+  assert.ok(
+    limits.length > 0 &&
+      limits.every((limit) => limit === `${ErrorCode.RESOURCE_LIMIT} perAddress`),
+  );
+  assert.equal(listener.peers, 2);
+  await Promise.all(clients.map((client) => client.close()));
+  await listener.close();
+});
