@@ -236,9 +236,10 @@ export type { UdpListenerOptions } from "./src/transport/udp.ts";
 export {
   COOKIE_LENGTH,
   DEFAULT_COOKIE_SECRET_LIFETIME,
-  MAX_COOKIE_DATAGRAM_LENGTH,
-  MAX_COOKIE_PADDING,
-  MIN_COOKIE_DATAGRAM_LENGTH,
+  MAX_COOKIE_ECHO_LENGTH,
+  MAX_COOKIE_REPLY_LENGTH,
+  MIN_COOKIE_ECHO_LENGTH,
+  MIN_COOKIE_REPLY_LENGTH,
   UdpCookieInitiator,
   UdpCookieResponder,
 } from "./src/transport/udp_cookie.ts";

@@ -3,8 +3,9 @@ import {
   connectUdp,
   ErrorCode,
   listenUdp,
-  MAX_COOKIE_DATAGRAM_LENGTH,
-  MIN_COOKIE_DATAGRAM_LENGTH,
+  MAX_COOKIE_REPLY_LENGTH,
+  MIN_COOKIE_ECHO_LENGTH,
+  MIN_COOKIE_REPLY_LENGTH,
   nobleBackend,
   seededRandom,
   type Session,
@@ -29,12 +30,12 @@ function shareWindow(a: Uint8Array, b: Uint8Array, window: number): boolean {
   return false;
 }
 
-async function replyTo(
+function replyTo(
   responder: UdpCookieResponder,
   datagram: Uint8Array,
   address: string,
-): Promise<Uint8Array> {
-  const verdict = await responder.inspect(datagram, address);
+): Uint8Array {
+  const verdict = responder.inspect(datagram, address);
   assert.equal(verdict.kind, "reply");
   return (verdict as { datagram: Uint8Array }).datagram;
 }
@@ -42,56 +43,56 @@ async function replyTo(
 Deno.test("UdpCookieResponder and UdpCookieInitiator behaviour", async (t) => {
   const address = "192.0.2.10:40000";
 
-  await t.step("replies are never longer than their trigger; short triggers get none", async () => {
+  await t.step("replies are never longer than their trigger; short triggers get none", () => {
     const responder = new UdpCookieResponder({ backend: nobleBackend });
     for (let length = 0; length < 300; length++) {
-      const verdict = await responder.inspect(junk(length, 1), address);
-      if (length < MIN_COOKIE_DATAGRAM_LENGTH) {
+      const verdict = responder.inspect(junk(length, 1), address);
+      if (length < MIN_COOKIE_REPLY_LENGTH) {
         assert.equal(verdict.kind, "drop");
         continue;
       }
       assert.equal(verdict.kind, "reply");
       const reply = (verdict as { datagram: Uint8Array }).datagram;
       assert.ok(reply.length <= length, `${reply.length} > ${length}`);
-      assert.ok(reply.length >= MIN_COOKIE_DATAGRAM_LENGTH);
-      assert.ok(reply.length <= MAX_COOKIE_DATAGRAM_LENGTH);
+      assert.ok(reply.length >= MIN_COOKIE_REPLY_LENGTH);
+      assert.ok(reply.length <= MAX_COOKIE_REPLY_LENGTH);
     }
     assert.deepEqual(responder.stats, {
-      replies: 300 - MIN_COOKIE_DATAGRAM_LENGTH,
+      replies: 300 - MIN_COOKIE_REPLY_LENGTH,
       echoes: 0,
-      dropped: MIN_COOKIE_DATAGRAM_LENGTH,
+      dropped: MIN_COOKIE_REPLY_LENGTH,
     });
     responder.dispose();
   });
 
-  await t.step("an echo is valid only from the address the cookie was made for", async () => {
+  await t.step("an echo is valid only from the address the cookie was made for", () => {
     const responder = new UdpCookieResponder();
     const initiator = new UdpCookieInitiator();
     const first = junk(120, 2);
     initiator.sent(first);
-    const echo = await initiator.received(await replyTo(responder, first, address));
-    assert.ok(echo !== undefined && echo.length >= MIN_COOKIE_DATAGRAM_LENGTH);
-    assert.equal((await responder.inspect(echo, address)).kind, "echo");
-    assert.equal((await responder.inspect(echo, "192.0.2.10:40001")).kind, "reply");
-    assert.equal((await responder.inspect(echo, "192.0.2.11:40000")).kind, "reply");
+    const echo = initiator.received(replyTo(responder, first, address));
+    assert.ok(echo !== undefined && echo.length >= MIN_COOKIE_ECHO_LENGTH);
+    assert.equal((responder.inspect(echo, address)).kind, "echo");
+    assert.equal((responder.inspect(echo, "192.0.2.10:40001")).kind, "reply");
+    assert.equal((responder.inspect(echo, "192.0.2.11:40000")).kind, "reply");
     // A forged echo (flipped bit) is just another unsolicited datagram.
     const forged = echo.slice();
     forged[20]! ^= 1;
-    assert.equal((await responder.inspect(forged, address)).kind, "reply");
+    assert.equal((responder.inspect(forged, address)).kind, "reply");
     assert.equal(responder.stats.echoes, 1);
   });
 
-  await t.step("the initiator accepts only replies bound to its own first datagram", async () => {
+  await t.step("the initiator accepts only replies bound to its own first datagram", () => {
     const responder = new UdpCookieResponder();
     const initiator = new UdpCookieInitiator();
     initiator.sent(junk(100, 3));
-    const reply = await replyTo(responder, junk(100, 4), address); // someone else's trigger
-    assert.equal(await initiator.received(reply), undefined);
+    const reply = replyTo(responder, junk(100, 4), address); // someone else's trigger
+    assert.equal(initiator.received(reply), undefined);
     const silent = new UdpCookieInitiator(); // has sent nothing yet
-    assert.equal(await silent.received(reply), undefined);
+    assert.equal(silent.received(reply), undefined);
   });
 
-  await t.step("with a GSS only its holders read cookies", async () => {
+  await t.step("with a GSS only its holders read cookies", () => {
     const gss = new Uint8Array(32).fill(9);
     const responder = new UdpCookieResponder({ globalSharedSecret: gss });
     const outsider = new UdpCookieInitiator();
@@ -99,53 +100,53 @@ Deno.test("UdpCookieResponder and UdpCookieInitiator behaviour", async (t) => {
     const first = junk(90, 5);
     outsider.sent(first);
     member.sent(first);
-    const reply = await replyTo(responder, first, address);
-    assert.equal(await outsider.received(reply), undefined);
-    const echo = await member.received(reply);
-    assert.equal((await responder.inspect(echo!, address)).kind, "echo");
+    const reply = replyTo(responder, first, address);
+    assert.equal(outsider.received(reply), undefined);
+    const echo = member.received(reply);
+    assert.equal((responder.inspect(echo!, address)).kind, "echo");
   });
 
-  await t.step("a replayed reply is answered once", async () => {
+  await t.step("a replayed reply is answered once", () => {
     const responder = new UdpCookieResponder();
     const initiator = new UdpCookieInitiator();
     const first = junk(100, 6);
     initiator.sent(first);
-    const reply = await replyTo(responder, first, address);
-    assert.ok((await initiator.received(reply))!.length > 0);
-    assert.equal((await initiator.received(reply))!.length, 0);
+    const reply = replyTo(responder, first, address);
+    assert.ok((initiator.received(reply))!.length > 0);
+    assert.equal((initiator.received(reply))!.length, 0);
   });
 
-  await t.step("cookies outlive one secret rotation, not two", async () => {
+  await t.step("cookies outlive one secret rotation, not two", () => {
     let time = 0;
     const responder = new UdpCookieResponder({ now: () => time, secretLifetime: 1_000 });
     const initiator = new UdpCookieInitiator();
     const first = junk(100, 7);
     initiator.sent(first);
-    const echo = (await initiator.received(await replyTo(responder, first, address)))!;
+    const echo = (initiator.received(replyTo(responder, first, address)))!;
     time = 1_500;
-    assert.equal((await responder.inspect(echo, address)).kind, "echo");
+    assert.equal((responder.inspect(echo, address)).kind, "echo");
     time = 2_600;
-    assert.equal((await responder.inspect(echo, address)).kind, "reply");
+    assert.equal((responder.inspect(echo, address)).kind, "reply");
     time = 10_000; // a long quiet spell: both secrets are gone
     const stale = new UdpCookieInitiator();
     stale.sent(first);
-    const late = (await stale.received(await replyTo(responder, first, address)))!;
+    const late = (stale.received(replyTo(responder, first, address)))!;
     time = 10_500;
-    assert.equal((await responder.inspect(late, address)).kind, "echo");
+    assert.equal((responder.inspect(late, address)).kind, "echo");
   });
 
-  await t.step("replies and echoes share no bytes with each other or their trigger", async () => {
+  await t.step("replies and echoes share no bytes with each other or their trigger", () => {
     const responder = new UdpCookieResponder();
     const initiator = new UdpCookieInitiator();
     const first = junk(108, 8);
     initiator.sent(first);
     const replies = [
-      await replyTo(responder, first, address),
-      await replyTo(responder, first, address),
+      replyTo(responder, first, address),
+      replyTo(responder, first, address),
     ];
     const echoes = [
-      (await initiator.received(replies[0]!))!,
-      (await initiator.received(replies[1]!))!,
+      (initiator.received(replies[0]!))!,
+      (initiator.received(replies[1]!))!,
     ];
     const all = [first, ...replies, ...echoes];
     for (let i = 0; i < all.length; i++) {
@@ -156,9 +157,9 @@ Deno.test("UdpCookieResponder and UdpCookieInitiator behaviour", async (t) => {
   });
 
   await t.step("rejects misuse with TypeError/RangeError", () => {
-    const noAead = { ...nobleBackend, aead: () => undefined };
-    assert.throws(() => new UdpCookieResponder({ backend: noAead }), TypeError);
-    assert.throws(() => new UdpCookieInitiator({ backend: noAead }), TypeError);
+    const noHash = { ...nobleBackend, hash: () => undefined };
+    assert.throws(() => new UdpCookieResponder({ backend: noHash }), TypeError);
+    assert.throws(() => new UdpCookieInitiator({ backend: noHash }), TypeError);
     assert.throws(() => new UdpCookieResponder({ secretLifetime: 0 }), RangeError);
     assert.throws(
       () => new UdpCookieResponder({ globalSharedSecret: "x" as unknown as Uint8Array }),

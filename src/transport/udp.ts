@@ -188,7 +188,7 @@ export function connectUdp(address: UdpAddress, options: SessionOptions = {}): S
         if (from.transport !== "udp" || from.port !== port || from.hostname !== hostname) {
           continue;
         }
-        const echo = handshaking ? await cookies.received(datagram) : undefined;
+        const echo = handshaking ? cookies.received(datagram) : undefined;
         if (echo === undefined) peer.deliver(datagram);
         else if (echo.length > 0) await socket.send(echo, remote);
       }
@@ -338,7 +338,7 @@ export class UdpListener extends Listener {
           // Under load: no state for a sender that has not shown it receives here.
           let verdict;
           try {
-            verdict = await this.#cookies.inspect(datagram, key);
+            verdict = this.#cookies.inspect(datagram, key);
           } catch {
             continue;
           }

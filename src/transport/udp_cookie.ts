@@ -7,76 +7,87 @@
  * datagram from an address it holds no session for creates nothing: the
  * listener answers it with a **cookie reply** and forgets it. The initiator
  * answers the reply with a **cookie echo**; a valid echo from the same
- * address makes the listener start a session for it. Replies are smaller
- * than the datagram that caused them (no amplification), and datagrams too
- * short for a reply get none.
+ * address makes the listener start a session for it. A reply is never longer
+ * than the datagram that caused it (no amplification), and a datagram too
+ * short for a reply gets none.
  *
  * ```
  * cookieKey = HKDF-SHA-256(ikm = "qgate/1 gss" ‖ GSS, salt = "qgate/1 cookie", info = "qgate/1 cookie key", 32)
- * cookie    = HMAC-SHA-256(secret, "qgate/1 cookie" ‖ address)[0..16]   address = "host:port" as UTF-8
- * reply     = nonce (12) ‖ ChaCha20-Poly1305(cookieKey, nonce,
- *               aad = "qgate/1 cookie reply" ‖ trigger[0..16], cookie ‖ zeros(p))
- * echo      = nonce (12) ‖ ChaCha20-Poly1305(cookieKey, nonce,
- *               aad = "qgate/1 cookie echo", cookie ‖ zeros(p))
+ * cookie    = HMAC-SHA-256(secret, "qgate/1 cookie" ‖ address)[0..16]     address = "host:port", UTF-8
+ * reply     = nonce (12) ‖ (trigger[0..8] ‖ cookie ‖ zeros(p)) XOR ChaCha20(cookieKey, nonce)
+ *             p random in [0, 64], and 36 + p ≤ |trigger|
+ * echo      = nonce (12) ‖ (cookie ‖ zeros(q)) XOR ChaCha20(cookieKey, nonce, counter 1)
+ *             q random in [16, 80]
  * ```
  *
  * `secret` is 32 random bytes drawn by the listener and replaced every
  * `cookieSecretLifetime` (default two minutes); a cookie made with the
  * current or the previous secret is accepted, so a cookie lives two to four
- * minutes. `trigger[0..16]` is the first 16 bytes of the datagram that was
- * answered: for an initiator's epoch-0 datagram, its salt, so only someone
- * who saw that datagram can forge a reply the initiator accepts. Nonces and
- * the padding length `p` (0–64, never making a reply longer than its
- * trigger) are fresh for every datagram.
+ * minutes. `trigger[0..8]` are the first bytes of the datagram that was
+ * answered: for an initiator's epoch-0 datagram, the start of its salt, so
+ * only someone who saw that datagram can make a reply the initiator accepts.
+ * An echo needs no integrity of its own: the cookie inside is a MAC the
+ * listener recomputes, and at least 16 zero bytes let the listener discard
+ * anything else with one ChaCha20 call, before any MAC. Nonces and padding
+ * lengths are fresh for every datagram.
  *
- * Both messages are random-looking bytes of 44 to 108 bytes, like an
- * ordinary record; nothing in clear tells them apart (a passive observer
- * still sees their timing and size). Without a GSS the cookie key is a public
- * constant: the encryption only hides the exchange from pattern matching. An
- * attacker that can receive at the address it claims can always get a
- * cookie: the exchange stops blind address spoofing, not real hosts (those
- * are met by the per-address limit).
+ * Replies (36–100 bytes) and echoes (44–108 bytes) are random-looking bytes
+ * in the size range of ordinary records; nothing in clear tells them apart.
+ * A passive observer still sees an extra round trip before the handshake.
+ * Without a GSS the cookie key is a public constant: the encryption only
+ * hides the exchange from pattern matching. An attacker that can receive at
+ * the address it claims can always get a cookie: the exchange stops blind
+ * address spoofing, not real hosts (those meet the per-address limit).
  *
- * Cost to the listener per unsolicited datagram: at most one AEAD open of at
- * most 108 bytes (only for datagrams of echo size), one HMAC and one AEAD seal
- * of at most 80 bytes; no allocation that outlives the datagram.
+ * Cost to the listener per unsolicited datagram: one ChaCha20 call on at
+ * most 108 bytes (only for a datagram of echo size), then one HMAC-SHA-256
+ * and one ChaCha20 call on at most 100 bytes for the reply; no allocation
+ * outlives the datagram.
  *
  * @module
  */
 
+import { chacha20 } from "@noble/ciphers/chacha.js";
 import { autoBackend } from "../crypto/auto_backend.ts";
 import { systemRandom } from "../crypto/random.ts";
-import type { AeadCipher, CryptoBackend, HashFunction, RandomSource } from "../crypto/types.ts";
+import type { CryptoBackend, HashFunction, RandomSource } from "../crypto/types.ts";
 
 /** Bytes of a cookie. */
 export const COOKIE_LENGTH = 16;
 
-/** The shortest cookie reply or echo: nonce (12) ‖ cookie (16) ‖ tag (16). */
-export const MIN_COOKIE_DATAGRAM_LENGTH = 44;
+/** The shortest cookie reply: nonce (12) ‖ trigger check (8) ‖ cookie (16). */
+export const MIN_COOKIE_REPLY_LENGTH = 36;
 
-/** The most zero padding a cookie reply or echo carries. */
-export const MAX_COOKIE_PADDING = 64;
+/** The longest cookie reply (64 bytes of padding). */
+export const MAX_COOKIE_REPLY_LENGTH = 100;
 
-/** The longest cookie reply or echo. */
-export const MAX_COOKIE_DATAGRAM_LENGTH = MIN_COOKIE_DATAGRAM_LENGTH + MAX_COOKIE_PADDING;
+/** The shortest cookie echo: nonce (12) ‖ cookie (16) ‖ 16 zero bytes. */
+export const MIN_COOKIE_ECHO_LENGTH = 44;
+
+/** The longest cookie echo (80 zero bytes). */
+export const MAX_COOKIE_ECHO_LENGTH = 108;
 
 /** The default lifetime of a cookie secret, in ms. */
 export const DEFAULT_COOKIE_SECRET_LIFETIME = 120_000;
 
 const NONCE_LENGTH = 12;
-const SALT_PREFIX_LENGTH = 16;
+const CHECK_LENGTH = 8;
 const SECRET_LENGTH = 32;
+const MAX_REPLY_PADDING = MAX_COOKIE_REPLY_LENGTH - MIN_COOKIE_REPLY_LENGTH;
+const MIN_ECHO_PADDING = MIN_COOKIE_ECHO_LENGTH - NONCE_LENGTH - COOKIE_LENGTH;
+const MAX_ECHO_PADDING = MAX_COOKIE_ECHO_LENGTH - NONCE_LENGTH - COOKIE_LENGTH;
+/** ChaCha20 block counters: replies and echoes never share keystream. */
+const REPLY_COUNTER = 0;
+const ECHO_COUNTER = 1;
 const encoder = new TextEncoder();
 const GSS_LABEL = encoder.encode("qgate/1 gss");
 const KEY_SALT = encoder.encode("qgate/1 cookie");
 const KEY_INFO = encoder.encode("qgate/1 cookie key");
 const COOKIE_LABEL = encoder.encode("qgate/1 cookie");
-const REPLY_LABEL = encoder.encode("qgate/1 cookie reply");
-const ECHO_LABEL = encoder.encode("qgate/1 cookie echo");
 
 /** What both sides of the cookie exchange take. */
 export interface UdpCookieOptions {
-  /** Supplies SHA-256 and ChaCha20-Poly1305 (default `autoBackend`). */
+  /** Supplies SHA-256 for the key derivation and the cookie MAC (default `autoBackend`). */
   readonly backend?: CryptoBackend;
   /** Draws nonces, padding lengths and secrets (default `systemRandom`). */
   readonly random?: RandomSource;
@@ -113,18 +124,15 @@ export interface UdpCookieStats {
 
 interface Suite {
   readonly hash: HashFunction;
-  readonly cipher: AeadCipher;
+  readonly key: Uint8Array;
   readonly random: RandomSource;
 }
 
 function suiteOf(context: string, options: UdpCookieOptions): Suite {
   const backend = options.backend ?? autoBackend;
-  const hash = backend.hash("SHA-256");
-  const aead = backend.aead("ChaCha20-Poly1305");
-  if (hash === undefined || aead === undefined) {
-    throw new TypeError(
-      `Cannot ${context}: "backend" must offer SHA-256 and ChaCha20-Poly1305`,
-    );
+  const hash = typeof backend?.hash === "function" ? backend.hash("SHA-256") : undefined;
+  if (hash === undefined) {
+    throw new TypeError(`Cannot ${context}: "backend" must offer SHA-256`);
   }
   const gss = options.globalSharedSecret ?? new Uint8Array(0);
   if (!(gss instanceof Uint8Array)) {
@@ -137,11 +145,9 @@ function suiteOf(context: string, options: UdpCookieOptions): Suite {
   const ikm = concat(GSS_LABEL, gss);
   const prk = hash.extract(KEY_SALT, ikm);
   const key = hash.expand(prk, KEY_INFO, 32);
-  const cipher = aead.createCipher(key);
   ikm.fill(0);
   prk.fill(0);
-  key.fill(0);
-  return { hash, cipher, random };
+  return { hash, key, random };
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
@@ -174,42 +180,28 @@ function randomBelow(random: RandomSource, bound: number): number {
   return (high * 256 + low) % bound;
 }
 
-/** Seals `cookie ‖ zeros(padding)` under a fresh nonce. */
-async function sealCookie(
-  suite: Suite,
-  cookie: Uint8Array,
-  padding: number,
-  aad: Uint8Array,
-): Promise<Uint8Array<ArrayBuffer>> {
+/** `nonce ‖ plaintext XOR ChaCha20(key, nonce, counter)` under a fresh nonce. */
+function mask(suite: Suite, plaintext: Uint8Array, counter: number): Uint8Array<ArrayBuffer> {
   const nonce = suite.random(NONCE_LENGTH);
   if (nonce.length !== NONCE_LENGTH) {
-    throw new RangeError(`Cannot seal cookie: "random" returned ${nonce.length} bytes, not 12`);
+    throw new RangeError(`Cannot make cookie datagram: "random" returned ${nonce.length} bytes`);
   }
-  const plaintext = new Uint8Array(COOKIE_LENGTH + padding);
-  plaintext.set(cookie);
-  const sealed = await suite.cipher.seal(nonce, plaintext, aad);
+  const out = new Uint8Array(NONCE_LENGTH + plaintext.length);
+  out.set(nonce);
+  chacha20(suite.key, nonce, plaintext, out.subarray(NONCE_LENGTH), counter);
   plaintext.fill(0);
-  return concat(nonce, sealed);
+  return out;
 }
 
-/** Opens a reply or echo; the cookie, or `undefined` if it does not authenticate. */
-async function openCookie(
-  suite: Suite,
-  datagram: Uint8Array,
-  aad: Uint8Array,
-): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  if (
-    datagram.length < MIN_COOKIE_DATAGRAM_LENGTH || datagram.length > MAX_COOKIE_DATAGRAM_LENGTH
-  ) {
-    return undefined;
-  }
-  const plaintext = await suite.cipher.open(
+/** The plaintext behind a cookie datagram (fresh; the caller wipes it). */
+function unmask(suite: Suite, datagram: Uint8Array, counter: number): Uint8Array<ArrayBuffer> {
+  return chacha20(
+    suite.key,
     datagram.subarray(0, NONCE_LENGTH),
     datagram.subarray(NONCE_LENGTH),
-    aad,
+    new Uint8Array(datagram.length - NONCE_LENGTH),
+    counter,
   );
-  if (plaintext === undefined || !allZero(plaintext.subarray(COOKIE_LENGTH))) return undefined;
-  return plaintext.slice(0, COOKIE_LENGTH);
 }
 
 /**
@@ -226,13 +218,13 @@ async function openCookie(
  * const initiator = new UdpCookieInitiator();
  * const first = crypto.getRandomValues(new Uint8Array(80)); // an initiator's first datagram
  * initiator.sent(first);
- * const verdict = await responder.inspect(first, "192.0.2.7:4000");
+ * const verdict = responder.inspect(first, "192.0.2.7:4000");
  * assert.equal(verdict.kind, "reply");
  * if (verdict.kind !== "reply") throw new Error("unreachable");
- * const echo = await initiator.received(verdict.datagram);
+ * const echo = initiator.received(verdict.datagram);
  * assert.ok(echo !== undefined);
- * assert.equal((await responder.inspect(echo, "192.0.2.7:4000")).kind, "echo");
- * assert.equal((await responder.inspect(echo, "192.0.2.8:4000")).kind, "reply"); // another address
+ * assert.equal(responder.inspect(echo, "192.0.2.7:4000").kind, "echo");
+ * assert.equal(responder.inspect(echo, "192.0.2.8:4000").kind, "reply"); // another address
  * responder.dispose();
  * initiator.dispose();
  * ```
@@ -252,18 +244,18 @@ export class UdpCookieResponder {
    * Creates a responder with a fresh secret.
    *
    * @param options Backend, random source, GSS, clock and secret lifetime.
-   * @throws {TypeError} If the backend lacks SHA-256 or ChaCha20-Poly1305, or an option has the wrong type.
+   * @throws {TypeError} If the backend lacks SHA-256, or an option has the wrong type.
    * @throws {RangeError} If `secretLifetime` is not a positive number.
    */
   constructor(options: UdpCookieResponderOptions = {}) {
     const context = "create cookie responder";
-    this.#suite = suiteOf(context, options);
     const lifetime = options.secretLifetime ?? DEFAULT_COOKIE_SECRET_LIFETIME;
     if (typeof lifetime !== "number" || !Number.isFinite(lifetime) || lifetime <= 0) {
       throw new RangeError(
         `Cannot ${context}: "secretLifetime" must be a positive number, got ${String(lifetime)}`,
       );
     }
+    this.#suite = suiteOf(context, options);
     this.#lifetime = lifetime;
     this.#now = options.now ?? (() => performance.now());
     this.#current = this.#freshSecret();
@@ -282,38 +274,50 @@ export class UdpCookieResponder {
    * @param address The sender's address, `host:port`.
    * @returns `"echo"` for a valid echo from that address, else a reply to send, or `"drop"`.
    */
-  async inspect(datagram: Uint8Array, address: string): Promise<UdpCookieVerdict> {
+  inspect(datagram: Uint8Array, address: string): UdpCookieVerdict {
     this.#rotate();
     const addressBytes = encoder.encode(address);
-    const echoed = await openCookie(this.#suite, datagram, ECHO_LABEL);
-    if (echoed !== undefined) {
-      const valid = sameBytes(echoed, this.#cookie(this.#current, addressBytes)) ||
-        (this.#previous !== undefined &&
-          sameBytes(echoed, this.#cookie(this.#previous, addressBytes)));
-      if (valid) {
-        this.#echoes++;
-        return { kind: "echo" };
+    let cookie: Uint8Array | undefined;
+    if (datagram.length >= MIN_COOKIE_ECHO_LENGTH && datagram.length <= MAX_COOKIE_ECHO_LENGTH) {
+      const plaintext = unmask(this.#suite, datagram, ECHO_COUNTER);
+      // Anything but an echo fails here, before any MAC is computed.
+      if (allZero(plaintext.subarray(COOKIE_LENGTH))) {
+        const echoed = plaintext.subarray(0, COOKIE_LENGTH);
+        cookie = this.#cookie(this.#current, addressBytes);
+        let valid = sameBytes(echoed, cookie);
+        if (!valid && this.#previous !== undefined) {
+          const old = this.#cookie(this.#previous, addressBytes);
+          valid = sameBytes(echoed, old);
+          old.fill(0);
+        }
+        plaintext.fill(0);
+        if (valid) {
+          cookie.fill(0);
+          this.#echoes++;
+          return { kind: "echo" };
+        }
       }
     }
-    const room = datagram.length - MIN_COOKIE_DATAGRAM_LENGTH;
+    const room = datagram.length - MIN_COOKIE_REPLY_LENGTH;
     if (room < 0) {
       this.#dropped++;
       return { kind: "drop" };
     }
-    const cookie = this.#cookie(this.#current, addressBytes);
-    const padding = randomBelow(this.#suite.random, Math.min(room, MAX_COOKIE_PADDING) + 1);
-    const aad = concat(REPLY_LABEL, datagram.subarray(0, SALT_PREFIX_LENGTH));
-    const reply = await sealCookie(this.#suite, cookie, padding, aad);
+    cookie ??= this.#cookie(this.#current, addressBytes);
+    const padding = randomBelow(this.#suite.random, Math.min(room, MAX_REPLY_PADDING) + 1);
+    const plaintext = new Uint8Array(CHECK_LENGTH + COOKIE_LENGTH + padding);
+    plaintext.set(datagram.subarray(0, CHECK_LENGTH));
+    plaintext.set(cookie, CHECK_LENGTH);
     cookie.fill(0);
     this.#replies++;
-    return { kind: "reply", datagram: reply };
+    return { kind: "reply", datagram: mask(this.#suite, plaintext, REPLY_COUNTER) };
   }
 
   /** Wipes the secrets and the cookie key (best effort). */
   dispose(): void {
     this.#current.fill(0);
     this.#previous?.fill(0);
-    this.#suite.cipher.dispose();
+    this.#suite.key.fill(0);
   }
 
   #cookie(secret: Uint8Array, address: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -344,9 +348,9 @@ export class UdpCookieResponder {
 }
 
 /**
- * The initiator's side of the cookie exchange: remembers the salt of its
- * first datagram, recognises cookie replies bound to it and turns each into
- * one echo.
+ * The initiator's side of the cookie exchange: remembers the start of its
+ * first datagram (its salt), recognises cookie replies bound to it and turns
+ * each into one echo.
  *
  * @example Ordinary datagrams pass through
  * ```ts
@@ -355,62 +359,74 @@ export class UdpCookieResponder {
  *
  * const initiator = new UdpCookieInitiator();
  * initiator.sent(new Uint8Array(60).fill(1));
- * assert.equal(await initiator.received(new Uint8Array(60).fill(2)), undefined);
+ * assert.equal(initiator.received(new Uint8Array(60).fill(2)), undefined);
  * initiator.dispose();
  * ```
  */
 export class UdpCookieInitiator {
   readonly #suite: Suite;
-  #aad: Uint8Array | undefined;
+  #check: Uint8Array | undefined;
   #lastNonce: Uint8Array | undefined;
 
   /**
    * Creates the initiator's side.
    *
-   * @param options Backend, random source and GSS (the same as the listener's).
-   * @throws {TypeError} If the backend lacks SHA-256 or ChaCha20-Poly1305, or an option has the wrong type.
+   * @param options Backend, random source and GSS (the same GSS as the listener's).
+   * @throws {TypeError} If the backend lacks SHA-256, or an option has the wrong type.
    */
   constructor(options: UdpCookieOptions = {}) {
     this.#suite = suiteOf("create cookie initiator", options);
   }
 
   /**
-   * Notes a datagram we sent; the first one's leading 16 bytes (our salt)
-   * bind the replies we accept.
+   * Notes a datagram we sent; the first one's leading bytes bind the replies we accept.
    *
    * @param datagram The datagram just sent.
    */
   sent(datagram: Uint8Array): void {
-    if (this.#aad !== undefined || datagram.length < SALT_PREFIX_LENGTH) return;
-    this.#aad = concat(REPLY_LABEL, datagram.subarray(0, SALT_PREFIX_LENGTH));
+    if (this.#check !== undefined || datagram.length < CHECK_LENGTH) return;
+    this.#check = datagram.slice(0, CHECK_LENGTH);
   }
 
   /**
    * Looks at a received datagram.
    *
    * @param datagram The datagram as received.
-   * @returns The echo to send if it is a cookie reply for us (it must not
-   *   reach the session then), or `undefined` for any other datagram.
+   * @returns `undefined` for any datagram but a cookie reply for us (deliver
+   *   it); for a reply, the echo to send (it must not reach the session), or
+   *   an empty array when that reply was already answered (send nothing).
    */
-  async received(datagram: Uint8Array): Promise<Uint8Array<ArrayBuffer> | undefined> {
-    if (this.#aad === undefined) return undefined;
-    const cookie = await openCookie(this.#suite, datagram, this.#aad);
-    if (cookie === undefined) return undefined;
+  received(datagram: Uint8Array): Uint8Array<ArrayBuffer> | undefined {
+    if (
+      this.#check === undefined || datagram.length < MIN_COOKIE_REPLY_LENGTH ||
+      datagram.length > MAX_COOKIE_REPLY_LENGTH
+    ) {
+      return undefined;
+    }
+    const plaintext = unmask(this.#suite, datagram, REPLY_COUNTER);
+    const isReply = sameBytes(plaintext.subarray(0, CHECK_LENGTH), this.#check) &&
+      allZero(plaintext.subarray(CHECK_LENGTH + COOKIE_LENGTH));
+    if (!isReply) {
+      plaintext.fill(0);
+      return undefined;
+    }
     const nonce = datagram.slice(0, NONCE_LENGTH);
     if (this.#lastNonce !== undefined && sameBytes(nonce, this.#lastNonce)) {
       // A replayed reply: it was answered already.
-      cookie.fill(0);
+      plaintext.fill(0);
       return new Uint8Array(0);
     }
     this.#lastNonce = nonce;
-    const padding = randomBelow(this.#suite.random, MAX_COOKIE_PADDING + 1);
-    const echo = await sealCookie(this.#suite, cookie, padding, ECHO_LABEL);
-    cookie.fill(0);
-    return echo;
+    const padding = MIN_ECHO_PADDING +
+      randomBelow(this.#suite.random, MAX_ECHO_PADDING - MIN_ECHO_PADDING + 1);
+    const echo = new Uint8Array(COOKIE_LENGTH + padding);
+    echo.set(plaintext.subarray(CHECK_LENGTH, CHECK_LENGTH + COOKIE_LENGTH));
+    plaintext.fill(0);
+    return mask(this.#suite, echo, ECHO_COUNTER);
   }
 
   /** Wipes the cookie key (best effort). */
   dispose(): void {
-    this.#suite.cipher.dispose();
+    this.#suite.key.fill(0);
   }
 }
