@@ -14,6 +14,14 @@
  * that the recorded transitions are exactly what the public
  * `machine.getTransitionData(snapshot, event)` selects.
  *
+ * {@linkcode measureStatechartCoverage} drives every statechart qgate has
+ * (the handshake, each phase machine alone, the key-update cycle) that way:
+ * both roles to the end with a stand-in runtime, over streams and datagrams,
+ * then from every snapshot visited every event the machine knows (each peer
+ * message, crafted ones that trip each failure guard, every crypto result and
+ * verdict, transport and local events, each active delayed event) once. The
+ * conformance CLI prints its figures.
+ *
  * @module
  */
 
@@ -25,6 +33,26 @@ import {
   type EventObject,
   type InspectionEvent,
 } from "xstate";
+import { handshakeMachine } from "../../machines/handshake.ts";
+import { metaExchangeMachine } from "../../machines/meta_exchange.ts";
+import { primaryKeyExchangeMachine } from "../../machines/primary_key_exchange.ts";
+import { secondaryKeyExchangeMachine } from "../../machines/secondary_key_exchange.ts";
+import { authenticationMachine } from "../../machines/authentication.ts";
+import { sessionInitMachine } from "../../machines/session_init.ts";
+import {
+  type KeyUpdateCommand,
+  type KeyUpdateEvent,
+  keyUpdateMachine,
+} from "../../machines/key_update.ts";
+import type {
+  HandshakeCommand,
+  HandshakeEvent,
+  HandshakeInput,
+  Role,
+} from "../../machines/_setup.ts";
+import { ErrorCode } from "../errors.ts";
+import type { Message } from "../codec/message_types.ts";
+import { DEFAULT_PREFERENCES, type PeerVerdict } from "../handshake_policy.ts";
 
 /** A transition definition as XState holds it (only what coverage reads). */
 interface Definition {
@@ -228,4 +256,349 @@ export class TransitionCoverage {
       subscription.unsubscribe();
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// Driving every statechart
+
+/** Transition coverage of one statechart, as {@linkcode measureStatechartCoverage} reports it. */
+export interface StatechartCoverage {
+  /** The statechart's id, e.g. `"handshake"` or `"keyUpdate"`. */
+  readonly name: string;
+  /** Transitions taken at least once. */
+  readonly covered: number;
+  /** Transitions the statechart defines. */
+  readonly total: number;
+  /** Labels of the transitions never taken (`#source --event [guard]--> #target`). */
+  readonly uncovered: readonly string[];
+}
+
+const ROLES: readonly Role[] = ["initiator", "responder"];
+const otherRole = (role: Role): Role => (role === "initiator" ? "responder" : "initiator");
+
+function emitted<C>(actions: readonly ExecutableAction[]): C[] {
+  return actions
+    .filter((action) => action.type === "xstate.emit")
+    .map((action) => (action.params as { event: C }).event);
+}
+
+const SUITE = {
+  primaryKeyExchange: "X25519",
+  secondaryKeyExchange: "ML-KEM-768",
+  aead: "ChaCha20-Poly1305",
+  hash: "SHA-256",
+} as const;
+
+const SHARE = new Uint8Array(32).fill(7);
+const PROOF = {
+  signature: 0x0001,
+  publicKey: new Uint8Array(32).fill(1),
+  proof: new Uint8Array(64),
+};
+const ANONYMOUS: PeerVerdict = { presented: false, signatureValid: false, access: "none" };
+const VERDICTS: readonly PeerVerdict[] = [
+  ANONYMOUS,
+  { presented: true, signatureValid: false, access: "allowed" },
+  { presented: true, signatureValid: true, access: "denied" },
+  { presented: true, signatureValid: true, access: "unknown" },
+  {
+    presented: true,
+    signatureValid: true,
+    access: "allowed",
+    uuid: "0c2f4a8e-1b3d-8e5f-9a7b-0c1d2e3f4a5b",
+    signature: "Ed25519",
+  },
+];
+
+const HANDSHAKE_KINDS: ReadonlySet<string> = new Set([
+  "beginMetaExchange",
+  "endMetaExchange",
+  "beginPrimaryKeyExchange",
+  "endPrimaryKeyExchange",
+  "beginSecondaryKeyExchange",
+  "endSecondaryKeyExchange",
+  "beginAuthentication",
+  "endAuthentication",
+  "beginSessionInit",
+  "endSessionInit",
+]);
+
+function machineInput(role: Role, overrides: Partial<HandshakeInput>): HandshakeInput {
+  return {
+    role,
+    sessionId: role === "initiator" ? "1111111111111111" : "2222222222222222",
+    preferences: DEFAULT_PREFERENCES,
+    requireAuthentication: false,
+    extenders: [],
+    timeouts: { phase: 1_000, handshake: 10_000 },
+    ...overrides,
+  };
+}
+
+interface Scenario {
+  readonly initiator: Partial<HandshakeInput>;
+  readonly responder: Partial<HandshakeInput>;
+  readonly verdicts?: { readonly [R in Role]?: PeerVerdict };
+}
+
+const DATAGRAM = { transport: "datagram", retransmit: { initial: 50, max: 400 } } as const;
+
+const BASE_SCENARIOS: readonly Scenario[] = [
+  { initiator: {}, responder: {} },
+  {
+    initiator: { identity: "Ed25519", requireAuthentication: true },
+    responder: { identity: "Ed25519", requireAuthentication: true },
+    verdicts: { initiator: VERDICTS[4]!, responder: VERDICTS[4]! },
+  },
+];
+
+const SCENARIOS: readonly Scenario[] = [
+  ...BASE_SCENARIOS,
+  ...BASE_SCENARIOS.map((scenario) => ({
+    ...scenario,
+    initiator: { ...scenario.initiator, ...DATAGRAM },
+    responder: { ...scenario.responder, ...DATAGRAM },
+  })),
+];
+
+/** Runs both roles of a handshake-family machine to the end in FIFO order with a stand-in runtime. */
+function runPair(
+  coverage: TransitionCoverage,
+  scenario: Scenario,
+): { visited: AnyMachineSnapshot[]; messages: Message[] } {
+  const snapshots = {} as Record<Role, AnyMachineSnapshot>;
+  const queue: [Role, HandshakeEvent][] = [];
+  const visited: AnyMachineSnapshot[] = [];
+  const messages: Message[] = [];
+  const react = (role: Role, actions: readonly ExecutableAction[]): void => {
+    for (const command of emitted<HandshakeCommand>(actions)) {
+      switch (command.type) {
+        case "frame.send":
+          messages.push(command.message);
+          queue.push([
+            otherRole(role),
+            { type: `peer.${command.message.kind}`, message: command.message } as HandshakeEvent,
+          ]);
+          break;
+        case "keyExchange.offer":
+          queue.push([role, { type: "crypto.offered", share: SHARE }]);
+          break;
+        case "keyExchange.answer":
+          queue.push([role, { type: "crypto.answered", share: SHARE }]);
+          break;
+        case "keyExchange.finish":
+          queue.push([role, { type: "crypto.finished" }]);
+          break;
+        case "identity.sign":
+          queue.push([role, {
+            type: "crypto.signed",
+            identity: scenario[role].identity === undefined ? undefined : PROOF,
+          }]);
+          break;
+        case "identity.verify":
+          queue.push([role, {
+            type: "crypto.verified",
+            verdict: scenario.verdicts?.[role] ?? ANONYMOUS,
+          }]);
+          break;
+      }
+    }
+  };
+  const apply = (role: Role, [snapshot, actions]: [AnyMachineSnapshot, ExecutableAction[]]) => {
+    snapshots[role] = snapshot;
+    if (snapshot.status === "active") visited.push(snapshot);
+    react(role, actions);
+  };
+  for (const role of ROLES) {
+    apply(role, coverage.initial(machineInput(role, { suite: SUITE, ...scenario[role] })));
+  }
+  for (let count = 0; count < 1_000 && queue.length > 0; count++) {
+    const [role, event] = queue.shift()!;
+    apply(role, coverage.transition(snapshots[role], event));
+  }
+  return { visited, messages };
+}
+
+/** Messages that trip each meta-exchange failure guard, and others out of place. */
+function craftedMessages(examples: readonly Message[]): Message[] {
+  const begin = examples.find((message) => message.kind === "beginMetaExchange")!;
+  const end = examples.find((message) => message.kind === "endMetaExchange")!;
+  return [
+    { ...begin, version: { major: 2, minor: 0 } },
+    { ...begin, secondaryKeyExchanges: [0x7777] },
+    { ...begin, requireAuthentication: true, signatures: [0x0102] },
+    { ...end, version: { major: 9, minor: 1 } },
+    { ...end, hash: 0x7777 },
+    { ...end, requireAuthentication: true, signatures: [0x0102] },
+    { kind: "extenderData", extender: new Uint8Array(16), data: new Uint8Array(3) },
+    { kind: "close", reason: 0 },
+  ] as Message[];
+}
+
+type AnyEvent = EventObject & Readonly<Record<string, unknown>>;
+
+function handshakeEvents(
+  coverage: TransitionCoverage,
+  snapshot: AnyMachineSnapshot,
+  messages: readonly Message[],
+): AnyEvent[] {
+  return [
+    ...messages.map((message) =>
+      HANDSHAKE_KINDS.has(message.kind)
+        ? { type: `peer.${message.kind}`, message }
+        : { type: "peer.other", message }
+    ),
+    { type: "peer.duplicate", ofLastTrigger: true },
+    { type: "peer.duplicate", ofLastTrigger: false },
+    { type: "crypto.offered", share: SHARE },
+    { type: "crypto.answered", share: SHARE },
+    { type: "crypto.finished" },
+    { type: "crypto.signed", identity: undefined },
+    { type: "crypto.signed", identity: PROOF },
+    ...VERDICTS.map((verdict) => ({ type: "crypto.verified", verdict })),
+    { type: "crypto.failed", code: ErrorCode.INVALID_PEER_KEY },
+    { type: "transport.closed" },
+    { type: "transport.invalidRecord", code: ErrorCode.DECRYPT_FAILED },
+    { type: "local.abort" },
+    ...coverage.delayedEvents(snapshot),
+  ];
+}
+
+function coverHandshakeFamily(name: string, machine: AnyStateMachine): TransitionCoverage {
+  const coverage = new TransitionCoverage(name, machine);
+  const examples = runPair(new TransitionCoverage("examples", handshakeMachine), SCENARIOS[0]!)
+    .messages;
+  const messages = [...examples, ...craftedMessages(examples)];
+  for (const scenario of SCENARIOS) {
+    for (const snapshot of runPair(coverage, scenario).visited) {
+      for (const event of handshakeEvents(coverage, snapshot, messages)) {
+        coverage.transition(snapshot, event);
+      }
+    }
+  }
+  return coverage;
+}
+
+function runUpdates(
+  coverage: TransitionCoverage,
+  starts: readonly Role[],
+  datagram: boolean,
+): AnyMachineSnapshot[] {
+  const snapshots = {} as Record<Role, AnyMachineSnapshot>;
+  const queue: [Role, KeyUpdateEvent][] = [];
+  const visited: AnyMachineSnapshot[] = [];
+  const shares = { primaryShare: SHARE, secondaryShare: SHARE };
+  const react = (role: Role, actions: readonly ExecutableAction[]): void => {
+    for (const command of emitted<KeyUpdateCommand>(actions)) {
+      if (command.type === "frame.send") {
+        queue.push([
+          otherRole(role),
+          { type: `peer.${command.message.kind}`, message: command.message } as KeyUpdateEvent,
+        ]);
+      } else if (command.type === "keyUpdate.offer") {
+        queue.push([role, { type: "crypto.updateOffered", ...shares }]);
+      } else if (command.type === "keyUpdate.answer") {
+        queue.push([role, { type: "crypto.updateAnswered", ...shares, nextInterval: 60_000 }]);
+      } else if (command.type === "keyUpdate.finish") {
+        queue.push([role, { type: "crypto.updateFinished", nextInterval: 60_000 }]);
+      }
+    }
+  };
+  const apply = (role: Role, [snapshot, actions]: [AnyMachineSnapshot, ExecutableAction[]]) => {
+    snapshots[role] = snapshot;
+    if (snapshot.status === "active") visited.push(snapshot);
+    react(role, actions);
+  };
+  for (const role of ROLES) {
+    apply(
+      role,
+      coverage.initial({
+        role,
+        epoch: 2,
+        interval: 60_000,
+        maxDuration: 5_000,
+        ...(datagram ? DATAGRAM : {}),
+      }),
+    );
+  }
+  for (const role of starts) {
+    apply(role, coverage.transition(snapshots[role], { type: "local.requestUpdate" }));
+  }
+  for (let count = 0; count < 200 && queue.length > 0; count++) {
+    const [role, event] = queue.shift()!;
+    apply(role, coverage.transition(snapshots[role], event));
+  }
+  return visited;
+}
+
+function keyUpdateEvents(coverage: TransitionCoverage, snapshot: AnyMachineSnapshot): AnyEvent[] {
+  const epoch = (snapshot.context as { epoch: number }).epoch;
+  const shares = { primaryShare: SHARE, secondaryShare: SHARE };
+  return [
+    { type: "local.requestUpdate" },
+    ...[epoch + 1, epoch + 5, epoch].flatMap((next) => [
+      { type: "peer.beginKeyUpdate", message: { kind: "beginKeyUpdate", epoch: next, ...shares } },
+      { type: "peer.endKeyUpdate", message: { kind: "endKeyUpdate", epoch: next, ...shares } },
+      { type: "peer.keyUpdateReady", message: { kind: "keyUpdateReady", epoch: next } },
+    ]),
+    { type: "peer.duplicate", ofLastTrigger: true },
+    { type: "peer.duplicate", ofLastTrigger: false },
+    { type: "crypto.updateOffered", ...shares },
+    { type: "crypto.updateAnswered", ...shares, nextInterval: 1_000 },
+    { type: "crypto.updateFinished", nextInterval: 1_000 },
+    { type: "crypto.failed", code: ErrorCode.INVALID_PEER_KEY },
+    ...coverage.delayedEvents(snapshot),
+  ];
+}
+
+function coverKeyUpdate(): TransitionCoverage {
+  const coverage = new TransitionCoverage("keyUpdate", keyUpdateMachine);
+  for (const datagram of [false, true]) {
+    for (const starts of [["initiator"], ["responder"], ["initiator", "responder"]] as const) {
+      for (const snapshot of runUpdates(coverage, starts, datagram)) {
+        for (const event of keyUpdateEvents(coverage, snapshot)) {
+          coverage.transition(snapshot, event);
+        }
+      }
+    }
+  }
+  return coverage;
+}
+
+/**
+ * Measures the transition coverage of every qgate statechart through pure
+ * `transition()` steps (see the module documentation for the scenarios).
+ *
+ * @returns One entry per statechart: the handshake, the five phase machines
+ *   and the key-update cycle.
+ *
+ * @example Every transition of every statechart is taken
+ * ```ts
+ * import { measureStatechartCoverage } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const coverage = measureStatechartCoverage();
+ * assert.equal(coverage.length, 7);
+ * for (const chart of coverage) assert.equal(chart.covered, chart.total, chart.name);
+ * ```
+ */
+export function measureStatechartCoverage(): StatechartCoverage[] {
+  const family: [string, AnyStateMachine][] = [
+    ["handshake", handshakeMachine],
+    ["metaExchange", metaExchangeMachine],
+    ["primaryKeyExchange", primaryKeyExchangeMachine],
+    ["secondaryKeyExchange", secondaryKeyExchangeMachine],
+    ["authentication", authenticationMachine],
+    ["sessionInit", sessionInitMachine],
+  ];
+  const reports = [
+    ...family.map(([name, machine]) => coverHandshakeFamily(name, machine).report()),
+    coverKeyUpdate().report(),
+  ];
+  return reports.map(({ name, covered, total, uncovered }) => ({
+    name,
+    covered,
+    total,
+    uncovered,
+  }));
 }

@@ -1,0 +1,209 @@
+/**
+ * The handshake known-answer vectors: the files are complete and agree
+ * with an independent reading of the specification, and qgate's reference
+ * runner, driven as a subprocess through the JSON-lines contract of
+ * `src/conformance/RUNNER.md`, passes every vector in both roles.
+ *
+ * Needs `--allow-run` (the runner subprocess) besides `--allow-read`.
+ */
+
+import assert from "node:assert/strict";
+import { hexToBytes } from "../src/_hex.ts";
+import { bytesToHex } from "../src/_hex.ts";
+import { recordMask, RecordTracker } from "../src/conformance/_record_tracker.ts";
+import type { NegativeVector, PositiveVector, VectorFile } from "../src/conformance/vectors.ts";
+import { runHandshakeVectors, type VectorResult } from "../src/conformance/vector_harness.ts";
+import { serveVectorRunner } from "../src/conformance/runner.ts";
+
+const POSITIVE = JSON.parse(
+  await Deno.readTextFile(new URL("./vectors/handshake_positive.json", import.meta.url)),
+) as VectorFile<PositiveVector>;
+const NEGATIVE = JSON.parse(
+  await Deno.readTextFile(new URL("./vectors/handshake_negative.json", import.meta.url)),
+) as VectorFile<NegativeVector>;
+
+/** Cuts a direction's stream (salt ‖ records) into clear headers and ciphertexts. */
+function cut(
+  stream: Uint8Array,
+  headerKey: Uint8Array,
+): { header: Uint8Array; ciphertext: Uint8Array }[] {
+  const records: { header: Uint8Array; ciphertext: Uint8Array }[] = [];
+  let offset = 16;
+  for (let index = 0; offset < stream.length; index++) {
+    const mask = recordMask(headerKey, index);
+    const header = stream.slice(offset, offset + 3).map((byte, i) => byte ^ mask[i]!);
+    const length = (header[0]! << 16) | (header[1]! << 8) | header[2]!;
+    records.push({ header, ciphertext: stream.slice(offset + 3, offset + 3 + length) });
+    offset += 3 + length;
+  }
+  assert.equal(offset, stream.length, "the stream ends on a record boundary");
+  return records;
+}
+
+Deno.test("handshake vector files hold tests, each with what the runner contract needs", async (t) => {
+  for (const [name, file] of [["positive", POSITIVE], ["negative", NEGATIVE]] as const) {
+    await t.step(name, () => {
+      assert.ok(file.tests.length > 0, `${name}: no test`);
+      assert.equal(file.numberOfTests, file.tests.length);
+      assert.deepEqual(
+        file.tests.map((test) => test.tcId),
+        file.tests.map((_, i) => i + 1),
+      );
+      for (const test of file.tests) {
+        for (const role of ["initiator", "responder"] as const) {
+          assert.equal(test.config[role].role, role);
+          assert.equal(hexToBytes(test.inputs[role].salt).length, 16);
+          assert.equal(hexToBytes(test.inputs[role].sessionId).length, 8);
+          assert.equal(test.inputs[role].keyExchange.length, 2);
+        }
+      }
+    });
+  }
+  await t.step("negative vectors name a positive base and an invalid result", () => {
+    const ids = new Set(POSITIVE.tests.map((test) => test.id));
+    for (const test of NEGATIVE.tests) {
+      assert.equal(test.result, "invalid");
+      assert.ok(ids.has(test.base), test.id);
+      const receiver = test.mutation.direction === "i2r" ? "responder" : "initiator";
+      assert.equal(test.sides[receiver].expected.status, "failed", test.id);
+      assert.ok(test.flags.length > 0, test.id);
+    }
+  });
+  await t.step("the suites, authentication modes and GSS cases are all there", () => {
+    const flags = new Set(POSITIVE.tests.flatMap((test) => test.flags));
+    assert.ok(flags.has("Gss") && flags.has("MutualAuthentication") && flags.has("Negotiation"));
+    const suites = new Set(POSITIVE.tests.map((test) => JSON.stringify(test.suite)));
+    assert.ok(suites.size >= 5);
+  });
+});
+
+Deno.test("positive handshake vectors agree with an independent reading of the README protocol", () => {
+  for (const test of POSITIVE.tests) {
+    const gss = test.config.initiator.globalSharedSecret;
+    const tracker = new RecordTracker({
+      ...(gss === undefined ? {} : { globalSharedSecret: hexToBytes(gss) }),
+      secrets: () => ({
+        primary: hexToBytes(test.sharedSecrets.primary),
+        secondary: hexToBytes(test.sharedSecrets.secondary),
+      }),
+    });
+    const streams = { i2r: hexToBytes(test.streams.i2r), r2i: hexToBytes(test.streams.r2i) };
+    const records = {} as Record<"i2r" | "r2i", { header: Uint8Array; ciphertext: Uint8Array }[]>;
+    for (const direction of ["i2r", "r2i"] as const) {
+      tracker.setSalt(direction, streams[direction].subarray(0, 16));
+      records[direction] = cut(streams[direction], tracker.headerKey(direction)!);
+      assert.equal(records[direction].length, test.records[direction].length, test.id);
+    }
+    for (const position of test.order) {
+      const [direction, index] = position.split(":") as ["i2r" | "r2i", string];
+      const record = records[direction][Number(index)]!;
+      const opened = tracker.open(direction, record.header, record.ciphertext);
+      assert.ok(opened !== undefined, `${test.id}: ${position} does not open`);
+      const expected = test.records[direction][Number(index)]!;
+      assert.equal(bytesToHex(opened.body), expected.body, `${test.id}: ${position}`);
+      assert.deepEqual([opened.epoch, opened.counter, opened.type], [
+        expected.epoch,
+        expected.counter,
+        expected.type,
+      ]);
+    }
+    assert.equal(bytesToHex(tracker.th1!), test.transcriptHashes.th1, test.id);
+    assert.equal(bytesToHex(tracker.th2!), test.transcriptHashes.th2, test.id);
+    const exporter = tracker.exporter(
+      test.exporter.label,
+      hexToBytes(test.exporter.context),
+      test.exporter.length,
+    );
+    assert.equal(bytesToHex(exporter!), test.exporter.output, test.id);
+    assert.deepEqual(tracker.suite, test.suite);
+  }
+});
+
+function describeFailures(results: readonly VectorResult[]): string {
+  return results.filter((result) => result.status === "fail")
+    .map((result) => `${result.id} (${result.role}): ${result.detail}`).join("\n");
+}
+
+Deno.test("runHandshakeVectors() drives the reference runner subprocess through every vector in both roles", async () => {
+  const runner = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", new URL("../src/conformance/runner.ts", import.meta.url).pathname],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const results = await runHandshakeVectors(
+    { writable: runner.stdin, readable: runner.stdout },
+    [POSITIVE, NEGATIVE],
+  );
+  const status = await runner.status;
+  assert.equal(status.code, 0);
+  const total = POSITIVE.tests.length + NEGATIVE.tests.length;
+  assert.equal(results.length, 2 * total, "every vector ran in both roles: nothing skipped");
+  assert.equal(describeFailures(results), "");
+});
+
+Deno.test("runHandshakeVectors() fails a runner whose bytes or outcome differ from a vector", async () => {
+  const original = POSITIVE.tests[0]!;
+  // The recorded responder stream wrong in one byte, and a wrong expected exporter output.
+  const stream = original.streams.r2i;
+  const flipped = stream.slice(0, -2) + (stream.slice(-2) === "00" ? "01" : "00");
+  const tampered: PositiveVector = {
+    ...original,
+    streams: { ...original.streams, r2i: flipped },
+    final: {
+      ...original.final,
+      responder: {
+        ...original.final.responder,
+        exporter: "00".repeat(32),
+      } as PositiveVector["final"]["responder"],
+    },
+  };
+  const negative = NEGATIVE.tests[0]!;
+  const wrongCode: NegativeVector = {
+    ...negative,
+    sides: {
+      ...negative.sides,
+      initiator: {
+        ...negative.sides.initiator,
+        expected: { status: "failed", code: "ERR_TIMEOUT" },
+      },
+    },
+  };
+  const toRunner = new TransformStream<Uint8Array, Uint8Array>();
+  const fromRunner = new TransformStream<Uint8Array, Uint8Array>();
+  const served = serveVectorRunner(toRunner.readable, fromRunner.writable);
+  const results = await runHandshakeVectors(
+    { writable: toRunner.writable, readable: fromRunner.readable },
+    [{ ...POSITIVE, numberOfTests: 1, tests: [tampered] }, {
+      ...NEGATIVE,
+      numberOfTests: 1,
+      tests: [wrongCode],
+    }],
+    { deadline: 5_000 },
+  );
+  await served;
+  const byKey = new Map(results.map((result) => [`${result.id}/${result.role}`, result]));
+  // The initiator receives the damaged responder stream: it fails instead of matching.
+  assert.equal(byKey.get(`${original.id}/initiator`)?.status, "fail");
+  // The responder writes bytes that no longer match the recorded stream, and its exporter differs.
+  assert.match(byKey.get(`${original.id}/responder`)?.detail ?? "", /differ/);
+  assert.match(
+    byKey.get(`${negative.id}/initiator`)?.detail ?? "",
+    /ERR_DECRYPT_FAILED, expected ERR_TIMEOUT/,
+  );
+  assert.equal(byKey.get(`${negative.id}/responder`)?.status, "pass");
+});
+
+Deno.test("runHandshakeVectors() rejects an empty vector file", async () => {
+  const toRunner = new TransformStream<Uint8Array, Uint8Array>();
+  const fromRunner = new TransformStream<Uint8Array, Uint8Array>();
+  const served = serveVectorRunner(toRunner.readable, fromRunner.writable);
+  await assert.rejects(
+    runHandshakeVectors({ writable: toRunner.writable, readable: fromRunner.readable }, [
+      { ...POSITIVE, numberOfTests: 0, tests: [] },
+    ]),
+    TypeError,
+  );
+  await served;
+});
