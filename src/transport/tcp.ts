@@ -188,7 +188,8 @@ export class TcpListener extends Listener {
  * through the listener's `failure` event with its code and address.
  *
  * @param address Interface (default `"127.0.0.1"`) and port (default 0, any free port).
- * @param options Session options for every peer, `maxHandshakes`, `maxSessions` and `signal`.
+ * @param options Session options for every peer, the limits (`maxHandshakes`, `maxSessions`,
+ *   `maxConnectionsPerAddress`, `perAddressInterval`; see {@linkcode ListenerOptions}) and `signal`.
  * @param onSession Called with each ready session; without it, iterate the listener.
  * @returns The listener, already accepting.
  * @throws {TypeError} For a wrong option type (the port is released again).

@@ -371,12 +371,27 @@ export class UdpListener extends Listener {
  * new sender, in datagram mode.
  *
  * @param address The interface and port (default `127.0.0.1`, any free port).
- * @param options Session options plus listener limits.
+ * @param options Session options plus listener limits and the cookie exchange
+ *   (`cookieThreshold`, `cookieSecretLifetime`; see {@linkcode UdpListenerOptions}).
  * @param onSession Called with each session once it is ready.
  * @returns The listener; `addr.port` is the bound port.
  * @throws {TypeError} For a wrong option type or an unknown name.
  * @throws {RangeError} For an option or port out of range.
  * @throws {SessionError} `ERR_ABORTED` if `options.signal` is already aborted.
+ *
+ * @example Always asking new senders for a cookie
+ * ```ts
+ * import { connectUdp, listenUdp } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const options = { requireAuthentication: false };
+ * const listener = listenUdp({}, { ...options, cookieThreshold: 0 });
+ * const client = connectUdp({ port: listener.addr.port }, options);
+ * await client.ready; // connectUdp answered the cookie reply by itself
+ * assert.equal(listener.cookieStats.echoes, 1);
+ * await client.close();
+ * await listener.close();
+ * ```
  */
 export function listenUdp(
   address: UdpAddress = {},
