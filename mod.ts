@@ -317,3 +317,66 @@ export { defaultTraceSources, replayTrace, startLiveHandshake } from "./src/viz/
 export type { LiveHandshakeOptions, ReplayOptions, TraceSource } from "./src/viz/trace_sources.ts";
 export { serveInspector } from "./src/viz/inspector.ts";
 export type { InspectorOptions, InspectorPace, InspectorServer } from "./src/viz/inspector.ts";
+
+// conformance
+export {
+  CONFORMANCE_CATEGORIES,
+  DEFAULT_CONFORMANCE_SEED,
+  formatConformanceTable,
+  runConformance,
+} from "./src/conformance/suite.ts";
+export type {
+  ConformanceCategory,
+  ConformanceOptions,
+  ConformanceReport,
+  ConformanceResult,
+} from "./src/conformance/suite.ts";
+export { qgateAdapter } from "./src/conformance/adapter.ts";
+export type {
+  AccessEntry,
+  ConformanceAdapter,
+  ConformanceEndpoint,
+  ConformanceEndpointSpec,
+  ConformanceRole,
+  EndpointOutcome,
+  HandshakePhase,
+} from "./src/conformance/adapter.ts";
+export { measureStatechartCoverage } from "./src/conformance/coverage.ts";
+export type { StatechartCoverage } from "./src/conformance/coverage.ts";
+export {
+  DEFAULT_EXPLORATION_DEPTH,
+  DEFAULT_EXPLORATION_SCENARIOS,
+  exploreHandshake,
+  formatExploration,
+} from "./src/conformance/explore.ts";
+export type {
+  ExplorationOptions,
+  ExplorationReport,
+  ExplorationScenario,
+  ExplorationSide,
+  InvariantResult,
+  ScenarioReport,
+} from "./src/conformance/explore.ts";
+export { formatHostileReport, runHostilePeer } from "./src/conformance/hostile_peer.ts";
+export type {
+  HostileCaseResult,
+  HostilePeerOptions,
+  HostileReport,
+} from "./src/conformance/hostile_peer.ts";
+export { serveVectorRunner } from "./src/conformance/runner.ts";
+export { runHandshakeVectors } from "./src/conformance/vector_harness.ts";
+export type {
+  RunnerConnection,
+  VectorHarnessOptions,
+  VectorResult,
+} from "./src/conformance/vector_harness.ts";
+export type {
+  NegativeSide,
+  NegativeVector,
+  PositiveVector,
+  VectorEndpointConfig,
+  VectorFile,
+  VectorInputs,
+  VectorOutcome,
+  VectorRecord,
+} from "./src/conformance/vectors.ts";

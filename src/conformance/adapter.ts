@@ -26,7 +26,8 @@ import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
 import type { PhaseName } from "./_mutations.ts";
 
-export type { PhaseName } from "./_mutations.ts";
+/** The five phases before `ready`, as a failure reports them. */
+export type HandshakePhase = PhaseName;
 
 /** Which end of the connection: the initiator dialled, the responder accepted and leads. */
 export type ConformanceRole = "initiator" | "responder";
@@ -85,7 +86,7 @@ export type EndpointOutcome =
     /** The reason code (`ERR_…`, README "Error codes"). */
     readonly code: string;
     /** The phase the handshake failed in, if the implementation reports it. */
-    readonly phase?: PhaseName | undefined;
+    readonly phase?: HandshakePhase | undefined;
   };
 
 /** A running endpoint. */

@@ -113,7 +113,7 @@ export interface ExplorationOptions {
    * side. Default 2, or `QGATE_EXPLORE_DEPTH`.
    */
   readonly depth?: number;
-  /** The scenarios (default {@linkcode DEFAULT_SCENARIOS}). */
+  /** The scenarios (default {@linkcode DEFAULT_EXPLORATION_SCENARIOS}). */
   readonly scenarios?: readonly ExplorationScenario[];
   /** Stops a scenario after this many states (default 400,000). */
   readonly maxStates?: number;
@@ -159,11 +159,36 @@ export interface ExplorationReport {
   readonly invariants: readonly InvariantResult[];
 }
 
-/** The default bound of {@linkcode exploreHandshake} (see {@linkcode ExplorationOptions.depth}). */
+/**
+ * The default bound of {@linkcode exploreHandshake} (see {@linkcode ExplorationOptions.depth}).
+ *
+ * @example Raising the bound for a longer run
+ * ```ts
+ * import { DEFAULT_EXPLORATION_DEPTH } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * // QGATE_EXPLORE_DEPTH=3 deno task conformance --explore
+ * assert.equal(DEFAULT_EXPLORATION_DEPTH, 2);
+ * ```
+ */
 export const DEFAULT_EXPLORATION_DEPTH = 2;
 
-/** The scenarios explored by default. */
-export const DEFAULT_SCENARIOS: readonly ExplorationScenario[] = [
+/**
+ * The scenarios explored by default: anonymous, mutual authentication with
+ * and without a GSS, two configurations that must fail, and two over
+ * datagrams.
+ *
+ * @example Exploring one scenario
+ * ```ts
+ * import { DEFAULT_EXPLORATION_SCENARIOS, exploreHandshake } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const failing = DEFAULT_EXPLORATION_SCENARIOS.find((s) => s.name.startsWith("required but"))!;
+ * const report = exploreHandshake({ depth: 0, scenarios: [failing] });
+ * assert.equal(report.scenarios[0]!.terminals["ready/ready"], undefined);
+ * ```
+ */
+export const DEFAULT_EXPLORATION_SCENARIOS: readonly ExplorationScenario[] = [
   {
     name: "anonymous",
     transport: "stream",
@@ -1159,10 +1184,10 @@ function envBound(): number | undefined {
  *
  * @example Exploring the anonymous handshake without an adversary
  * ```ts
- * import { DEFAULT_SCENARIOS, exploreHandshake } from "@qgate/handshake";
+ * import { DEFAULT_EXPLORATION_SCENARIOS, exploreHandshake } from "@qgate/handshake";
  * import assert from "node:assert/strict";
  *
- * const report = exploreHandshake({ depth: 0, scenarios: [DEFAULT_SCENARIOS[0]!] });
+ * const report = exploreHandshake({ depth: 0, scenarios: [DEFAULT_EXPLORATION_SCENARIOS[0]!] });
  * assert.ok(report.states > 10);
  * assert.ok(report.invariants.every((invariant) => invariant.holds));
  * assert.ok((report.scenarios[0]!.terminals["ready/ready"] ?? 0) > 0);
@@ -1187,7 +1212,7 @@ export function exploreStatechart(
 ): ExplorationReport {
   const started = performance.now();
   const depth = options.depth ?? envBound() ?? DEFAULT_EXPLORATION_DEPTH;
-  const scenarios = (options.scenarios ?? DEFAULT_SCENARIOS).map((scenario) =>
+  const scenarios = (options.scenarios ?? DEFAULT_EXPLORATION_SCENARIOS).map((scenario) =>
     exploreScenario(machine, scenario, {
       budget: scenario.transport === "datagram" ? Math.max(0, depth - 2) : depth,
       retransmits: depth <= 2 ? 1 : 2,
@@ -1221,12 +1246,12 @@ export function exploreStatechart(
  * @param report The report of {@linkcode exploreHandshake}.
  * @returns The text, lines joined with `\n`.
  *
- * @example
+ * @example Printing a report
  * ```ts
- * import { DEFAULT_SCENARIOS, exploreHandshake, formatExploration } from "@qgate/handshake";
+ * import { DEFAULT_EXPLORATION_SCENARIOS, exploreHandshake, formatExploration } from "@qgate/handshake";
  * import assert from "node:assert/strict";
  *
- * const text = formatExploration(exploreHandshake({ depth: 0, scenarios: [DEFAULT_SCENARIOS[0]!] }));
+ * const text = formatExploration(exploreHandshake({ depth: 0, scenarios: [DEFAULT_EXPLORATION_SCENARIOS[0]!] }));
  * assert.match(text, /invariant 1 both ready: same keys, exporter and suite: holds/);
  * ```
  */

@@ -46,13 +46,12 @@ function macrotask(): Promise<void> {
  * const toRunner = new TransformStream<Uint8Array, Uint8Array>();
  * const fromRunner = new TransformStream<Uint8Array, Uint8Array>();
  * const served = serveVectorRunner(toRunner.readable, fromRunner.writable);
+ * const output = Array.fromAsync(fromRunner.readable.pipeThrough(new TextDecoderStream()));
  * const writer = toRunner.writable.getWriter();
  * await writer.write(new TextEncoder().encode('{"type":"nonsense"}\n'));
  * await writer.close();
  * await served;
- * const text = new TextDecoder().decode(
- *   (await Array.fromAsync(fromRunner.readable)).reduce((a, b) => new Uint8Array([...a, ...b])),
- * );
+ * const text = (await output).join("");
  * assert.match(text, /"type":"error"/);
  * ```
  */

@@ -56,7 +56,7 @@ import {
   type ConformanceEndpointSpec,
   type ConformanceRole,
   type EndpointOutcome,
-  type PhaseName,
+  type HandshakePhase,
   startQgateEndpoint,
 } from "./adapter.ts";
 import { duel, type DuelResult } from "./_duel.ts";
@@ -88,7 +88,17 @@ import type { RecordTracker } from "./_record_tracker.ts";
 /** The groups of cases. */
 export type ConformanceCategory = "positive" | "negative" | "mitm" | "policy" | "property";
 
-/** Every category, in report order. */
+/**
+ * Every category, in report order.
+ *
+ * @example Running one category
+ * ```ts
+ * import { CONFORMANCE_CATEGORIES } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(CONFORMANCE_CATEGORIES, ["positive", "policy", "negative", "mitm", "property"]);
+ * ```
+ */
 export const CONFORMANCE_CATEGORIES: readonly ConformanceCategory[] = [
   "positive",
   "policy",
@@ -173,7 +183,18 @@ export interface ConformanceReport {
   readonly results: readonly ConformanceResult[];
 }
 
-/** The default fast-check seed of the properties. */
+/**
+ * The default fast-check seed of the properties.
+ *
+ * @example Reproducing a property run
+ * ```ts
+ * import { DEFAULT_CONFORMANCE_SEED } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * // deno task conformance --only property/noise-anywhere --seed 1363624276
+ * assert.equal(DEFAULT_CONFORMANCE_SEED, 1363624276);
+ * ```
+ */
 export const DEFAULT_CONFORMANCE_SEED = 0x5147_4154;
 
 const EXPORTER = {
@@ -610,7 +631,7 @@ const {
   TRANSPORT_CLOSED,
 } = ErrorCode;
 
-function fail(code: ErrorCode, phase?: PhaseName): Expectation {
+function fail(code: ErrorCode, phase?: HandshakePhase): Expectation {
   return phase === undefined ? { status: "failed", code } : { status: "failed", code, phase };
 }
 
@@ -1448,7 +1469,7 @@ export async function runConformance(
  * @param report The report of {@linkcode runConformance}.
  * @returns The table, lines joined with `\n`.
  *
- * @example
+ * @example Formatting a one-row report
  * ```ts
  * import { formatConformanceTable } from "@qgate/handshake";
  * import assert from "node:assert/strict";

@@ -1,0 +1,229 @@
+/**
+ * `deno task conformance`: the conformance suite from the command line.
+ *
+ * ```
+ * deno task conformance                          the suite against qgate, the table, then
+ *                                                "transitions covered: N/M" per statechart
+ *   --long                                       every algorithm combination, 100 runs per property
+ *   --only <id-prefix>  --roles initiator|responder
+ *   --seed <n> [--path <p>]  --runs <n>  --sample <n>
+ *   --json <file|->                              the report (suite, coverage, exploration) as JSON
+ *   --explore                                    also the exhaustive exploration (QGATE_EXPLORE_DEPTH)
+ * deno task conformance --target 127.0.0.1:PORT [--role initiator|responder] [--timeout ms] [--gss hex]
+ *                                                hostile peer: dials the target, one case per connection
+ * deno task conformance --listen [host:]PORT [--role responder|initiator] ...
+ *                                                hostile peer: waits for the target to dial, once per case
+ * deno task conformance --runner "<command>" [--vectors tests/vectors]
+ *                                                drives an external runner (RUNNER.md) through the
+ *                                                handshake vectors (needs --allow-run)
+ * ```
+ *
+ * The exit code is 1 when any case fails.
+ *
+ * @module
+ */
+
+import { formatConformanceTable, runConformance } from "./suite.ts";
+import type { ConformanceCategory } from "./suite.ts";
+import { qgateAdapter } from "./adapter.ts";
+import { measureStatechartCoverage } from "./coverage.ts";
+import { exploreHandshake, formatExploration } from "./explore.ts";
+import { formatHostileReport, runHostilePeer } from "./hostile_peer.ts";
+import { runHandshakeVectors } from "./vector_harness.ts";
+import type { NegativeVector, PositiveVector, VectorFile } from "./vectors.ts";
+import { hexToBytes } from "../_hex.ts";
+
+const FLAGS = new Set(["long", "explore", "help"]);
+
+function parse(args: readonly string[]): Map<string, string> {
+  const options = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("--")) throw new TypeError(`Cannot parse arguments: unexpected "${arg}"`);
+    const [name, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
+    if (FLAGS.has(name)) {
+      options.set(name, "true");
+    } else if (inline !== undefined) {
+      options.set(name, inline);
+    } else {
+      const value = args[++i];
+      if (value === undefined) {
+        throw new TypeError(`Cannot parse arguments: "--${name}" needs a value`);
+      }
+      options.set(name, value);
+    }
+  }
+  return options;
+}
+
+function address(text: string, fallbackHost: string): { hostname: string; port: number } {
+  const at = text.lastIndexOf(":");
+  const hostname = at < 0 ? fallbackHost : text.slice(0, at) || fallbackHost;
+  const port = Number(at < 0 ? text : text.slice(at + 1));
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`Cannot parse address: "${text}" has no valid port`);
+  }
+  return { hostname: hostname.replace(/^\[|\]$/g, ""), port };
+}
+
+function number(options: Map<string, string>, name: string): number | undefined {
+  const text = options.get(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(`Cannot parse "--${name}": "${text}" is not an integer`);
+  }
+  return value;
+}
+
+function role(options: Map<string, string>): "initiator" | "responder" | undefined {
+  const value = options.get("role");
+  if (value === undefined || value === "initiator" || value === "responder") return value;
+  throw new TypeError(`Cannot parse "--role": "${value}" is not initiator or responder`);
+}
+
+function splitCommand(text: string): string[] {
+  return [...text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((match) =>
+    match[1] ?? match[2] ?? match[3]!
+  );
+}
+
+async function hostile(options: Map<string, string>): Promise<number> {
+  const target = options.get("target");
+  const listen = options.get("listen");
+  const gss = options.get("gss");
+  const chosenRole = role(options);
+  const timeout = number(options, "timeout");
+  const only = options.get("only");
+  const report = await runHostilePeer({
+    ...(target === undefined ? {} : { target: address(target, "127.0.0.1") }),
+    ...(listen === undefined ? {} : { listen: address(listen, "127.0.0.1") }),
+    ...(chosenRole === undefined ? {} : { role: chosenRole }),
+    ...(timeout === undefined ? {} : { timeout }),
+    ...(only === undefined ? {} : { only }),
+    ...(gss === undefined ? {} : { globalSharedSecret: hexToBytes(gss) }),
+    onListening: ({ hostname, port }) =>
+      console.log(`listening on ${hostname}:${port}: dial me once per case`),
+    onResult: (result) => console.error(`${result.verdict.padEnd(4)} ${result.id}`),
+  });
+  console.log(formatHostileReport(report));
+  await writeJson(options, report);
+  return report.failed === 0 ? 0 : 1;
+}
+
+async function vectors(options: Map<string, string>): Promise<number> {
+  const command = splitCommand(options.get("runner")!);
+  const directory = options.get("vectors") ?? "tests/vectors";
+  const files: VectorFile<PositiveVector | NegativeVector>[] = [];
+  for (const name of ["handshake_positive.json", "handshake_negative.json"]) {
+    files.push(JSON.parse(await Deno.readTextFile(`${directory}/${name}`)));
+  }
+  const child = new Deno.Command(command[0]!, {
+    args: command.slice(1),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const results = await runHandshakeVectors(
+    { writable: child.stdin, readable: child.stdout },
+    files,
+    {
+      onResult: (result) => {
+        if (result.status === "fail") {
+          console.log(
+            `FAIL ${result.id} (${result.role}): ${result.detail}`,
+          );
+        }
+      },
+    },
+  );
+  await child.status;
+  const failed = results.filter((result) => result.status === "fail").length;
+  console.log(
+    `${results.length - failed} passed, ${failed} failed (${
+      results.length / 2
+    } vectors, both roles)`,
+  );
+  await writeJson(options, results);
+  return failed === 0 ? 0 : 1;
+}
+
+async function writeJson(options: Map<string, string>, data: unknown): Promise<void> {
+  const target = options.get("json");
+  if (target === undefined) return;
+  const text = JSON.stringify(data, null, 2) + "\n";
+  if (target === "-") console.log(text);
+  else await Deno.writeTextFile(target, text);
+}
+
+async function suite(options: Map<string, string>): Promise<number> {
+  const roles = options.get("roles")?.split(",") as ("initiator" | "responder")[] | undefined;
+  const categories = options.get("categories")?.split(",") as ConformanceCategory[] | undefined;
+  const seed = number(options, "seed");
+  const numRuns = number(options, "runs");
+  const sample = number(options, "sample");
+  const only = options.get("only");
+  const path = options.get("path");
+  const report = await runConformance(qgateAdapter, {
+    long: options.has("long"),
+    ...(roles === undefined ? {} : { roles }),
+    ...(categories === undefined ? {} : { categories }),
+    ...(seed === undefined ? {} : { seed }),
+    ...(numRuns === undefined ? {} : { numRuns }),
+    ...(sample === undefined ? {} : { sample }),
+    ...(only === undefined ? {} : { only }),
+    ...(path === undefined ? {} : { path }),
+    onResult: (result) => {
+      if (result.status === "fail") {
+        console.error(`FAIL ${result.id} (${result.role}): ${result.detail}`);
+      }
+    },
+  });
+  console.log(formatConformanceTable(report));
+  console.log("");
+  const coverage = measureStatechartCoverage();
+  for (const chart of coverage) {
+    console.log(`${chart.name}: transitions covered: ${chart.covered}/${chart.total}`);
+    for (const label of chart.uncovered) console.log(`  uncovered: ${label}`);
+  }
+  let exploration;
+  if (options.has("explore")) {
+    exploration = exploreHandshake();
+    console.log("");
+    console.log(formatExploration(exploration));
+  }
+  await writeJson(options, {
+    report,
+    coverage,
+    ...(exploration === undefined ? {} : { exploration }),
+  });
+  const uncovered = coverage.some((chart) => chart.covered !== chart.total);
+  const violated = exploration?.invariants.some((invariant) => !invariant.holds) ?? false;
+  return report.failed === 0 && !uncovered && !violated ? 0 : 1;
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    const options = parse(Deno.args);
+    if (options.has("help")) {
+      console.log(
+        "usage: deno task conformance [--long] [--only id] [--roles r] [--seed n --path p] [--json file] [--explore]\n" +
+          "       deno task conformance --target host:port [--role initiator|responder] [--timeout ms] [--gss hex]\n" +
+          "       deno task conformance --listen [host:]port [--role responder|initiator]\n" +
+          '       deno task conformance --runner "<command>" [--vectors tests/vectors]   (needs --allow-run)',
+      );
+      code = 0;
+    } else if (options.has("target") || options.has("listen")) {
+      code = await hostile(options);
+    } else if (options.has("runner")) {
+      code = await vectors(options);
+    } else {
+      code = await suite(options);
+    }
+  } catch (error) {
+    console.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    code = 2;
+  }
+  Deno.exit(code);
+}
