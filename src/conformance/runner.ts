@@ -10,7 +10,6 @@
  */
 
 import { bytesToHex, hexToBytes } from "../_hex.ts";
-import { createMemoryPair } from "../transport/memory.ts";
 import { startVectorEndpoint, type VectorEndpointConfig, type VectorInputs } from "./vectors.ts";
 
 /** A line the harness sends. */
@@ -68,42 +67,40 @@ export async function serveVectorRunner(
   };
   let current: {
     far: WritableStreamDefaultWriter<Uint8Array>;
-    pump: Promise<void>;
     stop: () => Promise<void>;
   } | undefined;
 
   const start = (config: VectorEndpointConfig, inputs: VectorInputs, id: string | undefined) => {
-    const [mine, far] = createMemoryPair({ highWaterMark: 1_024 });
-    const endpoint = startVectorEndpoint(mine, config, inputs);
-    const reader = far.readable.getReader();
     // Once stopped, nothing of this endpoint reaches the harness any more.
     let muted = false;
-    const pump = (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done || muted) return;
-          await emit({ type: "bytes", hex: bytesToHex(value) });
-        }
-      } catch {
-        // The endpoint aborted its side: nothing more to report.
-      }
-    })();
+    const incoming = new TransformStream<Uint8Array, Uint8Array>(
+      {},
+      new CountQueuingStrategy({ highWaterMark: 1_024 }),
+      new CountQueuingStrategy({ highWaterMark: 1_024 }),
+    );
+    // A write of the endpoint completes only once its bytes went to the harness, so
+    // everything it wrote before an outcome is reported before that outcome.
+    const outgoing = new WritableStream<Uint8Array>({
+      write: async (chunk): Promise<void> => {
+        if (!muted) await emit({ type: "bytes", hex: bytesToHex(chunk) });
+      },
+    });
+    const endpoint = startVectorEndpoint(
+      { readable: incoming.readable, writable: outgoing },
+      config,
+      inputs,
+    );
     void endpoint.outcome.then(async (outcome) => {
-      // Let the bytes written before the outcome reach the harness first.
-      for (let i = 0; i < 4; i++) await macrotask();
+      await macrotask();
       if (!muted) await emit({ type: "outcome", ...outcome });
     });
     current = {
-      far: far.writable.getWriter(),
-      pump,
+      far: incoming.writable.getWriter(),
       stop: async () => {
-        for (let i = 0; i < 4; i++) await macrotask();
+        await macrotask();
         muted = true;
         await emit({ type: "stopped" });
         await endpoint.abort();
-        await reader.cancel().catch(() => {});
-        await pump;
       },
     };
     return emit({ type: "started", ...(id === undefined ? {} : { id }) });
