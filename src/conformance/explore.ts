@@ -109,8 +109,9 @@ export interface ExplorationOptions {
   /**
    * The bound: the adversary's budget per run on streams (how many drops,
    * duplicates, reorders, injections and replacements in total); datagram
-   * scenarios get `depth - 2` and `depth <= 2 ? 1 : 2` retransmissions per
-   * side. Default 2, or `QGATE_EXPLORE_DEPTH`.
+   * scenarios get a budget of `depth - 2` and `depth <= 3 ? 1 : 2`
+   * retransmissions per side. Default 2, or `QGATE_EXPLORE_DEPTH` (3 takes a
+   * few minutes).
    */
   readonly depth?: number;
   /** The scenarios (default {@linkcode DEFAULT_EXPLORATION_SCENARIOS}). */
@@ -1042,7 +1043,8 @@ function exploreScenario(
     afterStep(world, joint, role, actions as Actions[], initialLog, true);
   }
   const index = new Map<string, number>();
-  const nodes: Joint[] = [joint];
+  // Expanded nodes are dropped (only their edges and parents stay): memory holds the frontier.
+  const nodes: (Joint | undefined)[] = [joint];
   const parents: { parent: number; label: string }[] = [{ parent: -1, label: "start" }];
   const edges: number[][] = [];
   index.set(keyOf(joint), 0);
@@ -1056,6 +1058,7 @@ function exploreScenario(
   let truncated = false;
   for (let at = 0; at < nodes.length; at++) {
     const current = nodes[at]!;
+    nodes[at] = undefined;
     checkState(current, tally, () => pathTo(at));
     const available = moves(world, current, options);
     edges[at] = [];
@@ -1102,7 +1105,6 @@ function exploreScenario(
       }
       edges[at]!.push(target);
     }
-    // Snapshots of explored nodes are no longer needed once expanded, except for reporting.
   }
   const cycle = findCycle(edges);
   tally.check(4, cycle === undefined, () => `a cycle through ${pathTo(cycle!)}`);
@@ -1215,7 +1217,7 @@ export function exploreStatechart(
   const scenarios = (options.scenarios ?? DEFAULT_EXPLORATION_SCENARIOS).map((scenario) =>
     exploreScenario(machine, scenario, {
       budget: scenario.transport === "datagram" ? Math.max(0, depth - 2) : depth,
-      retransmits: depth <= 2 ? 1 : 2,
+      retransmits: depth <= 3 ? 1 : 2,
       maxStates: options.maxStates ?? 400_000,
     })
   );
