@@ -399,7 +399,7 @@ export class DatagramOpener {
   readonly #aead: Aead;
   readonly #now: () => number;
   readonly #graceMs: number;
-  readonly #gss: Uint8Array | undefined;
+  readonly #gss: Uint8Array<ArrayBuffer> | undefined;
   readonly #maxDatagramLength: number;
   #peerSalt: Uint8Array | undefined;
   #headerKey: Uint8Array | undefined;
@@ -432,7 +432,8 @@ export class DatagramOpener {
       );
     }
     const { gss, maxDatagramLength } = checkCommon(context, options);
-    this.#gss = gss;
+    // A copy, wiped on dispose: the caller may wipe its own.
+    this.#gss = gss === undefined ? undefined : Uint8Array.from(gss);
     this.#maxDatagramLength = maxDatagramLength;
   }
 
@@ -625,6 +626,7 @@ export class DatagramOpener {
 
   /** Disposes every cipher state and forgets the header key. */
   dispose(): void {
+    this.#gss?.fill(0);
     this.#current?.cipher.dispose();
     this.#previous?.cipher.dispose();
     this.#headerKey?.fill(0);

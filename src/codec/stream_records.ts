@@ -377,7 +377,8 @@ const PHASE_BODY = 2;
  */
 export class FrameDecoder {
   readonly #maxRecordLength: number;
-  readonly #globalSharedSecret: Uint8Array | undefined;
+  /** A copy of the GSS, wiped as soon as the peer's salt has turned it into keys. */
+  #globalSharedSecret: Uint8Array | undefined;
   readonly #salt = new Uint8Array(SALT_LENGTH);
   readonly #header = new Uint8Array(RECORD_HEADER_LENGTH);
   #headerKey: Uint8Array | undefined;
@@ -559,6 +560,8 @@ export class FrameDecoder {
 
   #onSalt(): void {
     const { preKey, headerKey } = derivePreKeys(this.#salt, this.#globalSharedSecret);
+    this.#globalSharedSecret?.fill(0);
+    this.#globalSharedSecret = undefined;
     this.#preKey = preKey;
     this.#headerKey = headerKey;
     this.#phase = PHASE_HEADER;
