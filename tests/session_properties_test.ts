@@ -413,7 +413,11 @@ interface Prediction {
  * record fails to open; a record still incomplete waits for bytes that may
  * never come (or that complete it, or bring another garbage length).
  */
-function predictChunk(emissions: readonly Emission[], context: RecordContext): string[] {
+function predictChunk(
+  emissions: readonly Emission[],
+  context: RecordContext,
+  intactFirst = false,
+): string[] {
   const parts: Uint8Array[] = [];
   let index = context.outIndex;
   for (const emission of emissions) {
@@ -434,7 +438,11 @@ function predictChunk(emissions: readonly Emission[], context: RecordContext): s
   }
   let offset = 0;
   let complete = 0;
-  for (let record = context.outIndex; offset + 3 <= bytes.length; record++) {
+  // Records are opened in order before any framing error behind them is
+  // reported, so the first complete damaged record decides the code (an
+  // intact first record opens and the scan goes on behind it).
+  const skip = intactFirst ? 1 : 0;
+  for (let record = context.outIndex; offset + 3 <= bytes.length && complete <= skip; record++) {
     const length = clearLength(context.mask(bytes.subarray(offset, offset + 3), record));
     if (length > DEFAULT_MAX_RECORD_LENGTH) return [FRAME_TOO_LARGE];
     if (length < 17) return [MALFORMED_MESSAGE];
@@ -442,7 +450,7 @@ function predictChunk(emissions: readonly Emission[], context: RecordContext): s
     offset += 3 + length;
     complete++;
   }
-  return complete > 0
+  return complete > skip
     ? [DECRYPT_FAILED]
     : [DECRYPT_FAILED, FRAME_TOO_LARGE, MALFORMED_MESSAGE, TIMEOUT, TRANSPORT_CLOSED];
 }
@@ -647,8 +655,8 @@ function damage(
       if (record.index !== target) return [{ record }];
       const length = record.ciphertext.length;
       /** Emits `emissions` as one chunk and predicts from its bytes. */
-      const chunk = (emissions: Emission[]): Emission[] => {
-        predict(predictChunk(emissions, context));
+      const chunk = (emissions: Emission[], intactFirst = false): Emission[] => {
+        predict(predictChunk(emissions, context, intactFirst));
         return emissions;
       };
       switch (fault.kind) {
@@ -690,11 +698,14 @@ function damage(
           predict(followedAtOnce(record.direction, record.index) ? [DECRYPT_FAILED] : [TIMEOUT]);
           return [];
         case "duplicate":
-          return chunk([{ record }, { record }]);
+          return chunk([{ record }, { record }], true);
         case "duplicateRaw": {
           // The copy keeps the mask of its first position: the receiver unmasks garbage.
           const masked = context.mask(record.header, context.outIndex);
-          return chunk([{ record }, { wire: new Uint8Array([...masked, ...record.ciphertext]) }]);
+          return chunk(
+            [{ record }, { wire: new Uint8Array([...masked, ...record.ciphertext]) }],
+            true,
+          );
         }
         case "swap":
           held = record;

@@ -431,7 +431,9 @@ export class FrameDecoder {
    * @returns The records completed by this chunk, in order.
    * @throws {FrameError} `ERR_FRAME_TOO_LARGE` as soon as a length exceeds
    *   `maxRecordLength`; `ERR_MALFORMED_MESSAGE` for a length below 17; the
-   *   same code again on every call after a failure.
+   *   same code again on every call after a failure. When the chunk completed
+   *   records before the bad length, they are returned and the error comes
+   *   with the next call.
    * @throws {TypeError} If `chunk` is not a `Uint8Array` or `finish()` was called.
    *
    * @example Rejecting an oversized length before the record arrives
@@ -467,8 +469,16 @@ export class FrameDecoder {
       this.#failure = error instanceof QGateError
         ? error
         : new FrameError(ErrorCode.MALFORMED_MESSAGE, "Cannot decode record", { cause: error });
-      this.#release();
-      throw this.#failure;
+      // Records completed before the error are still returned, and the error is
+      // thrown by the next call: a consumer that opens records in order meets
+      // the earliest problem first, however the bytes were chunked. Until then
+      // the pre-key stays, so those records can still be opened.
+      if (records.length === 0) {
+        this.#release();
+        throw this.#failure;
+      }
+      this.#body = undefined;
+      this.#clearHeader = undefined;
     }
     return records;
   }
@@ -520,6 +530,7 @@ export class FrameDecoder {
   #assertUsable(operation: string): void {
     const failure = this.#failure;
     if (failure !== undefined) {
+      this.#release();
       throw new FrameError(failure.code, `Cannot ${operation}: the frame decoder failed earlier`, {
         cause: failure,
       });

@@ -1048,6 +1048,8 @@ export class Session {
           if (this.#isClosed()) return;
           await this.#processRecord(record);
         }
+        // A framing error found behind the records just processed surfaces now.
+        this.#records.cut(new Uint8Array(0));
       }
     } catch (error) {
       this.#onInvalidInput(error instanceof QGateError ? error.code : ErrorCode.TRANSPORT_CLOSED);
