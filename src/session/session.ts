@@ -149,6 +149,7 @@ export class Session {
   #transcriptBeforeLast: Uint8Array | undefined;
   #commands: Command[] = [];
   #keyUpdate: Actor<typeof keyUpdateMachine> | undefined;
+  #keyUpdateTimer: unknown;
   #rotation: KeyRotation | undefined;
   #hash: HashFunction | undefined;
   #receiveSwitched = false;
@@ -584,25 +585,41 @@ export class Session {
       random: this.#random,
       recordLimit: Math.max(settings.maxRecords * 2, 2 ** 20),
     });
-    this.#keyUpdate = createActor(keyUpdateMachine, {
+    // The key-update statechart is created on first need (its first timer,
+    // a trigger, a peer's update or updateKeys()): an idle session carries
+    // only this timer, not an actor.
+    this.#keyUpdateTimer = this.#clock.setTimeout(() => {
+      this.#keyUpdateTimer = undefined;
+      this.#keyUpdateActor().send({ type: "local.requestUpdate" });
+    }, this.#nextUpdateInterval());
+  }
+
+  /** The key-update statechart, created and started on first use. */
+  #keyUpdateActor(): Actor<typeof keyUpdateMachine> {
+    if (this.#keyUpdate !== undefined) return this.#keyUpdate;
+    if (this.#keyUpdateTimer !== undefined) this.#clock.clearTimeout(this.#keyUpdateTimer);
+    this.#keyUpdateTimer = undefined;
+    const actor = createActor(keyUpdateMachine, {
       clock: this.#clock,
       input: {
         role: this.#role,
         epoch: this.#sendEpoch,
         interval: this.#nextUpdateInterval(),
-        maxDuration: settings.maxDuration,
+        maxDuration: this.#options.profile.keyUpdate.maxDuration,
         transport: this.#records.datagram ? "datagram" : "stream",
       },
     });
-    this.#keyUpdate.on("*", (command) => this.#enqueue(command));
+    this.#keyUpdate = actor;
+    actor.on("*", (command) => this.#enqueue(command));
     let last = "";
-    this.#keyUpdate.subscribe((snapshot) => {
+    actor.subscribe((snapshot) => {
       const state = `keyUpdate.${stateToString(snapshot.value)}`;
       if (state === last) return;
       last = state;
       this.#trace({ type: "state", at: this.#now(), role: this.#role, state });
     });
-    this.#keyUpdate.start();
+    actor.start();
+    return actor;
   }
 
   #nextUpdateInterval(): number {
@@ -611,7 +628,7 @@ export class Session {
   }
 
   #deliverUpdate(event: KeyUpdateEvent): void {
-    if (this.#state === "ready") this.#keyUpdate?.send(event);
+    if (this.#state === "ready" && this.#rotation !== undefined) this.#keyUpdateActor().send(event);
   }
 
   /** Counts traffic under the current epoch and asks for an update past the limits. */
@@ -620,10 +637,10 @@ export class Session {
     if (sealed) this.#epochRecords++;
     const { maxBytes, maxRecords } = this.#options.profile.keyUpdate;
     if (
-      this.#keyUpdate !== undefined &&
+      this.#rotation !== undefined &&
       (this.#epochBytes >= maxBytes || this.#epochRecords >= maxRecords)
     ) {
-      this.#keyUpdate.send({ type: "local.requestUpdate" });
+      this.#keyUpdateActor().send({ type: "local.requestUpdate" });
     }
   }
 
@@ -645,7 +662,7 @@ export class Session {
         reject(new SessionError(ErrorCode.SESSION_CLOSED, "Key update ended by close"))
       );
     });
-    this.#keyUpdate!.send({ type: "local.requestUpdate" });
+    this.#keyUpdateActor().send({ type: "local.requestUpdate" });
     return await done;
   }
 
@@ -1182,6 +1199,8 @@ export class Session {
     this.#state = "closed";
     this.#actor?.stop();
     this.#keyUpdate?.stop();
+    if (this.#keyUpdateTimer !== undefined) this.#clock.clearTimeout(this.#keyUpdateTimer);
+    this.#keyUpdateTimer = undefined;
     if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
     this.#rotation?.dispose();
     if (this.#abortListener !== undefined) {
