@@ -101,7 +101,7 @@ class NobleAeadCipher implements AeadCipher {
       );
     }
     const sealed = this.#factory(this.#key, nonce, aad).encrypt(plaintext);
-    return Promise.resolve(Uint8Array.from(sealed));
+    return Promise.resolve(owned(sealed));
   }
 
   open(
@@ -116,7 +116,7 @@ class NobleAeadCipher implements AeadCipher {
     }
     try {
       const opened = this.#factory(this.#key, nonce, aad).decrypt(ciphertext);
-      return Promise.resolve(Uint8Array.from(opened));
+      return Promise.resolve(owned(opened));
     } catch {
       return Promise.resolve(undefined);
     }
@@ -126,6 +126,17 @@ class NobleAeadCipher implements AeadCipher {
     this.#key.fill(0);
     this.#disposed = true;
   }
+}
+
+/**
+ * noble returns a fresh array from `encrypt`/`decrypt`: hand it over as is
+ * when it owns its whole buffer, copy only otherwise (never element by element).
+ */
+function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
+      bytes.byteLength === bytes.buffer.byteLength
+    ? bytes as Uint8Array<ArrayBuffer>
+    : bytes.slice();
 }
 
 function nobleAead(name: AeadName, factory: NobleAeadFactory, nonceLength: number): Aead {
