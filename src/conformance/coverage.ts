@@ -420,6 +420,17 @@ function runPair(
 }
 
 /** Messages that trip each meta-exchange failure guard, and others out of place. */
+/**
+ * Takes only the success path of both roles (anonymous, stream transport) on
+ * a handshake-family statechart: what a minimal scenario covers, for tests of
+ * the coverage tool itself.
+ *
+ * @param coverage The coverage tracker of a handshake-family statechart.
+ */
+export function takeSuccessPaths(coverage: TransitionCoverage): void {
+  runPair(coverage, BASE_SCENARIOS[0]!);
+}
+
 function craftedMessages(examples: readonly Message[]): Message[] {
   const begin = examples.find((message) => message.kind === "beginMetaExchange")!;
   const end = examples.find((message) => message.kind === "endMetaExchange")!;
