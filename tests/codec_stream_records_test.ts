@@ -7,9 +7,14 @@ import { CipherState } from "../src/crypto/cipher_state.ts";
 import { derivePreKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
-import type { AeadName } from "../src/crypto/types.ts";
+import type { AeadName, CryptoBackend } from "../src/crypto/types.ts";
 import { MESSAGE_TYPE } from "../src/codec/message_types.ts";
-import { encodeMessage, encodePlaintext, messageTypeOf } from "../src/codec/messages.ts";
+import {
+  encodeMessage,
+  encodeMessageParts,
+  encodePlaintext,
+  messageTypeOf,
+} from "../src/codec/messages.ts";
 import {
   DEFAULT_MAX_RECORD_LENGTH,
   FrameDecoder,
@@ -281,6 +286,69 @@ Deno.test("RecordSealer behaviour", async (t) => {
   });
 });
 
+Deno.test("RecordSealer seals a body given in parts exactly like the whole body (property)", async (t) => {
+  /** noble's AEAD behind a wrapper that ignores `output`, as a third-party AEAD may. */
+  const ignoringOutput: CryptoBackend = {
+    ...nobleBackend,
+    name: "ignores-output",
+    aead(name) {
+      const aead = nobleBackend.aead(name)!;
+      return {
+        ...aead,
+        createCipher(key) {
+          const inner = aead.createCipher(key);
+          return {
+            seal: (nonce, plaintext, aad) => inner.seal(nonce, plaintext, aad),
+            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
+            dispose: () => inner.dispose(),
+          };
+        },
+      };
+    },
+    keyExchange: (name) => nobleBackend.keyExchange(name),
+    signature: (name) => nobleBackend.signature(name),
+    hash: (name) => nobleBackend.hash(name),
+  };
+  for (const backend of [nobleBackend, ignoringOutput]) {
+    await t.step(backend.name, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: 255 }),
+          fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 4 }),
+          fc.integer({ min: 0, max: 40 }),
+          async (seedByte, parts, padding) => {
+            const whole = concat(parts);
+            const a = newSealer(seedByte);
+            const b = newSealer(seedByte, { backend });
+            assert.deepEqual(b.preamble(), a.preamble());
+            for (let i = 0; i < 2; i++) {
+              assert.deepEqual(await b.seal(7, parts, padding), await a.seal(7, whole, padding));
+            }
+          },
+        ),
+        propertyConfig(40),
+      );
+    });
+  }
+  await t.step("rejects parts that are not byte arrays", async () => {
+    await assert.rejects(newSealer(1).seal(1, [new Uint8Array(1), [2] as never]), TypeError);
+  });
+});
+
+Deno.test("encodeMessageParts() concatenates to encodeMessage() without copying data", () => {
+  const data = new Uint8Array(1000).fill(5);
+  const extender = new Uint8Array(16).fill(1);
+  const parts = encodeMessageParts({ kind: "extenderData", extender, data });
+  assert.equal(parts[1], data);
+  assert.deepEqual(concat([...parts]), encodeMessage({ kind: "extenderData", extender, data }));
+  const close = encodeMessageParts({ kind: "close", reason: 1 });
+  assert.deepEqual(close, [encodeMessage({ kind: "close", reason: 1 })]);
+  assert.throws(
+    () => encodeMessageParts({ kind: "extenderData", extender: new Uint8Array(3), data }),
+    RangeError,
+  );
+});
+
 Deno.test("FrameDecoder behaviour", async (t) => {
   await t.step("returns nothing for an empty stream and for the salt alone", () => {
     const decoder = new FrameDecoder();
@@ -345,13 +413,22 @@ Deno.test("FrameDecoder behaviour", async (t) => {
     assert.throws(() => new FrameDecoder({ globalSharedSecret: [] as never }), TypeError);
   });
 
-  await t.step("returns records that do not alias the pushed chunk", async () => {
+  await t.step("takes a whole record as a view of its chunk, assembles a split one", async () => {
     const sealer = newSealer(12);
     const wire = concat([sealer.preamble(), await sealer.seal(1, new Uint8Array(4))]);
-    const [record] = new FrameDecoder().push(wire);
-    const copy = record!.ciphertext.slice();
-    wire.fill(0);
-    assert.deepEqual(record!.ciphertext, copy);
+    const [whole] = new FrameDecoder().push(wire);
+    assert.equal(whole!.ciphertext.buffer, wire.buffer, "no copy when the record is in one chunk");
+    assert.equal(whole!.ciphertext.byteOffset, 16 + 3);
+
+    const decoder = new FrameDecoder();
+    const first = wire.slice(0, 25);
+    const second = wire.slice(25);
+    const [split] = [...decoder.push(first), ...decoder.push(second)];
+    assert.notEqual(split!.ciphertext.buffer, first.buffer);
+    assert.notEqual(split!.ciphertext.buffer, second.buffer);
+    first.fill(0);
+    second.fill(0);
+    assert.deepEqual(split!.ciphertext, whole!.ciphertext);
   });
 
   await t.step("gives the same records under every chunking (property)", async () => {

@@ -451,6 +451,53 @@ Deno.test("Aead native seals exactly like noble and opens noble's records (prope
   }
 });
 
+Deno.test("Aead seal(output) writes the same bytes into the caller's buffer, also in place (property)", async (t) => {
+  for (const backend of [nobleBackend, webCryptoBackend, autoBackend]) {
+    for (const { name } of AEADS) {
+      const aead = backend.aead(name);
+      if (aead === undefined) continue;
+      await t.step(`${backend.name} ${name}`, async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uint8Array({ minLength: 32, maxLength: 32 }),
+            fc.uint8Array({ maxLength: 20 }),
+            fc.oneof(fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ maxLength: 5000 })),
+            fc.integer({ min: 0, max: 7 }),
+            async (key, aad, plaintext, offset) => {
+              const nonce = new Uint8Array(aead.nonceLength).fill(3);
+              const cipher = aead.createCipher(key);
+              const expected = await cipher.seal(nonce, plaintext, aad);
+              // A separate buffer at any offset.
+              const separate = new Uint8Array(offset + expected.length).subarray(offset);
+              assert.equal(await cipher.seal(nonce, plaintext, aad, separate), separate);
+              assert.deepEqual(separate, expected);
+              // In place: the plaintext sits where the ciphertext goes.
+              const buffer = new Uint8Array(offset + expected.length);
+              const inPlace = buffer.subarray(offset);
+              inPlace.set(plaintext);
+              const result = await cipher.seal(
+                nonce,
+                inPlace.subarray(0, plaintext.length),
+                aad,
+                inPlace,
+              );
+              assert.equal(result, inPlace);
+              assert.deepEqual(inPlace, expected);
+              assert.deepEqual(await cipher.open(nonce, inPlace, aad), plaintext);
+              await assert.rejects(
+                cipher.seal(nonce, plaintext, aad, new Uint8Array(expected.length - 1)),
+                RangeError,
+              );
+              cipher.dispose();
+            },
+          ),
+          propertyConfig(15),
+        );
+      });
+    }
+  }
+});
+
 Deno.test("Aead native fails like noble: undefined on open, typed errors on seal", async () => {
   for (const name of NATIVE_AEADS) {
     const aead = webCryptoBackend.aead(name)!;

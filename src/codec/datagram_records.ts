@@ -25,7 +25,12 @@ import { CipherState } from "../crypto/cipher_state.ts";
 import { derivePreKeys, SALT_LENGTH } from "../crypto/key_schedule.ts";
 import type { Aead, CryptoBackend, RandomSource } from "../crypto/types.ts";
 import { assertBytes, assertInteger, assertLength, ByteReader, equalBytes } from "./_bytes.ts";
-import { decodePlaintext, encodePlaintext, PLAINTEXT_HEADER_LENGTH } from "./messages.ts";
+import {
+  decodePlaintext,
+  encodePlaintext,
+  PLAINTEXT_HEADER_LENGTH,
+  plaintextLength as checkedPlaintextLength,
+} from "./messages.ts";
 import { ReplayWindow } from "./replay_window.ts";
 import { MIN_RECORD_LENGTH, PRE_KEY_AEAD } from "./stream_records.ts";
 
@@ -228,7 +233,7 @@ export class DatagramSealer {
    * Seals one datagram.
    *
    * @param type The message type byte.
-   * @param body The encoded message body.
+   * @param body The encoded message body, whole or as parts to concatenate.
    * @param paddingLength Zero bytes to append inside the ciphertext.
    * @param epoch The epoch to seal with: the current one (default) or the
    *   previous one, kept after `setCipher()` so a lost flight can be sent again
@@ -252,7 +257,7 @@ export class DatagramSealer {
    */
   seal(
     type: number,
-    body: Uint8Array,
+    body: Uint8Array | readonly Uint8Array[],
     paddingLength = 0,
     epoch?: number,
   ): Promise<Uint8Array<ArrayBuffer>> {
@@ -269,17 +274,18 @@ export class DatagramSealer {
         );
       }
       assertInteger(context, "type", type, 0, 0xff);
-      assertBytes(context, "body", body);
+      if (body instanceof Uint8Array) assertBytes(context, "body", body);
       assertInteger(context, "paddingLength", paddingLength, 0, DEFAULT_MAX_DATAGRAM_LENGTH);
+      const plaintextLength = checkedPlaintextLength(type, body, paddingLength);
       const overhead = (cipher.epoch === 0 ? SALT_LENGTH : 0) + DATAGRAM_HEADER_LENGTH +
-        PLAINTEXT_HEADER_LENGTH + TAG_LENGTH;
-      const length = overhead + body.length + paddingLength;
+        TAG_LENGTH;
+      const length = overhead + plaintextLength;
       if (length > this.#maxDatagramLength) {
         throw new RangeError(
           `Cannot ${context}: datagram of ${length} bytes exceeds "maxDatagramLength" ${this.#maxDatagramLength}`,
         );
       }
-      const ciphertextLength = PLAINTEXT_HEADER_LENGTH + body.length + paddingLength + TAG_LENGTH;
+      const ciphertextLength = plaintextLength + TAG_LENGTH;
       const salted = cipher.epoch === 0;
       const header = new Uint8Array(DATAGRAM_HEADER_LENGTH);
       const view = new DataView(header.buffer);

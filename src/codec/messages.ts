@@ -320,6 +320,19 @@ function encodeKeyUpdate(
 }
 
 /**
+ * Encodes a message body as parts whose concatenation is
+ * {@linkcode encodeMessage}'s result. Application data is not copied: an
+ * extender data message is `[extender, data]`, which the record sealers copy
+ * once, straight into the record (internal).
+ */
+export function encodeMessageParts(message: Message): readonly Uint8Array[] {
+  if (message.kind !== "extenderData") return [encodeMessage(message)];
+  assertLength(ENCODE, "extender", message.extender, UUID_LENGTH);
+  assertBytes(ENCODE, "data", message.data);
+  return [message.extender, message.data];
+}
+
+/**
  * Encodes a message body (without the record plaintext header).
  *
  * @param message The message.
@@ -562,9 +575,9 @@ export function decodeMessage(type: number, body: Uint8Array): Message {
  * Builds a record plaintext: `u8 type ‖ u32 bodyLength ‖ body ‖ zero padding`.
  *
  * @param type The message type (0 to 255).
- * @param body The encoded message body.
+ * @param body The encoded message body, whole or as parts to concatenate.
  * @param paddingLength How many zero bytes to append.
- * @returns A fresh array of `5 + body.length + paddingLength` bytes.
+ * @returns A fresh array of `5 + body length + paddingLength` bytes.
  * @throws {RangeError} If `type` is not a byte, `body` is longer than 2^32 - 1
  *   bytes or `paddingLength` is not a non-negative integer.
  *
@@ -582,19 +595,68 @@ export function decodeMessage(type: number, body: Uint8Array): Message {
  */
 export function encodePlaintext(
   type: number,
-  body: Uint8Array,
+  body: Uint8Array | readonly Uint8Array[],
   paddingLength: number,
 ): Uint8Array<ArrayBuffer> {
+  const length = plaintextLength(type, body, paddingLength);
+  const plaintext = new Uint8Array(length);
+  writePlaintext(plaintext, type, body);
+  return plaintext;
+}
+
+/**
+ * Checks the arguments of a plaintext and returns its length (internal).
+ *
+ * @throws {RangeError} As {@linkcode encodePlaintext}.
+ */
+export function plaintextLength(
+  type: number,
+  body: Uint8Array | readonly Uint8Array[],
+  paddingLength: number,
+): number {
   const context = "encode plaintext";
   assertInteger(context, "type", type, 0, 0xff);
-  assertLengthIn(context, "body", body, 0, MAX_U32);
+  let bodyLength = 0;
+  if (body instanceof Uint8Array) {
+    bodyLength = body.length;
+  } else {
+    if (!Array.isArray(body)) {
+      throw new TypeError(`Cannot ${context}: "body" must be a Uint8Array or an array of them`);
+    }
+    for (const part of body) {
+      assertBytes(context, "body part", part);
+      bodyLength += part.length;
+    }
+  }
+  if (bodyLength > MAX_U32) {
+    throw new RangeError(
+      `Cannot ${context}: "body" must be 0 to ${MAX_U32} bytes, got ${bodyLength}`,
+    );
+  }
   assertInteger(context, "paddingLength", paddingLength, 0, Number.MAX_SAFE_INTEGER);
-  return new ByteWriter(PLAINTEXT_HEADER_LENGTH + body.length + paddingLength)
-    .u8(type)
-    .u32(body.length)
-    .bytes(body)
-    .zeros(paddingLength)
-    .finish();
+  return PLAINTEXT_HEADER_LENGTH + bodyLength + paddingLength;
+}
+
+/**
+ * Writes type, body length and body into `target`, which must be zeroed and
+ * exactly as long as {@linkcode plaintextLength} said; the rest stays zero
+ * (the padding). Internal: the record sealers build plaintexts in place with it.
+ */
+export function writePlaintext(
+  target: Uint8Array,
+  type: number,
+  body: Uint8Array | readonly Uint8Array[],
+): void {
+  const parts = body instanceof Uint8Array ? [body] : body;
+  let bodyLength = 0;
+  for (const part of parts) bodyLength += part.length;
+  target[0] = type;
+  new DataView(target.buffer, target.byteOffset, target.byteLength).setUint32(1, bodyLength);
+  let offset = PLAINTEXT_HEADER_LENGTH;
+  for (const part of parts) {
+    target.set(part, offset);
+    offset += part.length;
+  }
 }
 
 /**

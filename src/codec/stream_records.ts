@@ -33,10 +33,18 @@ import { CipherState } from "../crypto/cipher_state.ts";
 import { derivePreKeys, SALT_LENGTH } from "../crypto/key_schedule.ts";
 import type { Aead, CryptoBackend, RandomSource } from "../crypto/types.ts";
 import { assertBytes, assertInteger, assertLength } from "./_bytes.ts";
-import { decodePlaintext, encodePlaintext, PLAINTEXT_HEADER_LENGTH } from "./messages.ts";
+import {
+  decodePlaintext,
+  PLAINTEXT_HEADER_LENGTH,
+  plaintextLength as checkedPlaintextLength,
+  writePlaintext,
+} from "./messages.ts";
 
 /** Length of a stream record's (masked) length field, in bytes. */
 export const RECORD_HEADER_LENGTH = 3;
+
+/** Where a sealed record's ciphertext starts in the sealer's buffer (4-byte aligned). */
+const SEAL_OFFSET = 1 + RECORD_HEADER_LENGTH;
 
 /** Smallest record length (ciphertext bytes) the wire format allows. */
 export const MIN_RECORD_LENGTH = 17;
@@ -258,9 +266,10 @@ export class RecordSealer {
    * Seals one record: `maskedLength ‖ ciphertext`.
    *
    * @param type The message type byte.
-   * @param body The encoded message body.
+   * @param body The encoded message body, whole or as parts to concatenate
+   *   (large application data is then copied once, into the record).
    * @param paddingLength Zero bytes to append inside the ciphertext.
-   * @returns A fresh array of `3 + 5 + body.length + paddingLength + 16` bytes.
+   * @returns A fresh view of `3 + 5 + body length + paddingLength + 16` bytes.
    * @throws {RangeError} If the record would exceed `maxRecordLength`, or
    *   `type`/`paddingLength` is out of range (thrown synchronously from this
    *   async method, so it rejects the promise).
@@ -278,31 +287,44 @@ export class RecordSealer {
    * assert.equal(noise.length, data.length);
    * ```
    */
-  seal(type: number, body: Uint8Array, paddingLength = 0): Promise<Uint8Array<ArrayBuffer>> {
+  seal(
+    type: number,
+    body: Uint8Array | readonly Uint8Array[],
+    paddingLength = 0,
+  ): Promise<Uint8Array<ArrayBuffer>> {
     const context = "seal record";
     try {
       assertInteger(context, "type", type, 0, 0xff);
-      assertBytes(context, "body", body);
+      if (body instanceof Uint8Array) assertBytes(context, "body", body);
       assertInteger(context, "paddingLength", paddingLength, 0, MAX_RECORD_LENGTH);
-      const length = PLAINTEXT_HEADER_LENGTH + body.length + paddingLength + TAG_LENGTH;
+      const plaintextLength = checkedPlaintextLength(type, body, paddingLength);
+      const length = plaintextLength + TAG_LENGTH;
       if (length > this.#maxRecordLength) {
         throw new RangeError(
           `Cannot ${context}: record of ${length} bytes exceeds "maxRecordLength" ${this.#maxRecordLength}`,
         );
       }
-      const plaintext = encodePlaintext(type, body, paddingLength);
+      // One allocation, sealed in place: [1 spare byte][3-byte header][ciphertext ‖ tag].
+      // The spare byte puts the ciphertext on a 4-byte boundary (noble's fast path).
+      const buffer = new Uint8Array(SEAL_OFFSET + length);
+      const sealed = buffer.subarray(SEAL_OFFSET);
+      const plaintext = sealed.subarray(0, plaintextLength);
+      writePlaintext(plaintext, type, body);
       const header = new Uint8Array([length >>> 16, (length >>> 8) & 0xff, length & 0xff]);
       // Index and counter are taken now, before any await: call order = wire order.
       const index = this.#index++;
-      const sealing = this.#cipher.seal(plaintext, header);
+      const sealing = this.#cipher.seal(plaintext, header, sealed);
       const mask = lengthMask(this.#headerKey, index);
       return sealing.then(({ ciphertext }) => {
         if (ciphertext.length !== length) {
           throw new TypeError(`Cannot ${context}: the AEAD's tag is not ${TAG_LENGTH} bytes`);
         }
-        const record = new Uint8Array(RECORD_HEADER_LENGTH + length);
+        // An AEAD that ignores `output` returns its own array: copy it in.
+        if (ciphertext.buffer !== buffer.buffer || ciphertext.byteOffset !== SEAL_OFFSET) {
+          sealed.set(ciphertext);
+        }
+        const record = buffer.subarray(1);
         for (let i = 0; i < RECORD_HEADER_LENGTH; i++) record[i] = header[i]! ^ mask[i]!;
-        record.set(ciphertext, RECORD_HEADER_LENGTH);
         return record;
       });
     } catch (error) {
@@ -386,7 +408,8 @@ export class FrameDecoder {
   #phase = PHASE_SALT;
   /** Bytes of the current part (salt, header or body) received so far. */
   #filled = 0;
-  #body: Uint8Array<ArrayBuffer> | undefined;
+  #body: Uint8Array | undefined;
+  #bodyLength = 0;
   #clearHeader: Uint8Array | undefined;
   #index = 0;
   #failure: QGateError | undefined;
@@ -425,7 +448,10 @@ export class FrameDecoder {
   /**
    * Consumes one chunk of the byte stream.
    *
-   * The returned records are fresh arrays (they do not alias `chunk`).
+   * A record that lies wholly inside `chunk` is returned as a view of it,
+   * without a copy: the decoder takes the chunk over, as a stream reader
+   * does, so do not change its bytes afterwards. A record spread over several
+   * chunks is assembled in a fresh array.
    *
    * @param chunk Any number of bytes, including none.
    * @returns The records completed by this chunk, in order.
@@ -550,8 +576,19 @@ export class FrameDecoder {
       if (this.#filled === RECORD_HEADER_LENGTH) this.#onHeader();
       return end;
     }
-    const body = this.#body!;
-    const end = this.#fill(body, chunk, offset);
+    const length = this.#bodyLength;
+    let end: number;
+    if (this.#filled === 0 && chunk.length - offset >= length) {
+      // The whole record is in this chunk: take it without copying (a chunk
+      // belongs to its reader once read, as streams hand chunks over).
+      this.#body = chunk.subarray(offset, offset + length);
+      this.#filled = length;
+      end = offset + length;
+    } else {
+      this.#body ??= new Uint8Array(length);
+      end = this.#fill(this.#body, chunk, offset);
+    }
+    const body = this.#body;
     if (this.#filled === body.length) {
       records.push({ index: this.#index++, header: this.#clearHeader!, ciphertext: body });
       this.#body = undefined;
@@ -597,7 +634,7 @@ export class FrameDecoder {
       );
     }
     this.#clearHeader = clear;
-    this.#body = new Uint8Array(length);
+    this.#bodyLength = length;
     this.#phase = PHASE_BODY;
     this.#filled = 0;
   }

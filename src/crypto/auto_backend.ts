@@ -95,8 +95,9 @@ class SplitCipher implements AeadCipher {
     nonce: Uint8Array,
     plaintext: Uint8Array,
     aad: Uint8Array,
+    output?: Uint8Array<ArrayBuffer>,
   ): Promise<Uint8Array<ArrayBuffer>> {
-    return this.#pick(plaintext.length).seal(nonce, plaintext, aad);
+    return this.#pick(plaintext.length).seal(nonce, plaintext, aad, output);
   }
 
   open(

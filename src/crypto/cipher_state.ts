@@ -125,12 +125,14 @@ export class CipherState {
    *
    * @param plaintext The record plaintext.
    * @param aad Associated data (the record header).
+   * @param output Where to write the ciphertext and tag (see {@linkcode AeadCipher.seal}).
    * @returns The counter used and the ciphertext with its tag.
    * @throws {SessionError} `ERR_NONCE_EXHAUSTED` at the limit, `ERR_SESSION_CLOSED` after dispose.
    */
   async seal(
     plaintext: Uint8Array,
     aad: Uint8Array,
+    output?: Uint8Array<ArrayBuffer>,
   ): Promise<{ counter: number; ciphertext: Uint8Array<ArrayBuffer> }> {
     this.#assertUsable();
     if (this.#counter >= this.#limit) {
@@ -144,6 +146,7 @@ export class CipherState {
       counterNonce(counter, this.#nonceLength),
       plaintext,
       aad,
+      output,
     );
     return { counter, ciphertext };
   }

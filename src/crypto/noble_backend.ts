@@ -58,7 +58,7 @@ type NobleAeadFactory = (
   nonce: Uint8Array,
   aad?: Uint8Array,
 ) => {
-  encrypt(plaintext: Uint8Array): Uint8Array;
+  encrypt(plaintext: Uint8Array, output?: Uint8Array): Uint8Array;
   decrypt(ciphertext: Uint8Array): Uint8Array;
 };
 
@@ -76,19 +76,28 @@ class NobleAeadCipher implements AeadCipher {
   readonly #key: Uint8Array<ArrayBuffer>;
   readonly #nonceLength: number;
   readonly #name: AeadName;
+  readonly #writesOutput: boolean;
   #disposed = false;
 
-  constructor(factory: NobleAeadFactory, key: Uint8Array, nonceLength: number, name: AeadName) {
+  constructor(
+    factory: NobleAeadFactory,
+    key: Uint8Array,
+    nonceLength: number,
+    name: AeadName,
+    writesOutput: boolean,
+  ) {
     this.#factory = factory;
     this.#key = Uint8Array.from(key);
     this.#nonceLength = nonceLength;
     this.#name = name;
+    this.#writesOutput = writesOutput;
   }
 
   seal(
     nonce: Uint8Array,
     plaintext: Uint8Array,
     aad: Uint8Array,
+    output?: Uint8Array<ArrayBuffer>,
   ): Promise<Uint8Array<ArrayBuffer>> {
     if (this.#disposed) {
       return Promise.reject(new TypeError(`Cannot seal with ${this.#name}: cipher was disposed`));
@@ -100,8 +109,25 @@ class NobleAeadCipher implements AeadCipher {
         ),
       );
     }
-    const sealed = this.#factory(this.#key, nonce, aad).encrypt(plaintext);
-    return Promise.resolve(owned(sealed));
+    if (output !== undefined && output.length !== plaintext.length + TAG_LENGTH) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot seal with ${this.#name}: "output" must be ${
+            plaintext.length + TAG_LENGTH
+          } bytes, got ${output.length}`,
+        ),
+      );
+    }
+    if (output === undefined) {
+      return Promise.resolve(owned(this.#factory(this.#key, nonce, aad).encrypt(plaintext)));
+    }
+    if (this.#writesOutput) {
+      // ChaCha20 variants encrypt straight into `output` (in place when it aliases `plaintext`).
+      this.#factory(this.#key, nonce, aad).encrypt(plaintext, output);
+    } else {
+      output.set(this.#factory(this.#key, nonce, aad).encrypt(plaintext));
+    }
+    return Promise.resolve(output);
   }
 
   open(
@@ -139,7 +165,16 @@ function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
     : bytes.slice();
 }
 
-function nobleAead(name: AeadName, factory: NobleAeadFactory, nonceLength: number): Aead {
+/**
+ * `writesOutput`: whether noble's `encrypt(plaintext, output)` fills a
+ * caller's buffer (the ChaCha20 family does, GCM does not).
+ */
+function nobleAead(
+  name: AeadName,
+  factory: NobleAeadFactory,
+  nonceLength: number,
+  writesOutput: boolean,
+): Aead {
   return Object.freeze({
     name,
     id: idOf(AEADS, name),
@@ -152,15 +187,15 @@ function nobleAead(name: AeadName, factory: NobleAeadFactory, nonceLength: numbe
           `Cannot create ${name} cipher: "key" must be ${AEAD_KEY_LENGTH} bytes, got ${key.length}`,
         );
       }
-      return new NobleAeadCipher(factory, key, nonceLength, name);
+      return new NobleAeadCipher(factory, key, nonceLength, name, writesOutput);
     },
   });
 }
 
 const NOBLE_AEADS: ReadonlyMap<AeadName, Aead> = new Map<AeadName, Aead>([
-  ["ChaCha20-Poly1305", nobleAead("ChaCha20-Poly1305", chacha20poly1305, 12)],
-  ["XChaCha20-Poly1305", nobleAead("XChaCha20-Poly1305", xchacha20poly1305, 24)],
-  ["AES-256-GCM", nobleAead("AES-256-GCM", gcm, 12)],
+  ["ChaCha20-Poly1305", nobleAead("ChaCha20-Poly1305", chacha20poly1305, 12, true)],
+  ["XChaCha20-Poly1305", nobleAead("XChaCha20-Poly1305", xchacha20poly1305, 24, true)],
+  ["AES-256-GCM", nobleAead("AES-256-GCM", gcm, 12, false)],
 ]);
 
 // ---------------------------------------------------------------------------

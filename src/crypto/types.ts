@@ -188,8 +188,20 @@ export interface SignatureScheme {
 
 /** An AEAD bound to one key. */
 export interface AeadCipher {
-  /** Encrypts and authenticates; returns ciphertext followed by the tag. */
-  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array<ArrayBuffer>>;
+  /**
+   * Encrypts and authenticates; returns ciphertext followed by the tag.
+   *
+   * `output`, if given, is exactly `plaintext.length + tagLength` bytes and
+   * receives the result, which is then returned. It may start at the very
+   * byte `plaintext` starts at (sealing in place); any other overlap is not
+   * allowed. Without it, the result is a fresh array.
+   */
+  seal(
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+    output?: Uint8Array<ArrayBuffer>,
+  ): Promise<Uint8Array<ArrayBuffer>>;
   /** Decrypts; `undefined` when authentication fails (never throws for bad input). */
   open(
     nonce: Uint8Array,

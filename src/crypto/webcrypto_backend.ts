@@ -759,6 +759,7 @@ class NativeAeadCipher implements AeadCipher {
     nonce: Uint8Array,
     plaintext: Uint8Array,
     aad: Uint8Array,
+    output?: Uint8Array<ArrayBuffer>,
   ): Promise<Uint8Array<ArrayBuffer>> {
     const name = this.#spec.name;
     const keyPromise = this.#key;
@@ -770,11 +771,21 @@ class NativeAeadCipher implements AeadCipher {
         `Cannot seal with ${name}: "nonce" must be 12 bytes, got ${nonce.length}`,
       );
     }
+    if (output !== undefined && output.length !== plaintext.length + TAG_LENGTH) {
+      throw new RangeError(
+        `Cannot seal with ${name}: "output" must be ${
+          plaintext.length + TAG_LENGTH
+        } bytes, got ${output.length}`,
+      );
+    }
     try {
       const key = await keyPromise;
-      return new Uint8Array(
+      const sealed = new Uint8Array(
         await this.#subtle.encrypt(this.#params(nonce, aad), key, view(plaintext)),
       );
+      if (output === undefined) return sealed;
+      output.set(sealed);
+      return output;
     } catch (cause) {
       throw internalFailure(`seal with ${name}`, cause);
     }

@@ -47,7 +47,12 @@ export interface RecordLayer {
    * Seals one message into wire bytes (one chunk or one datagram). Datagrams
    * may name the previous epoch, to retransmit a flight under its own keys.
    */
-  seal(type: number, body: Uint8Array, paddingLength: number, epoch?: number): Promise<Uint8Array>;
+  seal(
+    type: number,
+    body: Uint8Array | readonly Uint8Array[],
+    paddingLength: number,
+    epoch?: number,
+  ): Promise<Uint8Array>;
   /** The largest body one record can carry with that much padding. */
   maxBodyLength(paddingLength: number): number;
   /** Switches the sending epoch. */
@@ -107,7 +112,11 @@ class StreamRecordLayer implements RecordLayer {
     return this.#sealer.epoch;
   }
 
-  seal(type: number, body: Uint8Array, paddingLength: number): Promise<Uint8Array> {
+  seal(
+    type: number,
+    body: Uint8Array | readonly Uint8Array[],
+    paddingLength: number,
+  ): Promise<Uint8Array> {
     return this.#sealer.seal(type, body, paddingLength);
   }
 
@@ -183,7 +192,12 @@ class DatagramRecordLayer implements RecordLayer {
     return this.#sealer.epoch;
   }
 
-  seal(type: number, body: Uint8Array, paddingLength: number, epoch?: number): Promise<Uint8Array> {
+  seal(
+    type: number,
+    body: Uint8Array | readonly Uint8Array[],
+    paddingLength: number,
+    epoch?: number,
+  ): Promise<Uint8Array> {
     return this.#sealer.seal(type, body, paddingLength, epoch);
   }
 

@@ -36,7 +36,12 @@ import {
   SIGNATURES,
 } from "../crypto/types.ts";
 import type { AuthenticationMessage, Message } from "../codec/message_types.ts";
-import { decodeMessage, encodeMessage, messageTypeOf } from "../codec/messages.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  encodeMessageParts,
+  messageTypeOf,
+} from "../codec/messages.ts";
 import { createRecordLayer, type CutRecord, type RecordLayer } from "./_record_layer.ts";
 import { FlightTracker } from "./_flight.ts";
 import { fromWireIds, type NegotiatedSuite, type PeerVerdict } from "../handshake_policy.ts";
@@ -678,9 +683,11 @@ export class Session {
       if (this.#state === "closed") {
         throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed");
       }
-      const body = encodeMessage(message);
+      const body = encodeMessageParts(message);
+      let bodyLength = 0;
+      for (const part of body) bodyLength += part.length;
       const type = messageTypeOf(message.kind);
-      const room = this.#records.maxBodyLength(0) - body.length;
+      const room = this.#records.maxBodyLength(0) - bodyLength;
       const padding = Math.min(room, randomInt(this.#random, this.#options.profile.maxPadding));
       const epoch = typeof flight === "number" ? flight : this.#records.sendEpoch;
       if (flight === "track") this.#flights?.sent(message, epoch);
