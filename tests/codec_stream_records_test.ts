@@ -7,7 +7,7 @@ import { CipherState } from "../src/crypto/cipher_state.ts";
 import { derivePreKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
-import type { AeadName, CryptoBackend } from "../src/crypto/types.ts";
+import type { Aead, AeadCipher, AeadName, CryptoBackend } from "../src/crypto/types.ts";
 import { MESSAGE_TYPE } from "../src/codec/message_types.ts";
 import {
   encodeMessage,
@@ -291,11 +291,11 @@ Deno.test("RecordSealer seals a body given in parts exactly like the whole body 
   const ignoringOutput: CryptoBackend = {
     ...nobleBackend,
     name: "ignores-output",
-    aead(name) {
+    aead(name): Aead {
       const aead = nobleBackend.aead(name)!;
       return {
         ...aead,
-        createCipher(key) {
+        createCipher(key): AeadCipher {
           const inner = aead.createCipher(key);
           return {
             seal: (nonce, plaintext, aad) => inner.seal(nonce, plaintext, aad),
