@@ -32,6 +32,7 @@ export type { CipherStateOptions } from "./src/crypto/cipher_state.ts";
 export { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./src/crypto/types.ts";
 export { nobleBackend } from "./src/crypto/noble_backend.ts";
 export { createWebCryptoBackend, webCryptoBackend } from "./src/crypto/webcrypto_backend.ts";
+export { nodeCryptoBackend } from "./src/crypto/node_backend.ts";
 export type { WebCryptoBackendOptions } from "./src/crypto/webcrypto_backend.ts";
 export {
   autoBackend,

@@ -24,6 +24,7 @@ import {
   type KeyExchange,
   type KeyExchangeName,
   nobleBackend,
+  nodeCryptoBackend,
   QGateError,
   type RandomSource,
   respond,
@@ -67,15 +68,29 @@ const NATIVE_SIGNATURES: readonly SignatureName[] = [
 ];
 const NATIVE_AEADS: readonly AeadName[] = ["ChaCha20-Poly1305", "AES-256-GCM"];
 
+/** Each native backend with what it offers on Deno 2.9; the differential tests run on both. */
+const NATIVE_BACKENDS: readonly {
+  backend: CryptoBackend;
+  keyExchanges: readonly KeyExchangeName[];
+  signatures: readonly SignatureName[];
+}[] = [
+  {
+    backend: webCryptoBackend,
+    keyExchanges: NATIVE_KEY_EXCHANGES,
+    signatures: NATIVE_SIGNATURES,
+  },
+  { backend: nodeCryptoBackend, keyExchanges: ["X25519", "X448"], signatures: ["Ed25519"] },
+];
+
 const MESSAGE = new TextEncoder().encode("qgate differential");
 
 function fromHex(hex: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
 }
 
-function native(name: KeyExchangeName): KeyExchange {
-  const kx = webCryptoBackend.keyExchange(name);
-  assert.ok(kx, `webCryptoBackend lacks ${name}`);
+function native(name: KeyExchangeName, backend: CryptoBackend = webCryptoBackend): KeyExchange {
+  const kx = backend.keyExchange(name);
+  assert.ok(kx, `${backend.name} lacks ${name}`);
   return kx;
 }
 
@@ -83,9 +98,12 @@ function noble(name: KeyExchangeName): KeyExchange {
   return nobleBackend.keyExchange(name)!;
 }
 
-function nativeScheme(name: SignatureName): SignatureScheme {
-  const scheme = webCryptoBackend.signature(name);
-  assert.ok(scheme, `webCryptoBackend lacks ${name}`);
+function nativeScheme(
+  name: SignatureName,
+  backend: CryptoBackend = webCryptoBackend,
+): SignatureScheme {
+  const scheme = backend.signature(name);
+  assert.ok(scheme, `${backend.name} lacks ${name}`);
   return scheme;
 }
 
@@ -161,6 +179,28 @@ Deno.test("webCryptoBackend offers what Deno's WebCrypto has, and nothing else",
   }
 });
 
+Deno.test("nodeCryptoBackend offers X25519, X448 and Ed25519 from node:crypto, and nothing else", () => {
+  const offered = NATIVE_BACKENDS[1]!;
+  for (const { name } of KEY_EXCHANGES) {
+    assert.equal(
+      nodeCryptoBackend.keyExchange(name) !== undefined,
+      offered.keyExchanges.includes(name),
+      name,
+    );
+  }
+  for (const { name } of SIGNATURES) {
+    assert.equal(
+      nodeCryptoBackend.signature(name) !== undefined,
+      offered.signatures.includes(name),
+      name,
+    );
+  }
+  for (const { name } of AEADS) assert.equal(nodeCryptoBackend.aead(name), undefined, name);
+  assert.equal(nodeCryptoBackend.hash("SHA-256"), undefined);
+  assert.equal(nodeCryptoBackend.name, "node");
+  assert.equal(nodeCryptoBackend.keyExchange("X25519"), nodeCryptoBackend.keyExchange("X25519"));
+});
+
 Deno.test("createWebCryptoBackend() probes the same algorithms with real operations", async (t) => {
   await t.step("on the platform's WebCrypto", async () => {
     const probed = await createWebCryptoBackend();
@@ -188,36 +228,41 @@ Deno.test("createWebCryptoBackend() probes the same algorithms with real operati
 });
 
 Deno.test("KeyExchange native and noble give identical offers, answers and secrets for a seed (property)", async (t) => {
-  for (const name of NATIVE_KEY_EXCHANGES) {
-    await t.step(name, async () => {
-      const [mine, reference] = [native(name), noble(name)];
-      await fc.assert(
-        fc.asyncProperty(
-          fc.uint8Array({ minLength: 1, maxLength: 32 }),
-          fc.uint8Array({ minLength: 1, maxLength: 32 }),
-          async (leaderSeed, followerSeed) => {
-            const [leaderA, leaderB] = twin(leaderSeed);
-            const [followerA, followerB] = twin(followerSeed);
-            const a = await mine.offer(leaderA);
-            const b = await reference.offer(leaderB);
-            assert.deepEqual(a.offer, b.offer);
-            const answerA = await mine.answer(a.offer, followerA);
-            const answerB = await reference.answer(b.offer, followerB);
-            assert.deepEqual(answerA.answer, answerB.answer);
-            assert.deepEqual(answerA.sharedSecret, answerB.sharedSecret);
-            // Cross: each side finishes the other backend's answer.
-            assert.deepEqual(await mine.finish(a.state, answerB.answer), answerB.sharedSecret);
-            assert.deepEqual(await reference.finish(b.state, answerA.answer), answerA.sharedSecret);
-            // Both drew exactly the same number of bytes.
-            assert.deepEqual(leaderA(8), leaderB(8));
-            assert.deepEqual(followerA(8), followerB(8));
-            a.state.dispose();
-            b.state.dispose();
-          },
-        ),
-        propertyConfig(name.startsWith("P-5") || name.startsWith("ML-KEM") ? 4 : 8),
-      );
-    });
+  for (const { backend, keyExchanges } of NATIVE_BACKENDS) {
+    for (const name of keyExchanges) {
+      await t.step(`${backend.name} ${name}`, async () => {
+        const [mine, reference] = [native(name, backend), noble(name)];
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uint8Array({ minLength: 1, maxLength: 32 }),
+            fc.uint8Array({ minLength: 1, maxLength: 32 }),
+            async (leaderSeed, followerSeed) => {
+              const [leaderA, leaderB] = twin(leaderSeed);
+              const [followerA, followerB] = twin(followerSeed);
+              const a = await mine.offer(leaderA);
+              const b = await reference.offer(leaderB);
+              assert.deepEqual(a.offer, b.offer);
+              const answerA = await mine.answer(a.offer, followerA);
+              const answerB = await reference.answer(b.offer, followerB);
+              assert.deepEqual(answerA.answer, answerB.answer);
+              assert.deepEqual(answerA.sharedSecret, answerB.sharedSecret);
+              // Cross: each side finishes the other backend's answer.
+              assert.deepEqual(await mine.finish(a.state, answerB.answer), answerB.sharedSecret);
+              assert.deepEqual(
+                await reference.finish(b.state, answerA.answer),
+                answerA.sharedSecret,
+              );
+              // Both drew exactly the same number of bytes.
+              assert.deepEqual(leaderA(8), leaderB(8));
+              assert.deepEqual(followerA(8), followerB(8));
+              a.state.dispose();
+              b.state.dispose();
+            },
+          ),
+          propertyConfig(name.startsWith("P-5") || name.startsWith("ML-KEM") ? 4 : 8),
+        );
+      });
+    }
   }
 });
 
@@ -246,174 +291,209 @@ Deno.test("KeyExchange ML-KEM native encapsulation decapsulates with noble and v
 
 Deno.test("KeyExchange native rejects what noble rejects with ERR_INVALID_PEER_KEY", async (t) => {
   const follower = (): RandomSource => seededRandom(new Uint8Array([9]));
-  for (const name of NATIVE_KEY_EXCHANGES) {
-    await t.step(name, async () => {
-      const [mine, reference] = [native(name), noble(name)];
-      const leader = await mine.offer(seededRandom(new Uint8Array([8])));
-      const bad = (vectors.keys[name] ?? []).map((entry) => fromHex(entry.hex));
-      for (const length of [0, ...vectors.lengthDeltas.map((d) => mine.offerLength + d)]) {
-        if (length >= 0) bad.push(new Uint8Array(length));
-      }
-      if (name.startsWith("ML-KEM")) {
-        const outOfRange = Uint8Array.from(leader.offer);
-        outOfRange[0] = 0xff;
-        outOfRange[1]! |= 0x0f; // first 12-bit coefficient 0xfff >= q
-        bad.push(outOfRange);
-      }
-      assert.ok(bad.length > 0);
-      for (const key of bad) {
-        for (const random of [follower(), systemRandom]) {
-          await assert.rejects(mine.answer(key, random), isInvalidPeerKey, `answer ${key.length}`);
-          await assert.rejects(reference.answer(key, follower()), isInvalidPeerKey);
+  for (const { backend, keyExchanges } of NATIVE_BACKENDS) {
+    for (const name of keyExchanges) {
+      await t.step(`${backend.name} ${name}`, async () => {
+        const [mine, reference] = [native(name, backend), noble(name)];
+        const leader = await mine.offer(seededRandom(new Uint8Array([8])));
+        const bad = (vectors.keys[name] ?? []).map((entry) => fromHex(entry.hex));
+        for (const length of [0, ...vectors.lengthDeltas.map((d) => mine.offerLength + d)]) {
+          if (length >= 0) bad.push(new Uint8Array(length));
         }
-        if (key.length !== mine.answerLength || mine.kind === "dh") {
-          await assert.rejects(mine.finish(leader.state, key), isInvalidPeerKey);
+        if (name.startsWith("ML-KEM")) {
+          const outOfRange = Uint8Array.from(leader.offer);
+          outOfRange[0] = 0xff;
+          outOfRange[1]! |= 0x0f; // first 12-bit coefficient 0xfff >= q
+          bad.push(outOfRange);
         }
-      }
-      leader.state.dispose();
-    });
+        assert.ok(bad.length > 0);
+        for (const key of bad) {
+          for (const random of [follower(), systemRandom]) {
+            await assert.rejects(
+              mine.answer(key, random),
+              isInvalidPeerKey,
+              `answer ${key.length}`,
+            );
+            await assert.rejects(reference.answer(key, follower()), isInvalidPeerKey);
+          }
+          if (key.length !== mine.answerLength || mine.kind === "dh") {
+            await assert.rejects(mine.finish(leader.state, key), isInvalidPeerKey);
+          }
+        }
+        leader.state.dispose();
+      });
+    }
   }
 });
 
 Deno.test("KeyExchange X25519 and X448 native agree with noble on any peer key bytes (property)", async (t) => {
-  for (const name of ["X25519", "X448"] as const) {
-    await t.step(name, async () => {
-      const [mine, reference] = [native(name), noble(name)];
-      const length = mine.offerLength;
-      // Random strings, plus non-canonical u >= p (all-ones with a few low bits varied).
-      const peerKey = fc.oneof(
-        fc.uint8Array({ minLength: length, maxLength: length }),
-        fc.integer({ min: 0, max: 255 }).map((low) => {
-          const key = new Uint8Array(length).fill(0xff);
-          key[0] = low;
-          if (name === "X25519") key[length - 1] = 0x7f;
-          return key;
-        }),
-      );
-      await fc.assert(
-        fc.asyncProperty(peerKey, async (key) => {
-          const [a, b] = twin(new Uint8Array([3]));
-          const viaNative = await outcomeOf(mine.answer(key, a).then((r) => r.sharedSecret));
-          const viaNoble = await outcomeOf(reference.answer(key, b).then((r) => r.sharedSecret));
-          assert.equal(viaNative, viaNoble);
-        }),
-        propertyConfig(24),
-      );
-    });
+  for (const { backend } of NATIVE_BACKENDS) {
+    for (const name of ["X25519", "X448"] as const) {
+      await t.step(`${backend.name} ${name}`, async () => {
+        const [mine, reference] = [native(name, backend), noble(name)];
+        const length = mine.offerLength;
+        // Random strings, plus non-canonical u >= p (all-ones with a few low bits varied).
+        const peerKey = fc.oneof(
+          fc.uint8Array({ minLength: length, maxLength: length }),
+          fc.integer({ min: 0, max: 255 }).map((low) => {
+            const key = new Uint8Array(length).fill(0xff);
+            key[0] = low;
+            if (name === "X25519") key[length - 1] = 0x7f;
+            return key;
+          }),
+        );
+        await fc.assert(
+          fc.asyncProperty(peerKey, async (key) => {
+            const [a, b] = twin(new Uint8Array([3]));
+            const viaNative = await outcomeOf(mine.answer(key, a).then((r) => r.sharedSecret));
+            const viaNoble = await outcomeOf(reference.answer(key, b).then((r) => r.sharedSecret));
+            assert.equal(viaNative, viaNoble);
+          }),
+          propertyConfig(24),
+        );
+      });
+    }
   }
 });
 
-Deno.test("KeyExchange native rejects misuse with the same errors as noble", async () => {
-  const x25519 = native("X25519");
-  const x448 = native("X448");
-  const { offer, state } = await x25519.offer(seededRandom(new Uint8Array([1])));
-  const { answer } = await x25519.answer(offer, seededRandom(new Uint8Array([2])));
-  await assert.rejects(x448.finish(state, new Uint8Array(56)), TypeError);
-  await assert.rejects(x25519.finish({ dispose(): void {} }, answer), TypeError);
-  const nobleState = (await noble("X25519").offer(seededRandom(new Uint8Array([1])))).state;
-  await assert.rejects(x25519.finish(nobleState, answer), TypeError);
-  state.dispose();
-  state.dispose(); // idempotent
-  await assert.rejects(x25519.finish(state, answer), TypeError);
-  for (const name of NATIVE_KEY_EXCHANGES) {
-    await assert.rejects(native(name).offer(() => new Uint8Array(1)), RangeError, name);
+Deno.test("KeyExchange native rejects misuse with the same errors as noble", async (t) => {
+  for (const { backend, keyExchanges } of NATIVE_BACKENDS) {
+    await t.step(backend.name, async () => {
+      const x25519 = native("X25519", backend);
+      const x448 = native("X448", backend);
+      const { offer, state } = await x25519.offer(seededRandom(new Uint8Array([1])));
+      const { answer } = await x25519.answer(offer, seededRandom(new Uint8Array([2])));
+      await assert.rejects(x448.finish(state, new Uint8Array(56)), TypeError);
+      await assert.rejects(x25519.finish({ dispose(): void {} }, answer), TypeError);
+      const nobleState = (await noble("X25519").offer(seededRandom(new Uint8Array([1])))).state;
+      await assert.rejects(x25519.finish(nobleState, answer), TypeError);
+      state.dispose();
+      state.dispose(); // idempotent
+      await assert.rejects(x25519.finish(state, answer), TypeError);
+      for (const name of keyExchanges) {
+        await assert.rejects(
+          native(name, backend).offer(() => new Uint8Array(1)),
+          RangeError,
+          name,
+        );
+      }
+    });
   }
 });
 
 Deno.test("SignatureScheme native gives noble's keys and verifies noble's signatures both ways", async (t) => {
-  for (const name of NATIVE_SIGNATURES) {
-    await t.step(name, async () => {
-      const [mine, reference] = [nativeScheme(name), nobleBackend.signature(name)!];
-      const seed = seededRandom(new Uint8Array([4]))(mine.seedLength);
-      const pair = await mine.generateKeyPair({ seed });
-      const referencePair = await reference.generateKeyPair({ seed });
-      assert.deepEqual(pair.publicKey, referencePair.publicKey);
-      assert.deepEqual(pair.secretKey, referencePair.secretKey);
-      assert.equal(pair.algorithm, name);
-      const [randomA, randomB] = twin(new Uint8Array([6]));
-      const signature = await mine.sign(MESSAGE, pair.secretKey, randomA);
-      const referenceSignature = await reference.sign(MESSAGE, referencePair.secretKey, randomB);
-      // EdDSA is deterministic and ML-DSA signs with noble: identical bytes, same draws.
-      assert.deepEqual(signature, referenceSignature);
-      assert.deepEqual(randomA(8), randomB(8));
-      assert.equal(await mine.verify(referenceSignature, MESSAGE, pair.publicKey), true);
-      assert.equal(await reference.verify(signature, MESSAGE, pair.publicKey), true);
-      // The same verdicts on corrupted inputs.
-      const corrupted = [
-        [Uint8Array.from(signature, (b, i) => i === 0 ? b ^ 1 : b), MESSAGE, pair.publicKey],
-        [signature, Uint8Array.from(MESSAGE, (b, i) => i === 0 ? b ^ 1 : b), pair.publicKey],
-        [signature, MESSAGE, Uint8Array.from(pair.publicKey, (b, i) => i === 1 ? b ^ 1 : b)],
-        [signature.subarray(1), MESSAGE, pair.publicKey],
-        [signature, MESSAGE, pair.publicKey.subarray(1)],
-        [new Uint8Array(mine.signatureLength), MESSAGE, pair.publicKey],
-        [signature, MESSAGE, new Uint8Array(mine.publicKeyLength)],
-        [signature, MESSAGE, new Uint8Array(mine.publicKeyLength).fill(0xff)],
-      ] as const;
-      for (const [sig, message, key] of corrupted) {
-        assert.equal(await mine.verify(sig, message, key), false);
-        assert.equal(await reference.verify(sig, message, key), false);
+  for (const { backend, signatures } of NATIVE_BACKENDS) {
+    for (const name of signatures) {
+      await t.step(`${backend.name} ${name}`, async () => {
+        const [mine, reference] = [nativeScheme(name, backend), nobleBackend.signature(name)!];
+        const seed = seededRandom(new Uint8Array([4]))(mine.seedLength);
+        const pair = await mine.generateKeyPair({ seed });
+        const referencePair = await reference.generateKeyPair({ seed });
+        assert.deepEqual(pair.publicKey, referencePair.publicKey);
+        assert.deepEqual(pair.secretKey, referencePair.secretKey);
+        assert.equal(pair.algorithm, name);
+        const [randomA, randomB] = twin(new Uint8Array([6]));
+        const signature = await mine.sign(MESSAGE, pair.secretKey, randomA);
+        const referenceSignature = await reference.sign(MESSAGE, referencePair.secretKey, randomB);
+        // EdDSA is deterministic and ML-DSA signs with noble: identical bytes, same draws.
+        assert.deepEqual(signature, referenceSignature);
+        assert.deepEqual(randomA(8), randomB(8));
+        assert.equal(await mine.verify(referenceSignature, MESSAGE, pair.publicKey), true);
+        assert.equal(await reference.verify(signature, MESSAGE, pair.publicKey), true);
+        // The same verdicts on corrupted inputs.
+        const corrupted = [
+          [Uint8Array.from(signature, (b, i) => i === 0 ? b ^ 1 : b), MESSAGE, pair.publicKey],
+          [signature, Uint8Array.from(MESSAGE, (b, i) => i === 0 ? b ^ 1 : b), pair.publicKey],
+          [signature, MESSAGE, Uint8Array.from(pair.publicKey, (b, i) => i === 1 ? b ^ 1 : b)],
+          [signature.subarray(1), MESSAGE, pair.publicKey],
+          [signature, MESSAGE, pair.publicKey.subarray(1)],
+          [new Uint8Array(mine.signatureLength), MESSAGE, pair.publicKey],
+          [signature, MESSAGE, new Uint8Array(mine.publicKeyLength)],
+          [signature, MESSAGE, new Uint8Array(mine.publicKeyLength).fill(0xff)],
+        ] as const;
+        for (const [sig, message, key] of corrupted) {
+          assert.equal(await mine.verify(sig, message, key), false);
+          assert.equal(await reference.verify(sig, message, key), false);
+        }
+        // deno-lint-ignore no-explicit-any
+        const notBytes = "not bytes" as any;
+        assert.equal(await mine.verify(notBytes, MESSAGE, pair.publicKey), false);
+        await assert.rejects(mine.sign(MESSAGE, pair.secretKey.subarray(1), randomA), RangeError);
+        await assert.rejects(mine.sign(notBytes, pair.secretKey, randomA), TypeError);
+        await assert.rejects(mine.generateKeyPair({ seed: seed.subarray(1) }), RangeError);
+      });
+    }
+  }
+});
+
+Deno.test("SignatureScheme Ed25519 native and noble agree on edge-case signatures", async (t) => {
+  for (const { backend } of NATIVE_BACKENDS) {
+    await t.step(backend.name, async () => {
+      const [mine, reference] = [
+        nativeScheme("Ed25519", backend),
+        nobleBackend.signature("Ed25519")!,
+      ];
+      const pair = await mine.generateKeyPair({ seed: new Uint8Array(32).fill(1) });
+      const signature = await mine.sign(MESSAGE, pair.secretKey, systemRandom);
+      // S + L: the same point equation, a non-canonical scalar (RFC 8032 rejects it).
+      const order = fromHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+      const nonCanonical = Uint8Array.from(signature);
+      let carry = 0;
+      for (let i = 0; i < 32; i++) {
+        const sum = nonCanonical[32 + i]! + order[i]! + carry;
+        nonCanonical[32 + i] = sum & 0xff;
+        carry = sum >> 8;
       }
-      // deno-lint-ignore no-explicit-any
-      const notBytes = "not bytes" as any;
-      assert.equal(await mine.verify(notBytes, MESSAGE, pair.publicKey), false);
-      await assert.rejects(mine.sign(MESSAGE, pair.secretKey.subarray(1), randomA), RangeError);
-      await assert.rejects(mine.sign(notBytes, pair.secretKey, randomA), TypeError);
-      await assert.rejects(mine.generateKeyPair({ seed: seed.subarray(1) }), RangeError);
+      const cases: [Uint8Array, Uint8Array][] = [
+        [nonCanonical, pair.publicKey],
+        // Small-order public keys (identity, order 2, order 4) and a non-canonical encoding of y.
+        [signature, fromHex("0100000000000000000000000000000000000000000000000000000000000000")],
+        [signature, fromHex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")],
+        [signature, fromHex("0000000000000000000000000000000000000000000000000000000000000080")],
+        [signature, fromHex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")],
+        [
+          new Uint8Array(64),
+          fromHex("0100000000000000000000000000000000000000000000000000000000000000"),
+        ],
+      ];
+      for (const [sig, key] of cases) {
+        assert.equal(
+          await mine.verify(sig, MESSAGE, key),
+          await reference.verify(sig, MESSAGE, key),
+          `signature ${sig.subarray(0, 4)} key ${key.subarray(0, 4)}`,
+        );
+      }
+      assert.equal(await mine.verify(nonCanonical, MESSAGE, pair.publicKey), false);
     });
   }
 });
 
-Deno.test("SignatureScheme Ed25519 native and noble agree on edge-case signatures", async () => {
-  const [mine, reference] = [nativeScheme("Ed25519"), nobleBackend.signature("Ed25519")!];
-  const pair = await mine.generateKeyPair({ seed: new Uint8Array(32).fill(1) });
-  const signature = await mine.sign(MESSAGE, pair.secretKey, systemRandom);
-  // S + L: the same point equation, a non-canonical scalar (RFC 8032 rejects it).
-  const order = fromHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
-  const nonCanonical = Uint8Array.from(signature);
-  let carry = 0;
-  for (let i = 0; i < 32; i++) {
-    const sum = nonCanonical[32 + i]! + order[i]! + carry;
-    nonCanonical[32 + i] = sum & 0xff;
-    carry = sum >> 8;
+Deno.test("SignatureScheme Ed25519 native signs exactly like noble for any seed and message (property)", async (t) => {
+  for (const { backend } of NATIVE_BACKENDS) {
+    await t.step(backend.name, async () => {
+      const [mine, reference] = [
+        nativeScheme("Ed25519", backend),
+        nobleBackend.signature("Ed25519")!,
+      ];
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          fc.uint8Array({ maxLength: 300 }),
+          async (seed, message) => {
+            const pair = await mine.generateKeyPair({ seed });
+            assert.deepEqual(pair.publicKey, (await reference.generateKeyPair({ seed })).publicKey);
+            const signature = await mine.sign(message, pair.secretKey, systemRandom);
+            assert.deepEqual(
+              signature,
+              await reference.sign(message, pair.secretKey, systemRandom),
+            );
+            assert.equal(await mine.verify(signature, message, pair.publicKey), true);
+          },
+        ),
+        propertyConfig(16),
+      );
+    });
   }
-  const cases: [Uint8Array, Uint8Array][] = [
-    [nonCanonical, pair.publicKey],
-    // Small-order public keys (identity, order 2, order 4) and a non-canonical encoding of y.
-    [signature, fromHex("0100000000000000000000000000000000000000000000000000000000000000")],
-    [signature, fromHex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")],
-    [signature, fromHex("0000000000000000000000000000000000000000000000000000000000000080")],
-    [signature, fromHex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")],
-    [
-      new Uint8Array(64),
-      fromHex("0100000000000000000000000000000000000000000000000000000000000000"),
-    ],
-  ];
-  for (const [sig, key] of cases) {
-    assert.equal(
-      await mine.verify(sig, MESSAGE, key),
-      await reference.verify(sig, MESSAGE, key),
-      `signature ${sig.subarray(0, 4)} key ${key.subarray(0, 4)}`,
-    );
-  }
-  assert.equal(await mine.verify(nonCanonical, MESSAGE, pair.publicKey), false);
-});
-
-Deno.test("SignatureScheme Ed25519 native signs exactly like noble for any seed and message (property)", async () => {
-  const [mine, reference] = [nativeScheme("Ed25519"), nobleBackend.signature("Ed25519")!];
-  await fc.assert(
-    fc.asyncProperty(
-      fc.uint8Array({ minLength: 32, maxLength: 32 }),
-      fc.uint8Array({ maxLength: 300 }),
-      async (seed, message) => {
-        const pair = await mine.generateKeyPair({ seed });
-        assert.deepEqual(pair.publicKey, (await reference.generateKeyPair({ seed })).publicKey);
-        const signature = await mine.sign(message, pair.secretKey, systemRandom);
-        assert.deepEqual(signature, await reference.sign(message, pair.secretKey, systemRandom));
-        assert.equal(await mine.verify(signature, message, pair.publicKey), true);
-      },
-    ),
-    propertyConfig(16),
-  );
 });
 
 Deno.test("Aead native seals exactly like noble and opens noble's records (property)", async (t) => {
@@ -524,18 +604,20 @@ Deno.test("createAutoBackend() takes native where offered, noble otherwise, and 
     for (const { name } of KEY_EXCHANGES) {
       assert.equal(
         autoBackend.keyExchange(name),
-        webCryptoBackend.keyExchange(name) ?? nobleBackend.keyExchange(name),
+        nodeCryptoBackend.keyExchange(name) ?? webCryptoBackend.keyExchange(name) ??
+          nobleBackend.keyExchange(name),
       );
     }
     for (const { name } of SIGNATURES) {
       assert.equal(
         autoBackend.signature(name),
-        webCryptoBackend.signature(name) ?? nobleBackend.signature(name),
+        nodeCryptoBackend.signature(name) ?? webCryptoBackend.signature(name) ??
+          nobleBackend.signature(name),
       );
     }
     assert.equal(autoBackend.aead("XChaCha20-Poly1305"), nobleBackend.aead("XChaCha20-Poly1305"));
     assert.equal(autoBackend.hash("BLAKE2b"), nobleBackend.hash("BLAKE2b"));
-    assert.equal(autoBackend.name, "auto(webcrypto+noble)");
+    assert.equal(autoBackend.name, "auto(node+webcrypto+noble)");
   });
 
   await t.step("small and large AEAD inputs give noble's bytes and cross-open", async () => {

@@ -1,9 +1,10 @@
 /**
- * A composite {@linkcode CryptoBackend}: the platform's native WebCrypto
- * where it offers an algorithm, noble for everything else.
+ * A composite {@linkcode CryptoBackend}: the platform's native crypto where it
+ * offers an algorithm (synchronous `node:crypto` first, then WebCrypto),
+ * noble for everything else.
  *
- * The two are interchangeable by construction (`webCryptoBackend` draws the
- * same randomness and produces the same bytes as `nobleBackend`, which the
+ * They are interchangeable by construction (the native backends draw the
+ * same randomness and produce the same bytes as `nobleBackend`, which the
  * differential tests check), so the composite changes speed, not results:
  * with a seeded random source a run is byte-for-byte the run noble would
  * make.
@@ -18,6 +19,7 @@
  */
 
 import { nobleBackend } from "./noble_backend.ts";
+import { nodeCryptoBackend } from "./node_backend.ts";
 import { webCryptoBackend } from "./webcrypto_backend.ts";
 import type {
   Aead,
@@ -46,8 +48,12 @@ export const DEFAULT_NATIVE_AEAD_THRESHOLDS: Readonly<Record<AeadName, number>> 
 
 /** Options for {@linkcode createAutoBackend}. */
 export interface AutoBackendOptions {
-  /** The preferred backend (default `webCryptoBackend`). */
-  native?: CryptoBackend;
+  /**
+   * The preferred backend, or several in order of preference (default
+   * `[nodeCryptoBackend, webCryptoBackend]`: synchronous `node:crypto` first,
+   * then WebCrypto).
+   */
+  native?: CryptoBackend | readonly CryptoBackend[];
   /** The backend for whatever `native` lacks (default `nobleBackend`). */
   fallback?: CryptoBackend;
   /**
@@ -150,6 +156,27 @@ function checkBackend(option: string, value: unknown): CryptoBackend {
   return backend;
 }
 
+/** The backends as one: each algorithm from the first that offers it. */
+function firstOf(backends: readonly CryptoBackend[]): CryptoBackend {
+  if (backends.length === 1) return backends[0]!;
+  const first = <T>(pick: (backend: CryptoBackend) => T | undefined): T | undefined => {
+    for (const backend of backends) {
+      const found = pick(backend);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  return Object.freeze({
+    name: backends.map((backend) => backend.name).join("+"),
+    keyExchange: (name: KeyExchangeName): KeyExchange | undefined =>
+      first((backend) => backend.keyExchange(name)),
+    signature: (name: SignatureName): SignatureScheme | undefined =>
+      first((backend) => backend.signature(name)),
+    aead: (name: AeadName): Aead | undefined => first((backend) => backend.aead(name)),
+    hash: (name: HashName): HashFunction | undefined => first((backend) => backend.hash(name)),
+  });
+}
+
 /**
  * Creates a composite backend: each algorithm from `native` where it offers
  * it, from `fallback` otherwise; AEAD calls split by size (see
@@ -169,7 +196,7 @@ function checkBackend(option: string, value: unknown): CryptoBackend {
  * import assert from "node:assert/strict";
  *
  * const backend = createAutoBackend();
- * assert.equal(backend.name, "auto(webcrypto+noble)");
+ * assert.equal(backend.name, "auto(node+webcrypto+noble)");
  * // WebCrypto has no Ed448 and no synchronous hashes: those come from noble.
  * assert.equal(backend.signature("Ed448"), nobleBackend.signature("Ed448"));
  * assert.equal(backend.hash("SHA-256"), nobleBackend.hash("SHA-256"));
@@ -192,7 +219,10 @@ export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBacke
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`Cannot create auto backend: "options" must be an object`);
   }
-  const native = checkBackend("native", options.native ?? webCryptoBackend);
+  const preferred = options.native ?? [nodeCryptoBackend, webCryptoBackend];
+  const native = Array.isArray(preferred)
+    ? firstOf(preferred.map((backend, i) => checkBackend(`native[${i}]`, backend)))
+    : checkBackend("native", preferred);
   const fallback = checkBackend("fallback", options.fallback ?? nobleBackend);
   const thresholds: Record<AeadName, number> = { ...DEFAULT_NATIVE_AEAD_THRESHOLDS };
   for (const [name, value] of Object.entries(options.aeadThresholds ?? {})) {
@@ -238,11 +268,13 @@ export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBacke
 }
 
 /**
- * The composite backend with its defaults: `webCryptoBackend` where the
- * platform offers an algorithm, `nobleBackend` otherwise. On Deno 2.9 that is
- * native X25519, X448, P-256/384/521, ML-KEM, Ed25519, ML-DSA verification,
- * AES-256-GCM and ChaCha20-Poly1305 (for large records), and noble for
- * Ed448, XChaCha20-Poly1305, ML-DSA signing and every hash.
+ * The composite backend with its defaults: `nodeCryptoBackend`, then
+ * `webCryptoBackend`, where the platform offers an algorithm, `nobleBackend`
+ * otherwise. On Deno 2.9 that is X25519, X448 and Ed25519 from `node:crypto`
+ * (computed on the calling thread); P-256/384/521, ML-KEM, ML-DSA
+ * verification, AES-256-GCM and ChaCha20-Poly1305 (for large records) from
+ * WebCrypto; and noble for Ed448, XChaCha20-Poly1305, ML-DSA signing and
+ * every hash.
  *
  * @example Selecting it for a session
  * ```ts

@@ -76,9 +76,10 @@ export interface WebCryptoBackendOptions {
 // additions (getPublicKey, encapsulateBits, decapsulateBits, raw-seed) that
 // the standard library typings do not declare yet.
 
-type Algorithm = string | { name: string; [parameter: string]: unknown };
+/** A WebCrypto algorithm identifier: a name or a parameter object. */
+export type Algorithm = string | { name: string; [parameter: string]: unknown };
 
-interface NativeSubtle {
+export interface NativeSubtle {
   importKey(
     format: string,
     keyData: BufferSource | JsonWebKey,
@@ -911,7 +912,8 @@ async function works(probe: () => Promise<void>): Promise<boolean> {
 }
 
 /** `SubtleCrypto.supports(operation, algorithm)` (WICG modern algorithms), where it exists. */
-type Supports = (operation: string, algorithm: Algorithm) => boolean;
+/** `SubtleCrypto.supports(operation, algorithm)`, as a plain function. */
+export type Supports = (operation: string, algorithm: Algorithm) => boolean;
 
 /** One native algorithm: its adapter (built lazily) and the operations it needs. */
 interface Candidate<T> {
@@ -1078,6 +1080,7 @@ function supportsOf(): Supports | undefined {
 
 /** A backend over a lookup that builds each adapter once, on first request. */
 function backendOver(
+  name: string,
   lookup: <T>(
     category: "keyExchange" | "signature" | "aead",
     name: string,
@@ -1096,7 +1099,7 @@ function backendOver(
     return memo.get(key) as T | undefined;
   }
   return Object.freeze({
-    name: "webcrypto",
+    name,
     keyExchange(name: KeyExchangeName): KeyExchange | undefined {
       return once("keyExchange", name, () => catalogue.keyExchange(name));
     },
@@ -1160,16 +1163,38 @@ function backendOver(
  * }
  * ```
  */
-export const webCryptoBackend: CryptoBackend = backendOver(
-  (_category, _name, candidate) => {
-    const supports = supportsOf();
-    if (candidate === undefined || supports === undefined) return undefined;
-    return candidate.needs.every(([operation, algorithm]) => supports(operation, algorithm))
-      ? candidate.build()
-      : undefined;
-  },
-  new Catalogue(subtleOf({})),
+export const webCryptoBackend: CryptoBackend = nativeBackendOver(
+  "webcrypto",
+  subtleOf({}),
+  supportsOf(),
 );
+
+/**
+ * A native backend over any implementation of the WebCrypto subset this file
+ * uses, offering each algorithm whose operations `supports` confirms
+ * (internal: `node_backend.ts` passes a synchronous implementation).
+ *
+ * @param name The backend's name.
+ * @param subtle The implementation.
+ * @param supports Which operations it offers; `undefined` offers nothing.
+ * @returns The backend.
+ */
+export function nativeBackendOver(
+  name: string,
+  subtle: NativeSubtle,
+  supports: Supports | undefined,
+): CryptoBackend {
+  return backendOver(
+    name,
+    (_category, _name, candidate) => {
+      if (candidate === undefined || supports === undefined) return undefined;
+      return candidate.needs.every(([operation, algorithm]) => supports(operation, algorithm))
+        ? candidate.build()
+        : undefined;
+    },
+    new Catalogue(subtle),
+  );
+}
 
 /**
  * Creates a native backend by probing each algorithm with a real operation
@@ -1230,6 +1255,7 @@ export async function createWebCryptoBackend(
   }
   await Promise.all(probes);
   return backendOver(
+    "webcrypto",
     (category, name) => found.get(`${category}:${name}`) as never,
     catalogue,
   );
