@@ -10,6 +10,7 @@
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "../_hex.ts";
 import { findAlgorithm } from "./registry.ts";
 import type { RandomSource, SignatureName } from "./types.ts";
 
@@ -129,7 +130,7 @@ export function formatUuid(bytes: Uint8Array): string {
       }`,
     );
   }
-  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  const hex = bytesToHex(bytes);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
     hex.slice(20)
   }`;

@@ -678,12 +678,12 @@ export class Session {
    * @param flight Datagrams: `"track"` records it in the current flight;
    *   a number re-sends it under that (earlier) epoch.
    */
-  #send(message: Message, flight?: "track" | number): Promise<void> {
+  #send(message: Message, flight?: "track" | number, encoded?: Uint8Array): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.#state === "closed") {
         throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed");
       }
-      const body = encodeMessageParts(message);
+      const body = encoded === undefined ? encodeMessageParts(message) : [encoded];
       let bodyLength = 0;
       for (const part of body) bodyLength += part.length;
       const type = messageTypeOf(message.kind);
@@ -799,10 +799,11 @@ export class Session {
     switch (command.type) {
       case "frame.send": {
         const { message } = command;
-        this.#transcript.append(messageTypeOf(message.kind), encodeMessage(message));
+        const encoded = encodeMessage(message);
+        this.#transcript.append(messageTypeOf(message.kind), encoded);
         const delay = randomInt(this.#random, this.#options.profile.maxHandshakeDelay);
         if (delay > 0) await this.#sleep(delay);
-        await this.#send(message, "track");
+        await this.#send(message, "track", encoded);
         return;
       }
       case "negotiation.settled":
