@@ -73,13 +73,20 @@ const NATIVE_BACKENDS: readonly {
   backend: CryptoBackend;
   keyExchanges: readonly KeyExchangeName[];
   signatures: readonly SignatureName[];
+  aeads: readonly AeadName[];
 }[] = [
   {
     backend: webCryptoBackend,
     keyExchanges: NATIVE_KEY_EXCHANGES,
     signatures: NATIVE_SIGNATURES,
+    aeads: NATIVE_AEADS,
   },
-  { backend: nodeCryptoBackend, keyExchanges: ["X25519", "X448"], signatures: ["Ed25519"] },
+  {
+    backend: nodeCryptoBackend,
+    keyExchanges: ["X25519", "X448"],
+    signatures: ["Ed25519"],
+    aeads: NATIVE_AEADS,
+  },
 ];
 
 const MESSAGE = new TextEncoder().encode("qgate differential");
@@ -179,7 +186,7 @@ Deno.test("webCryptoBackend offers what Deno's WebCrypto has, and nothing else",
   }
 });
 
-Deno.test("nodeCryptoBackend offers X25519, X448 and Ed25519 from node:crypto, and nothing else", () => {
+Deno.test("nodeCryptoBackend offers X25519, X448, Ed25519 and two AEADs from node:crypto, nothing else", () => {
   const offered = NATIVE_BACKENDS[1]!;
   for (const { name } of KEY_EXCHANGES) {
     assert.equal(
@@ -195,7 +202,9 @@ Deno.test("nodeCryptoBackend offers X25519, X448 and Ed25519 from node:crypto, a
       name,
     );
   }
-  for (const { name } of AEADS) assert.equal(nodeCryptoBackend.aead(name), undefined, name);
+  for (const { name } of AEADS) {
+    assert.equal(nodeCryptoBackend.aead(name) !== undefined, offered.aeads.includes(name), name);
+  }
   assert.equal(nodeCryptoBackend.hash("SHA-256"), undefined);
   assert.equal(nodeCryptoBackend.name, "node");
   assert.equal(nodeCryptoBackend.keyExchange("X25519"), nodeCryptoBackend.keyExchange("X25519"));
@@ -497,42 +506,44 @@ Deno.test("SignatureScheme Ed25519 native signs exactly like noble for any seed 
 });
 
 Deno.test("Aead native seals exactly like noble and opens noble's records (property)", async (t) => {
-  for (const name of NATIVE_AEADS) {
-    await t.step(name, async () => {
-      const mine = webCryptoBackend.aead(name)!;
-      const reference = nobleBackend.aead(name)!;
-      assert.deepEqual(
-        [mine.id, mine.keyLength, mine.nonceLength, mine.tagLength],
-        [reference.id, reference.keyLength, reference.nonceLength, reference.tagLength],
-      );
-      await fc.assert(
-        fc.asyncProperty(
-          fc.uint8Array({ minLength: 32, maxLength: 32 }),
-          fc.uint8Array({ minLength: 12, maxLength: 12 }),
-          fc.uint8Array({ maxLength: 40 }),
-          fc.oneof(fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ maxLength: 5000 })),
-          async (key, nonce, aad, plaintext) => {
-            const a = mine.createCipher(key);
-            const b = reference.createCipher(key);
-            const sealed = await a.seal(nonce, plaintext, aad);
-            assert.deepEqual(sealed, await b.seal(nonce, plaintext, aad));
-            assert.deepEqual(await a.open(nonce, sealed, aad), plaintext);
-            const tampered = Uint8Array.from(sealed);
-            tampered[tampered.length - 1]! ^= 0x80;
-            assert.equal(await a.open(nonce, tampered, aad), undefined);
-            assert.equal(await b.open(nonce, tampered, aad), undefined);
-            a.dispose();
-            b.dispose();
-          },
-        ),
-        propertyConfig(20),
-      );
-    });
+  for (const { backend, aeads } of NATIVE_BACKENDS) {
+    for (const name of aeads) {
+      await t.step(`${backend.name} ${name}`, async () => {
+        const mine = backend.aead(name)!;
+        const reference = nobleBackend.aead(name)!;
+        assert.deepEqual(
+          [mine.id, mine.keyLength, mine.nonceLength, mine.tagLength],
+          [reference.id, reference.keyLength, reference.nonceLength, reference.tagLength],
+        );
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uint8Array({ minLength: 32, maxLength: 32 }),
+            fc.uint8Array({ minLength: 12, maxLength: 12 }),
+            fc.uint8Array({ maxLength: 40 }),
+            fc.oneof(fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ maxLength: 5000 })),
+            async (key, nonce, aad, plaintext) => {
+              const a = mine.createCipher(key);
+              const b = reference.createCipher(key);
+              const sealed = await a.seal(nonce, plaintext, aad);
+              assert.deepEqual(sealed, await b.seal(nonce, plaintext, aad));
+              assert.deepEqual(await a.open(nonce, sealed, aad), plaintext);
+              const tampered = Uint8Array.from(sealed);
+              tampered[tampered.length - 1]! ^= 0x80;
+              assert.equal(await a.open(nonce, tampered, aad), undefined);
+              assert.equal(await b.open(nonce, tampered, aad), undefined);
+              a.dispose();
+              b.dispose();
+            },
+          ),
+          propertyConfig(20),
+        );
+      });
+    }
   }
 });
 
 Deno.test("Aead seal(output) writes the same bytes into the caller's buffer, also in place (property)", async (t) => {
-  for (const backend of [nobleBackend, webCryptoBackend, autoBackend]) {
+  for (const backend of [nobleBackend, webCryptoBackend, nodeCryptoBackend, autoBackend]) {
     for (const { name } of AEADS) {
       const aead = backend.aead(name);
       if (aead === undefined) continue;
@@ -579,23 +590,25 @@ Deno.test("Aead seal(output) writes the same bytes into the caller's buffer, als
 });
 
 Deno.test("Aead native fails like noble: undefined on open, typed errors on seal", async () => {
-  for (const name of NATIVE_AEADS) {
-    const aead = webCryptoBackend.aead(name)!;
-    assert.throws(() => aead.createCipher(new Uint8Array(31)), RangeError);
-    const cipher = aead.createCipher(new Uint8Array(32).fill(2));
-    const nonce = new Uint8Array(12);
-    const sealed = await cipher.seal(nonce, new Uint8Array(3), new Uint8Array(0));
-    assert.equal(await cipher.open(new Uint8Array(8), sealed, new Uint8Array(0)), undefined);
-    assert.equal(await cipher.open(nonce, sealed.subarray(0, 15), new Uint8Array(0)), undefined);
-    assert.equal(await cipher.open(nonce, sealed, new Uint8Array(1)), undefined);
-    await assert.rejects(
-      cipher.seal(new Uint8Array(8), new Uint8Array(1), new Uint8Array(0)),
-      RangeError,
-    );
-    cipher.dispose();
-    cipher.dispose(); // idempotent
-    await assert.rejects(cipher.seal(nonce, new Uint8Array(1), new Uint8Array(0)), TypeError);
-    assert.equal(await cipher.open(nonce, sealed, new Uint8Array(0)), undefined);
+  for (const { backend, aeads } of NATIVE_BACKENDS) {
+    for (const name of aeads) {
+      const aead = backend.aead(name)!;
+      assert.throws(() => aead.createCipher(new Uint8Array(31)), RangeError);
+      const cipher = aead.createCipher(new Uint8Array(32).fill(2));
+      const nonce = new Uint8Array(12);
+      const sealed = await cipher.seal(nonce, new Uint8Array(3), new Uint8Array(0));
+      assert.equal(await cipher.open(new Uint8Array(8), sealed, new Uint8Array(0)), undefined);
+      assert.equal(await cipher.open(nonce, sealed.subarray(0, 15), new Uint8Array(0)), undefined);
+      assert.equal(await cipher.open(nonce, sealed, new Uint8Array(1)), undefined);
+      await assert.rejects(
+        cipher.seal(new Uint8Array(8), new Uint8Array(1), new Uint8Array(0)),
+        RangeError,
+      );
+      cipher.dispose();
+      cipher.dispose(); // idempotent
+      await assert.rejects(cipher.seal(nonce, new Uint8Array(1), new Uint8Array(0)), TypeError);
+      assert.equal(await cipher.open(nonce, sealed, new Uint8Array(0)), undefined);
+    }
   }
 });
 
@@ -620,11 +633,21 @@ Deno.test("createAutoBackend() takes native where offered, noble otherwise, and 
     assert.equal(autoBackend.name, "auto(node+webcrypto+noble)");
   });
 
+  await t.step("node:crypto's ciphers take every size; WebCrypto's only from the threshold", () => {
+    for (const name of NATIVE_AEADS) {
+      assert.equal(autoBackend.aead(name), nodeCryptoBackend.aead(name));
+      const overWebCrypto = createAutoBackend({ native: webCryptoBackend }).aead(name);
+      assert.notEqual(overWebCrypto, webCryptoBackend.aead(name));
+      assert.notEqual(overWebCrypto, nobleBackend.aead(name));
+    }
+  });
+
   await t.step("small and large AEAD inputs give noble's bytes and cross-open", async () => {
+    const overWebCrypto = createAutoBackend({ native: webCryptoBackend });
     for (const name of NATIVE_AEADS) {
       const threshold = DEFAULT_NATIVE_AEAD_THRESHOLDS[name];
       const key = new Uint8Array(32).fill(3);
-      const split = autoBackend.aead(name)!.createCipher(key);
+      const split = overWebCrypto.aead(name)!.createCipher(key);
       const reference = nobleBackend.aead(name)!.createCipher(key);
       for (const size of [0, 1, threshold - 1, threshold, threshold + 1]) {
         const nonce = new Uint8Array(12).fill(size & 0xff);
@@ -650,8 +673,18 @@ Deno.test("createAutoBackend() takes native where offered, noble otherwise, and 
     assert.equal(nobleOnly.name, "auto(noble+noble)");
     const never = createAutoBackend({ aeadThresholds: { "AES-256-GCM": Infinity } });
     assert.equal(never.aead("AES-256-GCM"), nobleBackend.aead("AES-256-GCM"));
-    const always = createAutoBackend({ aeadThresholds: { "AES-256-GCM": 0 } });
+    const always = createAutoBackend({
+      native: webCryptoBackend,
+      aeadThresholds: { "AES-256-GCM": 0 },
+    });
     assert.equal(always.aead("AES-256-GCM"), webCryptoBackend.aead("AES-256-GCM"));
+    const ordered = createAutoBackend({ native: [webCryptoBackend, nodeCryptoBackend] });
+    assert.equal(ordered.name, "auto(webcrypto+node+noble)");
+    assert.equal(ordered.keyExchange("X25519"), webCryptoBackend.keyExchange("X25519"));
+    assert.throws(
+      () => createAutoBackend({ native: [nobleBackend, {} as CryptoBackend] }),
+      TypeError,
+    );
     assert.throws(() => createAutoBackend({ aeadThresholds: { "AES-256-GCM": -1 } }), RangeError);
     // deno-lint-ignore no-explicit-any
     assert.throws(() => createAutoBackend({ native: {} as any }), TypeError);

@@ -36,9 +36,11 @@ import type {
 
 /**
  * The smallest AEAD input (plaintext bytes when sealing, ciphertext bytes
- * without the tag when opening) handed to the native cipher, per algorithm.
- * Measured with `deno task bench` on Deno 2.9 (x86-64): native AES-256-GCM
- * beats noble from about 1 KiB, native ChaCha20-Poly1305 from about 4 KiB.
+ * without the tag when opening) handed to a native WebCrypto cipher, per
+ * algorithm. Measured with `deno task bench` on Deno 2.9 (x86-64): native
+ * AES-256-GCM beats noble from about 1 KiB, native ChaCha20-Poly1305 from
+ * about 4 KiB. Ciphers from `nodeCryptoBackend` run on the calling thread and
+ * beat noble at every size: they take every input (threshold 0).
  */
 export const DEFAULT_NATIVE_AEAD_THRESHOLDS: Readonly<Record<AeadName, number>> = Object.freeze({
   "AES-256-GCM": 1_024,
@@ -59,7 +61,8 @@ export interface AutoBackendOptions {
   /**
    * Per AEAD, the smallest input sent to the native cipher; smaller inputs go
    * to the fallback. `0` always uses native, `Infinity` never does. Defaults
-   * to {@linkcode DEFAULT_NATIVE_AEAD_THRESHOLDS}.
+   * to 0 for `nodeCryptoBackend`'s ciphers and to
+   * {@linkcode DEFAULT_NATIVE_AEAD_THRESHOLDS} for the others.
    */
   aeadThresholds?: Partial<Record<AeadName, number>>;
 }
@@ -224,7 +227,7 @@ export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBacke
     ? firstOf(preferred.map((backend, i) => checkBackend(`native[${i}]`, backend)))
     : checkBackend("native", preferred);
   const fallback = checkBackend("fallback", options.fallback ?? nobleBackend);
-  const thresholds: Record<AeadName, number> = { ...DEFAULT_NATIVE_AEAD_THRESHOLDS };
+  const thresholds: Partial<Record<AeadName, number>> = {};
   for (const [name, value] of Object.entries(options.aeadThresholds ?? {})) {
     if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
       throw new RangeError(
@@ -255,7 +258,9 @@ export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBacke
         const large = native.aead(name);
         const small = fallback.aead(name);
         if (large === undefined) return small;
-        const threshold = thresholds[name] ?? 0;
+        // A cipher computed on the calling thread has no per-call cost to amortise.
+        const threshold = thresholds[name] ??
+          (large === nodeCryptoBackend.aead(name) ? 0 : DEFAULT_NATIVE_AEAD_THRESHOLDS[name]);
         if (small === undefined || threshold === 0) return large;
         if (threshold === Infinity) return small;
         return splitAead(small, large, threshold);
@@ -270,11 +275,10 @@ export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBacke
 /**
  * The composite backend with its defaults: `nodeCryptoBackend`, then
  * `webCryptoBackend`, where the platform offers an algorithm, `nobleBackend`
- * otherwise. On Deno 2.9 that is X25519, X448 and Ed25519 from `node:crypto`
- * (computed on the calling thread); P-256/384/521, ML-KEM, ML-DSA
- * verification, AES-256-GCM and ChaCha20-Poly1305 (for large records) from
- * WebCrypto; and noble for Ed448, XChaCha20-Poly1305, ML-DSA signing and
- * every hash.
+ * otherwise. On Deno 2.9 that is X25519, X448, Ed25519, AES-256-GCM and
+ * ChaCha20-Poly1305 from `node:crypto` (computed on the calling thread);
+ * P-256/384/521, ML-KEM and ML-DSA verification from WebCrypto; and noble
+ * for Ed448, XChaCha20-Poly1305, ML-DSA signing and every hash.
  *
  * @example Selecting it for a session
  * ```ts

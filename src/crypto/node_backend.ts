@@ -1,6 +1,7 @@
 /**
  * A {@linkcode CryptoBackend} on the runtime's synchronous native crypto,
- * `node:crypto`, which Deno, Node and Bun provide: X25519, X448 and Ed25519.
+ * `node:crypto`, which Deno, Node and Bun provide: X25519, X448, Ed25519,
+ * AES-256-GCM and ChaCha20-Poly1305.
  *
  * Why a second native backend: WebCrypto answers every call with a promise
  * that Deno settles from a worker thread, and in a real handshake, where
@@ -13,7 +14,8 @@
  *
  * This file implements no primitive and no protocol logic. It presents the
  * few `node:crypto` functions it needs (`createPrivateKey`,
- * `createPublicKey`, `diffieHellman`, `sign`, `verify`) as the WebCrypto
+ * `createPublicKey`, `createSecretKey`, `diffieHellman`, `sign`, `verify`,
+ * `createCipheriv`, `createDecipheriv`) as the WebCrypto
  * subset the WebCrypto backend is written against, and builds that backend
  * over it. Validation, error mapping, random draws and the byte-for-byte
  * agreement with `nobleBackend` are therefore the WebCrypto backend's (see
@@ -36,8 +38,30 @@ interface NodeKeyObject {
   export(options: { format: "der"; type: "spki" }): Uint8Array;
 }
 
+/** A `node:crypto` cipher or decipher, as far as this file uses it. */
+interface NodeCipher {
+  setAAD(aad: Uint8Array): NodeCipher;
+  setAuthTag(tag: Uint8Array): NodeCipher;
+  getAuthTag(): Uint8Array;
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+}
+
 /** The `node:crypto` functions this file uses. */
 interface NodeCrypto {
+  createSecretKey(key: Uint8Array): NodeKeyObject;
+  createCipheriv(
+    algorithm: string,
+    key: NodeKeyObject,
+    iv: Uint8Array,
+    options: { authTagLength: number },
+  ): NodeCipher;
+  createDecipheriv(
+    algorithm: string,
+    key: NodeKeyObject,
+    iv: Uint8Array,
+    options: { authTagLength: number },
+  ): NodeCipher;
   createPrivateKey(options: { key: Uint8Array; format: "der"; type: "pkcs8" }): NodeKeyObject;
   createPublicKey(
     key: NodeKeyObject | { key: Uint8Array; format: "der"; type: "spki" },
@@ -59,7 +83,17 @@ const OPERATIONS: Readonly<Record<string, readonly string[]>> = {
   X25519: ["importKey", "getPublicKey", "exportKey", "deriveBits"],
   X448: ["importKey", "getPublicKey", "exportKey", "deriveBits"],
   Ed25519: ["importKey", "getPublicKey", "exportKey", "sign", "verify"],
+  "AES-GCM": ["importKey", "encrypt", "decrypt"],
+  "ChaCha20-Poly1305": ["importKey", "encrypt", "decrypt"],
 };
+
+/** `node:crypto`'s cipher names for the WebCrypto AEADs (the keys are 256-bit). */
+const CIPHERS: Readonly<Record<string, string>> = {
+  "AES-GCM": "aes-256-gcm",
+  "ChaCha20-Poly1305": "chacha20-poly1305",
+};
+
+const TAG_LENGTH = 16;
 
 function nameOf(algorithm: Algorithm): string {
   return typeof algorithm === "string" ? algorithm : algorithm.name;
@@ -68,17 +102,21 @@ function nameOf(algorithm: Algorithm): string {
 /** A key as the WebCrypto backend sees it: opaque, holding a `node:crypto` key object. */
 class NodeKey {
   readonly algorithm: { readonly name: string };
-  readonly type: "private" | "public";
+  readonly type: "private" | "public" | "secret";
   readonly node: NodeKeyObject;
 
-  constructor(name: string, type: "private" | "public", node: NodeKeyObject) {
+  constructor(name: string, type: "private" | "public" | "secret", node: NodeKeyObject) {
     this.algorithm = { name };
     this.type = type;
     this.node = node;
   }
 }
 
-function keyOf(key: unknown, name: string, type: "private" | "public"): NodeKeyObject {
+function keyOf(
+  key: unknown,
+  name: string,
+  type: "private" | "public" | "secret",
+): NodeKeyObject {
   if (!(key instanceof NodeKey) || key.algorithm.name !== name || key.type !== type) {
     throw new TypeError(`Cannot use key: expected a ${type} ${name} key of this backend`);
   }
@@ -120,12 +158,17 @@ function settle<T>(operation: () => T): Promise<T> {
 
 /** The WebCrypto subset of `webcrypto_backend.ts`, computed synchronously by `node:crypto`. */
 function nodeSubtle(crypto: NodeCrypto): NativeSubtle {
-  const unsupported = (operation: string) => (): Promise<never> =>
-    Promise.reject(new TypeError(`Cannot ${operation}: not offered by node:crypto here`));
   return {
     importKey(format, keyData, algorithm): Promise<CryptoKey> {
       return settle(() => {
         const name = nameOf(algorithm);
+        if (CIPHERS[name] !== undefined) {
+          const bytes = bytesOf(keyData);
+          if ((format !== "raw" && format !== "raw-secret") || bytes.length !== 32) {
+            throw new TypeError(`Cannot import key: ${name} takes 32 raw bytes`);
+          }
+          return new NodeKey(name, "secret", crypto.createSecretKey(bytes)) as unknown as CryptoKey;
+        }
         const prefix = SPKI_PREFIX[name];
         if (prefix === undefined) throw new TypeError(`Cannot import key: ${name} not offered`);
         const bytes = bytesOf(keyData);
@@ -188,8 +231,55 @@ function nodeSubtle(crypto: NodeCrypto): NativeSubtle {
         return crypto.verify(null, bytesOf(data), keyOf(key, name, "public"), bytesOf(signature));
       });
     },
-    encrypt: unsupported("encrypt"),
-    decrypt: unsupported("decrypt"),
+    encrypt(algorithm, key, data): Promise<ArrayBuffer> {
+      return settle(() => {
+        const { name, iv, aad } = aeadParameters(algorithm);
+        const cipher = crypto.createCipheriv(CIPHERS[name]!, keyOf(key, name, "secret"), iv, {
+          authTagLength: TAG_LENGTH,
+        });
+        cipher.setAAD(aad);
+        const plaintext = bytesOf(data);
+        const sealed = new Uint8Array(plaintext.length + TAG_LENGTH);
+        const head = cipher.update(plaintext);
+        sealed.set(head);
+        const tail = cipher.final();
+        sealed.set(tail, head.length);
+        sealed.set(cipher.getAuthTag(), plaintext.length);
+        return sealed.buffer;
+      });
+    },
+    decrypt(algorithm, key, data): Promise<ArrayBuffer> {
+      return settle(() => {
+        const { name, iv, aad } = aeadParameters(algorithm);
+        const sealed = bytesOf(data);
+        if (sealed.length < TAG_LENGTH) throw new RangeError("Cannot decrypt: no tag");
+        const split = sealed.length - TAG_LENGTH;
+        const decipher = crypto.createDecipheriv(CIPHERS[name]!, keyOf(key, name, "secret"), iv, {
+          authTagLength: TAG_LENGTH,
+        });
+        decipher.setAAD(aad);
+        decipher.setAuthTag(sealed.subarray(split));
+        const opened = new Uint8Array(split);
+        const head = decipher.update(sealed.subarray(0, split));
+        opened.set(head);
+        // Throws when the tag does not verify; the plaintext is then never returned.
+        opened.set(decipher.final(), head.length);
+        return opened.buffer;
+      });
+    },
+  };
+}
+
+function aeadParameters(algorithm: Algorithm): { name: string; iv: Uint8Array; aad: Uint8Array } {
+  if (typeof algorithm === "string" || CIPHERS[algorithm.name] === undefined) {
+    throw new TypeError(`Cannot use AEAD: ${nameOf(algorithm)} not offered`);
+  }
+  return {
+    name: algorithm.name,
+    iv: bytesOf(algorithm.iv),
+    aad: algorithm.additionalData === undefined
+      ? new Uint8Array(0)
+      : bytesOf(algorithm.additionalData),
   };
 }
 
@@ -199,8 +289,17 @@ function builtinCrypto(): NodeCrypto | undefined {
   }).process;
   try {
     const module = process?.getBuiltinModule?.("node:crypto") as Partial<NodeCrypto> | undefined;
-    return typeof module?.createPrivateKey === "function" &&
-        typeof module.diffieHellman === "function" && typeof module.sign === "function"
+    const needed = [
+      "createPrivateKey",
+      "createPublicKey",
+      "createSecretKey",
+      "createCipheriv",
+      "createDecipheriv",
+      "diffieHellman",
+      "sign",
+      "verify",
+    ] as const;
+    return module !== undefined && needed.every((name) => typeof module[name] === "function")
       ? module as NodeCrypto
       : undefined;
   } catch {
@@ -226,12 +325,13 @@ function nodeBackendOver(crypto: NodeCrypto | undefined): CryptoBackend {
 }
 
 /**
- * The backend on `node:crypto` (Deno, Node, Bun): X25519, X448 and Ed25519,
- * computed synchronously on the calling thread. Offers nothing where
- * `node:crypto` is missing. Semantics are `webCryptoBackend`'s: identical
- * keys, secrets and signatures to `nobleBackend` for the same inputs,
- * `ERR_INVALID_PEER_KEY` for invalid peer keys, `verify` → `false` on any
- * failure. `autoBackend` prefers it where it offers an algorithm.
+ * The backend on `node:crypto` (Deno, Node, Bun): X25519, X448, Ed25519,
+ * AES-256-GCM and ChaCha20-Poly1305, computed synchronously on the calling
+ * thread. Offers nothing where `node:crypto` is missing. Semantics are
+ * `webCryptoBackend`'s: identical keys, secrets, signatures and ciphertexts
+ * to `nobleBackend` for the same inputs, `ERR_INVALID_PEER_KEY` for invalid
+ * peer keys, `verify` → `false` and `open` → `undefined` on any failure.
+ * `autoBackend` prefers it where it offers an algorithm.
  *
  * @example Byte-identical to noble for a seed, without a worker-thread round trip
  * ```ts
