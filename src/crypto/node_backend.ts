@@ -259,11 +259,20 @@ function nodeSubtle(crypto: NodeCrypto): NativeSubtle {
         });
         decipher.setAAD(aad);
         decipher.setAuthTag(sealed.subarray(split));
-        const opened = new Uint8Array(split);
         const head = decipher.update(sealed.subarray(0, split));
-        opened.set(head);
         // Throws when the tag does not verify; the plaintext is then never returned.
-        opened.set(decipher.final(), head.length);
+        const tail = decipher.final();
+        // Both AEADs are stream ciphers: `final()` adds nothing, and a large
+        // `update()` result owns its buffer, which is then handed over as is.
+        if (
+          tail.length === 0 && head.length === split && head.byteOffset === 0 &&
+          head.buffer instanceof ArrayBuffer && head.buffer.byteLength === split
+        ) {
+          return head.buffer;
+        }
+        const opened = new Uint8Array(split);
+        opened.set(head);
+        opened.set(tail, head.length);
         return opened.buffer;
       });
     },
