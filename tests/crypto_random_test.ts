@@ -13,6 +13,26 @@ Deno.test("systemRandom() returns the requested number of bytes", () => {
   assert.notDeepEqual(systemRandom(32), systemRandom(32));
 });
 
+Deno.test("systemRandom() hands out small draws once each, in arrays of their own", () => {
+  const seen = new Set<string>();
+  // Enough 8..64-byte draws to refill the 4 KiB buffer many times, across its boundaries.
+  for (let i = 0; i < 3_000; i++) {
+    const length = 8 + (i % 57);
+    const bytes = systemRandom(length);
+    assert.equal(bytes.length, length);
+    assert.equal(bytes.byteOffset, 0);
+    assert.equal(bytes.buffer.byteLength, length, "not a view of a shared buffer");
+    const key = Array.from(bytes.subarray(0, 8)).join(",");
+    assert.ok(!seen.has(key), `draw ${i} repeats an earlier one`);
+    seen.add(key);
+    bytes.fill(0); // a caller wiping its bytes touches nothing else
+  }
+  // Zero bytes in a row would be a tell of handing out wiped pool bytes.
+  const zeros = Array.from({ length: 200 }, () => systemRandom(16))
+    .filter((bytes) => bytes.every((byte) => byte === 0)).length;
+  assert.equal(zeros, 0);
+});
+
 Deno.test("systemRandom() and seededRandom() reject a bad length with RangeError", () => {
   const seeded = seededRandom(new Uint8Array(0));
   for (const length of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {

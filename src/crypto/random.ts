@@ -28,9 +28,21 @@ function checkLength(length: number, what: string): void {
   }
 }
 
+/** Requests up to this many bytes are served from {@linkcode POOL}. */
+const POOLED_MAX = 64;
+/**
+ * Fresh CSPRNG output for small requests (a record's padding length draws 4
+ * bytes): one `getRandomValues` call per 4 KiB instead of one per request.
+ * Bytes are handed out once, front to back, and zeroed as they leave.
+ */
+const POOL = new Uint8Array(4_096);
+let poolOffset = POOL.length;
+
 /**
  * The operating system's CSPRNG (`crypto.getRandomValues`), in chunks of at
- * most 65,536 bytes so that any length works.
+ * most 65,536 bytes so that any length works. Requests of at most 64 bytes
+ * are served from a 4 KiB buffer of fresh CSPRNG output; every byte is
+ * handed out once and wiped from the buffer as it is.
  *
  * @param length The number of bytes to return.
  * @returns `length` fresh random bytes.
@@ -50,6 +62,17 @@ export const systemRandom: RandomSource = function systemRandom(
   length: number,
 ): Uint8Array<ArrayBuffer> {
   checkLength(length, "random");
+  if (length <= POOLED_MAX) {
+    if (POOL.length - poolOffset < length) {
+      crypto.getRandomValues(POOL);
+      poolOffset = 0;
+    }
+    const taken = POOL.subarray(poolOffset, poolOffset + length);
+    const bytes = taken.slice();
+    taken.fill(0);
+    poolOffset += length;
+    return bytes;
+  }
   const bytes = new Uint8Array(length);
   for (let offset = 0; offset < length; offset += MAX_GET_RANDOM_VALUES) {
     crypto.getRandomValues(bytes.subarray(offset, offset + MAX_GET_RANDOM_VALUES));

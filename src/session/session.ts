@@ -121,6 +121,8 @@ export class Session {
   readonly #options: ResolvedOptions;
   readonly #random: RandomSource;
   readonly #clock: Clock;
+  /** The 16 bytes of each peer extender UUID `send()` has used (never mutated). */
+  readonly #extenderIds = new Map<string, Uint8Array>();
   readonly #backend: CryptoBackend;
   readonly #startedAt: number;
   readonly #sessionId: string;
@@ -345,7 +347,12 @@ export class Session {
         `Cannot send: the peer does not run extender ${uuid}`,
       );
     }
-    const id = hexToBytes(uuid.replaceAll("-", ""));
+    let id = this.#extenderIds.get(uuid);
+    if (id === undefined) {
+      id = hexToBytes(uuid.replaceAll("-", ""));
+      // Bounded: only UUIDs the peer announced get here.
+      this.#extenderIds.set(uuid, id);
+    }
     const maxChunk = this.#records.maxBodyLength(this.#options.profile.maxPadding) - 16;
     let offset = 0;
     do {
