@@ -182,6 +182,22 @@ Deno.test("examples/demo.ts rejects unknown arguments with its usage", async () 
   assert.equal(result.stdout, "");
 });
 
+Deno.test("examples/multicore_listener.ts spreads twenty clients over two worker listeners", async () => {
+  const result = await run(
+    "multicore_listener.ts",
+    [...NET, "--allow-read", "--unstable-net"],
+    ["2"],
+  );
+  assertSuccess(result);
+  assert.match(result.stdout, /^2 listeners on 127\.0\.0\.1:\d+$/m);
+  assert.match(result.stdout, /^20 clients ready$/m);
+  const served = [...result.stdout.matchAll(/^listener-\d served (\d+) sessions$/gm)]
+    .map((match) => Number(match[1]));
+  assert.equal(served.length, 2);
+  assert.equal(served[0]! + served[1]!, 20);
+  assert.match(result.stdout, /^closed cleanly$/m);
+});
+
 Deno.test("examples/udp.ts handshakes over UDP and over a lossy datagram pair", async () => {
   const result = await run("udp.ts", [...NET, "--unstable-net"]);
   assertSuccess(result);

@@ -163,6 +163,30 @@ Deno.test("listenTcp() serves many concurrent peers", async () => {
   assert.equal(listener.sessions.length, 0);
 });
 
+Deno.test("listenTcp({ reusePort }) lets listeners share a port and the kernel spread peers", async () => {
+  const served = [0, 0];
+  const { promise: allServed, resolve } = Promise.withResolvers<void>();
+  const onSession = (which: number) => (): void => {
+    served[which]!++;
+    if (served[0]! + served[1]! === 24) resolve();
+  };
+  const first = listenTcp({ reusePort: true }, OPEN, onSession(0));
+  const port = first.addr.port;
+  assert.throws(() => listenTcp({ port }, OPEN), Deno.errors.AddrInUse);
+  const second = listenTcp({ port, reusePort: true }, OPEN, onSession(1));
+  const clients = await Promise.all(
+    Array.from({ length: 24 }, () => connectTcp({ port }, OPEN)),
+  );
+  await Promise.all([allServed, ...clients.map((client) => client.ready)]);
+  // Every peer was served by one of the two; with 24 peers, both got some
+  // (all on one side has probability 2^-23 under the kernel's hash).
+  assert.equal(first.sessions.length + second.sessions.length, 24);
+  assert.ok(served[0]! > 0 && served[1]! > 0, `split ${served}`);
+  await Promise.all([first.close(), second.close()]);
+  await Promise.all(clients.map((client) => client.closed));
+  assert.throws(() => listenTcp({ reusePort: "yes" as never }, OPEN), TypeError);
+});
+
 Deno.test("listenTcp() isolates hostile peers: each fails alone while honest ones complete", async () => {
   const listener = listenTcp({}, { ...OPEN, timeouts: { phase: 1_500, handshake: 3_000 } });
   const failures = failuresOf(listener);

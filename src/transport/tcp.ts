@@ -27,6 +27,13 @@ export interface TcpListenAddress {
   hostname?: string;
   /** Port (default 0: any free port; read it back from {@linkcode TcpListener.addr}). */
   port?: number;
+  /**
+   * Linux: set `SO_REUSEPORT`, so that several listeners share the port and
+   * the kernel spreads connections across them, e.g. one listener per
+   * `Worker` to use every core (`examples/multicore_listener.ts`). Needs
+   * Deno's `--unstable-net`; ignored on other systems. Default `false`.
+   */
+  reusePort?: boolean;
 }
 
 function describe(addr: Deno.Addr): string {
@@ -224,12 +231,15 @@ export function listenTcp(
   options: ListenerOptions = {},
   onSession?: SessionHandler,
 ): TcpListener {
-  const { hostname = "127.0.0.1", port = 0 } = address;
+  const { hostname = "127.0.0.1", port = 0, reusePort = false } = address;
   if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
     throw new RangeError(`Cannot listen: "port" must be an integer in [0, 65535], got ${port}`);
   }
+  if (typeof reusePort !== "boolean") {
+    throw new TypeError(`Cannot listen: "reusePort" must be a boolean, got ${typeof reusePort}`);
+  }
   options.signal?.throwIfAborted();
-  const socket = Deno.listen({ hostname, port, transport: "tcp" });
+  const socket = Deno.listen({ hostname, port, transport: "tcp", reusePort });
   try {
     return new TcpListener(socket, options, onSession);
   } catch (error) {
