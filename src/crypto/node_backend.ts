@@ -158,6 +158,28 @@ function settle<T>(operation: () => T): Promise<T> {
 
 /** The WebCrypto subset of `webcrypto_backend.ts`, computed synchronously by `node:crypto`. */
 function nodeSubtle(crypto: NodeCrypto): NativeSubtle {
+  /** Writes ciphertext ‖ tag into `output` (which may alias `plaintext`: node reads it first). */
+  function seal(
+    algorithm: Algorithm,
+    key: unknown,
+    plaintext: Uint8Array,
+    output: Uint8Array,
+  ): void {
+    const { name, iv, aad } = aeadParameters(algorithm);
+    if (output.length !== plaintext.length + TAG_LENGTH) {
+      throw new RangeError(`Cannot encrypt: output must be ${plaintext.length + TAG_LENGTH} bytes`);
+    }
+    const cipher = crypto.createCipheriv(CIPHERS[name]!, keyOf(key, name, "secret"), iv, {
+      authTagLength: TAG_LENGTH,
+    });
+    cipher.setAAD(aad);
+    const head = cipher.update(plaintext);
+    const tail = cipher.final();
+    output.set(head);
+    output.set(tail, head.length);
+    output.set(cipher.getAuthTag(), plaintext.length);
+  }
+
   return {
     importKey(format, keyData, algorithm): Promise<CryptoKey> {
       return settle(() => {
@@ -233,20 +255,14 @@ function nodeSubtle(crypto: NodeCrypto): NativeSubtle {
     },
     encrypt(algorithm, key, data): Promise<ArrayBuffer> {
       return settle(() => {
-        const { name, iv, aad } = aeadParameters(algorithm);
-        const cipher = crypto.createCipheriv(CIPHERS[name]!, keyOf(key, name, "secret"), iv, {
-          authTagLength: TAG_LENGTH,
-        });
-        cipher.setAAD(aad);
         const plaintext = bytesOf(data);
         const sealed = new Uint8Array(plaintext.length + TAG_LENGTH);
-        const head = cipher.update(plaintext);
-        sealed.set(head);
-        const tail = cipher.final();
-        sealed.set(tail, head.length);
-        sealed.set(cipher.getAuthTag(), plaintext.length);
+        seal(algorithm, key, plaintext, sealed);
         return sealed.buffer;
       });
+    },
+    encryptInto(algorithm, key, data, output): Promise<void> {
+      return settle(() => seal(algorithm, key, data, output));
     },
     decrypt(algorithm, key, data): Promise<ArrayBuffer> {
       return settle(() => {

@@ -107,6 +107,17 @@ export interface NativeSubtle {
     data: BufferSource,
   ): Promise<boolean>;
   encrypt(algorithm: Algorithm, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
+  /**
+   * Not WebCrypto: `encrypt` writing ciphertext and tag into `output`
+   * (exactly `data.length + 16` bytes, which may alias `data`), for
+   * implementations that can spare the copy (`node_backend.ts`).
+   */
+  encryptInto?(
+    algorithm: Algorithm,
+    key: CryptoKey,
+    data: Uint8Array,
+    output: Uint8Array,
+  ): Promise<void>;
   decrypt(algorithm: Algorithm, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
 }
 
@@ -781,6 +792,10 @@ class NativeAeadCipher implements AeadCipher {
     }
     try {
       const key = await keyPromise;
+      if (output !== undefined && this.#subtle.encryptInto !== undefined) {
+        await this.#subtle.encryptInto(this.#params(nonce, aad), key, plaintext, output);
+        return output;
+      }
       const sealed = new Uint8Array(
         await this.#subtle.encrypt(this.#params(nonce, aad), key, view(plaintext)),
       );
