@@ -43,7 +43,8 @@ type Reply = { type: "listening"; port: number } | { type: "closed" };
 function runWorker(scope: { name: string; postMessage(reply: Reply): void }): void {
   let listener: TcpListener | undefined;
   const label = new TextEncoder().encode(`${scope.name}:`);
-  self.onmessage = async ({ data }: MessageEvent<Command>) => {
+  globalThis.addEventListener("message", async (event) => {
+    const { data } = event as MessageEvent<Command>;
     if (data.type === "listen") {
       listener = listenTcp({ port: data.port, reusePort: true }, options, (session) => {
         session.on("message", ({ extender, data }) => {
@@ -55,7 +56,7 @@ function runWorker(scope: { name: string; postMessage(reply: Reply): void }): vo
       await listener?.close();
       scope.postMessage({ type: "closed" });
     }
-  };
+  });
 }
 
 /** Sends `command` to `worker` and waits for its reply. */
