@@ -66,13 +66,19 @@ const MIN_MAX_RECORD_LENGTH = PLAINTEXT_HEADER_LENGTH + TAG_LENGTH;
 
 const MASK_NONCE_LENGTH = 12;
 
+/** Scratch for {@linkcode lengthMask}: the nonce and the all-zero input (public values). */
+const MASK_NONCE = new Uint8Array(MASK_NONCE_LENGTH);
+const MASK_NONCE_VIEW = new DataView(MASK_NONCE.buffer);
+const MASK_INPUT = new Uint8Array(RECORD_HEADER_LENGTH);
+
 /** The length mask of record `index`: ChaCha20(headerKey, u32 0 ‖ u64 index)[0..3]. */
 function lengthMask(headerKey: Uint8Array, index: number): Uint8Array {
-  const nonce = new Uint8Array(MASK_NONCE_LENGTH);
-  const view = new DataView(nonce.buffer);
-  view.setUint32(4, Math.floor(index / 2 ** 32));
-  view.setUint32(8, index >>> 0);
-  return chacha20(headerKey, nonce, new Uint8Array(RECORD_HEADER_LENGTH));
+  // The scratch nonce is read synchronously by chacha20, so sharing it is safe.
+  MASK_NONCE_VIEW.setUint32(4, Math.floor(index / 2 ** 32));
+  MASK_NONCE_VIEW.setUint32(8, index >>> 0);
+  const mask = new Uint8Array(RECORD_HEADER_LENGTH);
+  chacha20(headerKey, MASK_NONCE, MASK_INPUT, mask);
+  return mask;
 }
 
 function preKeyAead(context: string, backend: CryptoBackend): Aead {
