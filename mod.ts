@@ -210,6 +210,7 @@ export type { DatagramImpairment, DatagramTransport } from "./src/transport/data
 export { DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_SESSIONS, Listener } from "./src/session/listener.ts";
 export {
   addressHost,
+  addressKey,
   AddressRateLimiter,
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,

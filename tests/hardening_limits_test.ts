@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { SimulatedClock } from "xstate";
 import {
   addressHost,
+  addressKey,
   AddressRateLimiter,
   connectTcp,
   connectWebSocket,
@@ -23,6 +25,7 @@ import {
   type Transport,
 } from "../mod.ts";
 import { identityFor } from "./_session_helpers.ts";
+import { propertyConfig } from "./_property.ts";
 
 const OPEN = { requireAuthentication: false } as const;
 const CHAT = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
@@ -166,6 +169,84 @@ Deno.test("AddressRateLimiter behaviour", async (t) => {
     time = 5_000;
     for (let i = 0; i < 20; i++) limiter.tryAcquire(`10.1.0.${i}:1`);
     assert.ok(limiter.tracked <= 8);
+  });
+
+  await t.step("addressKey() counts IPv6 hosts by prefix and mapped IPv4 as IPv4", () => {
+    assert.equal(addressKey("192.0.2.1:80"), "192.0.2.1");
+    assert.equal(addressKey("[::ffff:192.0.2.1]:80"), "192.0.2.1");
+    assert.equal(addressKey("[::FFFF:c000:0201]:80"), "192.0.2.1");
+    assert.equal(addressKey("[2001:db8:1:2:aaaa::1]:80"), "2001:db8:1:2::/64");
+    assert.equal(addressKey("[2001:DB8:1:2::ffff]:9"), "2001:db8:1:2::/64");
+    assert.notEqual(addressKey("[2001:db8:1:3::1]:80"), addressKey("[2001:db8:1:2::1]:80"));
+    assert.equal(addressKey("[2001:db8:1:ff::1]:1", 48), "2001:db8:1::/48");
+    assert.equal(addressKey("[2001:db8:1:ff::1]:1", 56), addressKey("[2001:db8:1:aa::]:1", 56));
+    assert.notEqual(addressKey("[2001:db8:1:ff::1]:1", 56), addressKey("[2001:db8:1:1ff::]:1", 56));
+    assert.equal(addressKey("[1:2:3:4:5:6:1.2.3.4]:4", 128), "1:2:3:4:5:6:102:304/128");
+    assert.equal(addressKey("[fe80::1%eth0]:5"), addressKey("[fe80::2]:5"));
+    // Not IP addresses: counted as they are.
+    for (const label of ["unknown", "example.org:443", "[1::2::3]:1", "[1:2:3:4:5:6:7:8:9]:1"]) {
+      assert.equal(addressKey(label), addressHost(label));
+    }
+    for (const bad of [0, 129, 1.5, NaN]) {
+      assert.throws(() => addressKey("[::1]:1", bad), RangeError);
+    }
+  });
+
+  await t.step(
+    "addressKey() agrees for every spelling of one /64 and splits others (property)",
+    () => {
+      const group = fc.integer({ min: 0, max: 0xffff });
+      const address = fc.array(group, { minLength: 8, maxLength: 8 });
+      /** One address spelled with "::" over its longest zero run, groups in random case. */
+      const spell = (groups: number[], upper: boolean): string => {
+        let best = [-1, 0];
+        for (let i = 0; i < 8; i++) {
+          let j = i;
+          while (j < 8 && groups[j] === 0) j++;
+          if (j - i > best[1]!) best = [i, j - i];
+        }
+        const hex = groups.map((g) => (upper ? g.toString(16).toUpperCase() : g.toString(16)));
+        if (best[1]! < 2) return hex.join(":");
+        return `${hex.slice(0, best[0]).join(":")}::${hex.slice(best[0]! + best[1]!).join(":")}`;
+      };
+      fc.assert(
+        fc.property(address, address, fc.boolean(), (a, b, upper) => {
+          // Skip IPv4-mapped addresses: they key as IPv4 by design.
+          fc.pre(!(a.slice(0, 5).every((g) => g === 0) && a[5] === 0xffff));
+          fc.pre(!(b.slice(0, 5).every((g) => g === 0) && b[5] === 0xffff));
+          const sameNet = [...a.slice(0, 4), ...b.slice(4)];
+          const key = addressKey(`[${spell(a, upper)}]:1`);
+          assert.equal(addressKey(`[${spell(a, !upper)}]:2`), key);
+          assert.equal(addressKey(`[${spell(sameNet, upper)}]:3`), key);
+          const otherNet = a.slice(0, 4).join() !== b.slice(0, 4).join();
+          assert.equal(addressKey(`[${spell(b, upper)}]:4`) !== key, otherNet);
+        }),
+        propertyConfig(200),
+      );
+    },
+  );
+
+  await t.step("an IPv6 /64 shares one allowance unless ipv6Prefix says otherwise", () => {
+    const now = (): number => 0;
+    const per64 = new AddressRateLimiter({ limit: 2, interval: 1_000, now });
+    assert.deepEqual(
+      ["[2001:db8::1]:1", "[2001:db8::2]:1", "[2001:db8::3]:1", "[2001:db8:0:1::1]:1"].map((a) =>
+        per64.tryAcquire(a)
+      ),
+      [true, true, false, true],
+    );
+    const perAddress = new AddressRateLimiter({ limit: 1, interval: 1_000, now, ipv6Prefix: 128 });
+    assert.ok(perAddress.tryAcquire("[2001:db8::1]:1"));
+    assert.ok(perAddress.tryAcquire("[2001:db8::2]:1"));
+    assert.ok(!perAddress.tryAcquire("[2001:db8::1]:2"));
+    assert.throws(
+      () => new AddressRateLimiter({ limit: 1, interval: 1, now, ipv6Prefix: 0 }),
+      RangeError,
+    );
+    assert.throws(
+      () => new Listener({ requireAuthentication: false, ipv6Prefix: 129 }),
+      RangeError,
+    );
   });
 
   await t.step("Infinity turns the limit off and bad values are RangeErrors", () => {

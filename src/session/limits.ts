@@ -186,6 +186,86 @@ export function addressHost(remoteAddress: string): string {
   return remoteAddress.slice(0, colon);
 }
 
+/** Parses an IPv6 address (no brackets, no zone) into eight 16-bit groups; `undefined` if it is not one. */
+function ipv6Groups(text: string): number[] | undefined {
+  let head = text;
+  let tail: number[] = [];
+  // A trailing dotted IPv4 part stands for the last two groups (::ffff:192.0.2.1).
+  const lastColon = text.lastIndexOf(":");
+  if (lastColon !== -1 && text.includes(".", lastColon)) {
+    const octets = text.slice(lastColon + 1).split(".");
+    if (octets.length !== 4 || octets.some((octet) => !/^\d{1,3}$/.test(octet) || +octet > 255)) {
+      return undefined;
+    }
+    const [a, b, c, d] = octets.map(Number) as [number, number, number, number];
+    tail = [(a << 8) | b, (c << 8) | d];
+    const before = text.slice(0, lastColon + 1);
+    head = before.endsWith("::") ? before : before.slice(0, -1);
+  }
+  const halves = head.split("::");
+  if (halves.length > 2) return undefined;
+  const parse = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const groups = part.split(":");
+    if (groups.some((group) => !/^[0-9a-fA-F]{1,4}$/.test(group))) return undefined;
+    return groups.map((group) => parseInt(group, 16));
+  };
+  const left = parse(halves[0]!);
+  const right = halves.length === 2 ? parse(halves[1]!) : [];
+  if (left === undefined || right === undefined) return undefined;
+  const known = left.length + right.length + tail.length;
+  if (halves.length === 1 ? known !== 8 : known > 7) return undefined;
+  return [...left, ...new Array<number>(8 - known).fill(0), ...right, ...tail];
+}
+
+/**
+ * The key one host counts under in the per-address limit. IPv4 hosts count
+ * per address. An IPv6 host counts per prefix of `ipv6Prefix` bits (default
+ * 64: one subscriber or LAN usually holds a whole /64, so counting single
+ * addresses would let it open connections without limit); an IPv4-mapped
+ * IPv6 address (`::ffff:192.0.2.1`) counts as its IPv4 address. Labels that
+ * are not IP addresses count as they are.
+ *
+ * @param remoteAddress The address label a transport source gave the listener.
+ * @param ipv6Prefix Prefix length in bits for IPv6 hosts, 1 to 128 (default 64).
+ * @returns The key: an IPv4 address, `"<prefix>/<bits>"` for IPv6, or the host label.
+ * @throws {RangeError} If `ipv6Prefix` is not an integer from 1 to 128.
+ *
+ * @example
+ * ```ts
+ * import { addressKey } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(addressKey("192.0.2.1:5000"), "192.0.2.1");
+ * assert.equal(addressKey("[2001:db8:1:2:aaaa::1]:443"), "2001:db8:1:2::/64");
+ * assert.equal(addressKey("[2001:db8:1:2:bbbb::9]:443"), "2001:db8:1:2::/64");
+ * assert.equal(addressKey("[::ffff:192.0.2.1]:443"), "192.0.2.1");
+ * assert.equal(addressKey("[2001:db8::1]:443", 128), "2001:db8:0:0:0:0:0:1/128");
+ * ```
+ */
+export function addressKey(remoteAddress: string, ipv6Prefix = 64): string {
+  if (!Number.isSafeInteger(ipv6Prefix) || ipv6Prefix < 1 || ipv6Prefix > 128) {
+    throw new RangeError(
+      `Cannot key address: "ipv6Prefix" must be an integer from 1 to 128, got ${ipv6Prefix}`,
+    );
+  }
+  const host = addressHost(remoteAddress);
+  if (!host.includes(":")) return host;
+  const zone = host.indexOf("%");
+  const groups = ipv6Groups(zone === -1 ? host : host.slice(0, zone));
+  if (groups === undefined) return host;
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join(".");
+  }
+  const masked = groups.map((group, i) => {
+    const bits = Math.min(16, Math.max(0, ipv6Prefix - 16 * i));
+    return bits === 0 ? 0 : group & ((0xffff << (16 - bits)) & 0xffff);
+  });
+  const kept = Math.ceil(ipv6Prefix / 16);
+  const prefix = masked.slice(0, kept).map((group) => group.toString(16)).join(":");
+  return `${prefix}${kept < 8 ? "::" : ""}/${ipv6Prefix}`;
+}
+
 /** Options of an {@linkcode AddressRateLimiter}. */
 export interface AddressRateLimiterOptions {
   /** New connections one host may open per interval (a positive integer, or `Infinity`: no limit). */
@@ -196,6 +276,8 @@ export interface AddressRateLimiterOptions {
   readonly now: () => number;
   /** The most hosts remembered at once (default {@linkcode MAX_TRACKED_ADDRESSES}). */
   readonly maxTracked?: number;
+  /** IPv6 hosts count per prefix of this many bits (default 64; see {@linkcode addressKey}). */
+  readonly ipv6Prefix?: number;
 }
 
 interface Bucket {
@@ -204,7 +286,8 @@ interface Bucket {
 }
 
 /**
- * A token bucket per remote host: each host may open `limit` connections at
+ * A token bucket per remote host (an IPv6 host: per /64 by default, see
+ * {@linkcode addressKey}): each host may open `limit` connections at
  * once and then `limit` more per `interval`, refilled evenly. Hosts whose
  * bucket is full again are forgotten; when more than `maxTracked` hosts are
  * remembered, the least recently seen is forgotten (it starts afresh).
@@ -229,6 +312,7 @@ export class AddressRateLimiter {
   readonly #interval: number;
   readonly #now: () => number;
   readonly #maxTracked: number;
+  readonly #ipv6Prefix: number;
   readonly #buckets = new Map<string, Bucket>();
 
   /**
@@ -239,7 +323,9 @@ export class AddressRateLimiter {
    *   `interval` is not a positive number, or `maxTracked` is not a positive integer.
    */
   constructor(options: AddressRateLimiterOptions) {
-    const { limit, interval, now, maxTracked = MAX_TRACKED_ADDRESSES } = options;
+    const { limit, interval, now, maxTracked = MAX_TRACKED_ADDRESSES, ipv6Prefix = 64 } = options;
+    // Validates ipv6Prefix with addressKey's own RangeError.
+    addressKey("", ipv6Prefix);
     if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit >= 1))) {
       throw new RangeError(
         `Cannot create rate limiter: "limit" must be a positive integer or Infinity, got ${
@@ -263,6 +349,7 @@ export class AddressRateLimiter {
     this.#interval = interval;
     this.#now = now;
     this.#maxTracked = maxTracked;
+    this.#ipv6Prefix = ipv6Prefix;
   }
 
   /** The number of hosts remembered now. */
@@ -273,14 +360,15 @@ export class AddressRateLimiter {
   /**
    * Takes one connection from the host's allowance.
    *
-   * @param remoteAddress The remote address (`host:port`); only the host counts.
+   * @param remoteAddress The remote address (`host:port`); only the host counts, an IPv6
+   *   host by its prefix (see {@linkcode addressKey}).
    * @returns `true` if the connection is within the limit, `false` if it must be refused.
    */
   tryAcquire(remoteAddress: string): boolean {
     if (this.#limit === Infinity) return true;
     const now = this.#now();
     this.#forgetIdle(now);
-    const host = addressHost(remoteAddress);
+    const host = addressKey(remoteAddress, this.#ipv6Prefix);
     const bucket = this.#buckets.get(host);
     let tokens = this.#limit;
     if (bucket !== undefined) {

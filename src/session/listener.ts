@@ -53,10 +53,13 @@ export interface ListenerOptions extends SessionOptions {
    * limit off). The allowance refills evenly over the interval (a token
    * bucket), so a host may open 256 at once and then about 26 per second.
    * A connection beyond it is closed at once and reported as
-   * `ERR_RESOURCE_LIMIT` with `limit: "perAddress"`. IPv6 hosts count per
-   * full address, not per prefix.
+   * `ERR_RESOURCE_LIMIT` with `limit: "perAddress"`. An IPv6 host counts by
+   * its prefix of `ipv6Prefix` bits (default /64: one subscriber or LAN
+   * usually holds a whole /64); an IPv4-mapped address counts as IPv4.
    */
   maxConnectionsPerAddress?: number;
+  /** The IPv6 prefix length, in bits (1–128, default 64), that `maxConnectionsPerAddress` counts by. */
+  ipv6Prefix?: number;
   /** The interval of `maxConnectionsPerAddress`, in ms (default 10,000). */
   perAddressInterval?: number;
   /**
@@ -220,6 +223,7 @@ export class Listener implements AsyncIterable<Session> {
       maxSessions,
       maxConnectionsPerAddress,
       perAddressInterval = DEFAULT_PER_ADDRESS_INTERVAL,
+      ipv6Prefix = 64,
       signal,
       ...sessionOptions
     } = options;
@@ -242,11 +246,19 @@ export class Listener implements AsyncIterable<Session> {
         }`,
       );
     }
+    if (!Number.isSafeInteger(ipv6Prefix) || ipv6Prefix < 1 || ipv6Prefix > 128) {
+      throw new RangeError(
+        `Cannot create listener: "ipv6Prefix" must be an integer from 1 to 128, got ${
+          String(ipv6Prefix)
+        }`,
+      );
+    }
     const clock = sessionOptions.clock;
     this.#perAddress = new AddressRateLimiter({
       limit: perAddress,
       interval: perAddressInterval,
       now: clock === undefined ? () => performance.now() : () => clock.now(),
+      ipv6Prefix,
     });
     this.#options = { ...sessionOptions, signal: this.#controller.signal };
     this.#onSession = onSession;
