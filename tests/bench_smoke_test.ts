@@ -5,13 +5,21 @@
  */
 
 import assert from "node:assert/strict";
-import { autoBackend, nobleBackend } from "../mod.ts";
+import {
+  type Aead,
+  type AeadCipher,
+  type AeadName,
+  autoBackend,
+  type CryptoBackend,
+  nobleBackend,
+} from "../mod.ts";
 import {
   concurrentHandshakes,
   cryptoFloor,
   memoryHandshake,
   memoryPerSession,
   peers,
+  protocolFloor,
   rawAead,
   recordTransfer,
   tcpHandshake,
@@ -27,6 +35,7 @@ Deno.test("bench scenarios run once on both backends", async (t) => {
     await t.step(backend.name, async () => {
       const scenarios = [
         cryptoFloor(backend, ids),
+        await protocolFloor(backend, ids),
         memoryHandshake(backend, ids),
         concurrentHandshakes(backend, ids, 3),
         tcpHandshake(backend, ids),
@@ -40,6 +49,43 @@ Deno.test("bench scenarios run once on both backends", async (t) => {
       }
     });
   }
+});
+
+Deno.test("protocolFloor() replays the symmetric calls one handshake makes", async () => {
+  // A backend whose AEAD counts seals: the replay must seal as often as a handshake does.
+  let seals = 0;
+  const countingAead = (name: AeadName): Aead | undefined => {
+    const aead = autoBackend.aead(name);
+    if (aead === undefined) return undefined;
+    return {
+      ...aead,
+      createCipher(key: Uint8Array): AeadCipher {
+        const cipher = aead.createCipher(key);
+        return {
+          seal(...args): Promise<Uint8Array<ArrayBuffer>> {
+            seals++;
+            return cipher.seal(...args);
+          },
+          open: (...args) => cipher.open(...args),
+          dispose: () => cipher.dispose(),
+        };
+      },
+    };
+  };
+  const counting: CryptoBackend = {
+    name: "counting",
+    keyExchange: (name) => autoBackend.keyExchange(name),
+    signature: (name) => autoBackend.signature(name),
+    hash: (name) => autoBackend.hash(name),
+    aead: countingAead,
+  };
+  await memoryHandshake(counting, ids).run();
+  const perHandshake = seals;
+  assert.ok(perHandshake >= 10, `${perHandshake} seals`);
+  const floor = await protocolFloor(counting, ids);
+  seals = 0;
+  await floor.run();
+  assert.equal(seals, perHandshake, "every record of one handshake sealed once");
 });
 
 Deno.test("selfSignedCertificate() makes a certificate Deno's TLS accepts for 127.0.0.1", async () => {

@@ -8,12 +8,18 @@
  * X25519 + ML-KEM-768 + Ed25519 identities, ChaCha20-Poly1305, SHA-256.
  */
 
+import { chacha20 } from "@noble/ciphers/chacha.js";
 import {
   AccessManager,
+  type Aead,
+  type AeadCipher,
   createMemoryPair,
   type CryptoBackend,
   derivePeerUuid,
+  derivePreKeys,
   formatUuid,
+  type Hasher,
+  type HashFunction,
   initiate,
   nobleBackend,
   respond,
@@ -115,6 +121,155 @@ export function cryptoFloor(backend: CryptoBackend, ids: Peers): Scenario {
       const fromBob = await ed25519.sign(message, ids.bob.secretKey, systemRandom);
       await ed25519.verify(fromAlice, message, ids.alice.publicKey);
       await ed25519.verify(fromBob, message, ids.bob.publicKey);
+    },
+    close: (): Promise<void> => Promise.resolve(),
+  };
+}
+
+/** The symmetric primitive calls of one handshake, by kind and input size. */
+interface SymmetricCalls {
+  /** AEAD ciphers created (one per key and epoch). */
+  ciphers: number;
+  /** Plaintext sizes sealed. */
+  seals: number[];
+  /** Ciphertext sizes opened (with tag). */
+  opens: number[];
+  /** `[kind, sizes…]` of every hash, HMAC and HKDF call. */
+  hashes: (readonly [string, ...number[]])[];
+}
+
+/** Wraps `backend` so that every AEAD and hash call is counted in `calls`. */
+function recording(backend: CryptoBackend, calls: SymmetricCalls): CryptoBackend {
+  const aead = (name: Parameters<CryptoBackend["aead"]>[0]): Aead | undefined => {
+    const inner = backend.aead(name);
+    if (inner === undefined) return undefined;
+    return {
+      ...inner,
+      createCipher(key): AeadCipher {
+        calls.ciphers++;
+        const cipher = inner.createCipher(key);
+        return {
+          seal(nonce, plaintext, aad, output): Promise<Uint8Array<ArrayBuffer>> {
+            calls.seals.push(plaintext.length);
+            return cipher.seal(nonce, plaintext, aad, output);
+          },
+          open(nonce, ciphertext, aad): Promise<Uint8Array<ArrayBuffer> | undefined> {
+            calls.opens.push(ciphertext.length);
+            return cipher.open(nonce, ciphertext, aad);
+          },
+          dispose: () => cipher.dispose(),
+        };
+      },
+    };
+  };
+  const hash = (name: Parameters<CryptoBackend["hash"]>[0]): HashFunction | undefined => {
+    const inner = backend.hash(name);
+    if (inner === undefined) return undefined;
+    return {
+      ...inner,
+      digest(data): Uint8Array<ArrayBuffer> {
+        calls.hashes.push(["digest", data.length]);
+        return inner.digest(data);
+      },
+      create(): Hasher {
+        calls.hashes.push(["create"]);
+        const hasher = inner.create();
+        const wrapped: Hasher = {
+          update(data): Hasher {
+            calls.hashes.push(["update", data.length]);
+            hasher.update(data);
+            return wrapped;
+          },
+          peek(): Uint8Array<ArrayBuffer> {
+            calls.hashes.push(["peek"]);
+            return hasher.peek();
+          },
+        };
+        return wrapped;
+      },
+      hmac(key, data): Uint8Array<ArrayBuffer> {
+        calls.hashes.push(["hmac", key.length, data.length]);
+        return inner.hmac(key, data);
+      },
+      extract(salt, ikm): Uint8Array<ArrayBuffer> {
+        calls.hashes.push(["extract", salt.length, ikm.length]);
+        return inner.extract(salt, ikm);
+      },
+      expand(prk, info, length): Uint8Array<ArrayBuffer> {
+        calls.hashes.push(["expand", prk.length, info.length, length]);
+        return inner.expand(prk, info, length);
+      },
+    };
+  };
+  return {
+    name: `recording(${backend.name})`,
+    keyExchange: (name) => backend.keyExchange(name),
+    signature: (name) => backend.signature(name),
+    aead,
+    hash,
+  };
+}
+
+/**
+ * Every primitive one handshake calls, without the protocol: the
+ * {@linkcode cryptoFloor} (key exchanges and signatures) plus, replayed with
+ * the sizes one real handshake used, each AEAD key set-up, seal and open of
+ * the handshake records, their two length masks each (ChaCha20, as the record
+ * layer computes them), the four pre-key derivations and every hash, HMAC and
+ * HKDF call the backend saw. What a handshake costs beyond this is protocol
+ * machinery: statecharts, codec, streams, runtime.
+ */
+export async function protocolFloor(backend: CryptoBackend, ids: Peers): Promise<Scenario> {
+  const calls: SymmetricCalls = { ciphers: 0, seals: [], opens: [], hashes: [] };
+  await closeBoth(await handshakeOver(createMemoryPair(), ids, recording(backend, calls)));
+  const floor = cryptoFloor(backend, ids);
+  const aead = backend.aead("ChaCha20-Poly1305")!;
+  const key = systemRandom(32);
+  const nonce = new Uint8Array(aead.nonceLength);
+  const aad = new Uint8Array(3);
+  const opener = aead.createCipher(key);
+  const sealed = await Promise.all(
+    calls.opens.map((length) => opener.seal(nonce, systemRandom(length - 16), aad)),
+  );
+  opener.dispose();
+  const hash = backend.hash("SHA-256")!;
+  const bytes = (length: number): Uint8Array => new Uint8Array(length).fill(0x5a);
+  // Inputs are made now, outside the timed run.
+  const plaintexts = calls.seals.map(bytes);
+  const hashCalls = calls.hashes.map(([kind, ...sizes]) => ({
+    kind,
+    inputs: sizes.slice(0, 2).map(bytes),
+    length: sizes[2] ?? 0,
+  }));
+  const salt = systemRandom(16);
+  const mask = new Uint8Array(3);
+  const maskNonce = new Uint8Array(12);
+  const zero = new Uint8Array(3);
+  return {
+    async run(): Promise<void> {
+      await floor.run();
+      for (let i = 0; i < 4; i++) derivePreKeys(salt);
+      const ciphers = Array.from({ length: calls.ciphers }, () => aead.createCipher(key));
+      const cipher = ciphers[0]!;
+      for (const plaintext of plaintexts) {
+        await cipher.seal(nonce, plaintext, aad);
+        chacha20(key, maskNonce, zero, mask);
+      }
+      for (const ciphertext of sealed) {
+        await cipher.open(nonce, ciphertext, aad);
+        chacha20(key, maskNonce, zero, mask);
+      }
+      for (const c of ciphers) c.dispose();
+      let hasher: Hasher | undefined;
+      for (const { kind, inputs: [a = salt, b = salt], length } of hashCalls) {
+        if (kind === "digest") hash.digest(a);
+        else if (kind === "create") hasher = hash.create();
+        else if (kind === "update") hasher?.update(a);
+        else if (kind === "peek") hasher?.peek();
+        else if (kind === "hmac") hash.hmac(a, b);
+        else if (kind === "extract") hash.extract(a, b);
+        else if (kind === "expand") hash.expand(a, b, length);
+      }
     },
     close: (): Promise<void> => Promise.resolve(),
   };

@@ -20,6 +20,7 @@ import {
   type MemoryReport,
   type Peers,
   peers,
+  protocolFloor,
   rawAead,
   recordTransfer,
   type Scenario,
@@ -158,6 +159,25 @@ async function handshakeRows(ids: Peers, options: SummaryOptions): Promise<Summa
       baselineValue: result.baseline,
       ratio: result.ratio,
       target: { text: `>= ${target}x`, met: result.ratio >= target },
+    });
+  }
+  // For reference, no target: the floor of every primitive a handshake calls,
+  // so the ratio shows what the protocol machinery alone costs.
+  for (const backend of [nobleBackend, autoBackend]) {
+    const label = backendLabel(backend);
+    const result = await compare(
+      memoryHandshake(backend, ids),
+      await protocolFloor(backend, ids),
+      options,
+    );
+    rows.push({
+      group: "handshake in memory vs every primitive it calls (for reference)",
+      subject: `qgate handshake, ${label}`,
+      value: result.subject,
+      unit: "handshakes/s",
+      baseline: `all its crypto, ${label}`,
+      baselineValue: result.baseline,
+      ratio: result.ratio,
     });
   }
   return rows;
