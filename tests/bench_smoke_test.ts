@@ -115,6 +115,7 @@ Deno.test("summarize() measures every section and formatRows() prints targets", 
   const groups = new Set(rows.map((row) => row.group.split(" (")[0]));
   assert.deepEqual([...groups], [
     "handshake in memory vs crypto floor",
+    "handshake in memory vs every primitive it calls",
     "handshake over loopback TCP vs Deno TLS 1.3",
     "record throughput vs raw AEAD",
     "handshakes/s by concurrency",
