@@ -412,6 +412,70 @@ Deno.test("Session enforces maxRecordLength when sending and when receiving", as
   );
 });
 
+Deno.test("Session writeTimeout fails a session whose writes stall, and only then", async (t) => {
+  const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+  await t.step("a write held past writeTimeout ends the session with ERR_TIMEOUT", async () => {
+    const clock = new SimulatedClock();
+    const [a, b] = createMemoryPair();
+    const held = gated(a);
+    const { client, server } = await readyPair(held.transport, b, { clock, writeTimeout: 500 });
+    held.hold();
+    let ended = false;
+    void client.closed.then(() => (ended = true));
+    let outcome: string | undefined;
+    client.send(CHAT, new Uint8Array(100)).then(
+      () => (outcome = "sent"),
+      (error) => (outcome = codeOf(error)),
+    );
+    await tick();
+    clock.increment(499);
+    await tick();
+    assert.equal(outcome, undefined);
+    assert.equal(ended, false);
+    clock.increment(1);
+    await tick();
+    assert.equal(ended, true, "the watchdog ended the session at 500 ms");
+    const info = await client.closed;
+    assert.deepEqual(info, { code: ErrorCode.TIMEOUT, local: true });
+    await tick();
+    assert.equal(outcome, ErrorCode.TIMEOUT, "the waiting send learns why");
+    // A stream's abort waits for the write in its sink; once the sink gives
+    // way, the abort goes through and the peer learns the transport is gone.
+    held.release();
+    assert.equal((await server.closed).code, ErrorCode.TRANSPORT_CLOSED);
+  });
+
+  await t.step("slow writes that each finish in time do not", async () => {
+    const clock = new SimulatedClock();
+    const [a, b] = createMemoryPair();
+    const held = gated(a);
+    const { client, server } = await readyPair(held.transport, b, { clock, writeTimeout: 500 });
+    let received = 0;
+    server.on("message", () => received++);
+    for (let i = 0; i < 4; i++) {
+      held.hold();
+      const sent = client.send(CHAT, new Uint8Array(10));
+      await tick();
+      clock.increment(400); // 1,600 ms in all, but never 500 for one write
+      await tick();
+      held.release();
+      await sent;
+    }
+    await tick();
+    assert.equal(received, 4);
+    assert.equal(client.state, "ready");
+    await client.close();
+    await server.closed;
+  });
+
+  await t.step("is validated", () => {
+    for (const writeTimeout of [0, 3_600_001, Number.NaN]) {
+      assert.throws(() => initiate(createMemoryPair()[0], { ...OPEN, writeTimeout }), RangeError);
+    }
+  });
+});
+
 Deno.test("respond() fails with ERR_TIMEOUT at timeouts.handshake even when no phase timed out", async () => {
   const clock = new SimulatedClock();
   const [a, b] = createMemoryPair();

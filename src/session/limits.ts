@@ -21,6 +21,9 @@ import type { CryptoBackend, KeyExchangeName, SignatureName } from "../crypto/ty
 /** The default `maxBufferedBytes`: 4 MiB of unwritten application data per session. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
+/** Default `writeTimeout`: how long one record may take to be written, in ms. */
+export const DEFAULT_WRITE_TIMEOUT = 60_000;
+
 /** The default `maxConnectionsPerAddress`: new connections one host may open per interval. */
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 256;
 

@@ -20,7 +20,11 @@ import {
 } from "../crypto/types.ts";
 import { type AlgorithmPreferences, DEFAULT_PREFERENCES } from "../handshake_policy.ts";
 import { DEFAULT_MAX_RECORD_LENGTH } from "../codec/stream_records.ts";
-import { DEFAULT_MAX_BUFFERED_BYTES, largestOutgoingRecord } from "./limits.ts";
+import {
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_WRITE_TIMEOUT,
+  largestOutgoingRecord,
+} from "./limits.ts";
 import { autoBackend } from "../crypto/auto_backend.ts";
 import type { AccessManager } from "./access_manager.ts";
 import type { TraceEvent } from "./events.ts";
@@ -201,13 +205,24 @@ export interface SessionOptions {
    * rejects with `ERR_RESOURCE_LIMIT`.
    */
   maxBufferedBytes?: number;
+  /**
+   * How long one record may take to be written to the transport, in ms
+   * (default 60,000; 1 to 3,600,000). A write that takes longer (a peer that
+   * stopped reading, a transport that stalls) fails the session with
+   * `ERR_TIMEOUT`, so neither the session nor the `send()` calls waiting on
+   * it are held forever.
+   */
+  writeTimeout?: number;
   /** Cancels the session: the handshake fails or the session closes with `ERR_ABORTED`. */
   signal?: AbortSignal;
   /** Random bytes; inject a seeded source for reproducible runs. */
   random?: RandomSource;
   /** Time; inject a simulated clock for reproducible runs. */
   clock?: Clock;
-  /** The crypto backend (default `autoBackend`: native WebCrypto where available, noble otherwise). */
+  /**
+   * The crypto backend (default `autoBackend`: the runtime's native crypto
+   * where available, `node:crypto` first, then WebCrypto; noble otherwise).
+   */
   backend?: CryptoBackend;
   /** Receives every trace event from the very first state on (no secrets in them). */
   onTrace?: (event: TraceEvent) => void;
@@ -224,6 +239,7 @@ export interface ResolvedOptions {
   readonly extenders: readonly string[];
   readonly maxRecordLength: number;
   readonly maxBufferedBytes: number;
+  readonly writeTimeout: number;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -385,6 +401,12 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (!Number.isSafeInteger(maxBufferedBytes)) {
     fail(`"maxBufferedBytes" must be an integer, got ${maxBufferedBytes}`);
   }
+  const writeTimeout = checkNumber(
+    "writeTimeout",
+    options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
+    1,
+    3_600_000,
+  );
 
   const extenders = options.extenders ?? [];
   const normalised = extenders.map((uuid) => {
@@ -438,6 +460,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     extenders: normalised.sort(),
     maxRecordLength,
     maxBufferedBytes,
+    writeTimeout,
     signal: options.signal,
   };
 }

@@ -58,6 +58,7 @@ import { SendBudget } from "./limits.ts";
 import type { Transport } from "../transport/memory.ts";
 import type { PeerDetails, Role } from "./details.ts";
 import type { CloseInfo, SessionEventMap, SessionListener, TraceEvent } from "./events.ts";
+import { type WatchedWrite, type WriteWatch, writeWatchFor } from "./_write_watch.ts";
 import {
   type Clock,
   type ResolvedOptions,
@@ -123,6 +124,15 @@ export class Session {
   readonly #clock: Clock;
   /** The 16 bytes of each peer extender UUID `send()` has used (never mutated). */
   readonly #extenderIds = new Map<string, Uint8Array>();
+  /** When the write in flight started (the write chain allows one at a time). */
+  /** One timer per clock watches every write in flight (`writeTimeout`). */
+  readonly #writeWatch: WriteWatch;
+  /** This session's write in flight, as the watch sees it (the write chain allows one). */
+  readonly #watched: WatchedWrite = { deadline: 0, expire: () => this.#onWriteExpired() };
+  /** Rejects the write in flight (set while one is). */
+  #abandonWrite: ((reason: unknown) => void) | undefined;
+  /** Set when a write outlived `writeTimeout`: the transport may never finish it. */
+  #writeStalled = false;
   readonly #backend: CryptoBackend;
   readonly #startedAt: number;
   readonly #sessionId: string;
@@ -195,6 +205,7 @@ export class Session {
     this.#onTrace = inject.onTrace;
     this.#random = inject.random;
     this.#clock = inject.clock;
+    this.#writeWatch = writeWatchFor(this.#clock);
     this.#backend = inject.backend;
     this.#startedAt = this.#clock.now();
     this.#sessionId = bytesToHex(randomSessionId(this.#random));
@@ -699,12 +710,24 @@ export class Session {
       const epoch = typeof flight === "number" ? flight : this.#records.sendEpoch;
       if (flight === "track") this.#flights?.sent(message, epoch);
       const wire = await this.#records.seal(type, body, padding, epoch);
+      // Writes are chained, so at most one is in flight: the watchdog times it.
+      this.#watched.deadline = this.#clock.now() + this.#options.writeTimeout;
+      this.#writeWatch.add(this.#watched);
       try {
-        await this.#writer.write(wire);
+        // The watchdog can abandon a write that never completes (a stalled sink
+        // may not even let an abort through), releasing the chain and the sender.
+        await new Promise<void>((resolve, reject) => {
+          this.#abandonWrite = reject;
+          this.#writer.write(wire).then(resolve, reject);
+        });
       } catch (error) {
+        if (error instanceof SessionError && error.code === ErrorCode.TIMEOUT) throw error;
         throw new SessionError(ErrorCode.TRANSPORT_CLOSED, "Cannot send: the transport is closed", {
           cause: error,
         });
+      } finally {
+        this.#writeWatch.delete(this.#watched);
+        this.#abandonWrite = undefined;
       }
       this.#bytesSent += wire.length;
       if (this.#state === "ready") this.#countTraffic(wire.length, true);
@@ -723,6 +746,19 @@ export class Session {
     const result = this.#writeChain.then(run).finally(() => this.#pendingWrites--);
     this.#writeChain = result.catch(() => {});
     return result;
+  }
+
+  /** The write in flight outlived `writeTimeout`: fail the session and release its senders. */
+  #onWriteExpired(): void {
+    if (this.#state === "closed") return;
+    this.#writeStalled = true;
+    this.#abandonWrite?.(
+      new SessionError(
+        ErrorCode.TIMEOUT,
+        `Cannot send: a write took longer than ${this.#options.writeTimeout} ms`,
+      ),
+    );
+    this.#terminate(ErrorCode.TIMEOUT, true);
   }
 
   #enqueue(command: Command): void {
@@ -1217,6 +1253,8 @@ export class Session {
     if (this.#keyUpdateTimer !== undefined) this.#clock.clearTimeout(this.#keyUpdateTimer);
     this.#keyUpdateTimer = undefined;
     if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
+    this.#writeWatch.delete(this.#watched);
+    this.#writeWatch.settle();
     this.#rotation?.dispose();
     if (this.#abortListener !== undefined) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
@@ -1256,7 +1294,9 @@ export class Session {
     if (code === undefined) await this.#writer.close().catch(() => {});
     else {
       const reason = new SessionError(code, `Session ended: ${code}`);
-      await this.#writer.abort(reason).catch(() => {});
+      const aborted = this.#writer.abort(reason).catch(() => {});
+      // A sink stuck in a write may hold the abort back forever: do not wait for it then.
+      if (!this.#writeStalled) await aborted;
     }
     await this.#reader.cancel().catch(() => {});
   }
