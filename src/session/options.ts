@@ -230,16 +230,27 @@ export interface SessionOptions {
 
 /** Options after validation and preset resolution. */
 export interface ResolvedOptions {
+  /** Our identity key pair, if we authenticate. */
   readonly identity: SignatureKeyPair | undefined;
+  /** Whether the peer must authenticate. */
   readonly requireAuthentication: boolean;
+  /** Known peers, if any. */
   readonly accessManager: AccessManager | undefined;
+  /** Our algorithm preferences, most preferred first. */
   readonly preferences: AlgorithmPreferences;
+  /** A copy of the global shared secret, if any (wiped by the session). */
   readonly globalSharedSecret: Uint8Array | undefined;
+  /** Noise, padding, delays, timeouts and key updates after the preset and overrides. */
   readonly profile: SecurityProfile;
+  /** Our extender UUIDs, lowercase and sorted. */
   readonly extenders: readonly string[];
+  /** The largest record accepted or sent, in bytes. */
   readonly maxRecordLength: number;
+  /** The most application bytes held for writing at once. */
   readonly maxBufferedBytes: number;
+  /** How long one record write may take, in ms. */
   readonly writeTimeout: number;
+  /** The caller's cancellation signal, if any. */
   readonly signal: AbortSignal | undefined;
 }
 
