@@ -383,3 +383,4 @@ export type {
   VectorOutcome,
   VectorRecord,
 } from "./src/conformance/vectors.ts";
+export type { PhaseName } from "./src/conformance/_mutations.ts";

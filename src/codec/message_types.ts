@@ -57,13 +57,17 @@ export type MessageKind = keyof typeof MESSAGE_TYPE;
 
 /** Random filler; dropped on receipt in every state. */
 export interface NoiseMessage {
+  /** The message kind. */
   readonly kind: "noise";
+  /** Random bytes (any length the record allows). */
   readonly data: Uint8Array;
 }
 
 /** Responder → initiator: version, session id, policy and ordered algorithm preferences. */
 export interface BeginMetaExchangeMessage {
+  /** The message kind. */
   readonly kind: "beginMetaExchange";
+  /** The sender's protocol version. */
   readonly version: { readonly major: number; readonly minor: number };
   /** The responder's random 64-bit session id (8 bytes). */
   readonly sessionId: Uint8Array;
@@ -71,8 +75,11 @@ export interface BeginMetaExchangeMessage {
   readonly requireAuthentication: boolean;
   /** Wire ids in preference order, most preferred first; each list 1–255 unique ids. */
   readonly primaryKeyExchanges: readonly number[];
+  /** Post-quantum key exchanges, same rules. */
   readonly secondaryKeyExchanges: readonly number[];
+  /** AEADs, same rules. */
   readonly aeads: readonly number[];
+  /** Hash functions, same rules. */
   readonly hashes: readonly number[];
   /** Identity signature schemes the responder can verify. */
   readonly signatures: readonly number[];
@@ -80,15 +87,21 @@ export interface BeginMetaExchangeMessage {
 
 /** Initiator → responder: version, session id, policy and the chosen suite. */
 export interface EndMetaExchangeMessage {
+  /** The message kind. */
   readonly kind: "endMetaExchange";
+  /** The sender's protocol version. */
   readonly version: { readonly major: number; readonly minor: number };
   /** The initiator's random 64-bit session id (8 bytes). */
   readonly sessionId: Uint8Array;
   /** Whether the initiator requires the responder to authenticate. */
   readonly requireAuthentication: boolean;
+  /** The chosen classical key exchange (wire id). */
   readonly primaryKeyExchange: number;
+  /** The chosen post-quantum key exchange (wire id). */
   readonly secondaryKeyExchange: number;
+  /** The chosen AEAD (wire id). */
   readonly aead: number;
+  /** The chosen hash function (wire id). */
   readonly hash: number;
   /** Identity signature schemes the initiator can verify (1–255 unique ids). */
   readonly signatures: readonly number[];
@@ -102,67 +115,90 @@ export interface KeyShareMessage<
     | "beginSecondaryKeyExchange"
     | "endSecondaryKeyExchange",
 > {
+  /** The message kind. */
   readonly kind: Kind;
+  /** Offer: a DH public key or KEM encapsulation key; answer: a DH public key or ciphertext. */
   readonly share: Uint8Array;
 }
 
 /** A signed identity proof, or none (one-sided or anonymous authentication). */
 export interface AuthenticationMessage<Kind extends "beginAuthentication" | "endAuthentication"> {
+  /** The message kind. */
   readonly kind: Kind;
   /** `undefined` when the sender does not authenticate. */
   readonly identity?: {
+    /** The identity signature scheme (wire id). */
     readonly signature: number;
+    /** The identity public key. */
     readonly publicKey: Uint8Array;
+    /** The signature over role, key and transcript hash. */
     readonly proof: Uint8Array;
   };
 }
 
 /** The sender's running extenders: strictly ascending unique 16-byte UUIDs. */
 export interface SessionInitMessage<Kind extends "beginSessionInit" | "endSessionInit"> {
+  /** The message kind. */
   readonly kind: Kind;
+  /** 16-byte extender UUIDs, strictly ascending. */
   readonly extenders: readonly Uint8Array[];
 }
 
 /** Either side starts a key update: a fresh classical and post-quantum offer. */
 export interface BeginKeyUpdateMessage {
+  /** The message kind. */
   readonly kind: "beginKeyUpdate";
   /** The epoch the update will create. */
   readonly epoch: number;
+  /** The fresh classical offer. */
   readonly primaryShare: Uint8Array;
+  /** The fresh post-quantum offer. */
   readonly secondaryShare: Uint8Array;
 }
 
 /** The answer to a key update. */
 export interface EndKeyUpdateMessage {
+  /** The message kind. */
   readonly kind: "endKeyUpdate";
+  /** The epoch being created. */
   readonly epoch: number;
+  /** The classical answer. */
   readonly primaryShare: Uint8Array;
+  /** The post-quantum answer. */
   readonly secondaryShare: Uint8Array;
 }
 
 /** The starter's last record under the old epoch. */
 export interface KeyUpdateReadyMessage {
+  /** The message kind. */
   readonly kind: "keyUpdateReady";
+  /** The epoch the records after this one use. */
   readonly epoch: number;
 }
 
 /** Application data for one extender. */
 export interface ExtenderDataMessage {
+  /** The message kind. */
   readonly kind: "extenderData";
   /** 16-byte extender UUID. */
   readonly extender: Uint8Array;
+  /** The application bytes. */
   readonly data: Uint8Array;
 }
 
 /** The sender's full current extender list. */
 export interface ExtenderUpdateMessage {
+  /** The message kind. */
   readonly kind: "extenderUpdate";
+  /** 16-byte extender UUIDs, strictly ascending. */
   readonly extenders: readonly Uint8Array[];
 }
 
 /** Orderly close with a coarse reason (0 = normal, 1 = error). */
 export interface CloseMessage {
+  /** The message kind. */
   readonly kind: "close";
+  /** 0 for a normal close, 1 for an error. */
   readonly reason: number;
 }
 

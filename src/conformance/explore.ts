@@ -91,6 +91,7 @@ export interface ExplorationScenario {
   readonly gss: boolean;
   /** Each side's identity (a name), whether it requires authentication, whom it allows. */
   readonly initiator: ExplorationSide;
+  /** The responder's identity, requirement and allowed peers. */
   readonly responder: ExplorationSide;
 }
 
@@ -134,7 +135,9 @@ export interface InvariantResult {
 
 /** The result of one scenario. */
 export interface ScenarioReport {
+  /** The scenario's name. */
   readonly name: string;
+  /** Stream or datagram semantics for the channel. */
   readonly transport: "stream" | "datagram";
   /** The adversary budget used. */
   readonly budget: number;
@@ -146,15 +149,21 @@ export interface ScenarioReport {
   readonly terminals: Readonly<Record<string, number>>;
   /** Whether `maxStates` cut the exploration short. */
   readonly truncated: boolean;
+  /** Wall time spent, in ms. */
   readonly durationMs: number;
+  /** Each invariant's verdict in this scenario. */
   readonly invariants: readonly InvariantResult[];
 }
 
 /** The whole exploration. */
 export interface ExplorationReport {
+  /** Each scenario's report. */
   readonly scenarios: readonly ScenarioReport[];
+  /** Joint states visited over all scenarios. */
   readonly states: number;
+  /** Transitions taken over all scenarios. */
   readonly transitions: number;
+  /** Wall time spent, in ms. */
   readonly durationMs: number;
   /** Per invariant, over all scenarios. */
   readonly invariants: readonly InvariantResult[];

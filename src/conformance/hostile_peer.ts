@@ -94,10 +94,15 @@ export interface HostileCaseResult {
 export interface HostileReport {
   /** `host:port` of the target, or `listening on host:port`. */
   readonly target: string;
+  /** The role the hostile peer played against the target. */
   readonly role: "initiator" | "responder";
+  /** One result per attack case. */
   readonly results: readonly HostileCaseResult[];
+  /** Cases the target handled as required. */
   readonly passed: number;
+  /** Cases it did not. */
   readonly failed: number;
+  /** Cases that do not apply to this role. */
   readonly notApplicable: number;
 }
 

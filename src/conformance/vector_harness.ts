@@ -27,10 +27,15 @@ import type {
 
 /** One check of one vector in one role. */
 export interface VectorResult {
+  /** The vector's test case number. */
   readonly tcId: number;
+  /** The vector's name. */
   readonly id: string;
+  /** The side the implementation played. */
   readonly role: "initiator" | "responder";
+  /** The vector's verdict (`valid` must succeed, `invalid` must fail). */
   readonly result: "valid" | "invalid";
+  /** Whether the implementation behaved as the vector requires. */
   readonly status: "pass" | "fail";
   /** Why it failed. */
   readonly detail?: string;

@@ -77,14 +77,18 @@ export interface VectorInputs {
 /** How an endpoint must end (or ended). */
 export type VectorOutcome =
   | {
+    /** It reached ready. */
     readonly status: "ready";
+    /** The negotiated suite (registry names). */
     readonly suite?: {
       readonly primaryKeyExchange: string;
       readonly secondaryKeyExchange: string;
       readonly aead: string;
       readonly hash: string;
     };
+    /** The peer UUID it reports; `null` when the peer did not authenticate. */
     readonly peerUuid?: string | null;
+    /** Whether the peer authenticated. */
     readonly authenticated?: boolean;
     /** Exporter output for the config's query, hex. */
     readonly exporter?: string;
@@ -95,10 +99,13 @@ export type VectorOutcome =
 export interface VectorRecord {
   /** Index in its direction (the header mask position). */
   readonly index: number;
+  /** The epoch whose keys sealed it. */
   readonly epoch: number;
   /** The AEAD counter (nonce) it was sealed with. */
   readonly counter: number;
+  /** The message type byte. */
   readonly type: number;
+  /** The message kind. */
   readonly kind: string;
   /** The record as on the wire: masked length ‖ ciphertext. */
   readonly wire: string;
@@ -108,21 +115,29 @@ export interface VectorRecord {
 
 /** A handshake that must succeed, byte for byte. */
 export interface PositiveVector {
+  /** Test case number, unique in its file. */
   readonly tcId: number;
+  /** Stable name of the case. */
   readonly id: string;
+  /** What the case shows. */
   readonly comment: string;
+  /** Wycheproof-style verdict: the handshake must succeed. */
   readonly result: "valid";
+  /** Labels for filtering (e.g. the authentication mode). */
   readonly flags: readonly string[];
+  /** The suite both sides must negotiate (registry names). */
   readonly suite: {
     readonly primaryKeyExchange: string;
     readonly secondaryKeyExchange: string;
     readonly aead: string;
     readonly hash: string;
   };
+  /** Each endpoint's options. */
   readonly config: {
     readonly initiator: VectorEndpointConfig;
     readonly responder: VectorEndpointConfig;
   };
+  /** Each endpoint's random seed and identity. */
   readonly inputs: { readonly initiator: VectorInputs; readonly responder: VectorInputs };
   /** Every byte each side wrote, salt first. */
   readonly streams: { readonly i2r: string; readonly r2i: string };
@@ -162,12 +177,17 @@ export interface NegativeSide {
 
 /** A handshake that an attack makes fail (Wycheproof style: `result: "invalid"`). */
 export interface NegativeVector {
+  /** Test case number, unique in its file. */
   readonly tcId: number;
+  /** Stable name of the case. */
   readonly id: string;
   /** The positive vector it damages. */
   readonly base: string;
+  /** What the attack does. */
   readonly comment: string;
+  /** Wycheproof-style verdict: the handshake must fail. */
   readonly result: "invalid";
+  /** Labels for filtering (e.g. the attack category). */
   readonly flags: readonly string[];
   /** The mutation: which direction and message, and the catalogue entry. */
   readonly mutation: {
@@ -175,21 +195,30 @@ export interface NegativeVector {
     readonly direction: "i2r" | "r2i";
     readonly target: string;
   };
+  /** Each endpoint's options. */
   readonly config: {
     readonly initiator: VectorEndpointConfig;
     readonly responder: VectorEndpointConfig;
   };
+  /** Each endpoint's random seed and identity. */
   readonly inputs: { readonly initiator: VectorInputs; readonly responder: VectorInputs };
+  /** How each side must end. */
   readonly sides: { readonly initiator: NegativeSide; readonly responder: NegativeSide };
 }
 
 /** A vector file. */
 export interface VectorFile<T> {
+  /** What the file holds. */
   readonly description: string;
+  /** The generator that wrote it. */
   readonly source: string;
+  /** How to run the vectors (the runner contract). */
   readonly runner: string;
+  /** Notes on fields and conventions. */
   readonly notes: Readonly<Record<string, string>>;
+  /** How many entries `tests` has. */
   readonly numberOfTests: number;
+  /** The test cases. */
   readonly tests: readonly T[];
 }
 

@@ -293,6 +293,12 @@ export class UdpListener extends Listener {
     return this.#peers.size;
   }
 
+  /**
+   * Stops taking new peers; the socket stays open until the last session is
+   * gone (their Close records still go out through it).
+   *
+   * @returns Resolves at once.
+   */
   protected override async stopAccepting(): Promise<void> {
     this.#stopped = true;
     // Sessions still close through the socket (their Close records), so it
