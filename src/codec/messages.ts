@@ -651,7 +651,10 @@ export function writePlaintext(
   let bodyLength = 0;
   for (const part of parts) bodyLength += part.length;
   target[0] = type;
-  new DataView(target.buffer, target.byteOffset, target.byteLength).setUint32(1, bodyLength);
+  target[1] = bodyLength >>> 24;
+  target[2] = (bodyLength >>> 16) & 0xff;
+  target[3] = (bodyLength >>> 8) & 0xff;
+  target[4] = bodyLength & 0xff;
   let offset = PLAINTEXT_HEADER_LENGTH;
   for (const part of parts) {
     target.set(part, offset);

@@ -222,6 +222,21 @@ function ipv6Groups(text: string): number[] | undefined {
 }
 
 /**
+ * Checks an `ipv6Prefix` option (internal).
+ *
+ * @throws {RangeError} If it is not an integer from 1 to 128.
+ */
+export function checkIpv6Prefix(context: string, ipv6Prefix: unknown): void {
+  if (
+    !Number.isSafeInteger(ipv6Prefix) || (ipv6Prefix as number) < 1 || (ipv6Prefix as number) > 128
+  ) {
+    throw new RangeError(
+      `Cannot ${context}: "ipv6Prefix" must be an integer from 1 to 128, got ${String(ipv6Prefix)}`,
+    );
+  }
+}
+
+/**
  * The key one host counts under in the per-address limit. IPv4 hosts count
  * per address. An IPv6 host counts per prefix of `ipv6Prefix` bits (default
  * 64: one subscriber or LAN usually holds a whole /64, so counting single
@@ -247,11 +262,7 @@ function ipv6Groups(text: string): number[] | undefined {
  * ```
  */
 export function addressKey(remoteAddress: string, ipv6Prefix = 64): string {
-  if (!Number.isSafeInteger(ipv6Prefix) || ipv6Prefix < 1 || ipv6Prefix > 128) {
-    throw new RangeError(
-      `Cannot key address: "ipv6Prefix" must be an integer from 1 to 128, got ${ipv6Prefix}`,
-    );
-  }
+  checkIpv6Prefix("key address", ipv6Prefix);
   const host = addressHost(remoteAddress);
   if (!host.includes(":")) return host;
   const zone = host.indexOf("%");
@@ -327,8 +338,7 @@ export class AddressRateLimiter {
    */
   constructor(options: AddressRateLimiterOptions) {
     const { limit, interval, now, maxTracked = MAX_TRACKED_ADDRESSES, ipv6Prefix = 64 } = options;
-    // Validates ipv6Prefix with addressKey's own RangeError.
-    addressKey("", ipv6Prefix);
+    checkIpv6Prefix("create rate limiter", ipv6Prefix);
     if (!(limit === Infinity || (Number.isSafeInteger(limit) && limit >= 1))) {
       throw new RangeError(
         `Cannot create rate limiter: "limit" must be a positive integer or Infinity, got ${

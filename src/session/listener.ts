@@ -25,6 +25,7 @@ import { resolveOptions, type SessionOptions } from "./options.ts";
 import { respond, type Session } from "./session.ts";
 import {
   AddressRateLimiter,
+  checkIpv6Prefix,
   DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_PER_ADDRESS_INTERVAL,
 } from "./limits.ts";
@@ -246,13 +247,7 @@ export class Listener implements AsyncIterable<Session> {
         }`,
       );
     }
-    if (!Number.isSafeInteger(ipv6Prefix) || ipv6Prefix < 1 || ipv6Prefix > 128) {
-      throw new RangeError(
-        `Cannot create listener: "ipv6Prefix" must be an integer from 1 to 128, got ${
-          String(ipv6Prefix)
-        }`,
-      );
-    }
+    checkIpv6Prefix("create listener", ipv6Prefix);
     const clock = sessionOptions.clock;
     this.#perAddress = new AddressRateLimiter({
       limit: perAddress,
