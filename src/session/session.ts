@@ -30,6 +30,7 @@ import {
   type CryptoBackend,
   type HashFunction,
   type KeyExchange,
+  type KeyExchangeOffer,
   type KeyExchangeState,
   type RandomSource,
   type SignatureName,
@@ -157,6 +158,11 @@ export class Session {
   #aead: Aead | undefined;
   #keySchedule: KeySchedule | undefined;
   #kexState: KeyExchangeState | undefined;
+  /**
+   * The leader's secondary offer, started right after its primary offer so
+   * that it is computed while the primary exchange's round trip is under way.
+   */
+  #nextOffer: Promise<KeyExchangeOffer> | undefined;
   #secret: Uint8Array | undefined;
   #receiveEpoch = 0;
   #sendEpoch = 0;
@@ -852,7 +858,11 @@ export class Session {
       case "negotiation.settled":
         return this.#settle(command.suite);
       case "keyExchange.offer": {
-        const { offer, state } = await this.#keyExchange(command.slot).offer(this.#random);
+        const prepared = command.slot === "secondary" ? this.#nextOffer : undefined;
+        this.#nextOffer = undefined;
+        const offering = prepared ?? this.#keyExchange(command.slot).offer(this.#random);
+        if (command.slot === "primary") this.#prepareSecondaryOffer();
+        const { offer, state } = await offering;
         this.#kexState = state;
         // Until its keys are installed the leader sends nothing else, so the
         // follower can switch its receive keys right after its answer.
@@ -966,6 +976,29 @@ export class Session {
     });
     // The key schedule has absorbed the GSS and the record layer keeps its own copy: wipe ours.
     this.#options.globalSharedSecret?.fill(0);
+  }
+
+  /**
+   * Starts the secondary offer now (in call order after the primary one, so
+   * that a seeded random source draws in the same order as without it).
+   */
+  #prepareSecondaryOffer(): void {
+    let pending: Promise<KeyExchangeOffer>;
+    try {
+      pending = this.#keyExchange("secondary").offer(this.#random);
+    } catch {
+      return; // The secondary phase reports it when it asks for the offer.
+    }
+    // Failures surface when the secondary phase takes the offer; until then none is unhandled.
+    pending.catch(() => {});
+    this.#nextOffer = pending;
+  }
+
+  /** Wipes a prepared offer the handshake did not use. */
+  #discardNextOffer(): void {
+    const pending = this.#nextOffer;
+    this.#nextOffer = undefined;
+    pending?.then(({ state }) => state.dispose(), () => {});
   }
 
   #keyExchange(slot: KeyExchangeSlot): KeyExchange {
@@ -1260,6 +1293,7 @@ export class Session {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
     }
     this.#kexState?.dispose();
+    this.#discardNextOffer();
     this.#secret?.fill(0);
     this.#options.globalSharedSecret?.fill(0);
     this.#keySchedule?.dispose();
