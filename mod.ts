@@ -235,6 +235,8 @@ export type {
   SessionHandler,
 } from "./src/session/listener.ts";
 export { connectTcp, listenTcp, TcpListener } from "./src/transport/tcp.ts";
+export { connTransport } from "./src/transport/conn.ts";
+export type { ConnLike } from "./src/transport/conn.ts";
 export type { UdpListenerOptions } from "./src/transport/udp.ts";
 export {
   COOKIE_LENGTH,

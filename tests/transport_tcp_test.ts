@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import {
   connectTcp,
+  type ConnLike,
+  connTransport,
   ErrorCode,
   HandshakeError,
+  initiate,
   type ListenerFailure,
   listenTcp,
   type PeerDetails,
+  respond,
   seededRandom,
   type Session,
   SessionError,
@@ -370,4 +374,126 @@ Deno.test("listenTcp() with an AbortSignal stops accepting and aborts its sessio
     connectTcp({ port: listener.addr.port }, OPEN),
     (error) => error instanceof SessionError && error.code === ErrorCode.TRANSPORT_CLOSED,
   );
+});
+
+/** A scripted connection: each read takes the next scripted length (or `null` for EOF). */
+function scriptedConn(reads: (number | null)[], writes: number[] = []): {
+  conn: ConnLike;
+  sizes: number[];
+  written: number[][];
+  closes: () => number;
+} {
+  const sizes: number[] = [];
+  const written: number[][] = [];
+  let closes = 0;
+  let next = 0;
+  const conn: ConnLike = {
+    read(buffer: Uint8Array): Promise<number | null> {
+      sizes.push(buffer.length);
+      const length = reads.shift();
+      if (length === undefined || length === null) return Promise.resolve(null);
+      if (length > buffer.length) {
+        throw new RangeError(`script reads ${length} into ${buffer.length}`);
+      }
+      for (let i = 0; i < length; i++) buffer[i] = next++ & 0xff;
+      return Promise.resolve(length);
+    },
+    write(chunk: Uint8Array): Promise<number> {
+      const take = Math.min(writes.shift() ?? chunk.length, chunk.length);
+      written.push([...chunk.subarray(0, take)]);
+      return Promise.resolve(take);
+    },
+    close(): void {
+      closes++;
+    },
+  };
+  return { conn, sizes, written, closes: () => closes };
+}
+
+Deno.test("connTransport() reads into buffers sized to the traffic, each owned by the session", async () => {
+  const reads = [2_048, 4_096, 8_192, 16_384, 32_768, 65_536, 65_536, 100, 2_048, 3_000, 9, null];
+  const { conn, sizes } = scriptedConn([...reads]);
+  const reader = connTransport(conn).readable.getReader();
+  // Nothing is read before the session asks.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(sizes, []);
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+  }
+  // Doubles while reads fill the buffer (up to 64 KiB), then follows the last read.
+  assert.deepEqual(sizes, [
+    2_048,
+    4_096,
+    8_192,
+    16_384,
+    32_768,
+    65_536,
+    65_536,
+    65_536,
+    2_048,
+    4_096,
+    4_096,
+    2_048,
+  ]);
+  assert.deepEqual(chunks.map((chunk) => chunk.length), reads.slice(0, -1));
+  // Bytes arrive in order, and no two chunks share memory.
+  const all = chunks.flatMap((chunk) => [...chunk]);
+  assert.ok(all.every((byte, i) => byte === (i & 0xff)));
+  assert.equal(new Set(chunks.map((chunk) => chunk.buffer)).size, chunks.length);
+});
+
+Deno.test("connTransport() writes every byte across partial writes and closes the connection once done", async () => {
+  const { conn, written, closes } = scriptedConn([], [3, 1]);
+  const writer = connTransport(conn).writable.getWriter();
+  await writer.write(new Uint8Array([1, 2, 3, 4, 5, 6]));
+  assert.deepEqual(written, [[1, 2, 3], [4], [5, 6]]);
+  assert.equal(closes(), 0);
+  await writer.close();
+  assert.equal(closes(), 1);
+
+  const aborted = scriptedConn([]);
+  await connTransport(aborted.conn).writable.abort(new Error("stop"));
+  assert.equal(aborted.closes(), 1);
+  const cancelled = scriptedConn([]);
+  await connTransport(cancelled.conn).readable.cancel();
+  assert.equal(cancelled.closes(), 1);
+
+  const stuck = scriptedConn([], [0]);
+  await assert.rejects(
+    connTransport(stuck.conn).writable.getWriter().write(new Uint8Array(4)),
+    (error: SessionError) => error.code === ErrorCode.TRANSPORT_CLOSED,
+  );
+});
+
+Deno.test("connTransport() over real sockets: a session on each side, the connection closed after", async () => {
+  const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = server.addr;
+  const [dialled, accepted] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    server.accept(),
+  ]);
+  const initiator = initiate(connTransport(dialled), { ...OPEN, extenders: [ECHO] });
+  const responder = respond(connTransport(accepted), { ...OPEN, extenders: [ECHO] });
+  await Promise.all([initiator.ready, responder.ready]);
+  // Data larger than a record arrives in pieces, in order.
+  let received = 0;
+  const all = new Promise<void>((resolve) => {
+    responder.on("message", ({ data }) => {
+      assert.ok(data.every((byte) => byte === 7));
+      received += data.length;
+      if (received >= 100_000) resolve();
+    });
+  });
+  await initiator.send(ECHO, new Uint8Array(100_000).fill(7));
+  await all;
+  assert.equal(received, 100_000);
+  await initiator.close();
+  assert.deepEqual(await responder.closed, { code: undefined, local: false });
+  // Both connections were closed by their transports: their resources are gone.
+  await assert.rejects(dialled.write(new Uint8Array(1)), Deno.errors.BadResource);
+  await assert.rejects(accepted.write(new Uint8Array(1)), Deno.errors.BadResource);
+  server.close();
 });

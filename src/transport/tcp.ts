@@ -1,6 +1,6 @@
 /**
- * TCP for Deno: a `Deno.Conn` already is a {@linkcode Transport}; these
- * helpers dial and initiate, or listen and respond to many peers at once.
+ * TCP for Deno: these helpers dial and initiate, or listen and respond to
+ * many peers at once, each connection wrapped by {@linkcode connTransport}.
  *
  * This file uses Deno's socket API (`Deno.connect`, `Deno.listen`) and needs
  * `--allow-net`.
@@ -12,6 +12,7 @@ import { ErrorCode, SessionError } from "../errors.ts";
 import { Listener, type ListenerOptions, type SessionHandler } from "../session/listener.ts";
 import { resolveOptions, type SessionOptions } from "../session/options.ts";
 import { initiate, type Session } from "../session/session.ts";
+import { connTransport } from "./conn.ts";
 
 /** Where to dial. */
 export interface TcpAddress {
@@ -118,7 +119,7 @@ export async function connectTcp(
   }
   let session: Session;
   try {
-    session = initiate(conn, options);
+    session = initiate(connTransport(conn), options);
   } catch (error) {
     closeQuietly(conn);
     throw error;
@@ -181,7 +182,7 @@ export class TcpListener extends Listener {
       } catch {
         // Not fatal: only latency.
       }
-      const session = this.accept(conn, describe(conn.remoteAddr));
+      const session = this.accept(connTransport(conn), describe(conn.remoteAddr));
       if (session === undefined) closeQuietly(conn);
       else void session.closed.then(() => closeQuietly(conn));
     }
