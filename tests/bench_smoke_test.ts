@@ -97,11 +97,13 @@ Deno.test("selfSignedCertificate() makes a certificate Deno's TLS accepts for 12
   await tls.close();
 });
 
-Deno.test("memoryPerSession() holds and releases established sessions", async () => {
-  const report = await memoryPerSession(autoBackend, ids, 20, 5);
-  assert.equal(report.sessions, 20);
-  assert.ok(Number.isFinite(report.heapPerSession));
-  assert.ok(Number.isFinite(report.externalPerSession));
+Deno.test("memoryPerSession() holds and releases established sessions on every transport", async () => {
+  for (const transport of ["memory", "tcp", "tcp-conn"] as const) {
+    const report = await memoryPerSession(autoBackend, ids, 20, transport, 5);
+    assert.equal(report.sessions, 20, transport);
+    assert.ok(Number.isFinite(report.heapPerSession), transport);
+    assert.ok(Number.isFinite(report.externalPerSession), transport);
+  }
 });
 
 Deno.test("summarize() measures every section and formatRows() prints targets", async () => {
@@ -109,6 +111,7 @@ Deno.test("summarize() measures every section and formatRows() prints targets", 
     slice: 1,
     rounds: 1,
     memorySessions: 4,
+    tcpMemorySessions: 4,
     recordSizes: [64, 16_384],
     concurrency: [1, 2],
   });
@@ -120,6 +123,7 @@ Deno.test("summarize() measures every section and formatRows() prints targets", 
     "record throughput vs raw AEAD",
     "handshakes/s by concurrency",
     "memory per idle established session",
+    "memory per idle TCP session",
   ]);
   for (const row of rows) {
     assert.ok(Number.isFinite(row.value), row.subject);

@@ -13,6 +13,7 @@ import {
   AccessManager,
   type Aead,
   type AeadCipher,
+  connTransport,
   createMemoryPair,
   type CryptoBackend,
   derivePeerUuid,
@@ -314,12 +315,24 @@ async function tcpPair(
   return [client, server];
 }
 
-/** One full qgate handshake over a fresh loopback TCP connection, then an orderly close. */
+/** Both ends of a fresh loopback TCP connection as transports, as `connectTcp`/`listenTcp` wrap them. */
+async function tcpTransports(
+  listener: Deno.Listener<Deno.TcpConn>,
+): Promise<[Transport, Transport]> {
+  const [client, server] = await tcpPair(listener);
+  return [connTransport(client), connTransport(server)];
+}
+
+/**
+ * One full qgate handshake over a fresh loopback TCP connection, then an
+ * orderly close. The connections are wrapped by `connTransport`, as
+ * `connectTcp` and `listenTcp` do.
+ */
 export function tcpHandshake(backend: CryptoBackend, ids: Peers): Scenario {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   return {
     async run(): Promise<void> {
-      await closeBoth(await handshakeOver(await tcpPair(listener), ids, backend));
+      await closeBoth(await handshakeOver(await tcpTransports(listener), ids, backend));
     },
     close(): Promise<void> {
       listener.close();
@@ -436,28 +449,42 @@ function collect(): boolean {
   return true;
 }
 
+/** Where the sessions of {@linkcode memoryPerSession} run. */
+export type MemoryTransport = "memory" | "tcp" | "tcp-conn";
+
 /**
- * Establishes `sessions / 2` in-memory pairs (`sessions` sessions), leaves
- * them idle and measures `Deno.memoryUsage()` growth per session after a
- * forced GC, then closes them all. The in-memory pipes count as part of
- * their sessions (they stand in for sockets).
+ * Establishes `sessions / 2` pairs (`sessions` sessions), leaves them idle
+ * and measures `Deno.memoryUsage()` growth per session after a forced GC,
+ * then closes them all. The transports count as part of their sessions:
+ * in-memory pipes (`"memory"`), loopback TCP connections wrapped by
+ * `connTransport` as `connectTcp`/`listenTcp` do (`"tcp"`), or the same
+ * connections handed over as they are, `Deno.Conn` streams (`"tcp-conn"`).
  */
 export async function memoryPerSession(
   backend: CryptoBackend,
   ids: Peers,
   sessions: number,
+  transport: MemoryTransport = "memory",
   batch = 50,
 ): Promise<MemoryReport> {
   const pairs: [Session, Session][] = [];
+  const listener = transport === "memory"
+    ? undefined
+    : Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const transports = (): Promise<[Transport, Transport]> =>
+    listener === undefined
+      ? Promise.resolve(createMemoryPair())
+      : transport === "tcp"
+      ? tcpTransports(listener)
+      : tcpPair(listener);
   const gcForced = collect();
   const before = Deno.memoryUsage();
   for (let made = 0; made < sessions / 2; made += batch) {
     const count = Math.min(batch, sessions / 2 - made);
-    pairs.push(
-      ...await Promise.all(
-        Array.from({ length: count }, () => handshakeOver(createMemoryPair(), ids, backend)),
-      ),
-    );
+    // Connections are made one at a time (a listener accepts one at a time), handshakes together.
+    const ready: [Transport, Transport][] = [];
+    for (let i = 0; i < count; i++) ready.push(await transports());
+    pairs.push(...await Promise.all(ready.map((pair) => handshakeOver(pair, ids, backend))));
   }
   // Let the last initiator writes and ready callbacks settle.
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -474,5 +501,6 @@ export async function memoryPerSession(
   for (let i = 0; i < pairs.length; i += batch) {
     await Promise.all(pairs.slice(i, i + batch).map(closeBoth));
   }
+  listener?.close();
   return report;
 }

@@ -36,6 +36,8 @@ export interface SummaryOptions {
   readonly rounds: number;
   /** Sessions held for the memory measurement. */
   readonly memorySessions: number;
+  /** Sessions held for the TCP memory measurement (each holds a socket: mind `ulimit -n`). */
+  readonly tcpMemorySessions: number;
   /** Record sizes in bytes. */
   readonly recordSizes: readonly number[];
   /** Concurrency levels for the handshake rate. */
@@ -47,6 +49,7 @@ export const FULL: SummaryOptions = {
   slice: 400,
   rounds: 5,
   memorySessions: 10_000,
+  tcpMemorySessions: 600,
   recordSizes: [64, 1024, 16_384, 65_536],
   concurrency: [1, 10, 100],
 };
@@ -56,6 +59,7 @@ export const QUICK: SummaryOptions = {
   slice: 150,
   rounds: 3,
   memorySessions: 1_000,
+  tcpMemorySessions: 200,
   recordSizes: [64, 1024, 16_384, 65_536],
   concurrency: [1, 10, 100],
 };
@@ -281,6 +285,42 @@ function memoryRows(report: MemoryReport): SummaryRow[] {
 }
 
 /**
+ * Idle sessions over loopback TCP: wrapped by `connTransport` vs handed over
+ * as `Deno.Conn` (whose pending read holds a 64 KiB buffer). JS heap +
+ * external only: the resident set grows by whatever the allocator does not
+ * reuse from the sections before, which says little per session.
+ */
+function tcpMemoryRows(wrapped: MemoryReport, conn: MemoryReport): SummaryRow[] {
+  const group = `memory per idle TCP session (${wrapped.sessions} sessions, sockets included${
+    wrapped.gcForced ? "" : ", NO forced GC"
+  })`;
+  const total = (report: MemoryReport): number => report.heapPerSession + report.externalPerSession;
+  return [
+    {
+      group,
+      subject: "connTransport(conn) (connectTcp)",
+      value: total(wrapped),
+      unit: "bytes",
+      baseline: "the Deno.Conn itself",
+      baselineValue: total(conn),
+      ratio: total(wrapped) / total(conn),
+    },
+    {
+      group,
+      subject: "RSS growth, connTransport(conn)",
+      value: wrapped.rssPerSession,
+      unit: "bytes",
+    },
+    {
+      group,
+      subject: "RSS growth, the Deno.Conn itself",
+      value: conn.rssPerSession,
+      unit: "bytes",
+    },
+  ];
+}
+
+/**
  * Measures every comparison and returns the rows (the printer formats them).
  *
  * @param options Budget and sizes.
@@ -299,6 +339,11 @@ export async function summarize(
     () => recordRows(ids, options),
     () => concurrencyRows(ids, options),
     async () => memoryRows(await memoryPerSession(autoBackend, ids, options.memorySessions)),
+    async () =>
+      tcpMemoryRows(
+        await memoryPerSession(autoBackend, ids, options.tcpMemorySessions, "tcp"),
+        await memoryPerSession(autoBackend, ids, options.tcpMemorySessions, "tcp-conn"),
+      ),
   ];
   for (const section of sections) {
     const rows = await section();
