@@ -979,8 +979,10 @@ export class Session {
   }
 
   /**
-   * Starts the secondary offer now (in call order after the primary one, so
-   * that a seeded random source draws in the same order as without it).
+   * Starts the secondary offer now. It is called after the primary offer, so
+   * the key exchanges still run in the order primary, secondary (which is
+   * what known-answer vectors fix); a single seeded random source now serves
+   * it before, not after, the records of the primary exchange.
    */
   #prepareSecondaryOffer(): void {
     let pending: Promise<KeyExchangeOffer>;
