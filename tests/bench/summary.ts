@@ -307,14 +307,14 @@ function tcpMemoryRows(wrapped: MemoryReport, conn: MemoryReport): SummaryRow[] 
     },
     {
       group,
-      subject: "RSS growth, connTransport(conn)",
-      value: wrapped.rssPerSession,
+      subject: "external, connTransport(conn)",
+      value: wrapped.externalPerSession,
       unit: "bytes",
     },
     {
       group,
-      subject: "RSS growth, the Deno.Conn itself",
-      value: conn.rssPerSession,
+      subject: "external, the Deno.Conn itself",
+      value: conn.externalPerSession,
       unit: "bytes",
     },
   ];
