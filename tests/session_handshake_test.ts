@@ -11,6 +11,8 @@ import {
   respond,
   seededRandom,
   SIGNATURES,
+  type TraceEvent,
+  type Transport,
 } from "../mod.ts";
 import {
   accessFor,
@@ -315,4 +317,47 @@ Deno.test("Session.send() refuses an extender the peer does not run", async () =
     (error: { code?: string }) => error.code === ErrorCode.UNKNOWN_EXTENDER,
   );
   await closePair(pair);
+});
+
+Deno.test("each side's salt leaves with its first record, in one write per record", async () => {
+  const [a, b] = createMemoryPair();
+  /** Wraps a transport's writable so every chunk written through it is counted. */
+  const spied = (transport: Transport): { transport: Transport; chunks: number[] } => {
+    const chunks: number[] = [];
+    const writer = transport.writable.getWriter();
+    const writable = new WritableStream<Uint8Array>({
+      write(chunk): Promise<void> {
+        chunks.push(chunk.length);
+        return writer.write(chunk);
+      },
+      close: () => writer.close(),
+      abort: (reason) => writer.abort(reason),
+    });
+    return { transport: { readable: transport.readable, writable }, chunks };
+  };
+  const initiatorSide = spied(a);
+  const responderSide = spied(b);
+  const frames = { initiator: [] as number[], responder: [] as number[] };
+  const onTrace = (event: TraceEvent): void => {
+    if (event.type === "frame" && event.direction === "sent") frames[event.role].push(event.size);
+  };
+  const open = { requireAuthentication: false, onTrace };
+  const initiator = initiate(initiatorSide.transport, open);
+  const responder = respond(responderSide.transport, open);
+  await Promise.all([initiator.ready, responder.ready]);
+  await initiator.close();
+  await responder.closed;
+  for (
+    const [side, { chunks }] of [["initiator", initiatorSide], [
+      "responder",
+      responderSide,
+    ]] as const
+  ) {
+    const sent = frames[side];
+    assert.ok(sent.length >= 5, side);
+    // One write per record; the first carries the 16-byte salt in front of the record.
+    assert.deepEqual(chunks, [16 + sent[0]!, ...sent.slice(1)], side);
+  }
+  assert.equal(initiator.bytesSent, initiatorSide.chunks.reduce((sum, n) => sum + n, 0));
+  assert.equal(responder.bytesSent, responderSide.chunks.reduce((sum, n) => sum + n, 0));
 });

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { concatBytes } from "@noble/hashes/utils.js";
 import { type Actor, createActor } from "xstate";
 import { ErrorCode, HandshakeError, QGateError, SessionError } from "../errors.ts";
 import { CipherState } from "../crypto/cipher_state.ts";
@@ -158,6 +159,8 @@ export class Session {
   #aead: Aead | undefined;
   #keySchedule: KeySchedule | undefined;
   #kexState: KeyExchangeState | undefined;
+  /** Stream transports: the salt, until the first record carries it out. */
+  #preamble: Uint8Array | undefined;
   /**
    * The leader's secondary offer, started right after its primary offer so
    * that it is computed while the primary exchange's round trip is under way.
@@ -481,13 +484,8 @@ export class Session {
   }
 
   #begin(): void {
-    const preamble = this.#records.preamble();
-    if (preamble !== undefined) {
-      this.#writeChain = this.#writer.write(preamble).then(
-        () => void (this.#bytesSent += preamble.length),
-        () => this.#onTransportEnd(),
-      );
-    }
+    // A stream's salt goes out with the first record, in the same write.
+    this.#preamble = this.#records.preamble();
     this.#actor?.start();
     void this.#readLoop();
     if (this.#records.datagram && this.#role === "initiator") {
@@ -716,6 +714,9 @@ export class Session {
       const epoch = typeof flight === "number" ? flight : this.#records.sendEpoch;
       if (flight === "track") this.#flights?.sent(message, epoch);
       const wire = await this.#records.seal(type, body, padding, epoch);
+      const preamble = this.#preamble;
+      this.#preamble = undefined;
+      const chunk = preamble === undefined ? wire : concatBytes(preamble, wire);
       // Writes are chained, so at most one is in flight: the watchdog times it.
       this.#watched.deadline = this.#clock.now() + this.#options.writeTimeout;
       this.#writeWatch.add(this.#watched);
@@ -724,7 +725,7 @@ export class Session {
         // may not even let an abort through), releasing the chain and the sender.
         await new Promise<void>((resolve, reject) => {
           this.#abandonWrite = reject;
-          this.#writer.write(wire).then(resolve, reject);
+          this.#writer.write(chunk).then(resolve, reject);
         });
       } catch (error) {
         if (error instanceof SessionError && error.code === ErrorCode.TIMEOUT) throw error;
@@ -735,7 +736,7 @@ export class Session {
         this.#writeWatch.delete(this.#watched);
         this.#abandonWrite = undefined;
       }
-      this.#bytesSent += wire.length;
+      this.#bytesSent += chunk.length;
       if (this.#state === "ready") this.#countTraffic(wire.length, true);
       this.#trace({
         type: "frame",
