@@ -48,18 +48,27 @@ async function failuresReached(
   });
 }
 
-/** A raw client WebSocket, open. */
-async function rawSocket(url: string): Promise<{ socket: WebSocket; closed: Promise<number> }> {
+/**
+ * A raw client WebSocket, open. `spoke` resolves with the server's first
+ * message, which may arrive together with the upgrade (so it is watched from
+ * the start, not from `open`).
+ */
+async function rawSocket(
+  url: string,
+): Promise<{ socket: WebSocket; closed: Promise<number>; spoke: Promise<unknown> }> {
   const socket = new WebSocket(url);
   socket.binaryType = "arraybuffer";
   const closed = new Promise<number>((resolve) => {
     socket.addEventListener("close", (event) => resolve(event.code), { once: true });
   });
+  const spoke = new Promise((resolve) => {
+    socket.addEventListener("message", (event) => resolve(event.data), { once: true });
+  });
   await new Promise((resolve, reject) => {
     socket.addEventListener("open", resolve, { once: true });
     socket.addEventListener("error", reject, { once: true });
   });
-  return { socket, closed };
+  return { socket, closed, spoke };
 }
 
 /** A Deno.serve server that hands each upgraded socket's transport to `use`. */
@@ -191,7 +200,7 @@ Deno.test("listenWebSocket() refuses upgrades beyond maxHandshakes with ERR_RESO
   const failures = failuresOf(listener);
   const stall = await rawSocket(urlOf(listener));
   // Once the responder has spoken, the first connection holds the only slot.
-  await new Promise((resolve) => stall.socket.addEventListener("message", resolve, { once: true }));
+  await stall.spoke;
   const refused = await rawSocket(urlOf(listener));
   assert.equal(await refused.closed, WEBSOCKET_ABORT_CLOSURE);
   assert.deepEqual(failures.map((failure) => [failure.stage, failure.code]), [
