@@ -31,11 +31,12 @@ function nextReadSize(read: number, size: number): number {
 /** The connection's own half: enough of `Deno.Conn` to move bytes and close it. */
 export type ConnLike = Pick<Deno.Conn, "read" | "write" | "close">;
 
-function closeQuietly(conn: ConnLike): void {
+/** Closes `closer`, ignoring that it may be closed already (by the other half, or its owner). */
+export function closeQuietly(closer: { close(): void }): void {
   try {
-    conn.close();
+    closer.close();
   } catch {
-    // Already closed (by the other half, or by its owner).
+    // Already closed.
   }
 }
 

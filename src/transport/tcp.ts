@@ -12,7 +12,7 @@ import { ErrorCode, SessionError } from "../errors.ts";
 import { Listener, type ListenerOptions, type SessionHandler } from "../session/listener.ts";
 import { resolveOptions, type SessionOptions } from "../session/options.ts";
 import { initiate, type Session } from "../session/session.ts";
-import { connTransport } from "./conn.ts";
+import { closeQuietly, connTransport } from "./conn.ts";
 
 /** Where to dial. */
 export interface TcpAddress {
@@ -41,14 +41,6 @@ function describe(addr: Deno.Addr): string {
   return addr.transport === "tcp" || addr.transport === "udp"
     ? `${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`
     : addr.transport;
-}
-
-function closeQuietly(closer: { close(): void }): void {
-  try {
-    closer.close();
-  } catch {
-    // Already closed by the session's stream teardown.
-  }
 }
 
 /**
