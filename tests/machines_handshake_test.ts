@@ -7,7 +7,7 @@ import { authenticationMachine } from "../machines/authentication.ts";
 import { sessionInitMachine } from "../machines/session_init.ts";
 import type { HandshakeEvent, HandshakeOutput } from "../machines/_setup.ts";
 import { ErrorCode } from "../src/errors.ts";
-import type { Message } from "../src/codec/message_types.ts";
+import { HANDSHAKE_KINDS, type Message } from "../src/codec/message_types.ts";
 import { ANONYMOUS, commandsOf, machineInput, runPair } from "./_machine_harness.ts";
 
 function failureCode(output: unknown): string | undefined {
@@ -223,18 +223,7 @@ Deno.test("handshakeMachine fails with ERR_UNEXPECTED_MESSAGE for any message a 
       if (snapshot.status === "active") visited[role].set(JSON.stringify(snapshot.value), snapshot);
     },
   });
-  const kinds = [
-    "beginMetaExchange",
-    "endMetaExchange",
-    "beginPrimaryKeyExchange",
-    "endPrimaryKeyExchange",
-    "beginSecondaryKeyExchange",
-    "endSecondaryKeyExchange",
-    "beginAuthentication",
-    "endAuthentication",
-    "beginSessionInit",
-    "endSessionInit",
-  ] as const;
+  const kinds = HANDSHAKE_KINDS;
   const examples = new Map<string, Message>();
   for (const command of [...commands.initiator, ...commands.responder]) {
     if (command.type === "frame.send") examples.set(command.message.kind, command.message);

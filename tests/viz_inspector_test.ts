@@ -1,19 +1,8 @@
 import assert from "node:assert/strict";
+import { HANDSHAKE_KINDS } from "../src/codec/message_types.ts";
 import { serveInspector } from "../src/viz/inspector.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const HANDSHAKE_KINDS = [
-  "beginMetaExchange",
-  "endMetaExchange",
-  "beginPrimaryKeyExchange",
-  "endPrimaryKeyExchange",
-  "beginSecondaryKeyExchange",
-  "endSecondaryKeyExchange",
-  "beginAuthentication",
-  "endAuthentication",
-  "beginSessionInit",
-  "endSessionInit",
-];
 const KEY_UPDATE_KINDS = ["beginKeyUpdate", "endKeyUpdate", "keyUpdateReady"];
 
 function chromiumMissing(): boolean {

@@ -55,6 +55,35 @@ export const MESSAGE_TYPE: {
 /** The name of a message kind, e.g. `"beginMetaExchange"`. */
 export type MessageKind = keyof typeof MESSAGE_TYPE;
 
+/** The ten handshake message kinds, in protocol order. */
+export const HANDSHAKE_KINDS = [
+  "beginMetaExchange",
+  "endMetaExchange",
+  "beginPrimaryKeyExchange",
+  "endPrimaryKeyExchange",
+  "beginSecondaryKeyExchange",
+  "endSecondaryKeyExchange",
+  "beginAuthentication",
+  "endAuthentication",
+  "beginSessionInit",
+  "endSessionInit",
+] as const;
+
+/** One of the ten handshake message kinds. */
+export type HandshakeKind = (typeof HANDSHAKE_KINDS)[number];
+
+const HANDSHAKE_KIND_SET: ReadonlySet<string> = new Set(HANDSHAKE_KINDS);
+
+/**
+ * Whether `kind` is one of the ten handshake message kinds.
+ *
+ * @param kind A message kind.
+ * @returns `true` for `beginMetaExchange` … `endSessionInit`.
+ */
+export function isHandshakeKind(kind: string): kind is HandshakeKind {
+  return HANDSHAKE_KIND_SET.has(kind);
+}
+
 /** Random filler; dropped on receipt in every state. */
 export interface NoiseMessage {
   /** The message kind. */

@@ -21,7 +21,9 @@ import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { ErrorCode } from "../errors.ts";
 import type { Message, MessageKind } from "../codec/message_types.ts";
-import { PROTOCOL_VERSION } from "../codec/message_types.ts";
+import { HANDSHAKE_KINDS, type HandshakeKind, PROTOCOL_VERSION } from "../codec/message_types.ts";
+
+export { HANDSHAKE_KINDS, type HandshakeKind };
 import { encodeMessage, messageTypeOf } from "../codec/messages.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
@@ -37,23 +39,6 @@ export type PhaseName =
   | "secondaryKeyExchange"
   | "authentication"
   | "sessionInit";
-
-/** The ten handshake message kinds, in protocol order. */
-export const HANDSHAKE_KINDS = [
-  "beginMetaExchange",
-  "endMetaExchange",
-  "beginPrimaryKeyExchange",
-  "endPrimaryKeyExchange",
-  "beginSecondaryKeyExchange",
-  "endSecondaryKeyExchange",
-  "beginAuthentication",
-  "endAuthentication",
-  "beginSessionInit",
-  "endSessionInit",
-] as const;
-
-/** A handshake message kind. */
-export type HandshakeKind = (typeof HANDSHAKE_KINDS)[number];
 
 /** How one side must end. */
 export type Expectation =

@@ -51,7 +51,7 @@ import type {
   Role,
 } from "../../machines/_setup.ts";
 import { ErrorCode } from "../errors.ts";
-import type { Message } from "../codec/message_types.ts";
+import { isHandshakeKind, type Message } from "../codec/message_types.ts";
 import { DEFAULT_PREFERENCES, type PeerVerdict } from "../handshake_policy.ts";
 
 /** A transition definition as XState holds it (only what coverage reads). */
@@ -310,19 +310,6 @@ const VERDICTS: readonly PeerVerdict[] = [
   },
 ];
 
-const HANDSHAKE_KINDS: ReadonlySet<string> = new Set([
-  "beginMetaExchange",
-  "endMetaExchange",
-  "beginPrimaryKeyExchange",
-  "endPrimaryKeyExchange",
-  "beginSecondaryKeyExchange",
-  "endSecondaryKeyExchange",
-  "beginAuthentication",
-  "endAuthentication",
-  "beginSessionInit",
-  "endSessionInit",
-]);
-
 function machineInput(role: Role, overrides: Partial<HandshakeInput>): HandshakeInput {
   return {
     role,
@@ -455,7 +442,7 @@ function handshakeEvents(
 ): AnyEvent[] {
   return [
     ...messages.map((message) =>
-      HANDSHAKE_KINDS.has(message.kind)
+      isHandshakeKind(message.kind)
         ? { type: `peer.${message.kind}`, message }
         : { type: "peer.other", message }
     ),

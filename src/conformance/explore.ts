@@ -72,7 +72,7 @@ import type {
   HandshakeOutput,
 } from "../../machines/_setup.ts";
 import { ErrorCode } from "../errors.ts";
-import type { Message, MessageKind } from "../codec/message_types.ts";
+import { isHandshakeKind, type Message, type MessageKind } from "../codec/message_types.ts";
 import { encodeMessage } from "../codec/messages.ts";
 import { DEFAULT_PREFERENCES, type PeerVerdict } from "../handshake_policy.ts";
 import { exampleMessage } from "./_mutations.ts";
@@ -270,19 +270,6 @@ function h(...parts: readonly (string | Uint8Array)[]): string {
 function bytesOf(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g)!, (pair) => parseInt(pair, 16));
 }
-
-const HANDSHAKE_KINDS: ReadonlySet<string> = new Set([
-  "beginMetaExchange",
-  "endMetaExchange",
-  "beginPrimaryKeyExchange",
-  "endPrimaryKeyExchange",
-  "beginSecondaryKeyExchange",
-  "endSecondaryKeyExchange",
-  "beginAuthentication",
-  "endAuthentication",
-  "beginSessionInit",
-  "endSessionInit",
-]);
 
 const APPLICATION_KINDS: ReadonlySet<string> = new Set(["extenderData", "extenderUpdate", "close"]);
 
@@ -756,7 +743,7 @@ function deliver(
     runtime.receiveCounter++;
   }
   const { message } = packet;
-  if (!HANDSHAKE_KINDS.has(message.kind)) {
+  if (!isHandshakeKind(message.kind)) {
     if (world.datagram) return; // dropped like a lost datagram
     step(world, joint, role, { type: "peer.other", message }, log);
     if (APPLICATION_KINDS.has(message.kind) && side.snapshot.status !== "done") {

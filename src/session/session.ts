@@ -37,7 +37,11 @@ import {
   type SignatureName,
   SIGNATURES,
 } from "../crypto/types.ts";
-import type { AuthenticationMessage, Message } from "../codec/message_types.ts";
+import {
+  type AuthenticationMessage,
+  isHandshakeKind,
+  type Message,
+} from "../codec/message_types.ts";
 import {
   decodeMessage,
   encodeMessage,
@@ -67,19 +71,6 @@ import {
   resolveOptions,
   type SessionOptions,
 } from "./options.ts";
-
-const HANDSHAKE_KINDS: ReadonlySet<string> = new Set([
-  "beginMetaExchange",
-  "endMetaExchange",
-  "beginPrimaryKeyExchange",
-  "endPrimaryKeyExchange",
-  "beginSecondaryKeyExchange",
-  "endSecondaryKeyExchange",
-  "beginAuthentication",
-  "endAuthentication",
-  "beginSessionInit",
-  "endSessionInit",
-]);
 
 type Command = HandshakeCommand | KeyUpdateCommand;
 
@@ -1185,7 +1176,7 @@ export class Session {
       if (arrival !== "new") return this.#onDuplicate(message, arrival === "duplicateOfTrigger");
     }
     if (this.#state === "handshaking") {
-      if (HANDSHAKE_KINDS.has(message.kind)) {
+      if (isHandshakeKind(message.kind)) {
         this.#transcriptBeforeLast = this.#transcript.hasHash
           ? this.#transcript.digest()
           : undefined;
@@ -1209,7 +1200,7 @@ export class Session {
   #onDuplicate(message: Message, ofLastTrigger: boolean): void {
     if (this.#state === "handshaking") {
       this.#actor?.send({ type: "peer.duplicate", ofLastTrigger });
-    } else if (HANDSHAKE_KINDS.has(message.kind)) {
+    } else if (isHandshakeKind(message.kind)) {
       if (ofLastTrigger) this.#retransmitFlight();
     } else {
       this.#deliverUpdate({ type: "peer.duplicate", ofLastTrigger });
@@ -1341,7 +1332,7 @@ export class Session {
 
 /** Handshake and key-update messages: the ones that travel in flights. */
 function isControlKind(kind: Message["kind"]): boolean {
-  return HANDSHAKE_KINDS.has(kind) || kind === "beginKeyUpdate" || kind === "endKeyUpdate" ||
+  return isHandshakeKind(kind) || kind === "beginKeyUpdate" || kind === "endKeyUpdate" ||
     kind === "keyUpdateReady";
 }
 
