@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { chacha20, chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex, concatBytes, hexToBytes } from "@noble/hashes/utils.js";
 import { ErrorCode, FrameError, SessionError } from "../src/errors.ts";
 import { CipherState } from "../src/crypto/cipher_state.ts";
 import { derivePreKeys } from "../src/crypto/key_schedule.ts";
@@ -61,16 +61,6 @@ function cipher(name: AeadName, keyByte: number, epoch: number): CipherState {
   return new CipherState(nobleBackend.aead(name)!, new Uint8Array(32).fill(keyByte), epoch);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /** Bytes of one sealed record on the wire. */
 function recordLength(input: RecordInput): number {
   return 3 + 5 + input.body.length + input.paddingLength + 16;
@@ -100,7 +90,7 @@ async function sealAll(
     }
     parts.push(await sealer.seal(input.type, input.body, input.paddingLength));
   }
-  return concat(parts);
+  return concatBytes(...parts);
 }
 
 interface Received {
@@ -181,7 +171,7 @@ Deno.test("RecordSealer behaviour", async (t) => {
       const ciphertext = chacha20poly1305(preKey, nonce, header).encrypt(
         encodePlaintext(0x70, body, padding),
       );
-      const expected = concat([header.map((byte, i) => byte ^ mask[i]!), ciphertext]);
+      const expected = concatBytes(...[header.map((byte, i) => byte ^ mask[i]!), ciphertext]);
       assert.equal(bytesToHex(wire), bytesToHex(expected), `record ${index}`);
     }
   });
@@ -317,7 +307,7 @@ Deno.test("RecordSealer seals a body given in parts exactly like the whole body 
           fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 4 }),
           fc.integer({ min: 0, max: 40 }),
           async (seedByte, parts, padding) => {
-            const whole = concat(parts);
+            const whole = concatBytes(...parts);
             const a = newSealer(seedByte);
             const b = newSealer(seedByte, { backend });
             assert.deepEqual(b.preamble(), a.preamble());
@@ -340,7 +330,10 @@ Deno.test("encodeMessageParts() concatenates to encodeMessage() without copying 
   const extender = new Uint8Array(16).fill(1);
   const parts = encodeMessageParts({ kind: "extenderData", extender, data });
   assert.equal(parts[1], data);
-  assert.deepEqual(concat([...parts]), encodeMessage({ kind: "extenderData", extender, data }));
+  assert.deepEqual(
+    concatBytes(...[...parts]),
+    encodeMessage({ kind: "extenderData", extender, data }),
+  );
   const close = encodeMessageParts({ kind: "close", reason: 1 });
   assert.deepEqual(close, [encodeMessage({ kind: "close", reason: 1 })]);
   assert.throws(
@@ -362,7 +355,7 @@ Deno.test("FrameDecoder behaviour", async (t) => {
 
   await t.step("finish() reports FRAME_TRUNCATED inside the salt, a header or a body", async () => {
     const sealer = newSealer(10);
-    const wire = concat([sealer.preamble(), await sealer.seal(1, new Uint8Array(4))]);
+    const wire = concatBytes(...[sealer.preamble(), await sealer.seal(1, new Uint8Array(4))]);
     for (const cut of [1, 15, 17, 18, 19, wire.length - 1]) {
       const decoder = new FrameDecoder();
       assert.deepEqual(decoder.push(wire.subarray(0, cut)), []);
@@ -415,7 +408,7 @@ Deno.test("FrameDecoder behaviour", async (t) => {
 
   await t.step("takes a whole record as a view of its chunk, assembles a split one", async () => {
     const sealer = newSealer(12);
-    const wire = concat([sealer.preamble(), await sealer.seal(1, new Uint8Array(4))]);
+    const wire = concatBytes(...[sealer.preamble(), await sealer.seal(1, new Uint8Array(4))]);
     const [whole] = new FrameDecoder().push(wire);
     assert.equal(whole!.ciphertext.buffer, wire.buffer, "no copy when the record is in one chunk");
     assert.equal(whole!.ciphertext.byteOffset, 16 + 3);
@@ -546,7 +539,7 @@ Deno.test("RecordOpener behaviour", async (t) => {
     "rejects every single-byte mutation of a sealed record with a stable code",
     async () => {
       const sealer = newSealer(20);
-      const wire = concat([
+      const wire = concatBytes(...[
         sealer.preamble(),
         await sealer.seal(0x70, new Uint8Array(12).fill(1), 3),
       ]);
@@ -568,7 +561,10 @@ Deno.test("RecordOpener behaviour", async (t) => {
 
   await t.step("rejects every truncation and extension of a sealed record", async () => {
     const sealer = newSealer(21);
-    const wire = concat([sealer.preamble(), await sealer.seal(0x7f, new Uint8Array([0]), 5)]);
+    const wire = concatBytes(...[
+      sealer.preamble(),
+      await sealer.seal(0x7f, new Uint8Array([0]), 5),
+    ]);
     for (let cut = 1; cut < wire.length; cut++) {
       if (cut === 16) continue; // the salt alone is a complete, empty stream
       const { opened, error } = await receive([wire.subarray(0, cut)]);
@@ -613,9 +609,9 @@ Deno.test("RecordOpener behaviour", async (t) => {
               mutated = wire.slice();
               mutated[at]! ^= op.value;
             } else if (op.op === "delete") {
-              mutated = concat([wire.subarray(0, at), wire.subarray(at + 1)]);
+              mutated = concatBytes(...[wire.subarray(0, at), wire.subarray(at + 1)]);
             } else if (op.op === "insert") {
-              mutated = concat([
+              mutated = concatBytes(...[
                 wire.subarray(0, at),
                 new Uint8Array([op.value]),
                 wire.subarray(at),
@@ -659,7 +655,7 @@ Deno.test("RecordOpener behaviour", async (t) => {
         const header = new Uint8Array([0, 0, length]);
         const { ciphertext } = await new CipherState(aead, preKey, 0).seal(plaintext, header);
         const mask = chacha20(headerKey, new Uint8Array(12), new Uint8Array(3));
-        const wire = concat([salt, header.map((byte, i) => byte ^ mask[i]!), ciphertext]);
+        const wire = concatBytes(...[salt, header.map((byte, i) => byte ^ mask[i]!), ciphertext]);
         const { opened, error } = await receive([wire]);
         assert.ok(hasCode(ErrorCode.MALFORMED_MESSAGE)(error), bytesToHex(plaintext));
         assert.deepEqual(opened, []);
@@ -901,7 +897,7 @@ Deno.test("RecordSealer matches the known-answer vectors", async (t) => {
           );
         }
       }
-      assert.equal(bytesToHex(concat(parts)), vector.wire, vector.name);
+      assert.equal(bytesToHex(concatBytes(...parts)), vector.wire, vector.name);
 
       const decoder = new FrameDecoder({
         ...(gss === undefined ? {} : { globalSharedSecret: gss }),

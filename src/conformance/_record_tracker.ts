@@ -23,7 +23,7 @@ import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { sha3_256 } from "@noble/hashes/sha3.js";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { expand, extract } from "@noble/hashes/hkdf.js";
-import type { CHash } from "@noble/hashes/utils.js";
+import { type CHash, concatBytes } from "@noble/hashes/utils.js";
 import type { Message } from "../codec/message_types.ts";
 import { decodeMessage, encodeMessage, messageTypeOf } from "../codec/messages.ts";
 import {
@@ -47,16 +47,6 @@ const HASH_FUNCTIONS: Record<HashName, CHash> = {
 
 /** Key length of every registered AEAD. */
 const KEY_LENGTH = 32;
-
-function cat(...parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 function u16(value: number): Uint8Array {
   return new Uint8Array([value >>> 8, value & 0xff]);
@@ -88,7 +78,7 @@ export function preKeysOf(
   return {
     preKey: expand(
       sha256,
-      extract(sha256, cat(encoder.encode("qgate/1 gss"), gss), salt),
+      extract(sha256, concatBytes(encoder.encode("qgate/1 gss"), gss), salt),
       encoder.encode("qgate/1 pre-key"),
       32,
     ),
@@ -332,7 +322,12 @@ export class RecordTracker {
     const { type, body } = "kind" in message
       ? { type: messageTypeOf(message.kind), body: encodeMessage(message) }
       : message;
-    const plaintext = cat(new Uint8Array([type]), u32(body.length), body, new Uint8Array(padding));
+    const plaintext = concatBytes(
+      new Uint8Array([type]),
+      u32(body.length),
+      body,
+      new Uint8Array(padding),
+    );
     const length = plaintext.length + 16;
     const header = new Uint8Array([(length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);
     return { header, ciphertext: key.seal(counter, plaintext, header) };
@@ -350,14 +345,14 @@ export class RecordTracker {
     const secret = expand(
       hash,
       ck2,
-      cat(encoder.encode("qgate/1 exporter"), this.#th2),
+      concatBytes(encoder.encode("qgate/1 exporter"), this.#th2),
       hash.outputLen,
     );
     const labelBytes = encoder.encode(label);
     return expand(
       hash,
       secret,
-      cat(
+      concatBytes(
         encoder.encode("qgate/1 export "),
         u16(labelBytes.length),
         labelBytes,
@@ -419,7 +414,7 @@ export class RecordTracker {
     const key = expand(
       HASH_FUNCTIONS[this.#suite.hash],
       ck,
-      cat(encoder.encode("qgate/1 traffic "), encoder.encode(direction), u32(epoch), th),
+      concatBytes(encoder.encode("qgate/1 traffic "), encoder.encode(direction), u32(epoch), th),
       KEY_LENGTH,
     );
     const made = sealer(this.#suite.aead, key);

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { concatBytes } from "@noble/hashes/utils.js";
 import { chacha20 } from "@noble/ciphers/chacha.js";
 import type { AeadCipher } from "../crypto/types.ts";
 import { counterNonce } from "../crypto/cipher_state.ts";
@@ -203,16 +204,6 @@ export function xorHeader(header: Uint8Array, mask: Uint8Array): Uint8Array {
   return Uint8Array.from(header.subarray(0, RECORD_HEADER_LENGTH), (byte, i) => byte ^ mask[i]!);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 const PRE_KEY_CIPHER = nobleBackend.aead(PRE_KEY_AEAD)!;
 
 type QueueItem = Uint8Array | { readonly end: "close" | "abort"; readonly reason?: unknown };
@@ -303,7 +294,7 @@ class Lane {
     for (const sealed of this.#decoder.push(chunk)) {
       const header = sealed.header;
       const ciphertext = sealed.ciphertext;
-      const wire = concat([
+      const wire = concatBytes(...[
         xorHeader(header, lengthMask(this.#inHeaderKey!, sealed.index)),
         ciphertext,
       ]);
@@ -383,7 +374,9 @@ class Lane {
     for (const emission of emissions) {
       if ("record" in emission) {
         const mask = lengthMask(this.#outHeaderKey!, this.#outIndex++);
-        this.#push(concat([xorHeader(emission.record.header, mask), emission.record.ciphertext]));
+        this.#push(
+          concatBytes(...[xorHeader(emission.record.header, mask), emission.record.ciphertext]),
+        );
       } else if ("wire" in emission) {
         this.#outIndex++;
         this.#push(emission.wire.slice());
@@ -417,7 +410,7 @@ class Lane {
       else this.queue[0] = item.subarray(want);
     }
     try {
-      await this.#sink.write(concat(parts));
+      await this.#sink.write(concatBytes(...parts));
       this.delivered += taken;
     } catch {
       // The receiver stopped reading. Like a proxy, keep draining the sender

@@ -21,6 +21,7 @@
  * @module
  */
 
+import { concatBytes } from "@noble/hashes/utils.js";
 import { nobleBackend } from "./noble_backend.ts";
 import type { HashFunction } from "./types.ts";
 
@@ -43,16 +44,6 @@ export const SALT_LENGTH = 16;
 
 /** Default traffic key length: the AEAD key length (32 for every qgate AEAD). */
 export const DEFAULT_KEY_LENGTH = 32;
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 function u32(value: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(4);
@@ -210,7 +201,7 @@ export class KeySchedule {
     this.#advance(secret);
     this.#exporterSecret = this.#hash.expand(
       this.#chainingKey,
-      concat(EXPORTER_LABEL, transcriptHash),
+      concatBytes(EXPORTER_LABEL, transcriptHash),
       this.#hash.outputLength,
     );
     this.#stage = "secondary";
@@ -238,7 +229,7 @@ export class KeySchedule {
     if (this.#epoch >= MAX_U32) {
       throw new RangeError(`Cannot mix key update: epoch ${this.#epoch} is the last epoch`);
     }
-    const ikm = concat(classicalSecret, postQuantumSecret);
+    const ikm = concatBytes(classicalSecret, postQuantumSecret);
     try {
       this.#advance(ikm);
     } finally {
@@ -285,7 +276,7 @@ export class KeySchedule {
     }
     const labelLength = new Uint8Array(2);
     new DataView(labelLength.buffer).setUint16(0, labelBytes.length);
-    const info = concat(EXPORT_LABEL, labelLength, labelBytes, u32(context.length), context);
+    const info = concatBytes(EXPORT_LABEL, labelLength, labelBytes, u32(context.length), context);
     return this.#hash.expand(this.#exporterSecret, info, length);
   }
 
@@ -329,7 +320,7 @@ export class KeySchedule {
     const key = (direction: Uint8Array): Uint8Array<ArrayBuffer> =>
       this.#hash.expand(
         this.#chainingKey,
-        concat(TRAFFIC_LABEL, direction, u32(epoch), transcriptHash),
+        concatBytes(TRAFFIC_LABEL, direction, u32(epoch), transcriptHash),
         this.#keyLength,
       );
     return Object.freeze({
@@ -432,7 +423,7 @@ export function derivePreKeys(salt: Uint8Array, globalSharedSecret?: Uint8Array)
   const gss = globalSharedSecret ?? new Uint8Array(0);
   checkBytes(gss, "derive pre-keys", "globalSharedSecret");
   const sha256 = nobleBackend.hash("SHA-256")!;
-  const ikm = concat(GSS_LABEL, gss);
+  const ikm = concatBytes(GSS_LABEL, gss);
   const prk = sha256.extract(salt, ikm);
   const preKey = sha256.expand(prk, PRE_KEY_INFO, 32);
   ikm.fill(0);

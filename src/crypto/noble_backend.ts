@@ -21,7 +21,7 @@ import { sha3_256 } from "@noble/hashes/sha3.js";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { expand, extract } from "@noble/hashes/hkdf.js";
-import type { CHash } from "@noble/hashes/utils.js";
+import { type CHash, concatBytes } from "@noble/hashes/utils.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { ed448, x448 } from "@noble/curves/ed448.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
@@ -696,8 +696,8 @@ function hybridPrimitive(
       const a = first.keyPair(seed.subarray(0, first.seedLength));
       const b = second.keyPair(seed.subarray(first.seedLength));
       const pair = {
-        secretKey: concat(a.secretKey, b.secretKey),
-        publicKey: concat(a.publicKey, b.publicKey),
+        secretKey: concatBytes(a.secretKey, b.secretKey),
+        publicKey: concatBytes(a.publicKey, b.publicKey),
       };
       a.secretKey.fill(0);
       b.secretKey.fill(0);
@@ -706,7 +706,7 @@ function hybridPrimitive(
     sign(message: Uint8Array, secretKey: Uint8Array, random: RandomSource): Uint8Array {
       const a = first.sign(message, secretKey.subarray(0, first.secretKeyLength), random);
       const b = second.sign(message, secretKey.subarray(first.secretKeyLength), random);
-      return concat(a, b);
+      return concatBytes(a, b);
     },
     verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
       // Both halves are always checked; the result is their conjunction.
@@ -723,13 +723,6 @@ function hybridPrimitive(
       return a && b;
     },
   };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 function signatureScheme(name: SignatureName, primitive: SignaturePrimitive): SignatureScheme {

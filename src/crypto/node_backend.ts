@@ -28,6 +28,7 @@
  * @module
  */
 
+import { concatBytes } from "@noble/hashes/utils.js";
 import { type Algorithm, nativeBackendOver, type NativeSubtle } from "./webcrypto_backend.ts";
 import type { CryptoBackend } from "./types.ts";
 
@@ -132,13 +133,6 @@ function bytesOf(data: unknown): Uint8Array {
   throw new TypeError("Cannot read key data: expected bytes");
 }
 
-function concat(prefix: Uint8Array, bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(prefix.length + bytes.length);
-  out.set(prefix);
-  out.set(bytes, prefix.length);
-  return out;
-}
-
 /**
  * An `ArrayBuffer` holding exactly `bytes`: node returns Buffers, which may
  * share a pool (and whose `slice` does not copy), so this always copies.
@@ -203,7 +197,7 @@ function nodeSubtle(crypto: NodeCrypto): NativeSubtle {
         }
         if (format === "raw") {
           const node = crypto.createPublicKey({
-            key: concat(prefix, bytes),
+            key: concatBytes(prefix, bytes),
             format: "der",
             type: "spki",
           });

@@ -42,6 +42,7 @@
  * @module
  */
 
+import { concatBytes } from "@noble/hashes/utils.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { ErrorCode, HandshakeError, QGateError } from "../errors.ts";
 import { nobleBackend } from "./noble_backend.ts";
@@ -165,18 +166,6 @@ function isAllZero(bytes: Uint8Array): boolean {
   return acc === 0;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 function hex(text: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(text.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
@@ -238,7 +227,7 @@ async function publicBytes(
   const jwk = await subtle.exportKey("jwk", privateKey) as JsonWebKey & Record<string, string>;
   const fields = jwkFields.map((field) => fromBase64Url(jwk[field] ?? ""));
   // EC public keys are the uncompressed SEC1 point 0x04 ‖ x ‖ y.
-  return fields.length === 2 ? concat(new Uint8Array([4]), ...fields) : fields[0]!;
+  return fields.length === 2 ? concatBytes(new Uint8Array([4]), ...fields) : fields[0]!;
 }
 
 // ---------------------------------------------------------------------------
@@ -313,7 +302,7 @@ function montgomery(
     publicKeyLength: length,
     sharedBits: length * 8,
     // noble's secret key is the seed itself (clamped when used), as in RFC 7748.
-    pkcs8: (seed) => concat(prefix, seed),
+    pkcs8: (seed) => concatBytes(prefix, seed),
     // Every string of the right length is a u-coordinate; low order fails in deriveBits.
     wellFormed: (publicKey) => publicKey.length === length,
     jwkFields: ["x"],
@@ -339,7 +328,7 @@ function nist(name: KeyExchangeName, curve: NobleNist, prefix: Uint8Array): Nati
       // The same reduction of the seed to a scalar as noble's keygen(seed).
       const scalar = curve.utils.randomSecretKey(seed);
       try {
-        return concat(prefix, scalar);
+        return concatBytes(prefix, scalar);
       } finally {
         scalar.fill(0);
       }
@@ -531,7 +520,7 @@ interface AsyncSignaturePrimitive {
 function ed25519Primitive(platform: Platform, noble: SignatureScheme): AsyncSignaturePrimitive {
   const { subtle } = platform;
   async function signingKey(secretKey: Uint8Array): Promise<CryptoKey> {
-    return await importSecret(platform, "pkcs8", concat(ED25519_PKCS8, secretKey), "Ed25519", [
+    return await importSecret(platform, "pkcs8", concatBytes(ED25519_PKCS8, secretKey), "Ed25519", [
       "sign",
     ]);
   }
@@ -598,8 +587,8 @@ function hybridPrimitive(
       const a = await first.keyPair(seed.subarray(0, first.seedLength));
       const b = await second.keyPair(seed.subarray(first.seedLength));
       const pair = {
-        secretKey: concat(a.secretKey, b.secretKey),
-        publicKey: concat(a.publicKey, b.publicKey),
+        secretKey: concatBytes(a.secretKey, b.secretKey),
+        publicKey: concatBytes(a.publicKey, b.publicKey),
       };
       a.secretKey.fill(0);
       b.secretKey.fill(0);
@@ -616,7 +605,7 @@ function hybridPrimitive(
         first.sign(message, secretKey.subarray(0, first.secretKeyLength), random),
         second.sign(message, secretKey.subarray(first.secretKeyLength), random),
       ]);
-      return concat(a, b);
+      return concatBytes(a, b);
     },
     async verify(
       signature: Uint8Array,

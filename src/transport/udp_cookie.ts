@@ -47,6 +47,7 @@
  * @module
  */
 
+import { concatBytes } from "@noble/hashes/utils.js";
 import { chacha20 } from "@noble/ciphers/chacha.js";
 import { autoBackend } from "../crypto/auto_backend.ts";
 import { systemRandom } from "../crypto/random.ts";
@@ -142,22 +143,12 @@ function suiteOf(context: string, options: UdpCookieOptions): Suite {
   if (typeof random !== "function") {
     throw new TypeError(`Cannot ${context}: "random" must be a function`);
   }
-  const ikm = concat(GSS_LABEL, gss);
+  const ikm = concatBytes(GSS_LABEL, gss);
   const prk = hash.extract(KEY_SALT, ikm);
   const key = hash.expand(prk, KEY_INFO, 32);
   ikm.fill(0);
   prk.fill(0);
   return { hash, key, random };
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** Compares without an early exit on the first difference. */
@@ -321,7 +312,7 @@ export class UdpCookieResponder {
   }
 
   #cookie(secret: Uint8Array, address: Uint8Array): Uint8Array<ArrayBuffer> {
-    const mac = this.#suite.hash.hmac(secret, concat(COOKIE_LABEL, address));
+    const mac = this.#suite.hash.hmac(secret, concatBytes(COOKIE_LABEL, address));
     const cookie = mac.slice(0, COOKIE_LENGTH);
     mac.fill(0);
     return cookie;

@@ -5,6 +5,8 @@
  * an end-entity certificate (`CA:FALSE`) for IP address 127.0.0.1 only.
  */
 
+import { concatBytes } from "@noble/hashes/utils.js";
+
 /** A PEM certificate and its PKCS #8 private key. */
 export interface SelfSignedCertificate {
   /** The certificate, PEM. Pass it as `caCerts` to trust it. */
@@ -21,18 +23,8 @@ function length(n: number): number[] {
 }
 
 function tlv(tag: number, ...content: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const body = concat(...content);
-  return concat(new Uint8Array([tag, ...length(body.length)]), body);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  const body = concatBytes(...content);
+  return concatBytes(new Uint8Array([tag, ...length(body.length)]), body);
 }
 
 function sequence(...items: Uint8Array[]): Uint8Array<ArrayBuffer> {

@@ -16,7 +16,7 @@ import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { sha3_256 } from "@noble/hashes/sha3.js";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { expand, extract } from "@noble/hashes/hkdf.js";
-import type { CHash } from "@noble/hashes/utils.js";
+import { type CHash, concatBytes } from "@noble/hashes/utils.js";
 
 const encoder = new TextEncoder();
 const HASHES: Record<string, CHash> = {
@@ -28,16 +28,6 @@ const HASHES: Record<string, CHash> = {
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function u16(value: number): Uint8Array {
@@ -52,7 +42,7 @@ function u32(value: number): Uint8Array {
 function seeded(label: string, length: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i * 32 < length; i++) {
-    const block = sha256(cat(encoder.encode(`qgate/1 vector ${label}`), u32(i)));
+    const block = sha256(concatBytes(encoder.encode(`qgate/1 vector ${label}`), u32(i)));
     out.set(block.subarray(0, Math.min(32, length - i * 32)), i * 32);
   }
   return out;
@@ -72,7 +62,7 @@ function trafficKeys(hash: CHash, ck: Uint8Array, epoch: number, th: Uint8Array)
       expand(
         hash,
         ck,
-        cat(encoder.encode("qgate/1 traffic "), encoder.encode(direction), u32(epoch), th),
+        concatBytes(encoder.encode("qgate/1 traffic "), encoder.encode(direction), u32(epoch), th),
         KEY_LENGTH,
       ),
     );
@@ -81,7 +71,13 @@ function trafficKeys(hash: CHash, ck: Uint8Array, epoch: number, th: Uint8Array)
 
 /** A BeginKeyUpdate / EndKeyUpdate body: u32 epoch ‖ u16 len ‖ classical ‖ u16 len ‖ post-quantum. */
 function keyUpdateBody(epoch: number, classical: Uint8Array, postQuantum: Uint8Array): Uint8Array {
-  return cat(u32(epoch), u16(classical.length), classical, u16(postQuantum.length), postQuantum);
+  return concatBytes(
+    u32(epoch),
+    u16(classical.length),
+    classical,
+    u16(postQuantum.length),
+    postQuantum,
+  );
 }
 
 const cases = [];
@@ -100,7 +96,7 @@ for (const [hashName, hash] of Object.entries(HASHES)) {
     const exporterSecret = expand(
       hash,
       ck2,
-      cat(encoder.encode("qgate/1 exporter"), th2),
+      concatBytes(encoder.encode("qgate/1 exporter"), th2),
       hash.outputLen,
     );
     const exporterLabel = "EXPORTER-qgate-test";
@@ -109,7 +105,7 @@ for (const [hashName, hash] of Object.entries(HASHES)) {
     const exported = expand(
       hash,
       exporterSecret,
-      cat(
+      concatBytes(
         encoder.encode("qgate/1 export "),
         u16(labelBytes.length),
         labelBytes,
@@ -136,7 +132,7 @@ for (const [hashName, hash] of Object.entries(HASHES)) {
       );
       const th = hash.create().update(encoder.encode("qgate/1 key update")).update(u32(epoch))
         .update(beginBody).update(endBody).digest();
-      ck = extract(hash, cat(classicalSecret, postQuantumSecret), ck);
+      ck = extract(hash, concatBytes(classicalSecret, postQuantumSecret), ck);
       updates.push({
         epoch,
         classicalSecret: hex(classicalSecret),
@@ -180,7 +176,7 @@ for (const withGss of [false, true]) {
   const gss = withGss ? seeded("pre-key gss", 32) : new Uint8Array(0);
   const preKey = expand(
     sha256,
-    extract(sha256, cat(encoder.encode("qgate/1 gss"), gss), salt),
+    extract(sha256, concatBytes(encoder.encode("qgate/1 gss"), gss), salt),
     encoder.encode("qgate/1 pre-key"),
     32,
   );
