@@ -257,13 +257,13 @@ Deno.test("renderDotToSvg() behaviour", async (t) => {
   });
 });
 
-Deno.test("README shows the current handshake diagram", async () => {
-  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+Deno.test("docs/statecharts.md shows the current handshake diagram", async () => {
+  const readme = await Deno.readTextFile(new URL("../docs/statecharts.md", import.meta.url));
   const diagram = await Deno.readTextFile(
     new URL("../machines/diagrams/handshake.mmd", import.meta.url),
   );
   assert.ok(
     readme.includes("```mermaid\n" + diagram.trimEnd() + "\n```"),
-    "README.md's mermaid block differs from machines/diagrams/handshake.mmd: run `deno task viz` and paste it",
+    "docs/statecharts.md's mermaid block differs from machines/diagrams/handshake.mmd: run `deno task viz` and paste it",
   );
 });
