@@ -85,7 +85,7 @@ function switches(log: KeyUpdateCommand[]): string[] {
       : command.type === "keys.activateReceive"
       ? [`receive:${command.epoch}`]
       : command.type === "keyUpdate.finish"
-      ? ["finish(receive:3)"]
+      ? ["finish"]
       : []
   );
 }
@@ -102,7 +102,8 @@ Deno.test("keyUpdateMachine rotates to the next epoch when either side starts", 
       }
       assert.deepEqual(switches(log[starter]), [
         "beginKeyUpdate",
-        "finish(receive:3)",
+        "finish",
+        "receive:3",
         "keyUpdateReady",
         "send:3",
       ]);
@@ -131,23 +132,26 @@ Deno.test("keyUpdateMachine fails with ERR_UNEXPECTED_MESSAGE for a wrong epoch 
       message: { kind: "beginKeyUpdate", epoch: 4, primaryShare: share, secondaryShare: share },
     });
     assert.equal(next.value, "failed");
-    assert.equal(next.context.failure?.code, ErrorCode.UNEXPECTED_MESSAGE);
+    assert.equal(next.context.outcome?.code, ErrorCode.UNEXPECTED_MESSAGE);
   });
   await t.step("an EndKeyUpdate nobody asked for", () => {
     const [next] = transition(keyUpdateMachine, idle, {
       type: "peer.endKeyUpdate",
       message: { kind: "endKeyUpdate", epoch: 3, primaryShare: share, secondaryShare: share },
     });
-    assert.equal(next.context.failure?.code, ErrorCode.UNEXPECTED_MESSAGE);
+    assert.equal(next.context.outcome?.code, ErrorCode.UNEXPECTED_MESSAGE);
   });
   await t.step("a KeyUpdateReady while idle", () => {
     const [next, actions] = transition(keyUpdateMachine, idle, {
       type: "peer.keyUpdateReady",
       message: { kind: "keyUpdateReady", epoch: 3 },
     });
-    assert.equal(next.context.failure?.code, ErrorCode.UNEXPECTED_MESSAGE);
+    assert.equal(next.context.outcome?.code, ErrorCode.UNEXPECTED_MESSAGE);
     assert.deepEqual(commands(actions), [
-      { type: "keyUpdate.failed", code: ErrorCode.UNEXPECTED_MESSAGE },
+      {
+        type: "session.ended",
+        outcome: { status: "failed", code: ErrorCode.UNEXPECTED_MESSAGE },
+      },
     ]);
   });
 });
@@ -168,6 +172,6 @@ Deno.test("keyUpdateMachine starts on its interval and fails with ERR_TIMEOUT af
   assert.deepEqual(seen, ["keyUpdate.offer"]);
   clock.increment(500);
   assert.equal(actor.getSnapshot().value, "failed");
-  assert.equal(actor.getSnapshot().context.failure?.code, ErrorCode.TIMEOUT);
+  assert.equal(actor.getSnapshot().context.outcome?.code, ErrorCode.TIMEOUT);
   actor.stop();
 });

@@ -102,6 +102,18 @@ export class SendBudget {
   }
 
   /**
+   * Reserves room for `bytes` at once if it fits and nobody waits.
+   *
+   * @param bytes The record's size in bytes.
+   * @returns `true` if reserved; `false` if the caller must {@linkcode SendBudget.reserve} and wait.
+   */
+  tryReserve(bytes: number): boolean {
+    if (this.#closed !== undefined || this.#queue.length > 0 || !this.#fits(bytes)) return false;
+    this.#buffered += bytes;
+    return true;
+  }
+
+  /**
    * Reserves room for `bytes`, waiting (in call order) until it fits.
    *
    * @param bytes The record's size in bytes.

@@ -78,6 +78,8 @@ export interface TimeoutSettings {
   readonly phase: number;
   /** The longest the whole handshake may last. */
   readonly handshake: number;
+  /** The longest `close()` waits for the peer's Close after sending its own. */
+  readonly close: number;
 }
 
 /** Everything a security level sets. */
@@ -119,35 +121,35 @@ export const SECURITY_LEVELS: Readonly<Record<SecurityLevel, SecurityProfile>> =
     noise: NO_NOISE,
     maxPadding: 64,
     maxHandshakeDelay: 0,
-    timeouts: { phase: 15_000, handshake: 30_000 },
+    timeouts: { phase: 15_000, handshake: 30_000, close: 15_000 },
     keyUpdate: keyUpdate(300, 1200, 4_200_000_000),
   },
   2: {
     noise: { enabled: true, minInterval: 500, maxInterval: 5_000, minSize: 0, maxSize: 256 },
     maxPadding: 64,
     maxHandshakeDelay: 375,
-    timeouts: { phase: 10_000, handshake: 20_000 },
+    timeouts: { phase: 10_000, handshake: 20_000, close: 10_000 },
     keyUpdate: keyUpdate(300, 1200, 4_200_000_000),
   },
   3: {
     noise: { enabled: true, minInterval: 250, maxInterval: 2_500, minSize: 0, maxSize: 512 },
     maxPadding: 128,
     maxHandshakeDelay: 560,
-    timeouts: { phase: 10_000, handshake: 20_000 },
+    timeouts: { phase: 10_000, handshake: 20_000, close: 10_000 },
     keyUpdate: keyUpdate(300, 600, 4_200_000_000),
   },
   4: {
     noise: { enabled: true, minInterval: 100, maxInterval: 1_000, minSize: 0, maxSize: 1024 },
     maxPadding: 256,
     maxHandshakeDelay: 750,
-    timeouts: { phase: 10_000, handshake: 20_000 },
+    timeouts: { phase: 10_000, handshake: 20_000, close: 10_000 },
     keyUpdate: keyUpdate(300, 600, 2_000_000_000),
   },
   5: {
     noise: { enabled: true, minInterval: 50, maxInterval: 500, minSize: 0, maxSize: 2048 },
     maxPadding: 512,
     maxHandshakeDelay: 1_000,
-    timeouts: { phase: 10_000, handshake: 20_000 },
+    timeouts: { phase: 10_000, handshake: 20_000, close: 10_000 },
     keyUpdate: keyUpdate(300, 600, 1_000_000_000),
   },
 };
@@ -382,6 +384,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   const timeouts: TimeoutSettings = { ...preset.timeouts, ...options.timeouts };
   checkNumber("timeouts.phase", timeouts.phase, 1, 3_600_000);
   checkNumber("timeouts.handshake", timeouts.handshake, 1, 3_600_000);
+  checkNumber("timeouts.close", timeouts.close, 1, 3_600_000);
   const keyUpdate: KeyUpdateSettings = { ...preset.keyUpdate, ...options.keyUpdate };
   checkNumber("keyUpdate.minInterval", keyUpdate.minInterval, 1, 2 ** 31);
   checkNumber("keyUpdate.maxInterval", keyUpdate.maxInterval, 1, 2 ** 31);

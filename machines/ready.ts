@@ -1,0 +1,100 @@
+/**
+ * The ready phase: what may arrive and be sent once the handshake is done,
+ * until the session ends. Two regions run side by side:
+ *
+ * - `lifecycle`: application data and extender updates flow both ways until
+ *   a Close; closing is a handshake of its own;
+ * - `keyUpdate`: the key-update cycle (`key_update.ts`).
+ *
+ * ```
+ * closer -> Close(normal)    its last record; it still reads the peer's data
+ * other  -> Close(normal)    the answer, its last record
+ * ```
+ *
+ * A side that wants to close waits until no key update is running
+ * (`closeRequested`), sends its Close and waits (`closing`) for the peer's,
+ * which proves that every record the peer sent arrived: record nonces are
+ * implicit counters, so a peer whose records were dropped, cut short or
+ * withheld cannot produce a Close that opens. A side that receives a Close
+ * answers it with its own and is done. Ends in `closed` (both Close messages
+ * crossed; `ERR_PEER_ALERT` if the peer's said "error") or `failed`:
+ * `ERR_TIMEOUT` (no Close within `closeTimeout`, or a key update took too
+ * long), `ERR_TRANSPORT_CLOSED` (the transport ended without the peer's
+ * Close: truncation), `ERR_UNEXPECTED_MESSAGE`, `ERR_ABORTED`, or the code of
+ * a record that did not open or of a failed key exchange.
+ *
+ * Application data (`peer.extenderData`) is accepted in every state of
+ * `active`, and all it does is deliver: the runtime may deliver it without a
+ * transition while the statechart is `active` (a test checks that both
+ * agree), so data costs no statechart step.
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../src/errors.ts";
+import {
+  createReadyContext,
+  FAILED_STATE,
+  failTo,
+  READY_ROOT_TRANSITIONS,
+  readyOutput,
+  readySetup,
+  RETRANSMIT,
+} from "./_ready_setup.ts";
+import { keyUpdateRegion } from "./key_update.ts";
+
+/** The ready phase's lifecycle: open, closing, closed. */
+const lifecycle = readySetup.createStateConfig({
+  initial: "open",
+  states: {
+    open: {
+      id: "readyOpen",
+      on: {
+        "local.close": "closeRequested",
+        "peer.close": { target: "#readyClosed", actions: ["closeWith", "sendClose"] },
+      },
+    },
+    closeRequested: {
+      always: {
+        guard: "isUpdateIdle",
+        target: "closing",
+        actions: ["sendClose", "markClosing"],
+      },
+      on: {
+        "local.close": {},
+        "peer.close": { target: "#readyClosed", actions: ["closeWith", "sendClose"] },
+      },
+    },
+    closing: {
+      on: {
+        "local.close": {},
+        "peer.close": { target: "#readyClosed", actions: "closeWith" },
+      },
+      after: {
+        closeTimeout: failTo(ErrorCode.TIMEOUT),
+        retransmitDelay: { ...RETRANSMIT.retransmitDelay, target: "closing" },
+      },
+    },
+  },
+});
+
+/** The ready phase: `active` (lifecycle and key updates), then `closed` or `failed`. */
+export const readyMachine = readySetup.createMachine({
+  id: "ready",
+  context: createReadyContext,
+  initial: "active",
+  output: readyOutput,
+  states: {
+    active: {
+      type: "parallel",
+      on: {
+        ...READY_ROOT_TRANSITIONS,
+        "peer.extenderData": { actions: "deliverMessage" },
+        "peer.extenderUpdate": { actions: "recordExtenders" },
+      },
+      states: { lifecycle, keyUpdate: keyUpdateRegion },
+    },
+    closed: { id: "readyClosed", type: "final", entry: "announceEnd" },
+    failed: FAILED_STATE,
+  },
+});

@@ -1,0 +1,447 @@
+/**
+ * The I/O of one session, shared by every phase: the transport's two ends,
+ * the record layer, and the order in which records leave and arrive.
+ *
+ * Outgoing: {@linkcode Connection.send} seals a record at once, in call
+ * order (the record index, nonce counter and epoch are taken when it is
+ * called), and puts it in an outbox. The outbox is written once per turn of
+ * the event loop: the records a phase produces in reaction to one input
+ * leave in one write (one packet where the transport allows), and the
+ * stream's salt leaves with the first record. At most one write is in
+ * flight; the write watchdog (`writeTimeout`) ends a session whose write
+ * never completes.
+ *
+ * Incoming: records are cut from any chunking and opened strictly one after
+ * another; each opened message is handed to the current {@linkcode MessageSink}
+ * (the handshake driver, then the ready-phase driver). When the sink returns a
+ * promise (asynchronous crypto), the next record is opened only once it
+ * settles, so a key switch takes effect exactly at a record boundary.
+ *
+ * Nothing throws out of the read loop: framing and decryption errors, and
+ * the end of the transport, are reported to the sink.
+ *
+ * @module
+ */
+
+import { concatBytes } from "@noble/hashes/utils.js";
+import { ErrorCode, QGateError, SessionError } from "../errors.ts";
+import type { RandomSource } from "../crypto/types.ts";
+import type { Message } from "../codec/message_types.ts";
+import { decodeMessage, encodeMessageParts, messageTypeOf } from "../codec/messages.ts";
+import type { CutRecord, RecordLayer } from "./_record_layer.ts";
+import type { FlightTracker } from "./_flight.ts";
+import type { Transport } from "../transport/memory.ts";
+import type { Clock } from "./options.ts";
+import { type WatchedWrite, type WriteWatch, writeWatchFor } from "./_write_watch.ts";
+
+/** Records smaller than this are joined into one write with their neighbours. */
+const JOIN_BELOW = 16_384;
+
+/** A message as it arrived: the decoded message and its record. */
+export interface Arrival {
+  /** The decoded message. */
+  readonly message: Message;
+  /** Its wire type. */
+  readonly type: number;
+  /** Its encoded body (aliases the opened record). */
+  readonly body: Uint8Array;
+  /** The epoch whose keys opened it. */
+  readonly epoch: number;
+  /** Bytes on the wire. */
+  readonly size: number;
+}
+
+/** Whoever interprets the messages of the current phase. */
+export interface MessageSink {
+  /**
+   * One message arrived (never noise). May return a promise: nothing more is
+   * opened until it settles.
+   */
+  onMessage(arrival: Arrival): void | Promise<void>;
+  /** A record did not frame, open or parse (`code`); nothing more will arrive. */
+  onInvalidInput(code: ErrorCode): void;
+  /** The transport ended or failed; nothing more will arrive. */
+  onTransportEnd(): void;
+}
+
+/** What a connection reports about records, for traces and traffic counts. */
+export interface RecordObserver {
+  /** A record was written (`size` bytes on the wire). */
+  sent(kind: Message["kind"], epoch: number, size: number): void;
+  /** A record was opened. */
+  received(kind: Message["kind"], epoch: number, size: number): void;
+}
+
+/** How {@linkcode Connection.send} treats a record on datagram transports. */
+export interface SendOptions {
+  /** The body, already encoded (handshake messages are encoded once for the transcript). */
+  readonly encoded?: Uint8Array;
+  /** Datagrams: record the message in the current flight, to retransmit it. */
+  readonly track?: boolean;
+  /** Datagrams: seal under this (earlier) epoch, for a retransmission. */
+  readonly epoch?: number;
+  /** Random padding up to this many bytes (default: the connection's `maxPadding`). */
+  readonly maxPadding?: number;
+}
+
+/** Settings of a {@linkcode Connection}. */
+export interface ConnectionSettings {
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  /** Largest random padding per record. */
+  readonly maxPadding: number;
+  /** How long one write may take, in ms. */
+  readonly writeTimeout: number;
+  /** Datagram transports: flights to retransmit and duplicates to recognise. */
+  readonly flights: FlightTracker | undefined;
+  /** Told about every record sent and received. */
+  readonly observer: RecordObserver;
+  /** A write outlived `writeTimeout`. */
+  readonly onWriteTimeout: () => void;
+  /** A write failed (the transport is gone) or a record could not be sealed. */
+  readonly onWriteFailure: (code: ErrorCode) => void;
+}
+
+interface Outgoing {
+  readonly wire: Uint8Array | Promise<Uint8Array>;
+  readonly kind: Message["kind"];
+  readonly epoch: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * A uniform integer in [0, maxInclusive] from the random source.
+ *
+ * @param random The random source.
+ * @param maxInclusive The largest value.
+ * @returns The integer.
+ */
+export function randomInt(random: RandomSource, maxInclusive: number): number {
+  if (maxInclusive <= 0) return 0;
+  const bytes = random(4);
+  const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+  return value % (maxInclusive + 1);
+}
+
+/** The transport, record layer and record order of one session. */
+export class Connection {
+  readonly records: RecordLayer;
+  readonly #settings: ConnectionSettings;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writeWatch: WriteWatch;
+  readonly #watched: WatchedWrite;
+  #sink: MessageSink | undefined;
+  #outbox: Outgoing[] = [];
+  #flushing = false;
+  /** Settles when the flush under way ends. */
+  #flushed: Promise<void> = Promise.resolve();
+  #abandonWrite: ((reason: unknown) => void) | undefined;
+  #writeStalled = false;
+  #preamble: Uint8Array | undefined;
+  #closed = false;
+  #bytesSent = 0;
+  #bytesReceived = 0;
+
+  /**
+   * Binds a transport and a record layer.
+   *
+   * @param transport The byte pipe.
+   * @param records The record layer for its kind.
+   * @param settings Clock, randomness, limits and observers.
+   */
+  constructor(transport: Transport, records: RecordLayer, settings: ConnectionSettings) {
+    this.records = records;
+    this.#settings = settings;
+    this.#writer = transport.writable.getWriter();
+    this.#reader = transport.readable.getReader();
+    this.#writeWatch = writeWatchFor(settings.clock);
+    this.#watched = { deadline: 0, expire: () => this.#onWriteExpired() };
+    // A stream's salt goes out with the first record, in the same write.
+    this.#preamble = records.preamble();
+  }
+
+  /** Bytes written to the transport so far. */
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+
+  /** Bytes read from the transport so far. */
+  get bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+
+  /** Whether records may be lost, duplicated or reordered. */
+  get datagram(): boolean {
+    return this.records.datagram;
+  }
+
+  /** Whether records are sealed and not yet written. */
+  get busy(): boolean {
+    return this.#outbox.length > 0 || this.#flushing;
+  }
+
+  /** The flights of a datagram connection. */
+  get flights(): FlightTracker | undefined {
+    return this.#settings.flights;
+  }
+
+  /**
+   * Hands incoming messages to `sink` from now on (the phase changed).
+   *
+   * @param sink The new interpreter.
+   */
+  attach(sink: MessageSink): void {
+    this.#sink = sink;
+  }
+
+  /** Starts reading. */
+  start(): void {
+    void this.#readLoop();
+  }
+
+  /**
+   * Seals one message now and queues it for writing.
+   *
+   * @param message The message.
+   * @param options Encoded body, flight bookkeeping, padding.
+   * @returns Resolves once the record is written to the transport.
+   */
+  send(message: Message, options: SendOptions = {}): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(
+        new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed"),
+      );
+    }
+    const body = options.encoded === undefined ? encodeMessageParts(message) : [options.encoded];
+    let bodyLength = 0;
+    for (const part of body) bodyLength += part.length;
+    const records = this.records;
+    const room = records.maxBodyLength(0) - bodyLength;
+    const padding = Math.min(
+      room,
+      randomInt(this.#settings.random, options.maxPadding ?? this.#settings.maxPadding),
+    );
+    const epoch = options.epoch ?? records.sendEpoch;
+    if (options.track === true) this.#settings.flights?.sent(message, epoch);
+    let wire: Uint8Array | Promise<Uint8Array>;
+    try {
+      wire = records.seal(messageTypeOf(message.kind), body, padding, epoch);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#outbox.push({ wire, kind: message.kind, epoch, resolve, reject });
+      if (!this.#flushing) {
+        this.#flushing = true;
+        this.#flushed = new Promise<void>((done) =>
+          queueMicrotask(() => void this.#flush().finally(done))
+        );
+      }
+    });
+  }
+
+  /**
+   * Resolves once every record queued so far is written (or failed).
+   *
+   * @returns Resolves, never rejects.
+   */
+  async drain(): Promise<void> {
+    while (this.#flushing) await this.#flushed;
+  }
+
+  /**
+   * Ends the connection: refuses further sends, writes what is queued, then
+   * closes (orderly) or aborts (with a code) the writable and cancels the readable.
+   *
+   * @param code `undefined` for an orderly end, otherwise the reason.
+   * @returns Resolves once the transport is released.
+   */
+  async end(code: ErrorCode | undefined): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#writeWatch.delete(this.#watched);
+    this.#writeWatch.settle();
+    if (code === undefined) {
+      await this.drain();
+      await this.#writer.close().catch(() => {});
+    } else {
+      this.#failQueued(
+        new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed"),
+      );
+      const reason = new SessionError(code, `Session ended: ${code}`);
+      const aborted = this.#writer.abort(reason).catch(() => {});
+      // A sink stuck in a write may hold the abort back forever: do not wait for it then.
+      if (!this.#writeStalled) await aborted;
+    }
+    await this.#reader.cancel().catch(() => {});
+    this.records.dispose();
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#outbox.length > 0) {
+        const batch = this.#outbox;
+        this.#outbox = [];
+        const chunks: Uint8Array[] = [];
+        if (this.#preamble !== undefined) {
+          chunks.push(this.#preamble);
+          this.#preamble = undefined;
+        }
+        let sealed: Uint8Array[];
+        try {
+          sealed = await Promise.all(batch.map((item) => item.wire));
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+          this.#failQueued(error);
+          this.#settings.onWriteFailure(
+            error instanceof QGateError ? error.code : ErrorCode.INTERNAL,
+          );
+          return;
+        }
+        chunks.push(...sealed);
+        try {
+          await this.#write(chunks);
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+          this.#failQueued(error);
+          if (!(error instanceof SessionError && error.code === ErrorCode.TIMEOUT)) {
+            this.#settings.onWriteFailure(ErrorCode.TRANSPORT_CLOSED);
+          }
+          return;
+        }
+        for (let i = 0; i < batch.length; i++) {
+          const item = batch[i]!;
+          this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
+          item.resolve();
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Writes the chunks, small ones joined, under the write watchdog. */
+  async #write(chunks: Uint8Array[]): Promise<void> {
+    let small: Uint8Array[] = [];
+    const writes: Uint8Array[] = [];
+    let smallBytes = 0;
+    for (const chunk of chunks) {
+      if (chunk.length >= JOIN_BELOW) {
+        if (small.length > 0) writes.push(small.length === 1 ? small[0]! : concatBytes(...small));
+        small = [];
+        smallBytes = 0;
+        writes.push(chunk);
+      } else {
+        small.push(chunk);
+        smallBytes += chunk.length;
+      }
+    }
+    if (small.length > 0) writes.push(small.length === 1 ? small[0]! : concatBytes(...small));
+    for (const chunk of writes) {
+      this.#watched.deadline = this.#settings.clock.now() + this.#settings.writeTimeout;
+      this.#writeWatch.add(this.#watched);
+      const written = new Promise<void>((resolve, reject) => {
+        // The watchdog can abandon a write that never completes (a stalled sink
+        // may not even let an abort through), releasing the senders.
+        this.#abandonWrite = reject;
+        this.#writer.write(chunk).then(resolve, (cause) =>
+          reject(
+            new SessionError(ErrorCode.TRANSPORT_CLOSED, "Cannot send: the transport is closed", {
+              cause,
+            }),
+          ));
+      });
+      try {
+        await written;
+      } finally {
+        this.#writeWatch.delete(this.#watched);
+        this.#abandonWrite = undefined;
+      }
+      this.#bytesSent += chunk.length;
+    }
+  }
+
+  #failQueued(error: unknown): void {
+    const queued = this.#outbox;
+    this.#outbox = [];
+    for (const item of queued) {
+      if (item.wire instanceof Promise) item.wire.catch(() => {});
+      item.reject(error);
+    }
+  }
+
+  #onWriteExpired(): void {
+    if (this.#closed) return;
+    this.#writeStalled = true;
+    this.#abandonWrite?.(
+      new SessionError(
+        ErrorCode.TIMEOUT,
+        `Cannot send: a write took longer than ${this.#settings.writeTimeout} ms`,
+      ),
+    );
+    this.#settings.onWriteTimeout();
+  }
+
+  async #readLoop(): Promise<void> {
+    const records = this.records;
+    try {
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await this.#reader.read();
+        } catch {
+          // The transport failed; whatever reason it carries is not the peer's word.
+          if (!this.#closed) this.#sink?.onTransportEnd();
+          return;
+        }
+        if (this.#closed) return;
+        const { value, done } = chunk;
+        if (done) {
+          records.finish();
+          this.#sink?.onTransportEnd();
+          return;
+        }
+        this.#bytesReceived += value.length;
+        for (const record of records.cut(value)) {
+          const pending = this.#process(record);
+          if (pending !== undefined) await pending;
+          if (this.#closed) return;
+        }
+        // A framing error found behind the records just processed surfaces now.
+        records.cut(new Uint8Array(0));
+      }
+    } catch (error) {
+      if (!this.#closed) {
+        this.#sink?.onInvalidInput(
+          error instanceof QGateError ? error.code : ErrorCode.TRANSPORT_CLOSED,
+        );
+      }
+    }
+  }
+
+  async #process(record: CutRecord): Promise<void> {
+    const opened = await this.records.open(record);
+    if (opened === undefined || this.#closed) return;
+    const { type, body, epoch } = opened;
+    const message = this.records.datagram
+      ? decodeDatagramMessage(type, body)
+      : decodeMessage(type, body);
+    if (message === undefined) return;
+    this.#settings.observer.received(message.kind, epoch, record.size);
+    if (message.kind === "noise") return;
+    const pending = this.#sink?.onMessage({ message, type, body, epoch, size: record.size });
+    if (pending !== undefined) await pending;
+  }
+}
+
+/** On datagrams a record that opens but does not parse is dropped like one that does not open. */
+function decodeDatagramMessage(type: number, body: Uint8Array): Message | undefined {
+  try {
+    return decodeMessage(type, body);
+  } catch (error) {
+    if (error instanceof QGateError) return undefined;
+    throw error;
+  }
+}

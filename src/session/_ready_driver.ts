@@ -1,0 +1,434 @@
+/**
+ * The ready phase of a session: runs the ready statechart
+ * (`machines/ready.ts`: application data, extender updates, key updates,
+ * close) over what the handshake handed over, and executes its commands.
+ *
+ * The statechart decides what may arrive and what to send; this driver
+ * delivers data, keeps the extender lists, derives new keys when told and
+ * switches them where the commands say. Application data is delivered
+ * without a statechart step while the statechart is `active` (where the
+ * statechart itself does nothing but deliver it; `tests/machines_ready_test.ts`
+ * checks that the two agree), so data costs no transition.
+ *
+ * @module
+ */
+
+import { type Actor, createActor } from "xstate";
+import { ErrorCode, SessionError } from "../errors.ts";
+import type { CryptoBackend, KeyExchange, RandomSource } from "../crypto/types.ts";
+import { isHandshakeKind, type Message } from "../codec/message_types.ts";
+import { readyMachine } from "../../machines/ready.ts";
+import type { ReadyCommand, ReadyEvent, ReadyOutcome } from "../../machines/_ready_setup.ts";
+import { KeyRotation } from "./_key_rotation.ts";
+import type { Arrival, Connection, MessageSink } from "./_connection.ts";
+import { randomInt } from "./_connection.ts";
+import { codeOf, type Established, stateToString } from "./_handshake_driver.ts";
+import type { Role } from "./details.ts";
+import type { Clock, ResolvedOptions } from "./options.ts";
+import { bytesToHex } from "../_hex.ts";
+
+/** How long data for a just-removed extender is dropped instead of failing the session. */
+const EXTENDER_GRACE_MS = 60_000;
+
+/** What the ready driver tells its owner. */
+export interface ReadyObserver {
+  /** Whether anyone listens to states (computing them costs). */
+  readonly watching: boolean;
+  /** The statechart entered a state (dotted path, prefixed `ready.`). */
+  state(state: string): void;
+  /** Application data arrived for a local extender. */
+  message(extender: string, data: Uint8Array): void;
+  /** The peer's extender list changed. */
+  extenders(added: readonly string[], removed: readonly string[]): void;
+  /** Keys of `epoch` took effect in one direction. */
+  keys(epoch: number, direction: "send" | "receive"): void;
+  /** A key update finished in both directions. */
+  keyUpdate(epoch: number): void;
+  /** The ready phase ended. */
+  ended(outcome: ReadyOutcome): void;
+}
+
+/** What the ready driver needs from the session. */
+export interface ReadyContextArgs {
+  readonly role: Role;
+  readonly options: ResolvedOptions;
+  readonly backend: CryptoBackend;
+  readonly random: RandomSource;
+  readonly clock: Clock;
+  readonly connection: Connection;
+  readonly established: Established;
+  /** The peer's extender UUIDs (8-4-4-4-12), ascending. */
+  readonly peerExtenders: readonly string[];
+  readonly observer: ReadyObserver;
+}
+
+/**
+ * Formats 32 hex digits as an 8-4-4-4-12 UUID.
+ *
+ * @param hex The UUID's 16 bytes as hex.
+ * @returns The UUID.
+ */
+export function formatUuidHex(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20)
+  }`;
+}
+
+/** Runs the ready statechart and its commands. */
+export class ReadyDriver implements MessageSink {
+  readonly #args: ReadyContextArgs;
+  readonly #actor: Actor<typeof readyMachine>;
+  readonly #rotation: KeyRotation;
+  readonly #queue: ReadyCommand[] = [];
+  #pending: Promise<void> | undefined;
+  #running = false;
+  #done = false;
+  #lastState = "";
+  #localExtenders: string[];
+  readonly #removedExtenders = new Map<string, number>();
+  #peerExtenders: readonly string[];
+  #sendEpoch: number;
+  #epochBytes = 0;
+  #epochRecords = 0;
+
+  /**
+   * Takes the established session over and starts the ready statechart.
+   *
+   * @param args What the handshake established and what the session provides.
+   */
+  constructor(args: ReadyContextArgs) {
+    this.#args = args;
+    const { established, options, role, connection } = args;
+    this.#localExtenders = [...options.extenders];
+    this.#peerExtenders = args.peerExtenders;
+    this.#sendEpoch = established.epoch;
+    const settings = options.profile.keyUpdate;
+    this.#rotation = new KeyRotation({
+      role,
+      primary: this.#keyExchange(established.suite.primaryKeyExchange),
+      secondary: this.#keyExchange(established.suite.secondaryKeyExchange),
+      hash: established.hash,
+      aead: established.aead,
+      schedule: established.schedule,
+      random: args.random,
+      recordLimit: Math.max(settings.maxRecords * 2, 2 ** 20),
+    });
+    const actor = createActor(readyMachine, {
+      clock: args.clock,
+      input: {
+        role,
+        epoch: established.epoch,
+        interval: this.#nextUpdateInterval(),
+        maxDuration: settings.maxDuration,
+        closeTimeout: options.profile.timeouts.close,
+        transport: connection.datagram ? "datagram" : "stream",
+      },
+    });
+    this.#actor = actor;
+    actor.on("*", (command) => this.#enqueue(command));
+    actor.subscribe({
+      next: (snapshot) => {
+        if (args.observer.watching) {
+          const state = `ready.${stateToString(snapshot.value)}`;
+          if (state !== this.#lastState) {
+            this.#lastState = state;
+            args.observer.state(state);
+          }
+        }
+      },
+      error: () => this.#end({ status: "failed", code: ErrorCode.INTERNAL }),
+    });
+    actor.start();
+  }
+
+  /** The epoch of the keys this side sends with. */
+  get epoch(): number {
+    return this.#sendEpoch;
+  }
+
+  /** The peer's extender UUIDs. */
+  get peerExtenders(): readonly string[] {
+    return this.#peerExtenders;
+  }
+
+  /** The extender UUIDs this side runs. */
+  get localExtenders(): readonly string[] {
+    return this.#localExtenders;
+  }
+
+  /** The statechart's active state as a dotted path, prefixed `ready.`. */
+  get state(): string {
+    return `ready.${stateToString(this.#actor.getSnapshot().value)}`;
+  }
+
+  /** Whether this side has sent its Close (it sends nothing more). */
+  get closing(): boolean {
+    return this.#actor.getSnapshot().context.closing;
+  }
+
+  /** Derives keying material bound to the session (see `KeySchedule.exporter`). */
+  exporter(label: string, context: Uint8Array, length: number): Uint8Array {
+    return this.#args.established.schedule.exporter(label, context, length);
+  }
+
+  /** Asks for a key update now (one already running is not repeated). */
+  requestUpdate(): void {
+    this.#send({ type: "local.requestUpdate" });
+  }
+
+  /** Starts the orderly close (after a running key update). */
+  close(): void {
+    this.#send({ type: "local.close" });
+  }
+
+  /** Ends the session with `ERR_ABORTED`. */
+  abort(): void {
+    this.#send({ type: "local.abort" });
+  }
+
+  /** Ends the session with `code` (a local limit or fault). */
+  fail(code: ErrorCode): void {
+    this.#send({ type: "local.fail", code });
+  }
+
+  /**
+   * Replaces the extenders this side runs and tells the peer.
+   *
+   * @param next The full new list, normalised.
+   * @returns Resolves once the update is written.
+   */
+  setExtenders(next: readonly string[]): Promise<void> {
+    const now = this.#args.clock.now();
+    for (const uuid of this.#localExtenders) {
+      if (!next.includes(uuid)) this.#removedExtenders.set(uuid, now);
+    }
+    for (const uuid of next) this.#removedExtenders.delete(uuid);
+    this.#localExtenders = [...next];
+    return this.#args.connection.send({
+      kind: "extenderUpdate",
+      extenders: next.map((uuid) => hexToUuidBytes(uuid)),
+    });
+  }
+
+  /**
+   * Counts traffic under the current epoch and asks for an update past the limits.
+   *
+   * @param bytes Record size on the wire.
+   * @param sealed Whether this side sealed it.
+   */
+  countTraffic(bytes: number, sealed: boolean): void {
+    this.#epochBytes += bytes;
+    if (sealed) this.#epochRecords++;
+    const { maxBytes, maxRecords } = this.#args.options.profile.keyUpdate;
+    if (this.#epochBytes >= maxBytes || this.#epochRecords >= maxRecords) {
+      this.#epochBytes = 0;
+      this.#epochRecords = 0;
+      this.requestUpdate();
+    }
+  }
+
+  /** Stops the statechart and wipes every key this phase holds. */
+  dispose(): void {
+    this.#done = true;
+    this.#queue.length = 0;
+    this.#actor.stop();
+    this.#rotation.dispose();
+    this.#args.established.schedule.dispose();
+  }
+
+  onMessage(arrival: Arrival): void | Promise<void> {
+    if (this.#done) return;
+    const message = arrival.message;
+    if (message.kind === "extenderData") {
+      // The statechart delivers data in every state of `active` and does nothing else.
+      if (this.#actor.getSnapshot().status === "active") this.#deliver(message);
+      return this.#pending;
+    }
+    const flights = this.#args.connection.flights;
+    if (flights !== undefined && isControlKind(message.kind)) {
+      const seen = flights.received(arrival.type, arrival.body);
+      if (seen !== "new") {
+        this.#send({ type: "peer.duplicate", ofLastTrigger: seen === "duplicateOfTrigger" });
+        return this.#pending;
+      }
+    }
+    this.#send(eventOf(message));
+    return this.#pending;
+  }
+
+  onInvalidInput(code: ErrorCode): void {
+    this.#send({ type: "transport.invalidRecord", code });
+  }
+
+  onTransportEnd(): void {
+    this.#send({ type: "transport.closed" });
+  }
+
+  #send(event: ReadyEvent): void {
+    if (!this.#done) this.#actor.send(event);
+  }
+
+  #enqueue(command: ReadyCommand): void {
+    this.#queue.push(command);
+    if (!this.#running) this.#run();
+  }
+
+  #run(): void {
+    this.#running = true;
+    for (let command = this.#queue.shift(); command; command = this.#queue.shift()) {
+      if (this.#done) break;
+      let result: void | Promise<void>;
+      try {
+        result = this.#execute(command);
+      } catch (error) {
+        this.#queue.length = 0;
+        this.#send({ type: "crypto.failed", code: codeOf(error) });
+        continue;
+      }
+      if (result instanceof Promise) {
+        this.#pending = result.then(
+          () => this.#resume(),
+          (error) => {
+            this.#queue.length = 0;
+            this.#send({ type: "crypto.failed", code: codeOf(error) });
+            this.#resume();
+          },
+        );
+        return;
+      }
+    }
+    this.#running = false;
+  }
+
+  #resume(): void {
+    this.#pending = undefined;
+    this.#run();
+  }
+
+  #execute(command: ReadyCommand): void | Promise<void> {
+    const { connection } = this.#args;
+    switch (command.type) {
+      case "frame.send":
+        // A failed write ends the session through the connection's own report.
+        connection.send(command.message, { track: true }).catch(() => {});
+        return;
+      case "message.deliver":
+        return this.#deliver(command.message);
+      case "extenders.record":
+        return this.#recordExtenders(command.message.extenders);
+      case "flight.retransmit":
+        for (const { message, epoch } of connection.flights?.flight ?? []) {
+          connection.send(message, { epoch }).catch(() => {});
+        }
+        return;
+      case "keyUpdate.offer":
+        return this.#rotation.offer(command.epoch).then((shares) =>
+          this.#send({ type: "crypto.updateOffered", ...shares })
+        );
+      case "keyUpdate.answer":
+        return this.#rotation.answer(command.message).then((shares) =>
+          this.#send({
+            type: "crypto.updateAnswered",
+            ...shares,
+            nextInterval: this.#nextUpdateInterval(),
+          })
+        );
+      case "keyUpdate.finish":
+        return this.#rotation.finish(command.message).then(() =>
+          this.#send({ type: "crypto.updateFinished", nextInterval: this.#nextUpdateInterval() })
+        );
+      case "keys.activateSend":
+        connection.records.setSendCipher(this.#rotation.takeSend());
+        this.#sendEpoch = command.epoch;
+        this.#epochBytes = 0;
+        this.#epochRecords = 0;
+        this.#args.observer.keys(command.epoch, "send");
+        return;
+      case "keys.activateReceive":
+        connection.records.setReceiveCipher(this.#rotation.takeReceive());
+        this.#args.observer.keys(command.epoch, "receive");
+        return;
+      case "keyUpdate.done":
+        this.#args.observer.keyUpdate(command.epoch);
+        return;
+      case "session.ended":
+        return this.#end(command.outcome);
+    }
+  }
+
+  #end(outcome: ReadyOutcome): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#queue.length = 0;
+    this.#args.observer.ended(outcome);
+  }
+
+  #deliver(message: Extract<Message, { kind: "extenderData" }>): void {
+    const extender = formatUuidHex(bytesToHex(message.extender));
+    if (!this.#localExtenders.includes(extender)) {
+      // Data still in flight for an extender we just removed is dropped;
+      // data for one we never announced is the peer's error.
+      const removedAt = this.#removedExtenders.get(extender);
+      if (removedAt !== undefined && this.#args.clock.now() - removedAt < EXTENDER_GRACE_MS) return;
+      this.fail(ErrorCode.UNKNOWN_EXTENDER);
+      return;
+    }
+    this.#args.observer.message(extender, message.data);
+  }
+
+  #recordExtenders(ids: readonly Uint8Array[]): void {
+    const next = ids.map((id) => formatUuidHex(bytesToHex(id)));
+    const previous = this.#peerExtenders;
+    this.#peerExtenders = next;
+    this.#args.observer.extenders(
+      next.filter((uuid) => !previous.includes(uuid)),
+      previous.filter((uuid) => !next.includes(uuid)),
+    );
+  }
+
+  #nextUpdateInterval(): number {
+    const { minInterval, maxInterval } = this.#args.options.profile.keyUpdate;
+    return minInterval + randomInt(this.#args.random, maxInterval - minInterval);
+  }
+
+  #keyExchange(name: Parameters<CryptoBackend["keyExchange"]>[0]): KeyExchange {
+    const kex = this.#args.backend.keyExchange(name);
+    if (kex === undefined) {
+      throw new SessionError(
+        ErrorCode.UNSUPPORTED_ALGORITHM,
+        `Cannot rotate keys: backend "${this.#args.backend.name}" lacks ${name}`,
+      );
+    }
+    return kex;
+  }
+}
+
+/**
+ * Messages that travel in flights on datagrams: key-update messages, Close,
+ * and late copies of the handshake's (its last flight lingers).
+ */
+function isControlKind(kind: Message["kind"]): boolean {
+  return kind === "beginKeyUpdate" || kind === "endKeyUpdate" || kind === "keyUpdateReady" ||
+    kind === "close" || isHandshakeKind(kind);
+}
+
+function eventOf(message: Message): ReadyEvent {
+  switch (message.kind) {
+    case "extenderData":
+    case "extenderUpdate":
+    case "close":
+    case "beginKeyUpdate":
+    case "endKeyUpdate":
+    case "keyUpdateReady":
+      return { type: `peer.${message.kind}`, message } as ReadyEvent;
+    default:
+      return { type: "peer.other", message };
+  }
+}
+
+function hexToUuidBytes(uuid: string): Uint8Array {
+  const hex = uuid.replaceAll("-", "");
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}
