@@ -63,22 +63,31 @@ import {
   initialTransition,
   transition,
 } from "xstate";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { handshakeMachine } from "../../machines/handshake.ts";
 import type {
   HandshakeCommand,
   HandshakeEvent,
   HandshakeInput,
   HandshakeOutput,
+  Role,
 } from "../../machines/_setup.ts";
 import { ErrorCode } from "../errors.ts";
 import { isHandshakeKind, type Message, type MessageKind } from "../codec/message_types.ts";
 import { encodeMessage } from "../codec/messages.ts";
 import { DEFAULT_PREFERENCES, type PeerVerdict } from "../handshake_policy.ts";
+import { bytesToHex, hexToBytes as bytesOf } from "../_hex.ts";
+import {
+  ANONYMOUS,
+  commandsOf,
+  type ExecutableAction,
+  otherRole as other,
+  type StandInCrypto,
+  standInHash as h,
+  standInInput,
+  standInResult,
+} from "../viz/_standin.ts";
 import { exampleMessage } from "./_mutations.ts";
 
-/** Which end of the connection. */
-type Role = "initiator" | "responder";
 type Direction = "i2r" | "r2i";
 
 /** One configuration the exploration runs. */
@@ -255,29 +264,9 @@ export const DEFAULT_EXPLORATION_SCENARIOS: readonly ExplorationScenario[] = [
 
 const encoder = new TextEncoder();
 
-/** A short hash as hex: the stand-in for every derivation. */
-function h(...parts: readonly (string | Uint8Array)[]): string {
-  const hash = sha256.create();
-  for (const part of parts) {
-    const bytes = typeof part === "string" ? encoder.encode(part) : part;
-    hash.update(new Uint8Array([bytes.length >>> 8, bytes.length & 0xff])).update(bytes);
-  }
-  return Array.from(hash.digest().subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
-
-function bytesOf(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g)!, (pair) => parseInt(pair, 16));
-}
-
 const APPLICATION_KINDS: ReadonlySet<string> = new Set(["extenderData", "extenderUpdate", "close"]);
 
 const ROLES: readonly Role[] = ["initiator", "responder"];
-
-function other(role: Role): Role {
-  return role === "initiator" ? "responder" : "initiator";
-}
 
 function outgoing(role: Role): Direction {
   return role === "initiator" ? "i2r" : "r2i";
@@ -462,9 +451,7 @@ function freshRuntime(world: World, role: Role): Runtime {
 
 function input(world: World, role: Role): HandshakeInput {
   const side = world.scenario[role];
-  return {
-    role,
-    sessionId: role === "initiator" ? "1111111111111111" : "2222222222222222",
+  return standInInput(role, {
     preferences: {
       ...DEFAULT_PREFERENCES,
       // Two entries per category, so that a reordered offer differs on the wire.
@@ -475,21 +462,14 @@ function input(world: World, role: Role): HandshakeInput {
       signatures: ["Ed25519"],
     },
     requireAuthentication: side.requireAuthentication,
-    extenders: [],
-    timeouts: { phase: 1_000, handshake: 10_000 },
     transport: world.datagram ? "datagram" : "stream",
     retransmit: { initial: 100, max: 400 },
     ...(side.identity === undefined ? {} : { identity: "Ed25519" as const }),
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------
 // The stand-in runtime
-
-interface Actions {
-  readonly type: string;
-  readonly params?: unknown;
-}
 
 /** Applies one statechart step's actions: timers, then commands (which may step again). */
 function step(
@@ -503,20 +483,19 @@ function step(
   const before = side.snapshot;
   const [snapshot, actions] = transition(world.machine, before, event as HandshakeEvent);
   side.snapshot = snapshot;
-  afterStep(world, joint, role, actions as Actions[], log, false);
+  afterStep(world, joint, role, actions as ExecutableAction[], log, false);
 }
 
 function afterStep(
   world: World,
   joint: Joint,
   role: Role,
-  actions: readonly Actions[],
+  actions: readonly ExecutableAction[],
   log: StepLog,
   initial: boolean,
 ): void {
   const side = joint.sides[role];
   const runtime = side.runtime;
-  const commands: HandshakeCommand[] = [];
   for (const action of actions) {
     const params = action.params as Record<string, unknown> | undefined;
     if (action.type === "xstate.raise" && params?.delay !== undefined) {
@@ -534,8 +513,6 @@ function afterStep(
         log.violations.push({ invariant: 4, detail: `${role} cancelled its handshake deadline` });
       }
       runtime.timers = runtime.timers.filter((timer) => timer !== id);
-    } else if (action.type === "xstate.emit") {
-      commands.push((params as { event: HandshakeCommand }).event);
     }
   }
   if (side.snapshot.status === "done") {
@@ -547,7 +524,7 @@ function afterStep(
       if (output.status === "ready") onReady(world, joint, role, log);
     }
   }
-  for (const command of commands) execute(world, joint, role, command, log);
+  for (const command of commandsOf(actions)) execute(world, joint, role, command, log);
 }
 
 function onReady(world: World, joint: Joint, role: Role, log: StepLog): void {
@@ -588,14 +565,13 @@ function transmit(world: World, joint: Joint, role: Role, packet: Packet): void 
 
 function verdict(world: World, role: Role, message: Message, transcript: string): PeerVerdict {
   if (message.kind !== "beginAuthentication" && message.kind !== "endAuthentication") {
-    return { presented: false, signatureValid: false, access: "none" };
+    return ANONYMOUS;
   }
   const identity = message.identity;
-  if (identity === undefined) return { presented: false, signatureValid: false, access: "none" };
+  if (identity === undefined) return ANONYMOUS;
   const name = new TextDecoder().decode(identity.publicKey);
   const expected = h("proof", name, other(role), transcript);
-  const proof = Array.from(identity.proof, (b) => b.toString(16).padStart(2, "0")).join("");
-  const signatureValid = identity.signature === 0x0001 && proof === expected;
+  const signatureValid = identity.signature === 0x0001 && bytesToHex(identity.proof) === expected;
   const access = world.scenario[role].allows.includes(name) ? "allowed" : "unknown";
   return {
     presented: true,
@@ -603,6 +579,56 @@ function verdict(world: World, role: Role, message: Message, transcript: string)
     access,
     uuid: `00000000-0000-8000-8000-${h(name).slice(0, 12)}`,
     signature: "Ed25519",
+  };
+}
+
+const REFUSED = { code: ErrorCode.INVALID_PEER_KEY } as const;
+
+function isZero(share: Uint8Array): boolean {
+  return share.every((byte) => byte === 0);
+}
+
+/**
+ * The hashing model's answers for one side (see the module documentation);
+ * it records the offer, the secret and the verification in `runtime`.
+ */
+function hashCrypto(world: World, runtime: Runtime, role: Role): StandInCrypto {
+  return {
+    offer: (slot) => {
+      runtime.offer = h("share", role, slot);
+      return bytesOf(runtime.offer);
+    },
+    answer: (slot, peerShare) => {
+      const offer = h(peerShare);
+      if (isZero(peerShare)) return REFUSED;
+      const answer = h("share", role, slot);
+      runtime.secret = h("secret", offer, h(bytesOf(answer)));
+      return bytesOf(answer);
+    },
+    finish: (_, peerShare) => {
+      if (isZero(peerShare)) return REFUSED;
+      runtime.secret = h("secret", h(bytesOf(runtime.offer)), h(peerShare));
+      return undefined;
+    },
+    sign: () => {
+      const name = world.scenario[role].identity;
+      return name === undefined ? undefined : {
+        signature: 0x0001,
+        publicKey: encoder.encode(name),
+        proof: bytesOf(h("proof", name, role, runtime.transcript)),
+      };
+    },
+    verify: (message) => {
+      const found = verdict(world, role, message, runtime.beforeLast);
+      runtime.verified = found.signatureValid && found.access === "allowed";
+      return found;
+    },
+    // The handshake statechart never asks for a key update.
+    updateShares: (part) => ({
+      primaryShare: bytesOf(h("update", role, "primary", part)),
+      secondaryShare: bytesOf(h("update", role, "secondary", part)),
+    }),
+    nextInterval: 60_000,
   };
 }
 
@@ -634,33 +660,6 @@ function execute(
       transmit(world, joint, role, seal(world, joint, role, message));
       return;
     }
-    case "negotiation.settled":
-      return;
-    case "keyExchange.offer": {
-      runtime.offer = h("share", role, command.slot);
-      step(world, joint, role, { type: "crypto.offered", share: bytesOf(runtime.offer) }, log);
-      return;
-    }
-    case "keyExchange.answer": {
-      const offer = h(command.share);
-      if (command.share.every((byte) => byte === 0)) {
-        step(world, joint, role, { type: "crypto.failed", code: ErrorCode.INVALID_PEER_KEY }, log);
-        return;
-      }
-      const answer = h("share", role, command.slot);
-      runtime.secret = h("secret", offer, h(bytesOf(answer)));
-      step(world, joint, role, { type: "crypto.answered", share: bytesOf(answer) }, log);
-      return;
-    }
-    case "keyExchange.finish": {
-      if (command.share.every((byte) => byte === 0)) {
-        step(world, joint, role, { type: "crypto.failed", code: ErrorCode.INVALID_PEER_KEY }, log);
-        return;
-      }
-      runtime.secret = h("secret", h(bytesOf(runtime.offer)), h(command.share));
-      step(world, joint, role, { type: "crypto.finished" }, log);
-      return;
-    }
     case "keys.install": {
       const epoch = command.stage === "primary" ? 1 : 2;
       runtime.chain = h("ck", runtime.chain, runtime.secret);
@@ -679,31 +678,17 @@ function execute(
       runtime.receiveCounter = 0;
       return;
     }
-    case "identity.sign": {
-      const name = world.scenario[role].identity;
-      const identity = name === undefined ? undefined : {
-        signature: 0x0001,
-        publicKey: encoder.encode(name),
-        proof: bytesOf(h("proof", name, role, runtime.transcript)),
-      };
-      step(world, joint, role, { type: "crypto.signed", identity }, log);
-      return;
-    }
-    case "identity.verify": {
-      const found = verdict(world, role, command.message, runtime.beforeLast);
-      runtime.verified = found.signatureValid && found.access === "allowed";
-      step(world, joint, role, { type: "crypto.verified", verdict: found }, log);
-      return;
-    }
     case "flight.retransmit": {
       for (const { id, epoch } of runtime.flight) {
         transmit(world, joint, role, seal(world, joint, role, world.messages.get(id)!, epoch));
       }
       return;
     }
-    case "handshake.ready":
-    case "handshake.failed":
-      return;
+    default: {
+      // Crypto work answers at once; the other commands need nothing here.
+      const result = standInResult(command, hashCrypto(world, runtime, role));
+      if (result !== undefined) step(world, joint, role, result, log);
+    }
   }
 }
 
@@ -1036,7 +1021,7 @@ function exploreScenario(
   for (const role of ROLES) {
     const [snapshot, actions] = initialTransition(machine, input(world, role));
     joint.sides[role] = { snapshot, runtime: freshRuntime(world, role) };
-    afterStep(world, joint, role, actions as Actions[], initialLog, true);
+    afterStep(world, joint, role, actions as ExecutableAction[], initialLog, true);
   }
   const index = new Map<string, number>();
   // Expanded nodes are dropped (only their edges and parents stay): memory holds the frontier.
