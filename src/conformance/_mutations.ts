@@ -28,6 +28,7 @@ import { encodeMessage, messageTypeOf } from "../codec/messages.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
 import type { KeyExchangeName, SignatureName } from "../crypto/types.ts";
+import { equalBytes } from "../viz/_standin.ts";
 import type { Direction, Emission, RecordContext, RelayScript, TappedRecord } from "./_relay.ts";
 import { lengthHeader } from "./_relay.ts";
 import { preKeysOf, type RecordTracker, type TrackedRecord } from "./_record_tracker.ts";
@@ -293,8 +294,9 @@ function reversed(message: Message): Message {
     aeads: flip(message.aeads),
     hashes: flip(message.hashes),
   };
-  const same = encodeMessage(next).every((byte, i) => byte === encodeMessage(message)[i]);
-  return same ? { ...next, hashes: [...next.hashes, 0x7777] } : next;
+  return equalBytes(encodeMessage(next), encodeMessage(message))
+    ? { ...next, hashes: [...next.hashes, 0x7777] }
+    : next;
 }
 
 /** Signs the authentication payload of the README for a stranger's Ed25519 identity. */

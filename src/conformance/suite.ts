@@ -59,6 +59,7 @@ import {
   type HandshakePhase,
   startQgateEndpoint,
 } from "./adapter.ts";
+import { equalBytes } from "../viz/_standin.ts";
 import { duel, type DuelResult } from "./_duel.ts";
 import {
   directionOfKind,
@@ -328,11 +329,6 @@ function mismatch(
     return `failed in ${outcome.phase}, not ${expectation.phase}`;
   }
   return undefined;
-}
-
-function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  return a !== undefined && b !== undefined && a.length === b.length &&
-    a.every((x, i) => x === b[i]);
 }
 
 /** What a case found. */
