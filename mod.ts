@@ -324,18 +324,15 @@ export { serveInspector } from "./src/viz/inspector.ts";
 export type { InspectorOptions, InspectorPace, InspectorServer } from "./src/viz/inspector.ts";
 
 // conformance
-export {
-  CONFORMANCE_CATEGORIES,
-  DEFAULT_CONFORMANCE_SEED,
-  formatConformanceTable,
-  runConformance,
-} from "./src/conformance/suite.ts";
+export { DEFAULT_CONFORMANCE_SEED, runConformance } from "./src/conformance/suite.ts";
+export type { ConformanceOptions } from "./src/conformance/suite.ts";
+export { CONFORMANCE_CATEGORIES } from "./src/conformance/suite_report.ts";
 export type {
   ConformanceCategory,
-  ConformanceOptions,
   ConformanceReport,
   ConformanceResult,
-} from "./src/conformance/suite.ts";
+} from "./src/conformance/suite_report.ts";
+export { formatConformanceTable } from "./src/conformance/suite_table.ts";
 export { qgateAdapter } from "./src/conformance/adapter.ts";
 export type {
   AccessEntry,

@@ -23,8 +23,9 @@
  * @module
  */
 
-import { formatConformanceTable, runConformance } from "./suite.ts";
-import type { ConformanceCategory } from "./suite.ts";
+import { runConformance } from "./suite.ts";
+import type { ConformanceCategory } from "./suite_report.ts";
+import { formatConformanceTable } from "./suite_table.ts";
 import { qgateAdapter } from "./adapter.ts";
 import { measureStatechartCoverage } from "./coverage.ts";
 import { exploreHandshake, formatExploration } from "./explore.ts";
