@@ -13,7 +13,7 @@ import {
   type SessionOptions,
   type Transport,
 } from "../mod.ts";
-import { closePair, type Pair, startPair } from "./_session_helpers.ts";
+import { closePair, type Pair, startPair, waitFor } from "./_session_helpers.ts";
 import { propertyConfig } from "./_property.ts";
 
 const EXTENDER = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
@@ -140,7 +140,7 @@ Deno.test("Session sends noise at random intervals by security level and the pee
     if (event.noise) noiseReceived++;
   });
   await Promise.all([pair.initiator.ready, pair.responder.ready]);
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await waitFor(() => noiseReceived >= 3, { what: "three noise records" });
   await closePair(pair);
   // The initiator opens with noise before the responder said anything.
   assert.equal(firstFrame, "noise");
