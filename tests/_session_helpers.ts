@@ -5,6 +5,7 @@
 
 import {
   AccessManager,
+  type Clock,
   createMemoryPair,
   derivePeerUuid,
   formatUuid,
@@ -118,4 +119,20 @@ export async function waitFor(
  */
 export function idle(ms = 20): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A real-time clock whose `now()` can jump ahead: `skip(ms)` moves it on
+ * without waiting, timers still run in real time.
+ */
+export function skippingClock(): { clock: Clock; skip(ms: number): void } {
+  let offset = 0;
+  return {
+    clock: {
+      now: () => performance.now() + offset,
+      setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+      clearTimeout: (id: unknown) => clearTimeout(id as number),
+    },
+    skip: (ms) => void (offset += ms),
+  };
 }

@@ -9,7 +9,7 @@ import {
   seededRandom,
   type Session,
 } from "../mod.ts";
-import { accessFor, identityFor, waitFor } from "./_session_helpers.ts";
+import { accessFor, identityFor, skippingClock, waitFor } from "./_session_helpers.ts";
 import { propertyConfig } from "./_property.ts";
 
 const EXTENDER = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
@@ -172,12 +172,7 @@ Deno.test("Session over datagrams opens the previous epoch's records only within
     ] as const
   ) {
     await t.step(name, async () => {
-      let offset = 0;
-      const clock = {
-        now: () => performance.now() + offset,
-        setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-        clearTimeout: (id: unknown) => clearTimeout(id as number),
-      };
+      const { clock, skip } = skippingClock();
       const relay = stashingRelay();
       const options = {
         requireAuthentication: false,
@@ -203,7 +198,7 @@ Deno.test("Session over datagrams opens the previous epoch's records only within
       // ...while the keys move on to epoch 3.
       assert.equal(await server.updateKeys(), 3);
       const dropped = server.droppedRecords;
-      offset += elapsed;
+      skip(elapsed);
       await relay.deliverStash();
       await waitFor(() => received.length > 0 || server.droppedRecords > dropped, {
         what: "the held-back record to be opened or dropped",
