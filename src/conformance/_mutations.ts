@@ -46,18 +46,27 @@ export type Expectation =
   | { readonly status: "ready" }
   | { readonly status: "failed"; readonly code: ErrorCode; readonly phase?: PhaseName };
 
+/** The five phases, in protocol order. */
+const PHASE_NAMES: readonly PhaseName[] = [
+  "metaExchange",
+  "primaryKeyExchange",
+  "secondaryKeyExchange",
+  "authentication",
+  "sessionInit",
+];
+
 /** The phase a handshake message belongs to. */
 export function phaseOfKind(kind: HandshakeKind): PhaseName {
-  const index = HANDSHAKE_KINDS.indexOf(kind);
-  return ([
-    "metaExchange",
-    "primaryKeyExchange",
-    "secondaryKeyExchange",
-    "authentication",
-    "sessionInit",
-  ] as const)[
-    index >> 1
-  ]!;
+  return PHASE_NAMES[HANDSHAKE_KINDS.indexOf(kind) >> 1]!;
+}
+
+/**
+ * The phase a statechart state belongs to (`"authentication.verifying"` is
+ * in `"authentication"`), or `undefined` outside the five phases.
+ */
+export function phaseOfState(state: string): PhaseName | undefined {
+  const first = state.split(".")[0]!;
+  return PHASE_NAMES.find((phase) => phase === first);
 }
 
 /** The direction a handshake message travels in (the responder sends every `begin…`). */

@@ -50,6 +50,7 @@ import {
   fixedStandIn,
   runStandInPair,
   STANDIN_SHARE as SHARE,
+  STANDIN_SUITE as SUITE,
   standInInput,
 } from "../viz/_standin.ts";
 
@@ -267,13 +268,6 @@ export interface StatechartCoverage {
   /** Labels of the transitions never taken (`#source --event [guard]--> #target`). */
   readonly uncovered: readonly string[];
 }
-
-const SUITE = {
-  primaryKeyExchange: "X25519",
-  secondaryKeyExchange: "ML-KEM-768",
-  aead: "ChaCha20-Poly1305",
-  hash: "SHA-256",
-} as const;
 
 const PROOF = {
   signature: 0x0001,

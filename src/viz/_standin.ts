@@ -34,7 +34,11 @@ import type { KeyUpdateCommand, KeyUpdateEvent } from "../../machines/key_update
 import type { ErrorCode } from "../errors.ts";
 import type { AuthenticationMessage } from "../codec/message_types.ts";
 import { bytesToHex } from "../_hex.ts";
-import { DEFAULT_PREFERENCES, type PeerVerdict } from "../handshake_policy.ts";
+import {
+  DEFAULT_PREFERENCES,
+  type NegotiatedSuite,
+  type PeerVerdict,
+} from "../handshake_policy.ts";
 
 /** A command of the handshake or the key-update statechart. */
 export type StandInCommand = HandshakeCommand | KeyUpdateCommand;
@@ -87,6 +91,14 @@ export interface StandInCrypto {
 
 /** A verdict about a peer that presented no identity. */
 export const ANONYMOUS: PeerVerdict = { presented: false, signatureValid: false, access: "none" };
+
+/** The suite both sides negotiate from the default preferences. */
+export const STANDIN_SUITE: NegotiatedSuite = {
+  primaryKeyExchange: "X25519",
+  secondaryKeyExchange: "ML-KEM-768",
+  aead: "ChaCha20-Poly1305",
+  hash: "SHA-256",
+};
 
 /** The key share {@linkcode fixedStandIn} answers with by default: 32 bytes of 7. */
 export const STANDIN_SHARE: Uint8Array = new Uint8Array(32).fill(7);

@@ -26,6 +26,7 @@ import { keyUpdateMachine } from "../../machines/key_update.ts";
 import type { TraceEvent, TraceRole } from "./trace_types.ts";
 import {
   fixedStandIn,
+  STANDIN_SUITE,
   type StandInCommand,
   type StandInCrypto,
   standInInput,
@@ -285,12 +286,7 @@ class Simulation {
 
   #exchange(peer: Peer, slot: KeyExchangeSlot): KeyExchangeName {
     const context = peer.handshake.getSnapshot().context as { suite?: NegotiatedSuite };
-    const suite = context.suite ?? this.#suite ?? {
-      primaryKeyExchange: "X25519",
-      secondaryKeyExchange: "ML-KEM-768",
-      aead: "ChaCha20-Poly1305",
-      hash: "SHA-256",
-    };
+    const suite = context.suite ?? this.#suite ?? STANDIN_SUITE;
     return slot === "primary" ? suite.primaryKeyExchange : suite.secondaryKeyExchange;
   }
 
