@@ -12,7 +12,8 @@ import type { Expectation, MutationEnvironment } from "./_mutations.ts";
 import type { RelayOptions } from "./_relay.ts";
 import type { RecordTracker } from "./_record_tracker.ts";
 import type { ConformanceCategory } from "./suite_report.ts";
-import { type Identities, other, type Side, spec } from "./_fixtures.ts";
+import { otherRole } from "../viz/_standin.ts";
+import { type Identities, type Side, spec } from "./_fixtures.ts";
 import type { Finding, PropertyFinding } from "./_findings.ts";
 
 /** A case: an id, a category, the IUT's role, and how to run it. */
@@ -52,7 +53,7 @@ export function play(
   return duel({
     adapter: context.adapter,
     iut: spec(role, sides[role], seed, context.timeouts),
-    reference: spec(other(role), sides[other(role)], seed, context.timeouts),
+    reference: spec(otherRole(role), sides[otherRole(role)], seed, context.timeouts),
     deadline: context.deadline,
     ...(extra.relay === undefined ? {} : { relay: extra.relay }),
     ...(extra.onReference === undefined ? {} : { onReference: extra.onReference }),

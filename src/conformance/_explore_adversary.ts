@@ -8,15 +8,14 @@
 
 import type { Message } from "../codec/message_types.ts";
 import { hexToBytes as bytesOf } from "../_hex.ts";
-import { otherRole as other, standInHash as h } from "../viz/_standin.ts";
+import { otherRole, ROLES, standInHash as h } from "../viz/_standin.ts";
 import { exampleMessage } from "./_mutations.ts";
+import { receiverOf } from "./_relay.ts";
 import {
   type Joint,
   messageId,
   type Packet,
   preKey,
-  receiverOf,
-  ROLES,
   type StepLog,
   type World,
 } from "./_explore_state.ts";
@@ -76,7 +75,7 @@ export function moves(world: World, joint: Joint, options: { retransmits: number
         apply: (next, log) => deliver(world, next, direction, 0, log),
       });
     } else if (
-      joint.sides[other(receiver)].runtime.closed && !receiving.sawEnd && !receiving.closed &&
+      joint.sides[otherRole(receiver)].runtime.closed && !receiving.sawEnd && !receiving.closed &&
       !world.datagram
     ) {
       list.push({

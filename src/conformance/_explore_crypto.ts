@@ -11,12 +11,7 @@ import { ErrorCode } from "../errors.ts";
 import type { Message } from "../codec/message_types.ts";
 import type { PeerVerdict } from "../handshake_policy.ts";
 import { bytesToHex, hexToBytes as bytesOf } from "../_hex.ts";
-import {
-  ANONYMOUS,
-  otherRole as other,
-  type StandInCrypto,
-  standInHash as h,
-} from "../viz/_standin.ts";
+import { ANONYMOUS, otherRole, type StandInCrypto, standInHash as h } from "../viz/_standin.ts";
 import type { Runtime, World } from "./_explore_state.ts";
 
 const encoder = new TextEncoder();
@@ -28,7 +23,7 @@ function verdict(world: World, role: Role, message: Message, transcript: string)
   const identity = message.identity;
   if (identity === undefined) return ANONYMOUS;
   const name = new TextDecoder().decode(identity.publicKey);
-  const expected = h("proof", name, other(role), transcript);
+  const expected = h("proof", name, otherRole(role), transcript);
   const signatureValid = identity.signature === 0x0001 && bytesToHex(identity.proof) === expected;
   const access = world.scenario[role].allows.includes(name) ? "allowed" : "unknown";
   return {

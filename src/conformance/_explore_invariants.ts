@@ -6,7 +6,8 @@
  */
 
 import type { InvariantResult } from "./explore_report.ts";
-import { type Joint, ROLES } from "./_explore_state.ts";
+import { ROLES } from "../viz/_standin.ts";
+import type { Joint } from "./_explore_state.ts";
 
 /** The invariants' names, numbered as in `explore.ts`. */
 export const INVARIANTS = [

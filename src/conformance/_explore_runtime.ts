@@ -18,21 +18,13 @@ import { isHandshakeKind, type Message, type MessageKind } from "../codec/messag
 import {
   commandsOf,
   type ExecutableAction,
-  otherRole as other,
+  otherRole,
   standInHash as h,
   standInResult,
 } from "../viz/_standin.ts";
 import { hashCrypto } from "./_explore_crypto.ts";
-import {
-  type Direction,
-  type Joint,
-  messageId,
-  outgoing,
-  type Packet,
-  receiverOf,
-  type StepLog,
-  type World,
-} from "./_explore_state.ts";
+import { type Direction, directionFrom, receiverOf } from "./_relay.ts";
+import { type Joint, messageId, type Packet, type StepLog, type World } from "./_explore_state.ts";
 
 const APPLICATION_KINDS: ReadonlySet<string> = new Set(["extenderData", "extenderUpdate", "close"]);
 
@@ -134,7 +126,7 @@ function seal(
 
 function transmit(world: World, joint: Joint, role: Role, packet: Packet): void {
   if (joint.sides[role].runtime.closed) return;
-  joint.channel[outgoing(role)].push(packet);
+  joint.channel[directionFrom(role)].push(packet);
   void world;
 }
 
@@ -171,7 +163,7 @@ function execute(
       runtime.chain = h("ck", runtime.chain, runtime.secret);
       const key = (direction: Direction) =>
         h("key", runtime.chain, direction, String(epoch), runtime.transcript);
-      const send = key(outgoing(role));
+      const send = key(directionFrom(role));
       if (runtime.installed.includes(send)) {
         log.violations.push({ invariant: 5, detail: `${role} installed send key ${send} twice` });
       }
@@ -179,7 +171,7 @@ function execute(
       runtime.send = { key: send, epoch };
       runtime.sendKeys[String(epoch)] = send;
       runtime.counters[send] ??= 0;
-      runtime.receiveKeys[String(epoch)] = key(outgoing(other(role)));
+      runtime.receiveKeys[String(epoch)] = key(directionFrom(otherRole(role)));
       runtime.receiveEpoch = epoch;
       runtime.receiveCounter = 0;
       return;

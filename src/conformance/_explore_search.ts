@@ -7,17 +7,16 @@
 
 import { type AnyStateMachine, initialTransition } from "xstate";
 import type { Role } from "../../machines/_setup.ts";
-import { type ExecutableAction, otherRole as other } from "../viz/_standin.ts";
+import { type ExecutableAction, otherRole, ROLES } from "../viz/_standin.ts";
 import type { ScenarioReport } from "./explore_report.ts";
 import type { ExplorationScenario } from "./explore_scenarios.ts";
+import { directionFrom } from "./_relay.ts";
 import {
   clone,
   freshRuntime,
   input,
   type Joint,
   keyOf,
-  outgoing,
-  ROLES,
   type Side,
   type StepLog,
   type World,
@@ -97,7 +96,7 @@ export function exploreScenario(
       move.apply(next, log);
       // Records toward a side that has closed its transport are never read.
       for (const role of ROLES) {
-        if (next.sides[role].runtime.closed) next.channel[outgoing(other(role))] = [];
+        if (next.sides[role].runtime.closed) next.channel[directionFrom(otherRole(role))] = [];
       }
       transitions++;
       for (const invariant of [2, 3, 4, 5]) {

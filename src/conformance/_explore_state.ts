@@ -11,24 +11,9 @@ import type { HandshakeInput, Role } from "../../machines/_setup.ts";
 import type { Message } from "../codec/message_types.ts";
 import { encodeMessage } from "../codec/messages.ts";
 import { DEFAULT_PREFERENCES } from "../handshake_policy.ts";
-import { otherRole as other, standInHash as h, standInInput } from "../viz/_standin.ts";
+import { otherRole, ROLES, standInHash as h, standInInput } from "../viz/_standin.ts";
+import { type Direction, directionFrom } from "./_relay.ts";
 import type { ExplorationScenario } from "./explore_scenarios.ts";
-
-/** A direction of the channel: initiator to responder, or back. */
-export type Direction = "i2r" | "r2i";
-
-/** Both roles, initiator first. */
-export const ROLES: readonly Role[] = ["initiator", "responder"];
-
-/** The direction a role sends in. */
-export function outgoing(role: Role): Direction {
-  return role === "initiator" ? "i2r" : "r2i";
-}
-
-/** The role a direction delivers to. */
-export function receiverOf(direction: Direction): Role {
-  return direction === "i2r" ? "responder" : "initiator";
-}
 
 /** A message in flight. */
 export interface Packet {
@@ -179,8 +164,8 @@ export function preKey(world: World, direction: Direction, withGss: boolean): st
 
 /** A side's stand-in runtime state before its first step: epoch-0 keys, nothing sent. */
 export function freshRuntime(world: World, role: Role): Runtime {
-  const send = preKey(world, outgoing(role), true);
-  const receive = preKey(world, outgoing(other(role)), true);
+  const send = preKey(world, directionFrom(role), true);
+  const receive = preKey(world, directionFrom(otherRole(role)), true);
   return {
     timers: [],
     transcript: h("transcript"),

@@ -15,7 +15,6 @@ import {
   type NegotiatedSuite,
 } from "../handshake_policy.ts";
 import type { AccessEntry, ConformanceEndpointSpec, ConformanceRole } from "./adapter.ts";
-import type { Direction } from "./_relay.ts";
 
 /** The exporter both sides of every case derive, compared after ready. */
 export const EXPORTER = {
@@ -23,19 +22,6 @@ export const EXPORTER = {
   context: new TextEncoder().encode("exporter context"),
   length: 32,
 };
-
-/** Both roles, initiator first. */
-export const ROLES: readonly ConformanceRole[] = ["initiator", "responder"];
-
-/** The other end of the connection. */
-export function other(role: ConformanceRole): ConformanceRole {
-  return role === "initiator" ? "responder" : "initiator";
-}
-
-/** The receiver of a direction. */
-export function receiverOf(direction: Direction): ConformanceRole {
-  return direction === "i2r" ? "responder" : "initiator";
-}
 
 /** The identities of every case, made once per run. */
 export interface Identities {

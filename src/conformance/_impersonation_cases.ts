@@ -9,7 +9,7 @@
 import { ErrorCode } from "../errors.ts";
 import type { ConformanceRole } from "./adapter.ts";
 import { type Case, type ConfiguredCase, type Context, play } from "./_case.ts";
-import { other } from "./_fixtures.ts";
+import { otherRole } from "../viz/_standin.ts";
 import { checkEnds, fail } from "./_findings.ts";
 
 const { AUTH_FAILED, PEER_NOT_ALLOWED, TRANSPORT_CLOSED } = ErrorCode;
@@ -82,7 +82,7 @@ export function impersonationCases(context: Context): Case[] {
           const result = await play(context, victim, mitm.sides(context.identities), mitm.name);
           return checkEnds(result, {
             iut: mitm.expect[victim],
-            reference: mitm.expect[other(victim)],
+            reference: mitm.expect[otherRole(victim)],
           });
         },
       }]

@@ -17,10 +17,10 @@ import {
   MUTATIONS,
   mutationScript,
 } from "./_mutations.ts";
-import { createRelay, type DeliveryStep } from "./_relay.ts";
+import { createRelay, type DeliveryStep, receiverOf } from "./_relay.ts";
 import type { ConformanceCategory } from "./suite_report.ts";
 import { type Case, type Context, play } from "./_case.ts";
-import { authenticationSides, type Identities, receiverOf, type Side, spec } from "./_fixtures.ts";
+import { authenticationSides, type Identities, type Side, spec } from "./_fixtures.ts";
 import { checkEnds, type Finding } from "./_findings.ts";
 
 /** The base configurations mutations run on: mutual Ed25519 authentication, without and with a GSS. */

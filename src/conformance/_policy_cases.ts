@@ -8,7 +8,7 @@
 
 import { ErrorCode } from "../errors.ts";
 import { type Case, type ConfiguredCase, type Context, play } from "./_case.ts";
-import { other } from "./_fixtures.ts";
+import { otherRole } from "../viz/_standin.ts";
 import { checkEnds, fail, READY } from "./_findings.ts";
 
 const {
@@ -159,7 +159,7 @@ export function policyCases(context: Context): Case[] {
         const result = await play(context, role, policy.sides(context.identities), policy.name);
         return checkEnds(result, {
           iut: policy.expect[role],
-          reference: policy.expect[other(role)],
+          reference: policy.expect[otherRole(role)],
         });
       },
     }))

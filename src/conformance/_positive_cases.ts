@@ -11,7 +11,8 @@ import { type SignatureName, SIGNATURES } from "../crypto/types.ts";
 import { DEFAULT_PREFERENCES } from "../handshake_policy.ts";
 import { type Case, type Context, play } from "./_case.ts";
 import { allCombinations, only, sampledCombinations } from "./_combinations.ts";
-import { type AuthenticationMode, authenticationSides, expectedSuite, other } from "./_fixtures.ts";
+import { otherRole } from "../viz/_standin.ts";
+import { type AuthenticationMode, authenticationSides, expectedSuite } from "./_fixtures.ts";
 import { checkReady } from "./_findings.ts";
 
 /** The positive cases: every combination (or a sample), then each authentication mode. */
@@ -62,7 +63,7 @@ export function positiveCases(context: Context, long: boolean, sample: number): 
               initiator: { ...sides.initiator, gss: secret },
               responder: { ...sides.responder, gss: secret },
             }, `${mode} ${scheme} ${gss}`);
-            const peerSide = sides[other(role)];
+            const peerSide = sides[otherRole(role)];
             return checkReady(result, {
               suite: expectedSuite(DEFAULT_PREFERENCES, DEFAULT_PREFERENCES),
               peer: peerSide.identity,

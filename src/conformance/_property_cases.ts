@@ -31,7 +31,8 @@ import {
 } from "./_relay.ts";
 import { type Case, type Context, play } from "./_case.ts";
 import { only, sampledCombinations } from "./_combinations.ts";
-import { type AuthenticationMode, authenticationSides, expectedSuite, other } from "./_fixtures.ts";
+import { otherRole } from "../viz/_standin.ts";
+import { type AuthenticationMode, authenticationSides, expectedSuite } from "./_fixtures.ts";
 import { checkReady, fail, type PropertyFinding, READY } from "./_findings.ts";
 import { runMutation, usableMutations } from "./_mutation_cases.ts";
 
@@ -155,7 +156,7 @@ export function propertyCases(context: Context): Case[] {
               "orderings",
               { relay: () => delivery },
             );
-            const peer = sides[other(iutRole)].identity;
+            const peer = sides[otherRole(iutRole)].identity;
             return [
               ...checkReady(result, {
                 suite: combos[combination]!,
@@ -205,7 +206,7 @@ export function propertyCases(context: Context): Case[] {
                 });
               },
             });
-            const peer = sides[other(iutRole)].identity;
+            const peer = sides[otherRole(iutRole)].identity;
             return [
               ...checkReady(result, {
                 suite: expectedSuite(DEFAULT_PREFERENCES, DEFAULT_PREFERENCES),

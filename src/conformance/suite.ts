@@ -36,7 +36,8 @@ import {
   type ConformanceResult,
 } from "./suite_report.ts";
 import type { Case, Context } from "./_case.ts";
-import { makeIdentities, ROLES } from "./_fixtures.ts";
+import { ROLES } from "../viz/_standin.ts";
+import { makeIdentities } from "./_fixtures.ts";
 import type { Finding, PropertyFinding } from "./_findings.ts";
 import { positiveCases } from "./_positive_cases.ts";
 import { policyCases } from "./_policy_cases.ts";

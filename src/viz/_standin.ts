@@ -103,6 +103,9 @@ export const STANDIN_SUITE: NegotiatedSuite = {
 /** The key share {@linkcode fixedStandIn} answers with by default: 32 bytes of 7. */
 export const STANDIN_SHARE: Uint8Array = new Uint8Array(32).fill(7);
 
+/** Both roles, initiator first. */
+export const ROLES: readonly Role[] = ["initiator", "responder"];
+
 /** The other end of the connection. */
 export function otherRole(role: Role): Role {
   return role === "initiator" ? "responder" : "initiator";
