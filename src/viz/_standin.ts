@@ -13,7 +13,9 @@
  * result back, {@linkcode runStandInPair} runs both roles back to back in FIFO
  * order, and {@linkcode standInInput} builds a statechart input with defaults.
  * Commands that need no crypto (`frame.send`, `keys.*`, `flight.retransmit`)
- * stay with each user, which models its own channel.
+ * stay with each user, which models its own channel. The vocabulary its users
+ * share lives here too: {@linkcode ROLES}, {@linkcode otherRole},
+ * {@linkcode commandsOf}, {@linkcode equalBytes}, the default suite and share.
  *
  * Everything here is pure and deterministic: it runs under XState's pure
  * `transition()` for exhaustive exploration.
