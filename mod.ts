@@ -324,18 +324,15 @@ export { serveInspector } from "./src/viz/inspector.ts";
 export type { InspectorOptions, InspectorPace, InspectorServer } from "./src/viz/inspector.ts";
 
 // conformance
-export {
-  CONFORMANCE_CATEGORIES,
-  DEFAULT_CONFORMANCE_SEED,
-  formatConformanceTable,
-  runConformance,
-} from "./src/conformance/suite.ts";
+export { DEFAULT_CONFORMANCE_SEED, runConformance } from "./src/conformance/suite.ts";
+export type { ConformanceOptions } from "./src/conformance/suite.ts";
+export { CONFORMANCE_CATEGORIES } from "./src/conformance/suite_report.ts";
 export type {
   ConformanceCategory,
-  ConformanceOptions,
   ConformanceReport,
   ConformanceResult,
-} from "./src/conformance/suite.ts";
+} from "./src/conformance/suite_report.ts";
+export { formatConformanceTable } from "./src/conformance/suite_table.ts";
 export { qgateAdapter } from "./src/conformance/adapter.ts";
 export type {
   AccessEntry,
@@ -348,20 +345,16 @@ export type {
 } from "./src/conformance/adapter.ts";
 export { measureStatechartCoverage } from "./src/conformance/coverage.ts";
 export type { StatechartCoverage } from "./src/conformance/coverage.ts";
-export {
-  DEFAULT_EXPLORATION_DEPTH,
-  DEFAULT_EXPLORATION_SCENARIOS,
-  exploreHandshake,
-  formatExploration,
-} from "./src/conformance/explore.ts";
+export { DEFAULT_EXPLORATION_DEPTH, exploreHandshake } from "./src/conformance/explore.ts";
+export type { ExplorationOptions } from "./src/conformance/explore.ts";
+export { DEFAULT_EXPLORATION_SCENARIOS } from "./src/conformance/explore_scenarios.ts";
+export type { ExplorationScenario, ExplorationSide } from "./src/conformance/explore_scenarios.ts";
 export type {
-  ExplorationOptions,
   ExplorationReport,
-  ExplorationScenario,
-  ExplorationSide,
   InvariantResult,
   ScenarioReport,
-} from "./src/conformance/explore.ts";
+} from "./src/conformance/explore_report.ts";
+export { formatExploration } from "./src/conformance/explore_text.ts";
 export { formatHostileReport, runHostilePeer } from "./src/conformance/hostile_peer.ts";
 export type {
   HostileCaseResult,

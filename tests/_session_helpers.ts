@@ -5,6 +5,7 @@
 
 import {
   AccessManager,
+  type Clock,
   createMemoryPair,
   derivePeerUuid,
   formatUuid,
@@ -80,4 +81,58 @@ export async function outcome(
 export async function closePair(pair: Pair): Promise<void> {
   await pair.initiator.close();
   await Promise.all([pair.initiator.closed, pair.responder.closed]);
+}
+
+/** Options of {@linkcode waitFor}. */
+export interface WaitForOptions {
+  /** How long the condition may take, in real ms (default 10,000: generous on a loaded machine). */
+  timeout?: number;
+  /** What is awaited, for the error message. */
+  what?: string;
+}
+
+/**
+ * Waits until `condition()` holds, checking it now and then after each
+ * macrotask turn (every few ms of real time).
+ *
+ * @throws {Error} If it still does not hold after `timeout` ms.
+ */
+export async function waitFor(
+  condition: () => boolean,
+  options: WaitForOptions = {},
+): Promise<void> {
+  const timeout = options.timeout ?? 10_000;
+  const deadline = performance.now() + timeout;
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out after ${timeout} ms waiting for ${options.what ?? "a condition"}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/**
+ * Lets pending work run for `ms` of real time, before asserting that
+ * something did NOT happen (there is no event to wait for). A loaded machine
+ * can only make such a check weaker, never fail it. Never use it before
+ * asserting that something did happen: wait for that with {@linkcode waitFor}.
+ */
+export function idle(ms = 20): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A real-time clock whose `now()` can jump ahead: `skip(ms)` moves it on
+ * without waiting, timers still run in real time.
+ */
+export function skippingClock(): { clock: Clock; skip(ms: number): void } {
+  let offset = 0;
+  return {
+    clock: {
+      now: () => performance.now() + offset,
+      setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+      clearTimeout: (id: unknown) => clearTimeout(id as number),
+    },
+    skip: (ms) => void (offset += ms),
+  };
 }

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { hexToBytes } from "../src/_hex.ts";
 import { bytesToHex } from "../src/_hex.ts";
 import { recordMask, RecordTracker } from "../src/conformance/_record_tracker.ts";
+import { receiverOf } from "../src/conformance/_relay.ts";
 import type { NegativeVector, PositiveVector, VectorFile } from "../src/conformance/vectors.ts";
 import { runHandshakeVectors, type VectorResult } from "../src/conformance/vector_harness.ts";
 import { serveVectorRunner } from "../src/conformance/runner.ts";
@@ -64,7 +65,7 @@ Deno.test("handshake vector files hold tests, each with what the runner contract
     for (const test of NEGATIVE.tests) {
       assert.equal(test.result, "invalid");
       assert.ok(ids.has(test.base), test.id);
-      const receiver = test.mutation.direction === "i2r" ? "responder" : "initiator";
+      const receiver = receiverOf(test.mutation.direction);
       assert.equal(test.sides[receiver].expected.status, "failed", test.id);
       assert.ok(test.flags.length > 0, test.id);
     }

@@ -24,7 +24,7 @@ import {
   type Session,
   type Transport,
 } from "../mod.ts";
-import { identityFor } from "./_session_helpers.ts";
+import { identityFor, idle, waitFor } from "./_session_helpers.ts";
 import { propertyConfig } from "./_property.ts";
 
 const OPEN = { requireAuthentication: false } as const;
@@ -34,12 +34,19 @@ function codeOf(error: unknown): string | undefined {
   return (error as { code?: string } | undefined)?.code;
 }
 
-/** A transport whose writes can be held back: a peer that stops reading. */
-function gated(transport: Transport): { transport: Transport; hold(): void; release(): void } {
+/**
+ * A transport whose writes can be held back: a peer that stops reading.
+ * `stalled` counts the writes that found the gate closed.
+ */
+function gated(
+  transport: Transport,
+): { transport: Transport; hold(): void; release(): void; readonly stalled: number } {
   const writer = transport.writable.getWriter();
   let gate: PromiseWithResolvers<void> | undefined;
+  let stalled = 0;
   const writable = new WritableStream<Uint8Array>({
     async write(chunk): Promise<void> {
+      if (gate !== undefined) stalled++;
       while (gate !== undefined) await gate.promise;
       await writer.write(chunk);
     },
@@ -55,6 +62,9 @@ function gated(transport: Transport): { transport: Transport; hold(): void; rele
       const open = gate;
       gate = undefined;
       open?.resolve();
+    },
+    get stalled(): number {
+      return stalled;
     },
   };
 }
@@ -282,19 +292,16 @@ Deno.test("Session maxBufferedBytes applies backpressure and refuses a pile-up w
         (error) => codeOf(error),
       ),
   );
-  await new Promise((resolve) => setTimeout(resolve, 50));
   // Three records fit under the limit; three more may wait for room; the rest are refused.
-  assert.equal(client.bufferedBytes, 180_000);
+  // Sends reserve room in call order: once the last four are refused, the
+  // first six hold their room or wait for it.
   const refused = await Promise.all(sends.slice(6));
   assert.deepEqual(refused, Array(4).fill(ErrorCode.RESOURCE_LIMIT));
+  assert.equal(client.bufferedBytes, 180_000);
 
   stalled.release(); // the peer reads again: everything accepted is delivered, in order
   assert.deepEqual(await Promise.all(sends.slice(0, 6)), Array(6).fill("sent"));
-  const done = new Promise<void>((resolve) => {
-    const check = (): void => void (received.length === 6 ? resolve() : setTimeout(check, 5));
-    check();
-  });
-  await done;
+  await waitFor(() => received.length === 6, { what: "six messages" });
   assert.deepEqual(received, [0, 1, 2, 3, 4, 5]);
   assert.equal(client.bufferedBytes, 0);
   await client.close();
@@ -328,7 +335,7 @@ Deno.test("Session waiting sends end with ERR_SESSION_CLOSED when the session en
   const sends = [1, 2, 3, 4].map(() =>
     client.send(CHAT, new Uint8Array(60_000)).then(() => "sent", (error) => codeOf(error))
   );
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor(() => client.bufferedBytes === 120_000, { what: "two records buffered" });
   controller.abort();
   assert.deepEqual(await Promise.all(sends.slice(2)), [
     ErrorCode.SESSION_CLOSED,
@@ -413,8 +420,6 @@ Deno.test("Session enforces maxRecordLength when sending and when receiving", as
 });
 
 Deno.test("Session writeTimeout fails a session whose writes stall, and only then", async (t) => {
-  const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
-
   await t.step("a write held past writeTimeout ends the session with ERR_TIMEOUT", async () => {
     const clock = new SimulatedClock();
     const [a, b] = createMemoryPair();
@@ -428,17 +433,17 @@ Deno.test("Session writeTimeout fails a session whose writes stall, and only the
       () => (outcome = "sent"),
       (error) => (outcome = codeOf(error)),
     );
-    await tick();
+    await waitFor(() => held.stalled === 1, { what: "the write to stall" });
     clock.increment(499);
-    await tick();
+    await idle();
     assert.equal(outcome, undefined);
     assert.equal(ended, false);
     clock.increment(1);
-    await tick();
+    await waitFor(() => ended, { what: "the watchdog to end the session" });
     assert.equal(ended, true, "the watchdog ended the session at 500 ms");
     const info = await client.closed;
     assert.deepEqual(info, { code: ErrorCode.TIMEOUT, local: true });
-    await tick();
+    await waitFor(() => outcome !== undefined, { what: "the waiting send to settle" });
     assert.equal(outcome, ErrorCode.TIMEOUT, "the waiting send learns why");
     // A stream's abort waits for the write in its sink; once the sink gives
     // way, the abort goes through and the peer learns the transport is gone.
@@ -456,13 +461,12 @@ Deno.test("Session writeTimeout fails a session whose writes stall, and only the
     for (let i = 0; i < 4; i++) {
       held.hold();
       const sent = client.send(CHAT, new Uint8Array(10));
-      await tick();
+      await waitFor(() => held.stalled === i + 1, { what: `write ${i + 1} to stall` });
       clock.increment(400); // 1,600 ms in all, but never 500 for one write
-      await tick();
       held.release();
       await sent;
     }
-    await tick();
+    await waitFor(() => received === 4, { what: "four messages" });
     assert.equal(received, 4);
     assert.equal(client.state, "ready");
     await client.close();
@@ -488,12 +492,13 @@ Deno.test("respond() fails with ERR_TIMEOUT at timeouts.handshake even when no p
   a.readable.pipeTo(new WritableStream()).catch(() => {});
   let settled: string | undefined;
   server.ready.then(() => (settled = "ready"), (error) => (settled = codeOf(error)));
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // The statechart runs from respond() on: its deadlines are armed on the clock.
+  await waitFor(() => server.state !== "", { what: "the responder's statechart to start" });
   clock.increment(299);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await idle();
   assert.equal(settled, undefined);
   clock.increment(1);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor(() => settled !== undefined, { what: "ready to settle" });
   assert.equal(settled, ErrorCode.TIMEOUT);
   assert.equal((await server.closed).code, ErrorCode.TIMEOUT);
 });

@@ -12,6 +12,7 @@ import {
   UdpCookieInitiator,
   UdpCookieResponder,
 } from "../mod.ts";
+import { waitFor } from "./_session_helpers.ts";
 
 const OPEN = { requireAuthentication: false } as const;
 
@@ -168,12 +169,17 @@ Deno.test("UdpCookieResponder and UdpCookieInitiator behaviour", async (t) => {
   });
 });
 
-/** Sockets that each send a few datagrams and never read: spoofed senders that cannot echo. */
+/**
+ * Sockets that each send a few datagrams and never read: spoofed senders that
+ * cannot echo. `seen` counts the datagrams the listener has handled so far.
+ */
 async function flood(
   target: Deno.NetAddr,
   sockets: number,
   perSocket: number,
+  seen: () => number,
 ): Promise<number> {
+  const before = seen();
   let sent = 0;
   const opened: Deno.DatagramConn[] = [];
   for (let i = 0; i < sockets; i++) {
@@ -184,8 +190,8 @@ async function flood(
       sent++;
     }
   }
-  // Give the listener time to see them all before the sockets go.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // The sockets stay open until the listener has seen every datagram.
+  await waitFor(() => seen() - before >= sent, { what: `the listener to see ${sent} datagrams` });
   for (const socket of opened) socket.close();
   return sent;
 }
@@ -204,12 +210,16 @@ Deno.test("listenUdp() under a spoofed flood keeps no per-sender state while hon
   }, 1);
 
   // Two senders arrive before the load: they get sessions (that will time out).
-  const early = await flood(listener.addr, 2, 1);
+  const early = await flood(listener.addr, 2, 1, () => listener.handshakes);
   assert.equal(listener.handshakes, 2);
 
-  // Now 150 more senders, 4 datagrams each, while 5 honest peers connect.
+  // Now 150 more senders, 4 datagrams each, while 5 honest peers connect. Under
+  // load each datagram from a stranger gets a cookie reply or is dropped.
   const [flooded, details] = await Promise.all([
-    flood(listener.addr, 150, 4),
+    flood(listener.addr, 150, 4, () => {
+      const { replies, dropped } = listener.cookieStats;
+      return replies + dropped;
+    }),
     Promise.all([1, 2, 3, 4, 5].map(async () => {
       const client: Session = connectUdp({ port: listener.addr.port }, OPEN);
       const detail = await client.ready;
@@ -247,7 +257,8 @@ Deno.test("listenUdp() without cookies lets a flood take every handshake slot (w
   listener.on("failure", (failure) => {
     if (failure.stage === "refused") refused.push(`${failure.code} ${failure.limit}`);
   });
-  await flood(listener.addr, 6, 1);
+  // Four open a handshake, the other two are refused.
+  await flood(listener.addr, 6, 1, () => listener.handshakes + refused.length);
   assert.equal(listener.handshakes, 4);
   assert.equal(listener.cookieStats.replies, 0);
   const client = connectUdp({ port: listener.addr.port }, {

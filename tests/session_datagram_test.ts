@@ -9,7 +9,7 @@ import {
   seededRandom,
   type Session,
 } from "../mod.ts";
-import { accessFor, identityFor } from "./_session_helpers.ts";
+import { accessFor, identityFor, skippingClock, waitFor } from "./_session_helpers.ts";
 import { propertyConfig } from "./_property.ts";
 
 const EXTENDER = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
@@ -125,6 +125,8 @@ Deno.test("respond() over datagrams fails with ERR_TIMEOUT when every datagram i
 function stashingRelay(): {
   transports: [DatagramTransport, DatagramTransport];
   stashNext: () => void;
+  /** Whether a datagram is stashed. */
+  holding: () => boolean;
   deliverStash: () => Promise<void>;
 } {
   const [initiatorSide, relayA] = createDatagramPair();
@@ -154,14 +156,13 @@ function stashingRelay(): {
   return {
     transports: [initiatorSide, responderSide],
     stashNext: () => void (stashNext = true),
+    holding: () => stash !== undefined,
     deliverStash: async () => {
       if (stash !== undefined) await toResponder.write(stash);
       stash = undefined;
     },
   };
 }
-
-const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 Deno.test("Session over datagrams opens the previous epoch's records only within the grace period", async (t) => {
   for (
@@ -171,12 +172,7 @@ Deno.test("Session over datagrams opens the previous epoch's records only within
     ] as const
   ) {
     await t.step(name, async () => {
-      let offset = 0;
-      const clock = {
-        now: () => performance.now() + offset,
-        setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-        clearTimeout: (id: unknown) => clearTimeout(id as number),
-      };
+      const { clock, skip } = skippingClock();
       const relay = stashingRelay();
       const options = {
         requireAuthentication: false,
@@ -198,13 +194,15 @@ Deno.test("Session over datagrams opens the previous epoch's records only within
       // A record sealed under epoch 2 is held back in flight...
       relay.stashNext();
       await client.send(EXTENDER, new Uint8Array([7]));
-      await settle();
+      await waitFor(relay.holding, { what: "the record to be held back" });
       // ...while the keys move on to epoch 3.
       assert.equal(await server.updateKeys(), 3);
       const dropped = server.droppedRecords;
-      offset += elapsed;
+      skip(elapsed);
       await relay.deliverStash();
-      await settle();
+      await waitFor(() => received.length > 0 || server.droppedRecords > dropped, {
+        what: "the held-back record to be opened or dropped",
+      });
       if (delivered) {
         assert.deepEqual(received, [7]);
         assert.equal(server.droppedRecords, dropped);

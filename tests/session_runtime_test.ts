@@ -13,8 +13,9 @@ import {
   type SessionOptions,
   type Transport,
 } from "../mod.ts";
-import { closePair, type Pair, startPair } from "./_session_helpers.ts";
+import { closePair, type Pair, skippingClock, startPair, waitFor } from "./_session_helpers.ts";
 import { propertyConfig } from "./_property.ts";
+import { bytesToHex } from "../src/_hex.ts";
 
 const EXTENDER = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
 
@@ -30,8 +31,6 @@ function auditingBackend(): {
   const seen = new Set<string>();
   const reused: string[] = [];
   let sealed = 0;
-  const hex = (bytes: Uint8Array) =>
-    Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   const wrap = (aead: Aead): Aead => ({
     ...aead,
     name: aead.name,
@@ -41,10 +40,10 @@ function auditingBackend(): {
     tagLength: aead.tagLength,
     createCipher(key): AeadCipher {
       const cipher = aead.createCipher(key);
-      const keyId = hex(key);
+      const keyId = bytesToHex(key);
       return {
         seal(nonce, plaintext, aad): Promise<Uint8Array<ArrayBuffer>> {
-          const id = `${keyId}/${hex(nonce)}`;
+          const id = `${keyId}/${bytesToHex(nonce)}`;
           if (seen.has(id)) reused.push(id);
           seen.add(id);
           sealed++;
@@ -140,7 +139,7 @@ Deno.test("Session sends noise at random intervals by security level and the pee
     if (event.noise) noiseReceived++;
   });
   await Promise.all([pair.initiator.ready, pair.responder.ready]);
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await waitFor(() => noiseReceived >= 3, { what: "three noise records" });
   await closePair(pair);
   // The initiator opens with noise before the responder said anything.
   assert.equal(firstFrame, "noise");
@@ -206,12 +205,7 @@ Deno.test("Session drops data for a just-removed extender, then fails with ERR_U
     ] as const
   ) {
     await t.step(name, async () => {
-      let offset = 0;
-      const clock = {
-        now: () => performance.now() + offset,
-        setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-        clearTimeout: (id: unknown) => clearTimeout(id as number),
-      };
+      const { clock, skip } = skippingClock();
       const relay = holdableRelay();
       const pair = startPair(
         { requireAuthentication: false, extenders: [EXTENDER] },
@@ -223,7 +217,7 @@ Deno.test("Session drops data for a just-removed extender, then fails with ERR_U
       // initiator still believes the extender runs and sends to it.
       relay.hold();
       await pair.responder.setExtenders([]);
-      offset += elapsed;
+      skip(elapsed);
       await pair.initiator.send(EXTENDER, new Uint8Array([1]));
       relay.release();
       if (expected === undefined) {
@@ -270,6 +264,23 @@ interface ReadyReal {
   pair: Pair;
   received: Record<Side, string[]>;
   failures: string[];
+}
+
+/** Records what each side of a ready pair receives and every failure. */
+function observe(pair: Pair): ReadyReal {
+  const real: ReadyReal = { pair, received: { initiator: [], responder: [] }, failures: [] };
+  for (const s of ["initiator", "responder"] as const) {
+    pair[s].on("message", ({ data }) => real.received[s].push(new TextDecoder().decode(data)));
+    pair[s].on("close", ({ code }) => code !== undefined && real.failures.push(code));
+  }
+  return real;
+}
+
+/** One more key update from each side, which flushes every record in flight. */
+async function flushWithUpdates(real: ReadyReal): Promise<void> {
+  for (const s of ["initiator", "responder"] as const) {
+    await real.pair[s].updateKeys().catch((error) => real.failures.push(String(error)));
+  }
 }
 
 const peerOf = (side: Side): Side => (side === "initiator" ? "responder" : "initiator");
@@ -336,19 +347,10 @@ Deno.test("Session keeps data in order with no nonce reuse while key updates and
         const audit = auditingBackend();
         const pair = startPair(options(audit.backend, seed), options(audit.backend, seed + 1));
         await Promise.all([pair.initiator.ready, pair.responder.ready]);
-        const real: ReadyReal = { pair, received: { initiator: [], responder: [] }, failures: [] };
-        for (const s of ["initiator", "responder"] as const) {
-          pair[s].on(
-            "message",
-            ({ data }) => real.received[s].push(new TextDecoder().decode(data)),
-          );
-          pair[s].on("close", ({ code }) => code !== undefined && real.failures.push(code));
-        }
+        const real = observe(pair);
         const model: ReadyModel = { sent: { initiator: [], responder: [] } };
         await fc.asyncModelRun(() => ({ model, real }), cmds);
-        // Settle: one more update from each side flushes every record in flight.
-        await pair.initiator.updateKeys().catch((error) => real.failures.push(String(error)));
-        await pair.responder.updateKeys().catch((error) => real.failures.push(String(error)));
+        await flushWithUpdates(real);
         await closePair(pair);
         assert.deepEqual(real.failures, []);
         for (const s of ["initiator", "responder"] as const) {
@@ -394,18 +396,10 @@ Deno.test("Session over lossy datagrams never fails or reuses a nonce while data
           transports,
         );
         await Promise.all([pair.initiator.ready, pair.responder.ready]);
-        const real: ReadyReal = { pair, received: { initiator: [], responder: [] }, failures: [] };
-        for (const s of ["initiator", "responder"] as const) {
-          pair[s].on(
-            "message",
-            ({ data }) => real.received[s].push(new TextDecoder().decode(data)),
-          );
-          pair[s].on("close", ({ code }) => code !== undefined && real.failures.push(code));
-        }
+        const real = observe(pair);
         const model: ReadyModel = { sent: { initiator: [], responder: [] } };
         await fc.asyncModelRun(() => ({ model, real }), cmds);
-        await pair.initiator.updateKeys().catch((error) => real.failures.push(String(error)));
-        await pair.responder.updateKeys().catch((error) => real.failures.push(String(error)));
+        await flushWithUpdates(real);
         await Promise.all([pair.initiator.close(), pair.responder.close()]);
         assert.deepEqual(real.failures, []);
         // Datagrams may lose or reorder data, never forge or duplicate it.

@@ -28,6 +28,7 @@ import { encodeMessage, messageTypeOf } from "../codec/messages.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
 import type { KeyExchangeName, SignatureName } from "../crypto/types.ts";
+import { equalBytes } from "../viz/_standin.ts";
 import type { Direction, Emission, RecordContext, RelayScript, TappedRecord } from "./_relay.ts";
 import { lengthHeader } from "./_relay.ts";
 import { preKeysOf, type RecordTracker, type TrackedRecord } from "./_record_tracker.ts";
@@ -45,18 +46,27 @@ export type Expectation =
   | { readonly status: "ready" }
   | { readonly status: "failed"; readonly code: ErrorCode; readonly phase?: PhaseName };
 
+/** The five phases, in protocol order. */
+const PHASE_NAMES: readonly PhaseName[] = [
+  "metaExchange",
+  "primaryKeyExchange",
+  "secondaryKeyExchange",
+  "authentication",
+  "sessionInit",
+];
+
 /** The phase a handshake message belongs to. */
 export function phaseOfKind(kind: HandshakeKind): PhaseName {
-  const index = HANDSHAKE_KINDS.indexOf(kind);
-  return ([
-    "metaExchange",
-    "primaryKeyExchange",
-    "secondaryKeyExchange",
-    "authentication",
-    "sessionInit",
-  ] as const)[
-    index >> 1
-  ]!;
+  return PHASE_NAMES[HANDSHAKE_KINDS.indexOf(kind) >> 1]!;
+}
+
+/**
+ * The phase a statechart state belongs to (`"authentication.verifying"` is
+ * in `"authentication"`), or `undefined` outside the five phases.
+ */
+export function phaseOfState(state: string): PhaseName | undefined {
+  const first = state.split(".")[0]!;
+  return PHASE_NAMES.find((phase) => phase === first);
 }
 
 /** The direction a handshake message travels in (the responder sends every `begin…`). */
@@ -293,8 +303,9 @@ function reversed(message: Message): Message {
     aeads: flip(message.aeads),
     hashes: flip(message.hashes),
   };
-  const same = encodeMessage(next).every((byte, i) => byte === encodeMessage(message)[i]);
-  return same ? { ...next, hashes: [...next.hashes, 0x7777] } : next;
+  return equalBytes(encodeMessage(next), encodeMessage(message))
+    ? { ...next, hashes: [...next.hashes, 0x7777] }
+    : next;
 }
 
 /** Signs the authentication payload of the README for a stranger's Ed25519 identity. */

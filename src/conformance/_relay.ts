@@ -63,6 +63,16 @@ export function opposite(direction: Direction): Direction {
   return direction === "i2r" ? "r2i" : "i2r";
 }
 
+/** The direction `role` sends in. */
+export function directionFrom(role: "initiator" | "responder"): Direction {
+  return role === "initiator" ? "i2r" : "r2i";
+}
+
+/** The role a direction delivers to. */
+export function receiverOf(direction: Direction): "initiator" | "responder" {
+  return direction === "i2r" ? "responder" : "initiator";
+}
+
 /** What the relay read from an epoch-0 record it could open. */
 export interface OpenedRecord {
   /** The message type byte. */

@@ -24,7 +24,7 @@ import type { AlgorithmPreferences, NegotiatedSuite } from "../handshake_policy.
 import type { CryptoBackend, SignatureKeyPair } from "../crypto/types.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
-import type { PhaseName } from "./_mutations.ts";
+import { type PhaseName, phaseOfState } from "./_mutations.ts";
 
 /** The five phases before `ready`, as a failure reports them. */
 export type HandshakePhase = PhaseName;
@@ -114,14 +114,6 @@ export interface ConformanceAdapter {
   ): ConformanceEndpoint | Promise<ConformanceEndpoint>;
 }
 
-const PHASES: readonly string[] = [
-  "metaExchange",
-  "primaryKeyExchange",
-  "secondaryKeyExchange",
-  "authentication",
-  "sessionInit",
-];
-
 /** Extra hooks the suite's own reference peer uses. */
 export interface ReferenceExtras {
   /** Replaces the crypto backend (default noble, so seeded runs are reproducible). */
@@ -174,8 +166,7 @@ export function startQgateEndpoint(
     onTrace?.(event);
     if (event.type === "state") {
       // The phase a failure happened in: the last phase state entered.
-      const first = event.state.split(".")[0]!;
-      if (PHASES.includes(first)) phase = first as PhaseName;
+      phase = phaseOfState(event.state) ?? phase;
     } else if (event.type === "end" && event.outcome === "ready" && holder.session) {
       const { label, context, length } = spec.exporter;
       exporter = holder.session.exportKeyingMaterial(label, context, length);

@@ -23,11 +23,13 @@
  * @module
  */
 
-import { formatConformanceTable, runConformance } from "./suite.ts";
-import type { ConformanceCategory } from "./suite.ts";
+import { runConformance } from "./suite.ts";
+import type { ConformanceCategory } from "./suite_report.ts";
+import { formatConformanceTable } from "./suite_table.ts";
 import { qgateAdapter } from "./adapter.ts";
 import { measureStatechartCoverage } from "./coverage.ts";
-import { exploreHandshake, formatExploration } from "./explore.ts";
+import { exploreHandshake } from "./explore.ts";
+import { formatExploration } from "./explore_text.ts";
 import { formatHostileReport, runHostilePeer } from "./hostile_peer.ts";
 import { runHandshakeVectors } from "./vector_harness.ts";
 import type { NegativeVector, PositiveVector, VectorFile } from "./vectors.ts";

@@ -39,20 +39,22 @@ import { primaryKeyExchangeMachine } from "../../machines/primary_key_exchange.t
 import { secondaryKeyExchangeMachine } from "../../machines/secondary_key_exchange.ts";
 import { authenticationMachine } from "../../machines/authentication.ts";
 import { sessionInitMachine } from "../../machines/session_init.ts";
-import {
-  type KeyUpdateCommand,
-  type KeyUpdateEvent,
-  keyUpdateMachine,
-} from "../../machines/key_update.ts";
-import type {
-  HandshakeCommand,
-  HandshakeEvent,
-  HandshakeInput,
-  Role,
-} from "../../machines/_setup.ts";
+import { keyUpdateMachine } from "../../machines/key_update.ts";
+import type { HandshakeInput, Role } from "../../machines/_setup.ts";
 import { ErrorCode } from "../errors.ts";
 import { isHandshakeKind, type Message } from "../codec/message_types.ts";
-import { DEFAULT_PREFERENCES, type PeerVerdict } from "../handshake_policy.ts";
+import type { PeerVerdict } from "../handshake_policy.ts";
+import {
+  ANONYMOUS,
+  type ExecutableAction,
+  fixedStandIn,
+  runStandInPair,
+  STANDIN_SHARE as SHARE,
+  STANDIN_SUITE as SUITE,
+  standInInput,
+} from "../viz/_standin.ts";
+
+export type { ExecutableAction };
 
 /** A transition definition as XState holds it (only what coverage reads). */
 interface Definition {
@@ -61,12 +63,6 @@ interface Definition {
   readonly target?: readonly AnyStateNode[] | undefined;
   readonly guard?: unknown;
   readonly delay?: unknown;
-}
-
-/** An executable action as `transition()` returns it. */
-export interface ExecutableAction {
-  readonly type: string;
-  readonly params?: unknown;
 }
 
 /** Coverage figures of one machine. */
@@ -273,29 +269,11 @@ export interface StatechartCoverage {
   readonly uncovered: readonly string[];
 }
 
-const ROLES: readonly Role[] = ["initiator", "responder"];
-const otherRole = (role: Role): Role => (role === "initiator" ? "responder" : "initiator");
-
-function emitted<C>(actions: readonly ExecutableAction[]): C[] {
-  return actions
-    .filter((action) => action.type === "xstate.emit")
-    .map((action) => (action.params as { event: C }).event);
-}
-
-const SUITE = {
-  primaryKeyExchange: "X25519",
-  secondaryKeyExchange: "ML-KEM-768",
-  aead: "ChaCha20-Poly1305",
-  hash: "SHA-256",
-} as const;
-
-const SHARE = new Uint8Array(32).fill(7);
 const PROOF = {
   signature: 0x0001,
   publicKey: new Uint8Array(32).fill(1),
   proof: new Uint8Array(64),
 };
-const ANONYMOUS: PeerVerdict = { presented: false, signatureValid: false, access: "none" };
 const VERDICTS: readonly PeerVerdict[] = [
   ANONYMOUS,
   { presented: true, signatureValid: false, access: "allowed" },
@@ -309,18 +287,6 @@ const VERDICTS: readonly PeerVerdict[] = [
     signature: "Ed25519",
   },
 ];
-
-function machineInput(role: Role, overrides: Partial<HandshakeInput>): HandshakeInput {
-  return {
-    role,
-    sessionId: role === "initiator" ? "1111111111111111" : "2222222222222222",
-    preferences: DEFAULT_PREFERENCES,
-    requireAuthentication: false,
-    extenders: [],
-    timeouts: { phase: 1_000, handshake: 10_000 },
-    ...overrides,
-  };
-}
 
 interface Scenario {
   readonly initiator: Partial<HandshakeInput>;
@@ -353,60 +319,26 @@ function runPair(
   coverage: TransitionCoverage,
   scenario: Scenario,
 ): { visited: AnyMachineSnapshot[]; messages: Message[] } {
-  const snapshots = {} as Record<Role, AnyMachineSnapshot>;
-  const queue: [Role, HandshakeEvent][] = [];
   const visited: AnyMachineSnapshot[] = [];
   const messages: Message[] = [];
-  const react = (role: Role, actions: readonly ExecutableAction[]): void => {
-    for (const command of emitted<HandshakeCommand>(actions)) {
-      switch (command.type) {
-        case "frame.send":
-          messages.push(command.message);
-          queue.push([
-            otherRole(role),
-            { type: `peer.${command.message.kind}`, message: command.message } as HandshakeEvent,
-          ]);
-          break;
-        case "keyExchange.offer":
-          queue.push([role, { type: "crypto.offered", share: SHARE }]);
-          break;
-        case "keyExchange.answer":
-          queue.push([role, { type: "crypto.answered", share: SHARE }]);
-          break;
-        case "keyExchange.finish":
-          queue.push([role, { type: "crypto.finished" }]);
-          break;
-        case "identity.sign":
-          queue.push([role, {
-            type: "crypto.signed",
-            identity: scenario[role].identity === undefined ? undefined : PROOF,
-          }]);
-          break;
-        case "identity.verify":
-          queue.push([role, {
-            type: "crypto.verified",
-            verdict: scenario.verdicts?.[role] ?? ANONYMOUS,
-          }]);
-          break;
+  runStandInPair<AnyMachineSnapshot>({
+    initial: (role) => coverage.initial(standInInput(role, { suite: SUITE, ...scenario[role] })),
+    transition: (_, snapshot, event) => coverage.transition(snapshot, event),
+    crypto: (role) =>
+      fixedStandIn({
+        ...(scenario[role].identity === undefined ? {} : { identity: PROOF }),
+        verdict: scenario.verdicts?.[role] ?? ANONYMOUS,
+      }),
+    observe: (_, snapshot, __, commands) => {
+      if (snapshot.status === "active") visited.push(snapshot);
+      for (const command of commands) {
+        if (command.type === "frame.send") messages.push(command.message);
       }
-    }
-  };
-  const apply = (role: Role, [snapshot, actions]: [AnyMachineSnapshot, ExecutableAction[]]) => {
-    snapshots[role] = snapshot;
-    if (snapshot.status === "active") visited.push(snapshot);
-    react(role, actions);
-  };
-  for (const role of ROLES) {
-    apply(role, coverage.initial(machineInput(role, { suite: SUITE, ...scenario[role] })));
-  }
-  for (let count = 0; count < 1_000 && queue.length > 0; count++) {
-    const [role, event] = queue.shift()!;
-    apply(role, coverage.transition(snapshots[role], event));
-  }
+    },
+  });
   return { visited, messages };
 }
 
-/** Messages that trip each meta-exchange failure guard, and others out of place. */
 /**
  * Takes only the success path of both roles (anonymous, stream transport) on
  * a handshake-family statechart: what a minimal scenario covers, for tests of
@@ -418,6 +350,7 @@ export function takeSuccessPaths(coverage: TransitionCoverage): void {
   runPair(coverage, BASE_SCENARIOS[0]!);
 }
 
+/** Messages that trip each meta-exchange failure guard, and others out of place. */
 function craftedMessages(examples: readonly Message[]): Message[] {
   const begin = examples.find((message) => message.kind === "beginMetaExchange")!;
   const end = examples.find((message) => message.kind === "endMetaExchange")!;
@@ -482,34 +415,9 @@ function runUpdates(
   starts: readonly Role[],
   datagram: boolean,
 ): AnyMachineSnapshot[] {
-  const snapshots = {} as Record<Role, AnyMachineSnapshot>;
-  const queue: [Role, KeyUpdateEvent][] = [];
   const visited: AnyMachineSnapshot[] = [];
-  const shares = { primaryShare: SHARE, secondaryShare: SHARE };
-  const react = (role: Role, actions: readonly ExecutableAction[]): void => {
-    for (const command of emitted<KeyUpdateCommand>(actions)) {
-      if (command.type === "frame.send") {
-        queue.push([
-          otherRole(role),
-          { type: `peer.${command.message.kind}`, message: command.message } as KeyUpdateEvent,
-        ]);
-      } else if (command.type === "keyUpdate.offer") {
-        queue.push([role, { type: "crypto.updateOffered", ...shares }]);
-      } else if (command.type === "keyUpdate.answer") {
-        queue.push([role, { type: "crypto.updateAnswered", ...shares, nextInterval: 60_000 }]);
-      } else if (command.type === "keyUpdate.finish") {
-        queue.push([role, { type: "crypto.updateFinished", nextInterval: 60_000 }]);
-      }
-    }
-  };
-  const apply = (role: Role, [snapshot, actions]: [AnyMachineSnapshot, ExecutableAction[]]) => {
-    snapshots[role] = snapshot;
-    if (snapshot.status === "active") visited.push(snapshot);
-    react(role, actions);
-  };
-  for (const role of ROLES) {
-    apply(
-      role,
+  runStandInPair<AnyMachineSnapshot>({
+    initial: (role) =>
       coverage.initial({
         role,
         epoch: 2,
@@ -517,15 +425,14 @@ function runUpdates(
         maxDuration: 5_000,
         ...(datagram ? DATAGRAM : {}),
       }),
-    );
-  }
-  for (const role of starts) {
-    apply(role, coverage.transition(snapshots[role], { type: "local.requestUpdate" }));
-  }
-  for (let count = 0; count < 200 && queue.length > 0; count++) {
-    const [role, event] = queue.shift()!;
-    apply(role, coverage.transition(snapshots[role], event));
-  }
+    transition: (_, snapshot, event) => coverage.transition(snapshot, event),
+    crypto: () => fixedStandIn({ nextInterval: 60_000 }),
+    requests: starts.map((role) => [role, { type: "local.requestUpdate" }] as const),
+    observe: (_, snapshot) => {
+      if (snapshot.status === "active") visited.push(snapshot);
+    },
+    maxSteps: 200,
+  });
   return visited;
 }
 

@@ -34,6 +34,7 @@ import { instrumentBackend } from "./_instrumented_backend.ts";
 import { RecordTracker } from "./_record_tracker.ts";
 import {
   type Direction,
+  directionFrom,
   lengthHeader,
   type RelayScript,
   startRelay,
@@ -383,7 +384,7 @@ function attack(mutation: (typeof MUTATIONS)[number]): HostileCase {
 }
 
 function cases(role: "initiator" | "responder", options: HostilePeerOptions): HostileCase[] {
-  const ours: Direction = role === "initiator" ? "i2r" : "r2i";
+  const ours: Direction = directionFrom(role);
   // What the hostile side knows: its own policy. The target's is assumed to be the least
   // demanding, so attacks whose outcome hangs on the target's policy are left out.
   const mine = { identity: options.identity?.algorithm, requireAuthentication: false };

@@ -22,7 +22,7 @@ import { nobleBackend } from "../crypto/noble_backend.ts";
 import type { AeadName, HashName, KeyExchangeName, SignatureName } from "../crypto/types.ts";
 import { bytesToHex, hexToBytes } from "../_hex.ts";
 import { instrumentBackend } from "./_instrumented_backend.ts";
-import type { PhaseName } from "./_mutations.ts";
+import { type PhaseName, phaseOfState } from "./_mutations.ts";
 
 /** One endpoint's configuration in a vector (bytes as lowercase hex). */
 export interface VectorEndpointConfig {
@@ -233,14 +233,6 @@ export interface VectorEndpoint {
   abort(): Promise<void>;
 }
 
-const PHASES: readonly string[] = [
-  "metaExchange",
-  "primaryKeyExchange",
-  "secondaryKeyExchange",
-  "authentication",
-  "sessionInit",
-];
-
 /**
  * A random source that serves a vector's salt and session id by length (the
  * only other draws of a qgate session are switched off for vectors).
@@ -300,8 +292,7 @@ export function startVectorEndpoint(
     signal: abort.signal,
     onTrace: (event) => {
       if (event.type === "state") {
-        const first = event.state.split(".")[0]!;
-        if (PHASES.includes(first)) phase = first as PhaseName;
+        phase = phaseOfState(event.state) ?? phase;
       } else if (event.type === "end" && event.outcome === "ready" && holder.session) {
         const { label, context, length } = config.exporter;
         exporter = bytesToHex(

@@ -20,10 +20,18 @@ import type { Message } from "../codec/message_types.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import type { KeyExchangeName } from "../crypto/types.ts";
 import { DEFAULT_PREFERENCES, type NegotiatedSuite } from "../handshake_policy.ts";
-import type { HandshakeCommand, HandshakeInput } from "../../machines/_setup.ts";
+import type { KeyExchangeSlot } from "../../machines/_setup.ts";
 import { handshakeMachine } from "../../machines/handshake.ts";
-import { type KeyUpdateCommand, keyUpdateMachine } from "../../machines/key_update.ts";
+import { keyUpdateMachine } from "../../machines/key_update.ts";
 import type { TraceEvent, TraceRole } from "./trace_types.ts";
+import {
+  fixedStandIn,
+  STANDIN_SUITE,
+  type StandInCommand,
+  type StandInCrypto,
+  standInInput,
+  standInResult,
+} from "./_standin.ts";
 
 /** Which story {@linkcode simulateHandshakeTrace} tells. */
 export type SimulationScenario =
@@ -52,10 +60,9 @@ const WORK_MS = { offer: 0.6, answer: 0.8, finish: 0.5, sign: 1.2, verify: 1.4 }
 const RECORD_OVERHEAD = 3 + 5 + 16;
 const ED25519 = { id: 0x0001, publicKey: 32, proof: 64 } as const;
 
-type Command = HandshakeCommand | KeyUpdateCommand;
-
 interface Peer {
   readonly role: TraceRole;
+  readonly crypto: StandInCrypto;
   handshake: AnyActorRef;
   keyUpdate: AnyActorRef | undefined;
   sendEpoch: number;
@@ -118,9 +125,7 @@ class Simulation {
   }
 
   #peer(role: TraceRole): Peer {
-    const input: HandshakeInput = {
-      role,
-      sessionId: role === "initiator" ? "0101010101010101" : "0202020202020202",
+    const input = standInInput(role, {
       preferences: this.#scenario === "noCommonAlgorithm" && role === "initiator"
         ? { ...DEFAULT_PREFERENCES, aeads: ["XChaCha20-Poly1305"] }
         : this.#scenario === "noCommonAlgorithm"
@@ -132,10 +137,31 @@ class Simulation {
         ? ["00000000000000000000000000000001"]
         : ["00000000000000000000000000000001", "00000000000000000000000000000002"],
       timeouts: { phase: 10_000, handshake: 30_000 },
-    };
+    });
     const actor = createActor(handshakeMachine, { input, clock: new SimulatedClock() });
+    // Shares are zero bytes of the negotiated algorithm's length; the
+    // initiator rejects the responder's proof in the "authFailed" story.
+    const crypto = fixedStandIn({
+      share: (slot, part) => new Uint8Array(shareLength(this.#exchange(peer, slot), part)),
+      identity: {
+        signature: ED25519.id,
+        publicKey: new Uint8Array(ED25519.publicKey),
+        proof: new Uint8Array(ED25519.proof),
+      },
+      verdict: {
+        presented: true,
+        signatureValid: !(this.#scenario === "authFailed" && role === "initiator"),
+        access: "allowed",
+        uuid: role === "initiator"
+          ? "00000000-0000-8000-8000-000000000002"
+          : "00000000-0000-8000-8000-000000000001",
+        signature: "Ed25519",
+      },
+      nextInterval: 600_000,
+    });
     const peer: Peer = {
       role,
+      crypto,
       handshake: actor,
       keyUpdate: undefined,
       sendEpoch: 0,
@@ -143,7 +169,7 @@ class Simulation {
       state: "",
       done: false,
     };
-    actor.on("*", (command) => this.#command(peer, command as Command));
+    actor.on("*", (command) => this.#command(peer, command as StandInCommand));
     actor.subscribe((snapshot) => {
       this.#enter(peer, stateString(snapshot.value));
       if (snapshot.status === "done" && !peer.done) {
@@ -258,42 +284,16 @@ class Simulation {
     this.#record({ type: "keys", at: this.#now, role: peer.role, epoch, direction });
   }
 
-  #suiteOf(peer: Peer): NegotiatedSuite {
+  #exchange(peer: Peer, slot: KeyExchangeSlot): KeyExchangeName {
     const context = peer.handshake.getSnapshot().context as { suite?: NegotiatedSuite };
-    return context.suite ?? this.#suite ?? {
-      primaryKeyExchange: "X25519",
-      secondaryKeyExchange: "ML-KEM-768",
-      aead: "ChaCha20-Poly1305",
-      hash: "SHA-256",
-    };
+    const suite = context.suite ?? this.#suite ?? STANDIN_SUITE;
+    return slot === "primary" ? suite.primaryKeyExchange : suite.secondaryKeyExchange;
   }
 
-  #command(peer: Peer, command: Command): void {
-    const actor = peer.handshake;
+  #command(peer: Peer, command: StandInCommand): void {
     switch (command.type) {
       case "frame.send":
         this.#transmit(peer, command.message);
-        return;
-      case "keyExchange.offer": {
-        const suite = this.#suiteOf(peer);
-        const name = command.slot === "primary"
-          ? suite.primaryKeyExchange
-          : suite.secondaryKeyExchange;
-        const share = new Uint8Array(shareLength(name, "offer"));
-        this.#later(WORK_MS.offer, () => actor.send({ type: "crypto.offered", share }));
-        return;
-      }
-      case "keyExchange.answer": {
-        const suite = this.#suiteOf(peer);
-        const name = command.slot === "primary"
-          ? suite.primaryKeyExchange
-          : suite.secondaryKeyExchange;
-        const share = new Uint8Array(shareLength(name, "answer"));
-        this.#later(WORK_MS.answer, () => actor.send({ type: "crypto.answered", share }));
-        return;
-      }
-      case "keyExchange.finish":
-        this.#later(WORK_MS.finish, () => actor.send({ type: "crypto.finished" }));
         return;
       case "keys.install": {
         const epoch = command.stage === "primary" ? 1 : 2;
@@ -301,37 +301,24 @@ class Simulation {
         this.#keys(peer, epoch, "receive");
         return;
       }
-      case "identity.sign":
-        this.#later(WORK_MS.sign, () =>
-          actor.send({
-            type: "crypto.signed",
-            identity: {
-              signature: ED25519.id,
-              publicKey: new Uint8Array(ED25519.publicKey),
-              proof: new Uint8Array(ED25519.proof),
-            },
-          }));
+      case "keys.activateSend":
+        this.#keys(peer, command.epoch, "send");
         return;
-      case "identity.verify": {
-        const valid = !(this.#scenario === "authFailed" && peer.role === "initiator");
-        this.#later(WORK_MS.verify, () =>
-          actor.send({
-            type: "crypto.verified",
-            verdict: {
-              presented: true,
-              signatureValid: valid,
-              access: "allowed",
-              uuid: peer.role === "initiator"
-                ? "00000000-0000-8000-8000-000000000002"
-                : "00000000-0000-8000-8000-000000000001",
-              signature: "Ed25519",
-            },
-          }));
+      case "keys.activateReceive":
+        this.#keys(peer, command.epoch, "receive");
         return;
-      }
-      default:
-        this.#keyUpdateCommand(peer, command);
     }
+    const actor = command.type.startsWith("keyUpdate.") ? peer.keyUpdate : peer.handshake;
+    const result = actor === undefined ? undefined : standInResult(command, peer.crypto);
+    if (actor === undefined || result === undefined) return;
+    const work = command.type.slice(command.type.indexOf(".") + 1) as keyof typeof WORK_MS;
+    this.#later(WORK_MS[work], () => {
+      // The starter receives with the new keys right after reading EndKeyUpdate.
+      if (command.type === "keyUpdate.finish") {
+        this.#keys(peer, command.message.epoch, "receive");
+      }
+      actor.send(result);
+    });
   }
 
   /** Starts the key-update statechart on both peers; `starter` asks for an update. */
@@ -342,58 +329,11 @@ class Simulation {
         clock: new SimulatedClock(),
       });
       peer.keyUpdate = actor;
-      actor.on("*", (command) => this.#command(peer, command as Command));
+      actor.on("*", (command) => this.#command(peer, command as StandInCommand));
       actor.subscribe((snapshot) => this.#enter(peer, `keyUpdate.${stateString(snapshot.value)}`));
       actor.start();
     }
     this.peer(starter).keyUpdate?.send({ type: "local.requestUpdate" });
-  }
-
-  #keyUpdateCommand(peer: Peer, command: Command): void {
-    const actor = peer.keyUpdate;
-    if (actor === undefined) return;
-    const suite = this.#suiteOf(peer);
-    const shares = (part: "offer" | "answer"): {
-      primaryShare: Uint8Array;
-      secondaryShare: Uint8Array;
-    } => ({
-      primaryShare: new Uint8Array(shareLength(suite.primaryKeyExchange, part)),
-      secondaryShare: new Uint8Array(shareLength(suite.secondaryKeyExchange, part)),
-    });
-    switch (command.type) {
-      case "keyUpdate.offer":
-        this.#later(
-          WORK_MS.offer,
-          () => actor.send({ type: "crypto.updateOffered", ...shares("offer") }),
-        );
-        return;
-      case "keyUpdate.answer":
-        this.#later(
-          WORK_MS.answer,
-          () =>
-            actor.send({
-              type: "crypto.updateAnswered",
-              ...shares("answer"),
-              nextInterval: 600_000,
-            }),
-        );
-        return;
-      case "keyUpdate.finish":
-        this.#later(WORK_MS.finish, () => {
-          // The starter receives with the new keys right after reading EndKeyUpdate.
-          this.#keys(peer, command.message.epoch, "receive");
-          actor.send({ type: "crypto.updateFinished", nextInterval: 600_000 });
-        });
-        return;
-      case "keys.activateSend":
-        this.#keys(peer, command.epoch, "send");
-        return;
-      case "keys.activateReceive":
-        this.#keys(peer, command.epoch, "receive");
-        return;
-      default:
-        return;
-    }
   }
 
   stop(): void {

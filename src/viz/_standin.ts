@@ -1,0 +1,319 @@
+/**
+ * The stand-in runtime: what executes the statecharts' commands where no real
+ * cryptography runs. The machine tests, the transition-coverage drivers, the
+ * exhaustive exploration and the simulated traces all drive the real
+ * statecharts of `machines/` through it.
+ *
+ * **It is not cryptography.** A {@linkcode StandInCrypto} answers each crypto
+ * command (a key share, the end of an exchange, a proof, a verdict, the shares
+ * and interval of a key update) with what its user chose: fixed bytes and
+ * verdicts ({@linkcode fixedStandIn}), or a model that keeps the protocol's
+ * dependencies by hashing ({@linkcode standInHash}, the exploration's).
+ * {@linkcode standInResult} turns one command into the event that feeds its
+ * result back, {@linkcode runStandInPair} runs both roles back to back in FIFO
+ * order, and {@linkcode standInInput} builds a statechart input with defaults.
+ * Commands that need no crypto (`frame.send`, `keys.*`, `flight.retransmit`)
+ * stay with each user, which models its own channel. The vocabulary its users
+ * share lives here too: {@linkcode ROLES}, {@linkcode otherRole},
+ * {@linkcode commandsOf}, {@linkcode equalBytes}, the default suite and share.
+ *
+ * Everything here is pure and deterministic: it runs under XState's pure
+ * `transition()` for exhaustive exploration.
+ *
+ * @module
+ */
+
+import type { EventObject } from "xstate";
+import { sha256 } from "@noble/hashes/sha2.js";
+import type {
+  HandshakeCommand,
+  HandshakeEvent,
+  HandshakeInput,
+  KeyExchangeSlot,
+  Role,
+} from "../../machines/_setup.ts";
+import type { KeyUpdateCommand, KeyUpdateEvent } from "../../machines/key_update.ts";
+import type { ErrorCode } from "../errors.ts";
+import type { AuthenticationMessage } from "../codec/message_types.ts";
+import { bytesToHex } from "../_hex.ts";
+import {
+  DEFAULT_PREFERENCES,
+  type NegotiatedSuite,
+  type PeerVerdict,
+} from "../handshake_policy.ts";
+
+/** A command of the handshake or the key-update statechart. */
+export type StandInCommand = HandshakeCommand | KeyUpdateCommand;
+
+/** An event of the handshake or the key-update statechart. */
+export type StandInEvent = HandshakeEvent | KeyUpdateEvent;
+
+/** An executable action as `transition()` returns it. */
+export interface ExecutableAction {
+  /** `xstate.emit`, `xstate.raise`, `xstate.cancel`, … */
+  readonly type: string;
+  /** The action's parameters (for `xstate.emit`, `{ event }`). */
+  readonly params?: unknown;
+}
+
+/** The identity a signer presents, as `crypto.signed` carries it. */
+export type StandInIdentity = AuthenticationMessage<"beginAuthentication">["identity"];
+
+/** A key-update exchange's two shares. */
+export interface StandInShares {
+  /** The classical share. */
+  readonly primaryShare: Uint8Array;
+  /** The post-quantum share. */
+  readonly secondaryShare: Uint8Array;
+}
+
+/** Why the stand-in refuses a peer's share (the runtime would fail with `code`). */
+export interface StandInRefusal {
+  /** The code of the `crypto.failed` event. */
+  readonly code: ErrorCode;
+}
+
+/** What a stand-in answers to each crypto command of one side. */
+export interface StandInCrypto {
+  /** The share this side offers (`keyExchange.offer`). */
+  offer(slot: KeyExchangeSlot): Uint8Array;
+  /** This side's answer to the peer's share, or a refusal (`keyExchange.answer`). */
+  answer(slot: KeyExchangeSlot, peerShare: Uint8Array): Uint8Array | StandInRefusal;
+  /** `undefined` when the peer's answer completes the exchange, else a refusal. */
+  finish(slot: KeyExchangeSlot, peerShare: Uint8Array): StandInRefusal | undefined;
+  /** The identity this side presents (`identity.sign`), `undefined` when anonymous. */
+  sign(): StandInIdentity;
+  /** The verdict about the peer's authentication message (`identity.verify`). */
+  verify(message: AuthenticationMessage<"beginAuthentication" | "endAuthentication">): PeerVerdict;
+  /** The shares of a key update this side offers or answers with. */
+  updateShares(part: "offer" | "answer"): StandInShares;
+  /** The next key-update interval in ms, as the runtime would draw it. */
+  readonly nextInterval: number;
+}
+
+/** A verdict about a peer that presented no identity. */
+export const ANONYMOUS: PeerVerdict = { presented: false, signatureValid: false, access: "none" };
+
+/** The suite both sides negotiate from the default preferences. */
+export const STANDIN_SUITE: NegotiatedSuite = {
+  primaryKeyExchange: "X25519",
+  secondaryKeyExchange: "ML-KEM-768",
+  aead: "ChaCha20-Poly1305",
+  hash: "SHA-256",
+};
+
+/** The key share {@linkcode fixedStandIn} answers with by default: 32 bytes of 7. */
+export const STANDIN_SHARE: Uint8Array = new Uint8Array(32).fill(7);
+
+/** Both roles, initiator first. */
+export const ROLES: readonly Role[] = ["initiator", "responder"];
+
+/** The other end of the connection. */
+export function otherRole(role: Role): Role {
+  return role === "initiator" ? "responder" : "initiator";
+}
+
+/**
+ * The commands (emitted events) among executable actions, built-ins removed.
+ *
+ * @param actions The actions a pure step returned.
+ * @returns The `xstate.emit` events, in order.
+ */
+export function commandsOf<C = HandshakeCommand>(actions: readonly ExecutableAction[]): C[] {
+  return actions
+    .filter((action) => action.type === "xstate.emit")
+    .map((action) => (action.params as { event: C }).event);
+}
+
+/**
+ * Whether two byte strings are present and equal (not constant-time; for
+ * public data only).
+ */
+export function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a !== undefined && b !== undefined && a.length === b.length &&
+    a.every((x, i) => x === b[i]);
+}
+
+/**
+ * A statechart input for one role: session id `1111…` or `2222…`, the default
+ * preferences, no authentication, no extenders, a 1 s phase and 10 s
+ * handshake deadline, then `overrides`.
+ */
+export function standInInput(role: Role, overrides: Partial<HandshakeInput> = {}): HandshakeInput {
+  return {
+    role,
+    sessionId: role === "initiator" ? "1111111111111111" : "2222222222222222",
+    preferences: DEFAULT_PREFERENCES,
+    requireAuthentication: false,
+    extenders: [],
+    timeouts: { phase: 1_000, handshake: 10_000 },
+    ...overrides,
+  };
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A short hash as hex (8 bytes of SHA-256 over the length-prefixed parts):
+ * the stand-in for every derivation of the hashing model.
+ */
+export function standInHash(...parts: readonly (string | Uint8Array)[]): string {
+  const hash = sha256.create();
+  for (const part of parts) {
+    const bytes = typeof part === "string" ? encoder.encode(part) : part;
+    hash.update(new Uint8Array([bytes.length >>> 8, bytes.length & 0xff])).update(bytes);
+  }
+  return bytesToHex(hash.digest().subarray(0, 8));
+}
+
+/** Options of {@linkcode fixedStandIn}. */
+export interface FixedStandInOptions {
+  /** The share for every exchange (default {@linkcode STANDIN_SHARE}), or one per slot and part. */
+  readonly share?: Uint8Array | ((slot: KeyExchangeSlot, part: "offer" | "answer") => Uint8Array);
+  /** The identity presented (default none). */
+  readonly identity?: StandInIdentity;
+  /** The verdict about every peer (default {@linkcode ANONYMOUS}). */
+  readonly verdict?: PeerVerdict;
+  /** The next key-update interval (default 60 s). */
+  readonly nextInterval?: number;
+}
+
+/** A stand-in that accepts every share and answers with fixed bytes and verdicts. */
+export function fixedStandIn(options: FixedStandInOptions = {}): StandInCrypto {
+  const { share = STANDIN_SHARE, identity, verdict = ANONYMOUS } = options;
+  const shareOf = (slot: KeyExchangeSlot, part: "offer" | "answer"): Uint8Array =>
+    typeof share === "function" ? share(slot, part) : share;
+  return {
+    offer: (slot) => shareOf(slot, "offer"),
+    answer: (slot) => shareOf(slot, "answer"),
+    finish: () => undefined,
+    sign: () => identity,
+    verify: () => verdict,
+    updateShares: (part) => ({
+      primaryShare: shareOf("primary", part),
+      secondaryShare: shareOf("secondary", part),
+    }),
+    nextInterval: options.nextInterval ?? 60_000,
+  };
+}
+
+/**
+ * The event that feeds a crypto command's stand-in result back to its
+ * statechart.
+ *
+ * @param command A command of the handshake or key-update statechart.
+ * @param crypto What this side answers.
+ * @returns The result event, or `undefined` for a command that is not crypto
+ *   work (`frame.send`, `keys.*`, `flight.retransmit`, …).
+ */
+export function standInResult(
+  command: StandInCommand,
+  crypto: StandInCrypto,
+): StandInEvent | undefined {
+  switch (command.type) {
+    case "keyExchange.offer":
+      return { type: "crypto.offered", share: crypto.offer(command.slot) };
+    case "keyExchange.answer": {
+      const answer = crypto.answer(command.slot, command.share);
+      return answer instanceof Uint8Array
+        ? { type: "crypto.answered", share: answer }
+        : { type: "crypto.failed", code: answer.code };
+    }
+    case "keyExchange.finish": {
+      const refusal = crypto.finish(command.slot, command.share);
+      return refusal === undefined
+        ? { type: "crypto.finished" }
+        : { type: "crypto.failed", code: refusal.code };
+    }
+    case "identity.sign":
+      return { type: "crypto.signed", identity: crypto.sign() };
+    case "identity.verify":
+      return { type: "crypto.verified", verdict: crypto.verify(command.message) };
+    case "keyUpdate.offer":
+      return { type: "crypto.updateOffered", ...crypto.updateShares("offer") };
+    case "keyUpdate.answer":
+      return {
+        type: "crypto.updateAnswered",
+        ...crypto.updateShares("answer"),
+        nextInterval: crypto.nextInterval,
+      };
+    case "keyUpdate.finish":
+      return { type: "crypto.updateFinished", nextInterval: crypto.nextInterval };
+    default:
+      return undefined;
+  }
+}
+
+/** Both roles of a statechart, as {@linkcode runStandInPair} drives them. */
+export interface StandInPair<S> {
+  /** Like `initialTransition()` for `role`. */
+  initial(role: Role): readonly [S, readonly ExecutableAction[]];
+  /** Like `transition()` for `role`. */
+  transition(
+    role: Role,
+    snapshot: S,
+    event: EventObject,
+  ): readonly [S, readonly ExecutableAction[]];
+  /** What `role`'s runtime answers. */
+  crypto(role: Role): StandInCrypto;
+  /** Local events each listed role takes after both initial steps, before any delivery. */
+  readonly requests?: readonly (readonly [Role, EventObject])[];
+  /** Rewrites or drops a frame in flight; return `undefined` to drop. */
+  channel?(from: Role, event: StandInEvent): StandInEvent | undefined;
+  /** Sees every snapshot each side passes through and the commands of that step. */
+  observe?(
+    role: Role,
+    snapshot: S,
+    event: EventObject | undefined,
+    commands: readonly StandInCommand[],
+  ): void;
+  /** The most events delivered (default 1,000). */
+  readonly maxSteps?: number;
+}
+
+/**
+ * Runs both roles to completion in FIFO order: a frame a side sends is
+ * delivered to the other as `peer.<kind>`, a crypto command's stand-in result
+ * comes back to the side that asked.
+ *
+ * @param pair The statechart's steps, the stand-ins and the hooks.
+ * @returns Each role's last snapshot.
+ */
+export function runStandInPair<S>(pair: StandInPair<S>): Record<Role, S> {
+  const snapshots = {} as Record<Role, S>;
+  const queue: [Role, EventObject][] = [];
+  const crypto = { initiator: pair.crypto("initiator"), responder: pair.crypto("responder") };
+  const apply = (
+    role: Role,
+    [snapshot, actions]: readonly [S, readonly ExecutableAction[]],
+    event: EventObject | undefined,
+  ): void => {
+    snapshots[role] = snapshot;
+    const commands = commandsOf<StandInCommand>(actions);
+    pair.observe?.(role, snapshot, event, commands);
+    for (const command of commands) {
+      if (command.type === "frame.send") {
+        const sent = { type: `peer.${command.message.kind}`, message: command.message };
+        const delivered = pair.channel
+          ? pair.channel(role, sent as StandInEvent)
+          : (sent as StandInEvent);
+        if (delivered !== undefined) queue.push([otherRole(role), delivered]);
+        continue;
+      }
+      const result = standInResult(command, crypto[role]);
+      if (result !== undefined) queue.push([role, result]);
+    }
+  };
+  for (const role of ["initiator", "responder"] as const) {
+    apply(role, pair.initial(role), undefined);
+  }
+  for (const [role, event] of pair.requests ?? []) {
+    apply(role, pair.transition(role, snapshots[role], event), event);
+  }
+  const maxSteps = pair.maxSteps ?? 1_000;
+  for (let step = 0; step < maxSteps && queue.length > 0; step++) {
+    const [role, event] = queue.shift()!;
+    apply(role, pair.transition(role, snapshots[role], event), event);
+  }
+  return snapshots;
+}
