@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import { createConnection, createServer, type Socket } from "node:net";
 import {
   ErrorCode,
@@ -48,7 +49,7 @@ async function socketPair(allowHalfOpen = false): Promise<SocketPair> {
     client,
     server,
     async done(): Promise<void> {
-      await closed;
+      await within(closed, 10_000, "the sockets did not close");
       await new Promise((resolve) => listener.close(resolve));
     },
   };
@@ -136,6 +137,19 @@ async function settled(value: () => number, polls = 10, intervalMs = 20): Promis
     last = now;
   }
   return last;
+}
+
+/** Fails if `promise` takes longer than `ms` (a bound on a hang, not a timing measurement). */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} (over ${ms} ms)`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<unknown> {
@@ -244,19 +258,92 @@ Deno.test("nodeSocketTransport() reads only on demand and writes wait for 'drain
   await done();
 });
 
-Deno.test("nodeSocketTransport() writable close sends what is queued, then ends the socket once", async () => {
+Deno.test("nodeSocketTransport() writable close resolves once queued bytes are out, ending the socket once", async () => {
+  const { client, server, done } = await socketPair();
+  const local = counted(client);
+  const transport = nodeSocketTransport(local.socket);
+  const writer = transport.writable.getWriter();
+  const total = 8 * 1024 * 1024;
+  const arrived = Array.fromAsync(nodeSocketTransport(server).readable);
+  void writer.write(pattern(total, 5));
+  await writer.close();
+  // As a session does: cancel right after the close. Nothing written may be lost.
+  await transport.readable.cancel();
+  assert.deepEqual(await arrived.then(concat), pattern(total, 5));
+  await assert.rejects(writer.write(new Uint8Array(1)), TypeError); // the stream is closed
+  await done();
+  assert.deepEqual({ ends: local.ends, destroys: local.destroys }, { ends: 1, destroys: 1 });
+});
+
+/**
+ * A socket that only records calls, for what a real socket makes a race: the
+ * test emits `'drain'`, `'finish'` and `'close'` itself.
+ */
+class ScriptedSocket extends EventEmitter implements NodeSocketLike {
+  destroyed = false;
+  ended = false;
+  roomLeft = true;
+  written: Uint8Array[] = [];
+
+  pause(): void {}
+  resume(): void {}
+  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean {
+    this.written.push(chunk);
+    queueMicrotask(() => callback());
+    return this.roomLeft;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  destroy(): void {
+    this.destroyed = true;
+    queueMicrotask(() => this.emit("close"));
+  }
+}
+
+/** Whether `promise` is still pending once every queued callback has run. */
+async function pending(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(() => (settled = true), () => (settled = true));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return !settled;
+}
+
+Deno.test("nodeSocketTransport() writes wait for 'drain' and close waits for 'finish'", async () => {
+  const socket = new ScriptedSocket();
+  const writer = nodeSocketTransport(socket).writable.getWriter();
+  socket.roomLeft = false;
+  const write = writer.write(new Uint8Array([1]));
+  assert.equal(await pending(write), true, "the write waits while the socket is full");
+  socket.emit("drain");
+  await write;
+  socket.roomLeft = true;
+  await writer.write(new Uint8Array([2]));
+  const closing = writer.close();
+  assert.equal(socket.ended, true);
+  assert.equal(await pending(closing), true, "the close waits until the bytes are out");
+  socket.emit("finish");
+  await closing;
+  assert.deepEqual(socket.written, [new Uint8Array([1]), new Uint8Array([2])]);
+  assert.equal(socket.destroyed, false);
+});
+
+Deno.test("nodeSocketTransport() writable close fails with ERR_TRANSPORT_CLOSED if the socket closes first", async () => {
+  const socket = new ScriptedSocket();
+  const closing = nodeSocketTransport(socket).writable.close();
+  assert.equal(await pending(closing), true);
+  socket.emit("close");
+  await rejectsWith(closing, ErrorCode.TRANSPORT_CLOSED);
+});
+
+Deno.test("nodeSocketTransport() writable close leaves the readable open until the peer's FIN", async () => {
   const { client, server, done } = await socketPair(true);
   const local = counted(client);
   const transport = nodeSocketTransport(local.socket);
   const peer = nodeSocketTransport(server);
-  const writer = transport.writable.getWriter();
-  const total = 2 * 1024 * 1024;
-  const arrived = Array.fromAsync(peer.readable);
-  void writer.write(pattern(total, 5));
-  await writer.close();
-  assert.deepEqual(await arrived.then(concat), pattern(total, 5));
-  await assert.rejects(writer.write(new Uint8Array(1)), TypeError); // the stream is closed
-  // The other direction still works until the peer closes it too.
+  const peerReader = peer.readable.getReader();
+  await transport.writable.close();
+  assert.equal((await peerReader.read()).done, true);
   const reader = transport.readable.getReader();
   const peerWriter = peer.writable.getWriter();
   const replying = peerWriter.write(pattern(10, 6));
@@ -264,8 +351,8 @@ Deno.test("nodeSocketTransport() writable close sends what is queued, then ends 
   await replying;
   await peerWriter.close();
   assert.equal((await reader.read()).done, true);
+  // Both halves are done: the socket closed by itself.
   await done();
-  assert.deepEqual({ ends: local.ends, destroys: local.destroys }, { ends: 1, destroys: 0 });
   await reader.cancel();
   assert.deepEqual({ ends: local.ends, destroys: local.destroys }, { ends: 1, destroys: 0 });
 });
@@ -277,8 +364,10 @@ Deno.test("nodeSocketTransport() readable cancel closes the socket once and fail
   const peer = nodeSocketTransport(server);
   const writer = transport.writable.getWriter();
   await transport.readable.cancel();
+  assert.deepEqual({ ends: local.ends, destroys: local.destroys }, { ends: 0, destroys: 1 });
   await rejectsWith(writer.write(new Uint8Array([1])), ErrorCode.TRANSPORT_CLOSED);
   await writer.close().catch(() => {});
+  await writer.abort().catch(() => {});
   assert.deepEqual(await Array.fromAsync(peer.readable).then(concat), new Uint8Array(0));
   await peer.writable.close();
   await done();
@@ -294,6 +383,7 @@ Deno.test("nodeSocketTransport() writable abort closes the socket once, even mid
   let stuck: Promise<void> | undefined;
   let written = 0;
   for (let waiting = false; !waiting;) {
+    assert.ok(written < 256 * 1024 * 1024, "no write ever waited for 'drain'");
     const write = writer.write(new Uint8Array(256 * 1024));
     waiting = await Promise.race([
       write.then(() => false),
@@ -303,7 +393,7 @@ Deno.test("nodeSocketTransport() writable abort closes the socket once, even mid
     if (waiting) stuck = write;
   }
   const failed = rejectsWith(stuck!, ErrorCode.TRANSPORT_CLOSED);
-  await writer.abort(new Error("stop"));
+  await within(writer.abort(new Error("stop")), 10_000, "the abort waits for the stuck write");
   await failed;
   await transport.readable.cancel();
   server.resume();
