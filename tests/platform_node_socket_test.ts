@@ -336,6 +336,20 @@ Deno.test("nodeSocketTransport() writable close fails with ERR_TRANSPORT_CLOSED 
   await rejectsWith(closing, ErrorCode.TRANSPORT_CLOSED);
 });
 
+Deno.test("nodeSocketTransport() writable close gives up after closeTimeout: destroys, fails with ERR_TRANSPORT_CLOSED", async () => {
+  const socket = new ScriptedSocket();
+  const closing = nodeSocketTransport(socket, { closeTimeout: 20 }).writable.close();
+  await rejectsWith(closing, ErrorCode.TRANSPORT_CLOSED); // 'finish' never comes
+  assert.equal(socket.ended, true);
+  assert.equal(socket.destroyed, true);
+});
+
+Deno.test("nodeSocketTransport() rejects a closeTimeout that is not a positive number", () => {
+  for (const closeTimeout of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+    assert.throws(() => nodeSocketTransport(new ScriptedSocket(), { closeTimeout }), RangeError);
+  }
+});
+
 Deno.test("nodeSocketTransport() writable close leaves the readable open until the peer's FIN", async () => {
   const { client, server, done } = await socketPair(true);
   const local = counted(client);

@@ -72,9 +72,15 @@ Deno.test({
       assert.equal(result.finished, true);
       assert.equal(code, 0, err);
       if (!result.finished) return;
-      console.log(`platform_node_test: Node ${result.node}, backend ${result.backend}`);
+      const { node, webCrypto } = result.native;
+      console.log(
+        `platform_node_test: Node ${result.node}, ${result.backend}; node:crypto offers ` +
+          `${node.join(", ") || "nothing"}; WebCrypto offers ${webCrypto.join(", ") || "nothing"}`,
+      );
       // process.getBuiltinModule finds node:crypto on Node 20.16 and later.
-      assert.equal(result.nodeCrypto, true, "nodeCryptoBackend found no node:crypto");
+      for (const name of ["X25519", "Ed25519", "ChaCha20-Poly1305", "AES-256-GCM"]) {
+        assert.ok(node.includes(name), `nodeCryptoBackend lacks ${name} in Node ${version}`);
+      }
 
       const expected = {
         initiator: { seed: RESPONDER_SEED, texts: texts("responder", "Node") },

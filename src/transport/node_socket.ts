@@ -51,6 +51,23 @@ export interface NodeSocketLike {
   on(event: "close", listener: () => void): unknown;
 }
 
+/** How long closing the writable waits for the queued bytes to go out, in ms. */
+export const NODE_SOCKET_CLOSE_TIMEOUT = 3_000;
+
+/** The longest delay a timer holds (2^31 - 1 ms); a longer one fires at once. */
+const MAX_TIMEOUT = 2_147_483_647;
+
+/** Options of {@linkcode nodeSocketTransport}. */
+export interface NodeSocketTransportOptions {
+  /**
+   * How long closing the writable waits for the queued bytes to go out
+   * before it destroys the socket and fails, in ms (default
+   * {@linkcode NODE_SOCKET_CLOSE_TIMEOUT}): a peer that stops reading must
+   * not hold a closing session forever.
+   */
+  closeTimeout?: number;
+}
+
 function closedError(message: string, cause?: unknown): SessionError {
   return new SessionError(
     ErrorCode.TRANSPORT_CLOSED,
@@ -74,7 +91,8 @@ function closedError(message: string, cause?: unknown): SessionError {
  *   with `ERR_TRANSPORT_CLOSED` once the socket is closed or failed.
  * - Closing: closing the writable ends the socket's sending half (`end()`:
  *   the queued bytes, then a FIN) and resolves once they are out, so a
- *   later destroy cannot drop them; the readable goes on until the peer's
+ *   later destroy cannot drop them (after `closeTimeout` ms without that, it
+ *   destroys the socket and rejects); the readable goes on until the peer's
  *   FIN, as with an in-memory pair. The socket closes once both
  *   halves are done: the readable read to its end, or cancelled (a session
  *   always does one or the other). Aborting the writable or cancelling the
@@ -89,7 +107,9 @@ function closedError(message: string, cause?: unknown): SessionError {
  * transport must be the socket's only reader.
  *
  * @param socket A connected or connecting socket; the transport owns it from now on.
+ * @param options How long a close may wait for the bytes to go out.
  * @returns The transport to hand to `initiate` or `respond`.
+ * @throws {RangeError} If `closeTimeout` is not a positive number of ms that a timer can hold.
  *
  * @example A session over `node:net`
  * ```ts
@@ -113,7 +133,18 @@ function closedError(message: string, cause?: unknown): SessionError {
  * await new Promise((resolve) => server.close(resolve));
  * ```
  */
-export function nodeSocketTransport(socket: NodeSocketLike): Transport {
+export function nodeSocketTransport(
+  socket: NodeSocketLike,
+  options: NodeSocketTransportOptions = {},
+): Transport {
+  const closeTimeout = options.closeTimeout ?? NODE_SOCKET_CLOSE_TIMEOUT;
+  if (!(closeTimeout > 0 && closeTimeout <= MAX_TIMEOUT)) {
+    throw new RangeError(
+      `Cannot create node socket transport: "closeTimeout" must be a positive number of ms up to ${MAX_TIMEOUT}, got ${
+        String(options.closeTimeout)
+      }`,
+    );
+  }
   let readController!: ReadableStreamDefaultController<Uint8Array>;
   /** Set once the readable is closed, errored or cancelled: nothing more is enqueued. */
   let readDone = false;
@@ -252,8 +283,14 @@ export function nodeSocketTransport(socket: NodeSocketLike): Transport {
       }
       writeDone = true;
       if (finished) return undefined;
+      // Destroying settles the close through 'close', with ERR_TRANSPORT_CLOSED.
+      const timer = setTimeout(destroy, closeTimeout);
       const flushed = new Promise<void>((resolve, reject) => {
-        settleFinish = (error): void => (error === undefined ? resolve() : reject(error));
+        settleFinish = (error): void => {
+          clearTimeout(timer);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
       });
       socket.end();
       return flushed;

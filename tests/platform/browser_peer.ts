@@ -18,6 +18,8 @@ import {
   INITIATOR_IDENTITY_SEED,
   INITIATOR_SEED,
   listenFor,
+  type NativeAlgorithms,
+  nativeAlgorithms,
   payload,
   RESPONDER_IDENTITY_SEED,
   seededIdentity,
@@ -31,8 +33,7 @@ export type BrowserRunResult =
     finished: true;
     userAgent: string;
     backend: string;
-    /** Whether `nodeCryptoBackend` offers anything (it must not: there is no `node:crypto`). */
-    nodeCrypto: boolean;
+    native: NativeAlgorithms;
     ready: { authenticated: boolean; peerUuid: string | undefined; expectedPeerUuid: string };
     heard: Heard;
     epochBefore: number;
@@ -96,7 +97,7 @@ async function run(): Promise<BrowserRunResult> {
     finished: true,
     userAgent: navigator.userAgent,
     backend: autoBackend.name,
-    nodeCrypto: qgate.nodeCryptoBackend.signature("Ed25519") !== undefined,
+    native: nativeAlgorithms(qgate),
     ready: {
       authenticated: details.authenticated,
       peerUuid: details.peerUuid,

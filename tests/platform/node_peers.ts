@@ -26,6 +26,8 @@ import {
   type Heard,
   INITIATOR_SEED,
   listenFor,
+  type NativeAlgorithms,
+  nativeAlgorithms,
   payload,
   RESPONDER_SEED,
   TEXT_EXTENDER,
@@ -57,8 +59,7 @@ export type NodeRunResult =
     finished: true;
     node: string;
     backend: string;
-    /** Whether `nodeCryptoBackend` found `node:crypto` (through `process.getBuiltinModule`). */
-    nodeCrypto: boolean;
+    native: NativeAlgorithms;
     updatedEpoch: number;
     initiator: NodeSideResult;
     responder: NodeSideResult;
@@ -186,7 +187,7 @@ report({
   finished: true,
   node: process.version,
   backend: autoBackend.name,
-  nodeCrypto: qgate.nodeCryptoBackend.signature("Ed25519") !== undefined,
+  native: nativeAlgorithms(qgate),
   updatedEpoch,
   initiator: {
     ready: readyOf(initiatorReady),

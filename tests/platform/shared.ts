@@ -6,6 +6,7 @@
  * @module
  */
 
+import type * as Qgate from "../../mod.ts";
 import type { CryptoBackend, Session, SignatureKeyPair } from "../../mod.ts";
 
 /** Extender for short text messages. */
@@ -145,4 +146,28 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => voi
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((settle) => (resolve = settle));
   return { promise, resolve };
+}
+
+/** The algorithms each native backend offers on this platform. */
+export interface NativeAlgorithms {
+  /** From `nodeCryptoBackend` (`node:crypto`, found through `process.getBuiltinModule`). */
+  node: string[];
+  /** From `webCryptoBackend` (`crypto.subtle`, where `SubtleCrypto.supports` says so). */
+  webCrypto: string[];
+}
+
+/**
+ * Lists the key exchanges, signatures and AEADs the native backends offer.
+ *
+ * @param qgate The module copy in use.
+ * @returns The names, per backend.
+ */
+export function nativeAlgorithms(qgate: typeof Qgate): NativeAlgorithms {
+  const offered = (backend: CryptoBackend): string[] =>
+    [
+      ...qgate.algorithmsOf("keyExchange").filter(({ name }) => backend.keyExchange(name)),
+      ...qgate.algorithmsOf("signature").filter(({ name }) => backend.signature(name)),
+      ...qgate.algorithmsOf("aead").filter(({ name }) => backend.aead(name)),
+    ].map(({ name }) => name);
+  return { node: offered(qgate.nodeCryptoBackend), webCrypto: offered(qgate.webCryptoBackend) };
 }
