@@ -35,6 +35,11 @@ export interface Bundles {
 const ROOT = new URL("../../", import.meta.url);
 const HERE = new URL("./", import.meta.url);
 
+/** The file path of a `file:` URL. */
+function pathOf(url: URL): string {
+  return decodeURIComponent(url.pathname);
+}
+
 /** Runs `deno bundle`; throws with its output if it fails. */
 async function bundle(
   entry: URL,
@@ -42,15 +47,15 @@ async function bundle(
   platform: "deno" | "browser",
 ): Promise<void> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--platform", platform, "--output", output, entry.pathname],
-    cwd: ROOT.pathname,
+    args: ["bundle", "--platform", platform, "--output", output, pathOf(entry)],
+    cwd: pathOf(ROOT),
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (code !== 0) {
     const text = new TextDecoder().decode(new Uint8Array([...stdout, ...stderr]));
-    throw new Error(`deno bundle ${entry.pathname} failed (exit ${code}):\n${text}`);
+    throw new Error(`deno bundle ${pathOf(entry)} failed (exit ${code}):\n${text}`);
   }
 }
 
