@@ -237,6 +237,8 @@ export type {
 export { connectTcp, listenTcp, TcpListener } from "./src/transport/tcp.ts";
 export { connTransport } from "./src/transport/conn.ts";
 export type { ConnLike } from "./src/transport/conn.ts";
+export { NODE_SOCKET_CLOSE_TIMEOUT, nodeSocketTransport } from "./src/transport/node_socket.ts";
+export type { NodeSocketLike, NodeSocketTransportOptions } from "./src/transport/node_socket.ts";
 export type { UdpListenerOptions } from "./src/transport/udp.ts";
 export {
   COOKIE_LENGTH,
