@@ -204,7 +204,10 @@ export function tokenize(source: string): Token[] {
       const start = i;
       while (i < source.length && /[0-9A-Za-z_.]/.test(source[i]!)) {
         // An exponent sign belongs to the number: 1e-9.
-        if (/[eE]/.test(source[i]!) && /[+-]/.test(source[i + 1] ?? "") && !/^0[xX]/.test(source.slice(start, i))) i++;
+        if (
+          /[eE]/.test(source[i]!) && /[+-]/.test(source[i + 1] ?? "") &&
+          !/^0[xX]/.test(source.slice(start, i))
+        ) i++;
         i++;
       }
       push("number", start, i);

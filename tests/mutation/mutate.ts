@@ -145,7 +145,9 @@ function parseArgs(args: readonly string[]): Map<string, string> {
       options.set(name, inline);
     } else {
       const value = args[++i];
-      if (value === undefined) throw new TypeError(`Cannot parse arguments: "--${name}" needs a value`);
+      if (value === undefined) {
+        throw new TypeError(`Cannot parse arguments: "--${name}" needs a value`);
+      }
       options.set(name, value);
     }
   }
@@ -347,11 +349,11 @@ export function formatSummary(results: readonly MutantResult[]): string[] {
   const killed = count(results, "killed") + count(results, "timeout");
   const survived = count(results, "survived");
   lines.push(
-    `mutation score: ${
-      percent(killed, survived)
-    } (${killed} killed of ${killed + survived} viable mutants; ${survived} survived, ${
-      count(results, "notViable")
-    } not viable, ${count(results, "timeout")} of the killed by timeout)`,
+    `mutation score: ${percent(killed, survived)} (${killed} killed of ${
+      killed + survived
+    } viable mutants; ${survived} survived, ${count(results, "notViable")} not viable, ${
+      count(results, "timeout")
+    } of the killed by timeout)`,
   );
   return lines;
 }
@@ -510,7 +512,9 @@ export async function main(args: readonly string[]): Promise<number> {
         results.set(mutant.id, result);
         done++;
         console.error(
-          `[${done}/${selected.length}] ${result.status.padEnd(9)} ${mutant.file}:${mutant.line}:${mutant.col} ${mutant.operator} ${mutant.description}`,
+          `[${done}/${selected.length}] ${
+            result.status.padEnd(9)
+          } ${mutant.file}:${mutant.line}:${mutant.col} ${mutant.operator} ${mutant.description}`,
         );
       }
     }));
@@ -542,9 +546,9 @@ export async function main(args: readonly string[]): Promise<number> {
       }
     }
     console.log(
-      `${selected.length} mutants in ${((performance.now() - started) / 1000).toFixed(0)} s with ${workers} workers; report: ${
-        relative(Deno.cwd(), jsonPath)
-      }`,
+      `${selected.length} mutants in ${
+        ((performance.now() - started) / 1000).toFixed(0)
+      } s with ${workers} workers; report: ${relative(Deno.cwd(), jsonPath)}`,
     );
     return 0;
   } finally {
