@@ -143,6 +143,78 @@ Deno.test("handshakeMachine fails the meta exchange", async (t) => {
     });
     assert.equal(failureCode(responder.output), ErrorCode.AUTH_REQUIRED);
   });
+
+  // machines/meta_exchange.ts checks the version, then the algorithms, then
+  // authentication: when several fail at once, the first of them names the failure.
+  const onlyMlKem1024 = {
+    preferences: {
+      ...machineInput("responder").preferences,
+      secondaryKeyExchanges: ["ML-KEM-1024"],
+    },
+  } as const;
+  const onlyMlKem512 = {
+    preferences: {
+      ...machineInput("initiator").preferences,
+      secondaryKeyExchanges: ["ML-KEM-512"],
+    },
+  } as const;
+  const rewriteOffer = (change: object) => (_: unknown, event: HandshakeEvent): HandshakeEvent =>
+    event.type === "peer.beginMetaExchange"
+      ? { ...event, message: { ...event.message, ...change } }
+      : event;
+  const rewriteChoice = (change: object) => (_: unknown, event: HandshakeEvent): HandshakeEvent =>
+    event.type === "peer.endMetaExchange"
+      ? { ...event, message: { ...event.message, ...change } }
+      : event;
+
+  await t.step("the initiator reports a version mismatch before missing algorithms", () => {
+    const { initiator } = runPair({
+      responder: onlyMlKem1024,
+      initiator: onlyMlKem512,
+      channel: rewriteOffer({ version: { major: 2, minor: 0 } }),
+    });
+    assert.equal(failureCode(initiator.output), ErrorCode.VERSION_MISMATCH);
+  });
+
+  await t.step("the initiator reports missing algorithms before an identity it lacks", () => {
+    const { initiator } = runPair({
+      responder: { ...onlyMlKem1024, requireAuthentication: true },
+      initiator: onlyMlKem512,
+    });
+    assert.equal(failureCode(initiator.output), ErrorCode.NO_COMMON_ALGORITHM);
+  });
+
+  await t.step("the initiator reports a version mismatch before an identity it lacks", () => {
+    const { initiator } = runPair({
+      responder: { requireAuthentication: true },
+      channel: rewriteOffer({ version: { major: 2, minor: 0 } }),
+    });
+    assert.equal(failureCode(initiator.output), ErrorCode.VERSION_MISMATCH);
+  });
+
+  await t.step("the responder reports a version mismatch before a choice it did not offer", () => {
+    const { responder } = runPair({
+      channel: rewriteChoice({ version: { major: 2, minor: 0 }, hash: 0x7777 }),
+    });
+    assert.equal(failureCode(responder.output), ErrorCode.VERSION_MISMATCH);
+  });
+
+  await t.step(
+    "the responder reports a choice it did not offer before an identity it lacks",
+    () => {
+      const { responder } = runPair({
+        channel: rewriteChoice({ hash: 0x7777, requireAuthentication: true }),
+      });
+      assert.equal(failureCode(responder.output), ErrorCode.NO_COMMON_ALGORITHM);
+    },
+  );
+
+  await t.step("the responder reports a version mismatch before an identity it lacks", () => {
+    const { responder } = runPair({
+      channel: rewriteChoice({ version: { major: 2, minor: 0 }, requireAuthentication: true }),
+    });
+    assert.equal(failureCode(responder.output), ErrorCode.VERSION_MISMATCH);
+  });
 });
 
 Deno.test("handshakeMachine judges the peer's authentication", async (t) => {
