@@ -482,3 +482,72 @@ Deno.test("handshakeMachine keeps its context JSON-serialisable and free of byte
   const json = JSON.stringify(initiator.context);
   assert.equal(JSON.stringify(JSON.parse(json)), json);
 });
+
+Deno.test("handshakeMachine retransmits its last flight on datagrams with doubling delays", async (t) => {
+  const retransmitTimes = (
+    input: ReturnType<typeof machineInput>,
+    until: number,
+  ): number[] => {
+    const clock = new SimulatedClock();
+    const actor = createActor(handshakeMachine, { clock, input });
+    const times: number[] = [];
+    actor.on("flight.retransmit", () => times.push(clock.now()));
+    actor.start();
+    for (let now = 0; now < until; now += 10) clock.increment(10);
+    actor.stop();
+    return times;
+  };
+  const timeouts = { phase: 60_000, handshake: 60_000 };
+
+  await t.step("from the configured initial delay up to the configured maximum", () => {
+    const input = machineInput("responder", {
+      transport: "datagram",
+      retransmit: { initial: 100, max: 350 },
+      timeouts,
+    });
+    assert.deepEqual(retransmitTimes(input, 1_000), [100, 300, 650, 1_000]);
+  });
+
+  await t.step("with the default 250 ms doubling up to 4 s", () => {
+    const input = machineInput("responder", { transport: "datagram", timeouts });
+    assert.deepEqual(
+      retransmitTimes(input, 20_000),
+      [250, 750, 1_750, 3_750, 7_750, 11_750, 15_750, 19_750],
+    );
+  });
+
+  await t.step("never on a stream", () => {
+    assert.deepEqual(retransmitTimes(machineInput("responder", { timeouts }), 5_000), []);
+  });
+});
+
+Deno.test("handshakeMachine answers a duplicate by the transport kind", async (t) => {
+  const start = (transport: "stream" | "datagram") =>
+    initialTransition(handshakeMachine, machineInput("responder", { transport }))[0];
+
+  await t.step("datagram: a duplicate of our last trigger resends our flight", () => {
+    const [next, actions] = transition(handshakeMachine, start("datagram"), {
+      type: "peer.duplicate",
+      ofLastTrigger: true,
+    });
+    assert.equal(next.status, "active");
+    assert.deepEqual(commandsOf(actions).map((command) => command.type), ["flight.retransmit"]);
+  });
+
+  await t.step("datagram: any other duplicate is ignored", () => {
+    const [next, actions] = transition(handshakeMachine, start("datagram"), {
+      type: "peer.duplicate",
+      ofLastTrigger: false,
+    });
+    assert.equal(next.status, "active");
+    assert.deepEqual(commandsOf(actions), []);
+  });
+
+  await t.step("stream: a duplicate is unexpected", () => {
+    const [next] = transition(handshakeMachine, start("stream"), {
+      type: "peer.duplicate",
+      ofLastTrigger: true,
+    });
+    assert.equal(failureCode(next.output), ErrorCode.UNEXPECTED_MESSAGE);
+  });
+});
