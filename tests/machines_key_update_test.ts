@@ -171,3 +171,72 @@ Deno.test("keyUpdateMachine starts on its interval and fails with ERR_TIMEOUT af
   assert.equal(actor.getSnapshot().context.failure?.code, ErrorCode.TIMEOUT);
   actor.stop();
 });
+
+Deno.test("keyUpdateMachine schedules the next update after the interval the runtime returns", async (t) => {
+  const offers = (role: Role, drive: (send: (event: KeyUpdateEvent) => void) => void) => {
+    const clock = new SimulatedClock();
+    const actor = createActor(keyUpdateMachine, { clock, input: input(role) });
+    const times: number[] = [];
+    actor.on("keyUpdate.offer", () => times.push(clock.now()));
+    actor.start();
+    drive((event) => actor.send(event));
+    const at = clock.now();
+    clock.increment(4_999);
+    const before = times.length;
+    clock.increment(1);
+    actor.stop();
+    return { at, before, after: times.length };
+  };
+
+  await t.step("the starter, after crypto.updateFinished", () => {
+    const { before, after } = offers("responder", (send) => {
+      send({ type: "local.requestUpdate" });
+      send({ type: "crypto.updateOffered", primaryShare: share, secondaryShare: share });
+      send({
+        type: "peer.endKeyUpdate",
+        message: { kind: "endKeyUpdate", epoch: 3, primaryShare: share, secondaryShare: share },
+      });
+      send({ type: "crypto.updateFinished", nextInterval: 5_000 });
+    });
+    assert.equal(before, 1, "only the requested update before the new interval");
+    assert.equal(after, 2, "the next update 5,000 ms later, not after the input's 60,000");
+  });
+
+  await t.step("the answering side, after crypto.updateAnswered", () => {
+    const { before, after } = offers("initiator", (send) => {
+      send({
+        type: "peer.beginKeyUpdate",
+        message: { kind: "beginKeyUpdate", epoch: 3, primaryShare: share, secondaryShare: share },
+      });
+      send({
+        type: "crypto.updateAnswered",
+        primaryShare: share,
+        secondaryShare: share,
+        nextInterval: 5_000,
+      });
+      send({ type: "peer.keyUpdateReady", message: { kind: "keyUpdateReady", epoch: 3 } });
+    });
+    assert.equal(before, 0);
+    assert.equal(after, 1);
+  });
+});
+
+Deno.test("keyUpdateMachine retransmits on datagrams with doubling delays up to the maximum", () => {
+  const clock = new SimulatedClock();
+  const actor = createActor(keyUpdateMachine, {
+    clock,
+    input: {
+      ...input("responder"),
+      transport: "datagram",
+      retransmit: { initial: 100, max: 350 },
+    } as const,
+  });
+  const times: number[] = [];
+  actor.on("flight.retransmit", () => times.push(clock.now()));
+  actor.start();
+  actor.send({ type: "local.requestUpdate" });
+  actor.send({ type: "crypto.updateOffered", primaryShare: share, secondaryShare: share });
+  for (let now = 0; now < 1_000; now += 10) clock.increment(10);
+  actor.stop();
+  assert.deepEqual(times, [100, 300, 650, 1_000]);
+});
