@@ -213,6 +213,31 @@ Deno.test("KeySchedule rejects bad arguments with RangeError and keeps its stage
   assert.equal(DEFAULT_KEY_LENGTH, 32);
 });
 
+Deno.test("KeySchedule checks the secret and transcript hash at every stage and keeps its stage", async (t) => {
+  const short = new Uint8Array(31);
+  const long = new Uint8Array(33);
+  await t.step("mixSecondary()", () => {
+    const schedule = new KeySchedule(SHA256);
+    schedule.mixPrimary(secret(1), th(1));
+    assert.throws(() => schedule.mixSecondary(new Uint8Array(0), th(2)), RangeError);
+    assert.throws(() => schedule.mixSecondary(secret(2), short), RangeError);
+    assert.throws(() => schedule.mixSecondary(secret(2), long), RangeError);
+    assert.equal(schedule.stage, "primary");
+    assert.equal(schedule.epoch, 1);
+  });
+  await t.step("mixUpdate()", () => {
+    const schedule = new KeySchedule(SHA256);
+    schedule.mixPrimary(secret(1), th(1));
+    schedule.mixSecondary(secret(2), th(2));
+    assert.throws(() => schedule.mixUpdate(new Uint8Array(0), secret(3), th(3)), RangeError);
+    assert.throws(() => schedule.mixUpdate(secret(3), new Uint8Array(0), th(3)), RangeError);
+    assert.throws(() => schedule.mixUpdate(secret(3), secret(4), short), RangeError);
+    assert.throws(() => schedule.mixUpdate(secret(3), secret(4), long), RangeError);
+    assert.equal(schedule.epoch, 2);
+    assert.equal(schedule.mixUpdate(secret(3), secret(4), th(3)).epoch, 3);
+  });
+});
+
 Deno.test("KeySchedule exporter separates labels, contexts and lengths", () => {
   const schedule = new KeySchedule(SHA256);
   schedule.mixPrimary(secret(1), th(1));

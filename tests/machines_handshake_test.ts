@@ -551,3 +551,13 @@ Deno.test("handshakeMachine answers a duplicate by the transport kind", async (t
     assert.equal(failureCode(next.output), ErrorCode.UNEXPECTED_MESSAGE);
   });
 });
+
+Deno.test("handshakeMachine starts knowing nothing about the peer", () => {
+  for (const role of ["initiator", "responder"] as const) {
+    const [snapshot] = initialTransition(handshakeMachine, machineInput(role));
+    assert.deepEqual(snapshot.context.peer, { presentedIdentity: false, authenticated: false });
+    assert.equal(snapshot.context.failure, undefined);
+    assert.equal(snapshot.context.retransmits, 0);
+    assert.equal(snapshot.context.datagram, false);
+  }
+});
