@@ -210,7 +210,19 @@ Deno.test("isPeerAuthenticated() holds only for a valid proof the access manager
   }
 });
 
-Deno.test("DEFAULT_PREFERENCES keeps classical exchanges primary and ML-KEM secondary", () => {
-  assert.ok(DEFAULT_PREFERENCES.secondaryKeyExchanges.every((name) => name.startsWith("ML-KEM")));
-  assert.ok(DEFAULT_PREFERENCES.primaryKeyExchanges.every((name) => !name.startsWith("ML-KEM")));
+Deno.test("DEFAULT_PREFERENCES enables every algorithm, classical primary and ML-KEM secondary", () => {
+  const sorted = (names: readonly string[]): string[] => [...names].sort();
+  const all = (table: readonly { name: string }[]): string[] => sorted(table.map((e) => e.name));
+  const kems = KEY_EXCHANGES.filter((entry) => entry.name.startsWith("ML-KEM"));
+  const classical = KEY_EXCHANGES.filter((entry) => !entry.name.startsWith("ML-KEM"));
+  assert.deepEqual(sorted(DEFAULT_PREFERENCES.primaryKeyExchanges), all(classical));
+  assert.deepEqual(sorted(DEFAULT_PREFERENCES.secondaryKeyExchanges), all(kems));
+  assert.deepEqual(sorted(DEFAULT_PREFERENCES.aeads), all(AEADS));
+  assert.deepEqual(sorted(DEFAULT_PREFERENCES.hashes), all(HASHES));
+  assert.deepEqual(sorted(DEFAULT_PREFERENCES.signatures), all(SIGNATURES));
+  // Fast and conservative choices first.
+  assert.equal(DEFAULT_PREFERENCES.primaryKeyExchanges[0], "X25519");
+  assert.equal(DEFAULT_PREFERENCES.secondaryKeyExchanges[0], "ML-KEM-768");
+  assert.equal(DEFAULT_PREFERENCES.aeads[0], "ChaCha20-Poly1305");
+  assert.equal(DEFAULT_PREFERENCES.hashes[0], "SHA-256");
 });
