@@ -137,3 +137,16 @@ Deno.test("CipherState rejects a wrong key length or limit with RangeError", () 
   assert.equal(new CipherState(aead, KEY, 1, { limit: 1 }).remaining, 1);
   assert.equal(new CipherState(aead, KEY, 1, { limit: MAX_RECORD_LIMIT }).remaining, 2 ** 48);
 });
+
+Deno.test("CipherState after dispose(): advance() and seal() fail with ERR_SESSION_CLOSED", async () => {
+  const state = new CipherState(nobleBackend.aead("ChaCha20-Poly1305")!, KEY, 4);
+  // The default limit is 2^32 records per key and direction.
+  assert.equal(state.remaining, 2 ** 32);
+  assert.equal(DEFAULT_RECORD_LIMIT, 2 ** 32);
+  state.dispose();
+  const closed = (error: unknown): boolean =>
+    error instanceof SessionError && error.code === ErrorCode.SESSION_CLOSED;
+  assert.throws(() => state.advance(), closed);
+  await assert.rejects(state.seal(PLAINTEXT, AAD), closed);
+  assert.equal(state.counter, 0);
+});
