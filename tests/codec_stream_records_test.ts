@@ -929,8 +929,9 @@ Deno.test("RecordSealer matches the known-answer vectors", async (t) => {
  * and records each `createCipher` and `dispose`, so a test sees whether a key
  * is really released in the backend, not only marked unusable above it.
  */
-function recordingBackend(): { backend: CryptoBackend; log: string[] } {
+function recordingBackend(): { backend: CryptoBackend; log: string[]; keys: Uint8Array[] } {
   const log: string[] = [];
+  const keys: Uint8Array[] = [];
   let created = 0;
   const backend: CryptoBackend = {
     ...nobleBackend,
@@ -942,6 +943,7 @@ function recordingBackend(): { backend: CryptoBackend; log: string[] } {
         createCipher(key): AeadCipher {
           const inner = aead.createCipher(key);
           const id = created++;
+          keys.push(key);
           log.push(`create ${id}`);
           return {
             seal: (nonce, plaintext, aad, output) => inner.seal(nonce, plaintext, aad, output),
@@ -958,7 +960,7 @@ function recordingBackend(): { backend: CryptoBackend; log: string[] } {
     signature: (name) => nobleBackend.signature(name),
     hash: (name) => nobleBackend.hash(name),
   };
-  return { backend, log };
+  return { backend, log, keys };
 }
 
 Deno.test("setCipher() disposes the superseded cipher in the backend", async (t) => {
@@ -997,6 +999,21 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
     assert.ok(!log.includes(`dispose ${secondId}`));
     opener.dispose();
     assert.ok(log.includes(`dispose ${secondId}`));
+  });
+
+  await t.step("the pre-keys of both directions are wiped once a cipher holds them", async () => {
+    const { backend, keys } = recordingBackend();
+    const sealer = new RecordSealer({ backend, random: seededRandom(seed(0x51, 41)) });
+    const decoder = new FrameDecoder();
+    const opener = new RecordOpener({ decoder, backend });
+    const [record] = decoder.push(
+      concatBytes(sealer.preamble(), await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(3))),
+    );
+    await opener.open(record!);
+    assert.equal(keys.length, 2);
+    keys.forEach((key, index) => {
+      assert.ok(key.every((byte) => byte === 0), `pre-key ${index} is not wiped`);
+    });
   });
 
   await t.step("CipherState.dispose() releases the backend cipher once", async () => {
