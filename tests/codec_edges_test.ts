@@ -14,7 +14,12 @@ import {
   MESSAGE_TYPE,
   PROTOCOL_VERSION,
 } from "../src/codec/message_types.ts";
-import { decodeMessage, decodePlaintext, encodeMessage } from "../src/codec/messages.ts";
+import {
+  decodeMessage,
+  decodePlaintext,
+  encodeMessage,
+  encodePlaintext,
+} from "../src/codec/messages.ts";
 import { MAX_SEQUENCE, ReplayWindow } from "../src/codec/replay_window.ts";
 import { RecordSealer } from "../src/codec/stream_records.ts";
 import {
@@ -160,4 +165,58 @@ Deno.test("keyUpdateTranscript() accepts epochs 0 to 2^32 - 1 and byte bodies on
   await fails(() => keyUpdateTranscript(sha256, 2 ** 32, body, body), RangeError);
   await fails(() => keyUpdateTranscript(sha256, 3, [1, 2] as never, body), TypeError);
   await fails(() => keyUpdateTranscript(sha256, 3, body, [1, 2] as never), TypeError);
+});
+
+Deno.test("encodePlaintext() and decodePlaintext() carry a body above 65,535 bytes", () => {
+  const body = new Uint8Array(0x1_0203).map((_, i) => i % 251);
+  const decoded = decodePlaintext(encodePlaintext(MESSAGE_TYPE.extenderData, body, 3));
+  assert.equal(decoded.type, MESSAGE_TYPE.extenderData);
+  assert.deepEqual(decoded.body, body);
+});
+
+Deno.test("encodeMessage() accepts 65,535 extender UUIDs and rejects 65,536", async () => {
+  const uuids = (count: number): Uint8Array[] =>
+    Array.from({ length: count }, (_, i) => {
+      const uuid = new Uint8Array(16);
+      new DataView(uuid.buffer).setUint32(12, i);
+      return uuid;
+    });
+  assert.equal(
+    encodeMessage({ kind: "beginSessionInit", extenders: uuids(0xffff) }).length,
+    2 + 16 * 0xffff,
+  );
+  await fails(
+    () => encodeMessage({ kind: "beginSessionInit", extenders: uuids(0x10000) }),
+    RangeError,
+  );
+});
+
+Deno.test("ReplayWindow forgets the bits of a word when the window reuses it", () => {
+  // 33 words of 32 bits: sequence s and s + 1056 share a word and a bit.
+  const window = new ReplayWindow();
+  assert.equal(window.tryAccept(5), true);
+  assert.equal(window.tryAccept(5 + 1056), true);
+  assert.equal(window.tryAccept(5 + 1056), false);
+  assert.equal(window.tryAccept(4 + 1056), true);
+});
+
+Deno.test("DatagramSealer seals with the current or the previous epoch, no other", async () => {
+  const aead = nobleBackend.aead("ChaCha20-Poly1305")!;
+  const key = new Uint8Array(32).fill(9);
+  const sealer = new DatagramSealer({
+    backend: nobleBackend,
+    random: seededRandom(new Uint8Array(4)),
+    maxDatagramLength: 1200,
+  });
+  assert.equal(sealer.maxBodyLength(), 1200 - 16 - 8 - 5 - 16);
+  const opener = new DatagramOpener({ backend: nobleBackend, now: () => 0 });
+  assert.equal(opener.epoch, 0);
+  await opener.open(await sealer.seal(1, new Uint8Array(1)));
+  sealer.setCipher(new CipherState(aead, key, 1));
+  opener.setCipher(new CipherState(aead, key, 1));
+  // Without the salt from epoch 1 on.
+  assert.equal(sealer.maxBodyLength(), 1200 - 8 - 5 - 16);
+  assert.equal((await opener.open(await sealer.seal(1, new Uint8Array(1), 0, 0))).epoch, 0);
+  assert.equal((await opener.open(await sealer.seal(1, new Uint8Array(1), 0, 1))).epoch, 1);
+  await fails(() => sealer.seal(1, new Uint8Array(1), 0, 2), RangeError);
 });

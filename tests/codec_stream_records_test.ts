@@ -1029,3 +1029,35 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
     assert.equal(await state.open(0, new Uint8Array(17), new Uint8Array(0)), undefined);
   });
 });
+
+Deno.test("RecordSealer with an AEAD that ignores `output` seals records any opener opens", async () => {
+  // A third-party AEAD may return its own array instead of writing into the one offered.
+  const ignoring: CryptoBackend = {
+    ...nobleBackend,
+    name: "ignores-output",
+    aead(name): Aead {
+      const aead = nobleBackend.aead(name)!;
+      return {
+        ...aead,
+        createCipher(key): AeadCipher {
+          const inner = aead.createCipher(key);
+          return {
+            seal: (nonce, plaintext, aad) => inner.seal(nonce, plaintext, aad),
+            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
+            dispose: () => inner.dispose(),
+          };
+        },
+      };
+    },
+    keyExchange: (name) => nobleBackend.keyExchange(name),
+    signature: (name) => nobleBackend.signature(name),
+    hash: (name) => nobleBackend.hash(name),
+  };
+  const sealer = new RecordSealer({ backend: ignoring, random: seededRandom(seed(0x51, 44)) });
+  const bodies = [new Uint8Array([1, 2, 3]), new Uint8Array(300).fill(7)];
+  const bytes = [sealer.preamble()];
+  for (const body of bodies) bytes.push(await sealer.seal(MESSAGE_TYPE.noise, body, 2));
+  const { opened, error } = await receive(bytes);
+  assert.equal(error, undefined);
+  assert.deepEqual(opened.map(({ body }) => body), bodies);
+});

@@ -150,3 +150,15 @@ Deno.test("CipherState after dispose(): advance() and seal() fail with ERR_SESSI
   await assert.rejects(state.seal(PLAINTEXT, AAD), closed);
   assert.equal(state.counter, 0);
 });
+
+Deno.test("CipherState.open() refuses an authentic record after dispose() or at its limit", async () => {
+  const aead = nobleBackend.aead("ChaCha20-Poly1305")!;
+  const sender = new CipherState(aead, KEY, 1);
+  const sealed = [];
+  for (let i = 0; i < 3; i++) sealed.push(await sender.seal(PLAINTEXT, AAD));
+  const receiver = new CipherState(aead, KEY, 1, { limit: 2 });
+  assert.deepEqual(await receiver.open(1, sealed[1]!.ciphertext, AAD), PLAINTEXT);
+  assert.equal(await receiver.open(2, sealed[2]!.ciphertext, AAD), undefined);
+  receiver.dispose();
+  assert.equal(await receiver.open(0, sealed[0]!.ciphertext, AAD), undefined);
+});

@@ -225,6 +225,12 @@ Deno.test("KeySchedule checks the secret and transcript hash at every stage and 
     assert.equal(schedule.stage, "primary");
     assert.equal(schedule.epoch, 1);
   });
+  await t.step("a transcript hash that is not a Uint8Array", () => {
+    const schedule = new KeySchedule(SHA256);
+    const fake = Array.from(th(1)) as unknown as Uint8Array;
+    assert.throws(() => schedule.mixPrimary(secret(1), fake), TypeError);
+    assert.equal(schedule.stage, "initial");
+  });
   await t.step("mixUpdate()", () => {
     const schedule = new KeySchedule(SHA256);
     schedule.mixPrimary(secret(1), th(1));

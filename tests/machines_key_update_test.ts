@@ -177,7 +177,11 @@ Deno.test("keyUpdateMachine schedules the next update after the interval the run
     const clock = new SimulatedClock();
     const actor = createActor(keyUpdateMachine, { clock, input: input(role) });
     const times: number[] = [];
-    actor.on("keyUpdate.offer", () => times.push(clock.now()));
+    const epochs: number[] = [];
+    actor.on("keyUpdate.offer", (command) => {
+      times.push(clock.now());
+      epochs.push(command.epoch);
+    });
     actor.start();
     drive((event) => actor.send(event));
     const at = clock.now();
@@ -185,11 +189,11 @@ Deno.test("keyUpdateMachine schedules the next update after the interval the run
     const before = times.length;
     clock.increment(1);
     actor.stop();
-    return { at, before, after: times.length };
+    return { at, before, after: times.length, epochs };
   };
 
   await t.step("the starter, after crypto.updateFinished", () => {
-    const { before, after } = offers("responder", (send) => {
+    const { before, after, epochs } = offers("responder", (send) => {
       send({ type: "local.requestUpdate" });
       send({ type: "crypto.updateOffered", primaryShare: share, secondaryShare: share });
       send({
@@ -200,6 +204,8 @@ Deno.test("keyUpdateMachine schedules the next update after the interval the run
     });
     assert.equal(before, 1, "only the requested update before the new interval");
     assert.equal(after, 2, "the next update 5,000 ms later, not after the input's 60,000");
+    // Each offer is for the epoch after the one in use.
+    assert.deepEqual(epochs, [3, 4]);
   });
 
   await t.step("the answering side, after crypto.updateAnswered", () => {
