@@ -470,6 +470,12 @@ export async function main(args: readonly string[]): Promise<number> {
 
   const started = performance.now();
   const base = await Deno.makeTempDir({ prefix: "qgate-mutation-" });
+  // An interrupted run removes its copies too.
+  const interrupted = (): void => {
+    Deno.removeSync(base, { recursive: true });
+    Deno.exit(130);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, interrupted);
   try {
     const copies = await Promise.all(
       Array.from({ length: workers }, async (_, index) => {
@@ -568,6 +574,9 @@ export async function main(args: readonly string[]): Promise<number> {
     );
     return 0;
   } finally {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.removeSignalListener(signal, interrupted);
+    }
     await Deno.remove(base, { recursive: true });
   }
 }
