@@ -1061,3 +1061,24 @@ Deno.test("RecordSealer with an AEAD that ignores `output` seals records any ope
   assert.equal(error, undefined);
   assert.deepEqual(opened.map(({ body }) => body), bodies);
 });
+
+Deno.test("RecordOpener fails a record opened alongside one that failed before it", async () => {
+  const sealer = newSealer(45);
+  const first = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(2));
+  const second = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(3));
+  first[first.length - 1]! ^= 1;
+  const decoder = new FrameDecoder();
+  const opener = new RecordOpener({ decoder, backend: nobleBackend });
+  const records = decoder.push(concatBytes(sealer.preamble(), first, second));
+  assert.equal(records.length, 2);
+  // Both opens start before the first one's tag is checked.
+  const results = await Promise.allSettled(records.map((record) => opener.open(record)));
+  for (const result of results) {
+    assert.equal(result.status, "rejected");
+    const error = (result as PromiseRejectedResult).reason;
+    assert.ok(
+      error instanceof FrameError && error.code === ErrorCode.DECRYPT_FAILED,
+      String(error),
+    );
+  }
+});
