@@ -83,6 +83,9 @@ export type ReadyOutcome =
   }
   | { readonly status: "failed"; readonly code: ErrorCode };
 
+/** How many times a lingering side answers a repeated message with its Close. */
+export const LINGER_ANSWERS = 3;
+
 /** Default wait for the peer's Close, in ms. */
 export const DEFAULT_CLOSE_TIMEOUT = 10_000;
 
@@ -114,7 +117,11 @@ export type ReadyEvent =
   | { readonly type: "crypto.updateFinished"; readonly nextInterval: number }
   | { readonly type: "crypto.failed"; readonly code: ErrorCode }
   | { readonly type: "transport.closed" }
-  | { readonly type: "transport.invalidRecord"; readonly code: ErrorCode };
+  | { readonly type: "transport.invalidRecord"; readonly code: ErrorCode }
+  | {
+    /** Lingering on datagrams, with the keys wiped: something arrived from the peer. */
+    readonly type: "transport.datagram";
+  };
 
 /** Commands the ready-phase statecharts emit, in the order they must run. */
 export type ReadyCommand =
@@ -128,6 +135,10 @@ export type ReadyCommand =
   | { readonly type: "keys.activateReceive"; readonly epoch: number }
   | { readonly type: "keyUpdate.done"; readonly epoch: number }
   | { readonly type: "flight.retransmit" }
+  | {
+    /** Send the datagram that carried our Close again, byte for byte (no key needed). */
+    readonly type: "close.repeat";
+  }
   | {
     /** How the session ended is settled; datagrams may still linger to answer a lost Close. */
     readonly type: "session.settled";
@@ -183,6 +194,7 @@ export const readySetup = setup({
     isRetransmitRequest: ({ context, event }) =>
       context.datagram && event.type === "peer.duplicate" && event.ofLastTrigger,
     isUpdateIdle: stateIn("#keyUpdateIdle"),
+    hasAnswersLeft: ({ context }) => context.retransmits < LINGER_ANSWERS,
   },
   actions: {
     requestOffer: emit(({ context }) => ({
@@ -243,6 +255,7 @@ export const readySetup = setup({
       retransmits: 0,
     })),
     retransmitFlight: emit({ type: "flight.retransmit" as const }),
+    repeatClose: emit({ type: "close.repeat" as const }),
     countRetransmit: assign(({ context }) => ({ retransmits: context.retransmits + 1 })),
     resetRetransmits: assign({ retransmits: 0 }),
     scheduleNext: assign(({ event }) => {

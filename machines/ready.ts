@@ -17,8 +17,10 @@
  * implicit counters, so a peer whose records were dropped, cut short or
  * withheld cannot produce a Close that opens. A side that receives a Close
  * answers it with its own and is done. On datagrams, where a Close can be
- * lost, a side whose session is settled lingers for `linger` ms and answers
- * every repeated message with its last flight (its Close) before it lets go.
+ * lost, a side whose session is settled wipes its keys and lingers for
+ * `linger` ms, answering whatever still arrives from the peer with the very
+ * datagram that carried its Close (at most `LINGER_ANSWERS` times; a peer
+ * that already has it drops the copy as a replay), before it lets go.
  * Ends in `closed` (both Close messages
  * crossed; `ERR_PEER_ALERT` if the peer's said "error") or `failed`:
  * `ERR_TIMEOUT` (no Close within `closeTimeout`, or a key update took too
@@ -107,13 +109,18 @@ export const readyMachine = readySetup.createMachine({
       always: [{ guard: "isDatagram", target: "lingering" }, { target: "closed" }],
     },
     lingering: {
-      entry: "announceSettled",
+      entry: ["announceSettled", "resetRetransmits"],
       on: {
-        // Our Close may have been lost: answer whatever the peer repeats with it.
-        "peer.duplicate": { actions: "retransmitFlight" },
+        // The keys are gone; our Close may have been lost: answer whatever the
+        // peer still sends with the very datagram that carried it, a few times
+        // at most (a peer that has it drops the copy as a replay).
+        "transport.datagram": {
+          guard: "hasAnswersLeft",
+          actions: ["repeatClose", "countRetransmit"],
+        },
         "peer.*": {},
         "local.*": {},
-        "transport.*": "closed",
+        "transport.closed": "closed",
       },
       after: { lingerTime: "closed" },
     },

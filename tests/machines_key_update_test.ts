@@ -259,7 +259,7 @@ Deno.test("keyUpdateMachine fails on a stale key-update message on a stream and 
   await t.step("stream", () => {
     const [idle] = initialTransition(keyUpdateMachine, input("initiator"));
     const [next] = transition(keyUpdateMachine, idle, stale);
-    assert.equal(next.context.failure?.code, ErrorCode.UNEXPECTED_MESSAGE);
+    assert.equal(next.context.outcome?.code, ErrorCode.UNEXPECTED_MESSAGE);
   });
   await t.step("datagram", () => {
     const [idle] = initialTransition(keyUpdateMachine, {

@@ -475,6 +475,7 @@ function readyEvents(coverage: TransitionCoverage, snapshot: AnyMachineSnapshot)
     { type: "crypto.failed", code: ErrorCode.INVALID_PEER_KEY },
     { type: "transport.closed" },
     { type: "transport.invalidRecord", code: ErrorCode.DECRYPT_FAILED },
+    { type: "transport.datagram" },
     ...coverage.delayedEvents(snapshot),
   ];
 }

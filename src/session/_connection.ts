@@ -62,6 +62,8 @@ export interface MessageSink {
   onInvalidInput(code: ErrorCode): void;
   /** The transport ended or failed; nothing more will arrive. */
   onTransportEnd(): void;
+  /** Lingering (datagrams, keys wiped): a datagram arrived and was not opened. */
+  onUnopened?(): void;
 }
 
 /** What a connection reports about records, for traces and traffic counts. */
@@ -143,6 +145,10 @@ export class Connection {
   #closed = false;
   /** Set when the connection ends with a code: nothing queued is written any more. */
   #aborted = false;
+  /** Datagrams: the keys are wiped; arrivals are only reported, never opened. */
+  #lingering = false;
+  /** Datagrams: the last datagram that carried a Close, to repeat byte for byte. */
+  #lastClose: Uint8Array | undefined;
   #bytesSent = 0;
   #bytesReceived = 0;
 
@@ -254,6 +260,27 @@ export class Connection {
   }
 
   /**
+   * Datagrams: once everything queued is written, wipes every key and from
+   * then on only reports arrivals (`onUnopened`), so that a lingering side
+   * can answer a peer that missed its Close without holding any key.
+   *
+   * @returns Resolves once the keys are wiped.
+   */
+  async linger(): Promise<void> {
+    await this.drain();
+    if (this.#closed) return;
+    this.#lingering = true;
+    this.records.dispose();
+  }
+
+  /** Datagrams, lingering: writes the datagram that carried our Close again. */
+  repeatClose(): void {
+    const wire = this.#lastClose;
+    if (wire === undefined || this.#closed) return;
+    this.#write(wire).catch(() => {});
+  }
+
+  /**
    * Ends the connection: refuses further sends, writes what is queued, then
    * closes (orderly) or aborts (with a code) the writable and cancels the readable.
    *
@@ -281,7 +308,7 @@ export class Connection {
       if (!this.#writeStalled) await aborted;
     }
     await this.#reader.cancel().catch(() => {});
-    this.records.dispose();
+    if (!this.#lingering) this.records.dispose();
   }
 
   async #flush(): Promise<void> {
@@ -336,6 +363,7 @@ export class Connection {
           }
           for (let i = start; i < end; i++) {
             const item = batch[i]!;
+            if (item.kind === "close" && this.records.datagram) this.#lastClose = sealed[i];
             this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
             item.resolve();
           }
@@ -411,6 +439,10 @@ export class Connection {
           return;
         }
         this.#bytesReceived += value.length;
+        if (this.#lingering) {
+          this.#sink?.onUnopened?.();
+          continue;
+        }
         for (const record of records.cut(value)) {
           const pending = this.#process(record);
           if (pending !== undefined) await pending;

@@ -268,6 +268,10 @@ export class ReadyDriver implements MessageSink {
     this.#send({ type: "transport.closed" });
   }
 
+  onUnopened(): void {
+    this.#send({ type: "transport.datagram" });
+  }
+
   #send(event: ReadyEvent): void {
     if (!this.#done) this.#actor.send(event);
   }
@@ -356,7 +360,13 @@ export class ReadyDriver implements MessageSink {
         this.#args.observer.keyUpdate(command.epoch);
         return;
       case "session.settled":
+        // Datagrams linger: the keys go now, whatever arrives is only reported.
+        if (connection.datagram) void connection.linger();
+        this.#rotation.dispose();
+        this.#args.established.schedule.dispose();
         return this.#args.observer.settled(command.outcome);
+      case "close.repeat":
+        return connection.repeatClose();
       case "session.ended":
         return this.#end(command.outcome);
     }

@@ -361,7 +361,7 @@ export class Session implements AsyncDisposable {
    */
   exportKeyingMaterial(label: string, context: Uint8Array, length: number): Uint8Array {
     const phase = this.#phase;
-    if (!(phase instanceof ReadyDriver)) {
+    if (!(phase instanceof ReadyDriver) || this.#ended) {
       throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot export keys: session is not ready");
     }
     return phase.exporter(label, context, length);
