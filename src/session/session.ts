@@ -31,6 +31,7 @@ import { Connection, randomInt } from "./_connection.ts";
 import { type Established, HandshakeDriver } from "./_handshake_driver.ts";
 import { formatUuidHex, ReadyDriver } from "./_ready_driver.ts";
 import { SendBudget } from "./limits.ts";
+import { SYSTEM_CLOCK } from "./_system_clock.ts";
 import type { Transport } from "../transport/memory.ts";
 import type { PeerDetails, Role } from "./details.ts";
 import type { CloseInfo, SessionEventMap, SessionListener, TraceEvent } from "./events.ts";
@@ -40,17 +41,6 @@ import {
   resolveOptions,
   type SessionOptions,
 } from "./options.ts";
-
-/**
- * The system clock. Its `now()` is milliseconds since the Unix epoch with
- * sub-millisecond precision (monotonic within a process), so that the traces
- * of two peers, even in two processes on one host, share one time base.
- */
-const SYSTEM_CLOCK: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (id) => clearTimeout(id as number),
-};
 
 /** The bytes an extender UUID's record carries besides the data. */
 const EXTENDER_ID_LENGTH = 16;

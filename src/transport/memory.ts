@@ -54,11 +54,65 @@ export function createMemoryPair(options: MemoryPairOptions = {}): [Transport, T
       `Cannot create memory pair: "highWaterMark" must be a positive integer, got ${highWaterMark}`,
     );
   }
-  const strategy = new CountQueuingStrategy({ highWaterMark });
-  const aToB = new TransformStream<Uint8Array, Uint8Array>({}, strategy, strategy);
-  const bToA = new TransformStream<Uint8Array, Uint8Array>({}, strategy, strategy);
+  const aToB = pipe(highWaterMark);
+  const bToA = pipe(highWaterMark);
   return [
     { readable: bToA.readable, writable: aToB.writable },
     { readable: aToB.readable, writable: bToA.writable },
   ];
+}
+
+/**
+ * One direction: a writable whose chunks go straight into a readable's queue
+ * (one hop, where a `TransformStream` takes two). A write waits while the
+ * reader has `highWaterMark` chunks unread; cancelling the readable errors
+ * the writable, and closing or aborting the writable ends the readable.
+ */
+function pipe(highWaterMark: number): {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+} {
+  let reading!: ReadableStreamDefaultController<Uint8Array>;
+  let writing: WritableStreamDefaultController | undefined;
+  let room: (() => void) | undefined;
+  let done = false;
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller): void {
+      reading = controller;
+    },
+    pull(): void {
+      const wake = room;
+      room = undefined;
+      wake?.();
+    },
+    cancel(reason): void {
+      done = true;
+      writing?.error(reason);
+      const wake = room;
+      room = undefined;
+      wake?.();
+    },
+  }, new CountQueuingStrategy({ highWaterMark }));
+  const writable = new WritableStream<Uint8Array>({
+    start(controller): void {
+      writing = controller;
+    },
+    write(chunk): Promise<void> | void {
+      if (done) throw new TypeError("Cannot write: the reading end was cancelled");
+      reading.enqueue(chunk);
+      if ((reading.desiredSize ?? 1) > 0) return;
+      return new Promise<void>((resolve) => (room = resolve));
+    },
+    close(): void {
+      if (done) return;
+      done = true;
+      reading.close();
+    },
+    abort(reason): void {
+      if (done) return;
+      done = true;
+      reading.error(reason);
+    },
+  });
+  return { readable, writable };
 }
