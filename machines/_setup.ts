@@ -185,17 +185,19 @@ export type PeerEvent =
   | { readonly type: "peer.endSessionInit"; readonly message: SessionInitMessage<"endSessionInit"> }
   | { readonly type: "peer.other"; readonly message: Message };
 
-/** Results of work the runtime did on the machine's request. */
+/**
+ * Results of work the runtime did on the machine's request. Work whose
+ * result the statechart does not need to decide anything (an offer, an
+ * answer, a proof to send) reports only its failure.
+ */
 export type CryptoEvent =
-  | { readonly type: "crypto.offered"; readonly share: Uint8Array }
-  | { readonly type: "crypto.answered"; readonly share: Uint8Array }
-  | { readonly type: "crypto.finished" }
-  | {
-    readonly type: "crypto.signed";
-    readonly identity: AuthenticationMessage<"beginAuthentication">["identity"];
-  }
   | { readonly type: "crypto.verified"; readonly verdict: PeerVerdict }
-  | { readonly type: "crypto.failed"; readonly code: ErrorCode };
+  | {
+    readonly type: "crypto.failed";
+    readonly code: ErrorCode;
+    /** The phase whose command failed, when the statechart has moved on since. */
+    readonly phase?: PhaseName;
+  };
 
 /** Events from the transport and the local API. */
 export type ControlEvent =
@@ -215,23 +217,47 @@ export type ControlEvent =
 /** Every event a handshake statechart accepts. */
 export type HandshakeEvent = PeerEvent | CryptoEvent | ControlEvent;
 
-/** Commands the statechart emits for the runtime, in the order they must run. */
+/**
+ * Commands the statechart emits for the runtime, in the order they must run.
+ * A command that fails stops the ones after it; the runtime then reports
+ * `crypto.failed`.
+ */
 export type HandshakeCommand =
   | { readonly type: "frame.send"; readonly message: Message }
   | { readonly type: "negotiation.settled"; readonly suite: NegotiatedSuite }
-  | { readonly type: "keyExchange.offer"; readonly slot: KeyExchangeSlot }
   | {
+    /** Make a fresh offer (or take the prepared one) and send it as `kind`. */
+    readonly type: "keyExchange.offer";
+    readonly slot: KeyExchangeSlot;
+    readonly kind: "beginPrimaryKeyExchange" | "beginSecondaryKeyExchange";
+  }
+  | {
+    /**
+     * Start computing the offer of a later exchange now (an optimisation:
+     * asynchronous crypto then overlaps the round trip in between).
+     */
+    readonly type: "keyExchange.prepare";
+    readonly slot: KeyExchangeSlot;
+  }
+  | {
+    /** Answer the peer's offer `share` and send the answer as `kind`. */
     readonly type: "keyExchange.answer";
     readonly slot: KeyExchangeSlot;
     readonly share: Uint8Array;
+    readonly kind: "endPrimaryKeyExchange" | "endSecondaryKeyExchange";
   }
   | {
+    /** Derive the shared secret from the peer's answer `share`. */
     readonly type: "keyExchange.finish";
     readonly slot: KeyExchangeSlot;
     readonly share: Uint8Array;
   }
   | { readonly type: "keys.install"; readonly stage: KeyExchangeSlot }
-  | { readonly type: "identity.sign" }
+  | {
+    /** Send `kind`: with a proof over the transcript if this side has an identity, empty if not. */
+    readonly type: "identity.prove";
+    readonly kind: "beginAuthentication" | "endAuthentication";
+  }
   | {
     readonly type: "identity.verify";
     readonly message: AuthenticationMessage<"beginAuthentication" | "endAuthentication">;
@@ -344,7 +370,8 @@ export const handshakeSetup = setup({
     })),
     failWithEventCode: assign(({ context, event }) => {
       assertEvent(event, ["crypto.failed", "transport.invalidRecord"]);
-      return { failure: { code: event.code, phase: context.phase } };
+      const phase = event.type === "crypto.failed" ? event.phase ?? context.phase : context.phase;
+      return { failure: { code: event.code, phase } };
     }),
     failWithPeerVerdict: assign(({ context, event }) => {
       assertEvent(event, "crypto.verified");
@@ -404,23 +431,19 @@ export const handshakeSetup = setup({
     requestOffer: emit((_, params: { slot: KeyExchangeSlot }) => ({
       type: "keyExchange.offer" as const,
       slot: params.slot,
+      kind: KEY_SHARE_KINDS[params.slot].begin,
     })),
-    sendOffer: emit(({ event }, params: { slot: KeyExchangeSlot }) => {
-      assertEvent(event, "crypto.offered");
-      return {
-        type: "frame.send" as const,
-        message: { kind: KEY_SHARE_KINDS[params.slot].begin, share: event.share },
-      };
-    }),
+    prepareOffer: emit((_, params: { slot: KeyExchangeSlot }) => ({
+      type: "keyExchange.prepare" as const,
+      slot: params.slot,
+    })),
     requestAnswer: emit(({ event }, params: { slot: KeyExchangeSlot }) => {
       assertEvent(event, ["peer.beginPrimaryKeyExchange", "peer.beginSecondaryKeyExchange"]);
-      return { type: "keyExchange.answer" as const, slot: params.slot, share: event.message.share };
-    }),
-    sendAnswer: emit(({ event }, params: { slot: KeyExchangeSlot }) => {
-      assertEvent(event, "crypto.answered");
       return {
-        type: "frame.send" as const,
-        message: { kind: KEY_SHARE_KINDS[params.slot].end, share: event.share },
+        type: "keyExchange.answer" as const,
+        slot: params.slot,
+        share: event.message.share,
+        kind: KEY_SHARE_KINDS[params.slot].end,
       };
     }),
     requestFinish: emit(({ event }, params: { slot: KeyExchangeSlot }) => {
@@ -432,14 +455,10 @@ export const handshakeSetup = setup({
       stage: params.stage,
     })),
 
-    requestSignature: emit({ type: "identity.sign" as const }),
-    sendProof: emit(({ event }, params: { kind: "beginAuthentication" | "endAuthentication" }) => {
-      assertEvent(event, "crypto.signed");
-      const message: AuthenticationMessage<typeof params.kind> = event.identity === undefined
-        ? { kind: params.kind }
-        : { kind: params.kind, identity: event.identity };
-      return { type: "frame.send" as const, message };
-    }),
+    sendProof: emit((_, params: { kind: "beginAuthentication" | "endAuthentication" }) => ({
+      type: "identity.prove" as const,
+      kind: params.kind,
+    })),
     requestVerification: emit(({ event }) => {
       assertEvent(event, ["peer.beginAuthentication", "peer.endAuthentication"]);
       return { type: "identity.verify" as const, message: event.message };
@@ -521,18 +540,13 @@ export function failTo(code: ErrorCode): {
 }
 
 /**
- * The root-level transitions every handshake statechart shares: any peer
- * message no state handles is unexpected; transport trouble, crypto failures
- * and aborts end the handshake.
+ * How a statechart is built for its transport: streams deliver every record
+ * once and in order, so nothing there retransmits (no timer that cannot fire
+ * is ever scheduled); datagrams may lose, repeat and reorder records.
  */
-export const ROOT_TRANSITIONS = {
-  // On datagram transports a repeated message is normal: answer it with our
-  // last flight when it shows the peer missed that flight, ignore it otherwise.
-  "peer.duplicate": [
-    { guard: "isRetransmitRequest", actions: "retransmitFlight" },
-    { guard: "isDatagram" },
-    failTo(Codes.UNEXPECTED_MESSAGE),
-  ],
+export type TransportVariant = "stream" | "datagram";
+
+const COMMON_ROOT = {
   "peer.*": failTo(Codes.UNEXPECTED_MESSAGE),
   "transport.closed": failTo(Codes.TRANSPORT_CLOSED),
   "local.abort": failTo(Codes.ABORTED),
@@ -540,21 +554,56 @@ export const ROOT_TRANSITIONS = {
   "crypto.failed": { target: "#failed", actions: "failWithEventCode" },
 } as const;
 
+const DATAGRAM_ROOT = {
+  // On datagram transports a repeated message is normal: answer it with our
+  // last flight when it shows the peer missed that flight, ignore it otherwise.
+  "peer.duplicate": [
+    { guard: "isRetransmitRequest", actions: "retransmitFlight" },
+    { guard: "isDatagram" },
+    failTo(Codes.UNEXPECTED_MESSAGE),
+  ],
+  ...COMMON_ROOT,
+} as const;
+
 /**
- * The `after` block of a state that waits for the peer: on datagram
- * transports it re-sends this side's last flight with exponential backoff.
+ * The root-level transitions every handshake statechart shares: any peer
+ * message no state handles is unexpected; transport trouble, crypto failures
+ * and aborts end the handshake; on datagrams a repeated message may ask for
+ * this side's last flight again.
  *
- * @param state The waiting state's own name (it re-enters itself).
- * @returns An `after` block.
+ * @param variant The transport the statechart is built for.
+ * @returns An `on` block.
  */
-export function retransmitWhileWaiting<const State extends string>(state: State): {
+export function rootTransitions(
+  variant: TransportVariant,
+): typeof COMMON_ROOT | typeof DATAGRAM_ROOT {
+  return variant === "datagram" ? DATAGRAM_ROOT : COMMON_ROOT;
+}
+
+/** The `after` block of a waiting state on datagrams. */
+interface RetransmitAfter<State extends string> {
   readonly retransmitDelay: {
     readonly guard: "isDatagram";
     readonly target: State;
     readonly reenter: true;
     readonly actions: readonly ["retransmitFlight", "countRetransmit"];
   };
-} {
+}
+
+/**
+ * The `after` block of a state that waits for the peer: on datagram
+ * transports it re-sends this side's last flight with exponential backoff;
+ * on streams it is empty.
+ *
+ * @param state The waiting state's own name (it re-enters itself).
+ * @param variant The transport the statechart is built for.
+ * @returns An `after` block.
+ */
+export function retransmitWhileWaiting<const State extends string>(
+  state: State,
+  variant: TransportVariant,
+): Partial<RetransmitAfter<State>> {
+  if (variant === "stream") return {};
   return {
     retransmitDelay: {
       guard: "isDatagram",
@@ -579,8 +628,9 @@ export const FAILED_STATE = {
 type PhaseConfig = Parameters<typeof handshakeSetup.createStateConfig>[0];
 
 /**
- * Wraps one phase into a statechart of its own that ends in `completed` or
- * `failed`, for tests, diagrams and exploration of that phase alone.
+ * Wraps one phase (built for streams) into a statechart of its own that
+ * ends in `completed` or `failed`, for tests, diagrams and exploration of
+ * that phase alone.
  *
  * @param id The phase name, also the machine id.
  * @param phase The phase's states.
@@ -592,7 +642,7 @@ export function standalonePhase(id: PhaseName, phase: PhaseConfig) {
     id,
     context: createHandshakeContext,
     initial: id,
-    on: ROOT_TRANSITIONS,
+    on: rootTransitions("stream"),
     output: handshakeOutput,
     states: {
       [id]: { ...phase, onDone: "completed" },

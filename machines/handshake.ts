@@ -9,7 +9,8 @@
  * Every phase is a child state built from its own phase file, so this
  * statechart is the composition of the phase statecharts, not a copy. The
  * whole handshake has its own deadline (`handshakeTimeout`) on top of each
- * waiting state's `phaseTimeout`. A peer message that the active state does
+ * phase's `phaseTimeout`. It is built twice from the same phases: for
+ * streams, where nothing retransmits, and for datagrams. A peer message that the active state does
  * not handle fails the handshake with `ERR_UNEXPECTED_MESSAGE`; noise never
  * reaches the statechart (the runtime drops it).
  *
@@ -23,7 +24,8 @@ import {
   failTo,
   handshakeOutput,
   handshakeSetup,
-  ROOT_TRANSITIONS,
+  rootTransitions,
+  type TransportVariant,
 } from "./_setup.ts";
 import { metaExchangePhase } from "./meta_exchange.ts";
 import { primaryKeyExchangePhase } from "./primary_key_exchange.ts";
@@ -31,21 +33,38 @@ import { secondaryKeyExchangePhase } from "./secondary_key_exchange.ts";
 import { authenticationPhase } from "./authentication.ts";
 import { sessionInitPhase } from "./session_init.ts";
 
-/** The full handshake statechart, ending in `ready` or `failed`. */
-export const handshakeMachine = handshakeSetup.createMachine({
-  id: "handshake",
-  context: createHandshakeContext,
-  initial: "metaExchange",
-  on: ROOT_TRANSITIONS,
-  after: { handshakeTimeout: failTo(ErrorCode.TIMEOUT) },
-  output: handshakeOutput,
-  states: {
-    metaExchange: { ...metaExchangePhase, onDone: "primaryKeyExchange" },
-    primaryKeyExchange: { ...primaryKeyExchangePhase, onDone: "secondaryKeyExchange" },
-    secondaryKeyExchange: { ...secondaryKeyExchangePhase, onDone: "authentication" },
-    authentication: { ...authenticationPhase, onDone: "sessionInit" },
-    sessionInit: { ...sessionInitPhase, onDone: "ready" },
-    ready: { type: "final", entry: "announceReady" },
-    failed: FAILED_STATE,
-  },
-});
+/**
+ * Builds the handshake statechart for a transport.
+ *
+ * @param variant `"stream"` (no retransmission) or `"datagram"`.
+ * @returns The statechart.
+ */
+// deno-lint-ignore explicit-function-return-type
+export function createHandshakeMachine(variant: TransportVariant) {
+  return handshakeSetup.createMachine({
+    id: "handshake",
+    context: createHandshakeContext,
+    initial: "metaExchange",
+    on: rootTransitions(variant),
+    after: { handshakeTimeout: failTo(ErrorCode.TIMEOUT) },
+    output: handshakeOutput,
+    states: {
+      metaExchange: { ...metaExchangePhase(variant), onDone: "primaryKeyExchange" },
+      primaryKeyExchange: { ...primaryKeyExchangePhase(variant), onDone: "secondaryKeyExchange" },
+      secondaryKeyExchange: { ...secondaryKeyExchangePhase(variant), onDone: "authentication" },
+      authentication: { ...authenticationPhase(variant), onDone: "sessionInit" },
+      sessionInit: { ...sessionInitPhase(variant), onDone: "ready" },
+      ready: { type: "final", entry: "announceReady" },
+      failed: FAILED_STATE,
+    },
+  });
+}
+
+/** The full handshake statechart over streams, ending in `ready` or `failed`. */
+export const handshakeMachine = createHandshakeMachine("stream");
+
+/**
+ * The handshake statechart over datagrams: every waiting state retransmits
+ * this side's last flight, and a repeated message may ask for it again.
+ */
+export const datagramHandshakeMachine = createHandshakeMachine("datagram");

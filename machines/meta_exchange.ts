@@ -25,48 +25,57 @@ import {
   PHASE_TIMEOUT,
   retransmitWhileWaiting,
   standalonePhase,
+  type TransportVariant,
 } from "./_setup.ts";
 
-/** The meta exchange as a state that the handshake statechart composes. */
-export const metaExchangePhase = handshakeSetup.createStateConfig({
-  initial: "start",
-  entry: { type: "enterPhase", params: { phase: "metaExchange" } },
-  after: PHASE_TIMEOUT,
-  states: {
-    start: {
-      always: [
-        { guard: "isResponder", target: "awaitingChoice", actions: "sendBeginMetaExchange" },
-        { guard: "isInitiator", target: "awaitingOffer" },
-      ],
-    },
-    awaitingOffer: {
-      on: {
-        "peer.beginMetaExchange": [
-          { guard: "isVersionIncompatible", ...failTo(ErrorCode.VERSION_MISMATCH) },
-          { guard: "hasNoCommonSuite", ...failTo(ErrorCode.NO_COMMON_ALGORITHM) },
-          { guard: "cannotSatisfyPeer", ...failTo(ErrorCode.AUTH_REQUIRED) },
-          {
-            target: "completed",
-            actions: ["chooseSuite", "sendEndMetaExchange", "settleNegotiation"],
-          },
+/**
+ * The meta exchange as a state that the handshake statechart composes.
+ *
+ * @param variant The transport the statechart is built for.
+ * @returns The phase's states.
+ */
+// deno-lint-ignore explicit-function-return-type
+export function metaExchangePhase(variant: TransportVariant) {
+  return handshakeSetup.createStateConfig({
+    initial: "start",
+    entry: { type: "enterPhase", params: { phase: "metaExchange" } },
+    after: PHASE_TIMEOUT,
+    states: {
+      start: {
+        always: [
+          { guard: "isResponder", target: "awaitingChoice", actions: "sendBeginMetaExchange" },
+          { guard: "isInitiator", target: "awaitingOffer" },
         ],
       },
-      after: retransmitWhileWaiting("awaitingOffer"),
-    },
-    awaitingChoice: {
-      on: {
-        "peer.endMetaExchange": [
-          { guard: "isVersionIncompatible", ...failTo(ErrorCode.VERSION_MISMATCH) },
-          { guard: "isChoiceNotOffered", ...failTo(ErrorCode.NO_COMMON_ALGORITHM) },
-          { guard: "cannotSatisfyPeer", ...failTo(ErrorCode.AUTH_REQUIRED) },
-          { target: "completed", actions: ["acceptChoice", "settleNegotiation"] },
-        ],
+      awaitingOffer: {
+        on: {
+          "peer.beginMetaExchange": [
+            { guard: "isVersionIncompatible", ...failTo(ErrorCode.VERSION_MISMATCH) },
+            { guard: "hasNoCommonSuite", ...failTo(ErrorCode.NO_COMMON_ALGORITHM) },
+            { guard: "cannotSatisfyPeer", ...failTo(ErrorCode.AUTH_REQUIRED) },
+            {
+              target: "completed",
+              actions: ["chooseSuite", "sendEndMetaExchange", "settleNegotiation"],
+            },
+          ],
+        },
+        after: retransmitWhileWaiting("awaitingOffer", variant),
       },
-      after: retransmitWhileWaiting("awaitingChoice"),
+      awaitingChoice: {
+        on: {
+          "peer.endMetaExchange": [
+            { guard: "isVersionIncompatible", ...failTo(ErrorCode.VERSION_MISMATCH) },
+            { guard: "isChoiceNotOffered", ...failTo(ErrorCode.NO_COMMON_ALGORITHM) },
+            { guard: "cannotSatisfyPeer", ...failTo(ErrorCode.AUTH_REQUIRED) },
+            { target: "completed", actions: ["acceptChoice", "settleNegotiation"] },
+          ],
+        },
+        after: retransmitWhileWaiting("awaitingChoice", variant),
+      },
+      completed: { type: "final" },
     },
-    completed: { type: "final" },
-  },
-});
+  });
+}
 
-/** The meta exchange alone, ending in `completed` or `failed`. */
-export const metaExchangeMachine = standalonePhase("metaExchange", metaExchangePhase);
+/** The meta exchange alone (streams), ending in `completed` or `failed`. */
+export const metaExchangeMachine = standalonePhase("metaExchange", metaExchangePhase("stream"));

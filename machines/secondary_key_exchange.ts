@@ -16,13 +16,21 @@
  */
 
 import { keyExchangePhase } from "./_key_exchange_phase.ts";
-import { standalonePhase } from "./_setup.ts";
+import { standalonePhase, type TransportVariant } from "./_setup.ts";
 
-/** The secondary key exchange as a state that the handshake statechart composes. */
-export const secondaryKeyExchangePhase = keyExchangePhase("secondaryKeyExchange", "secondary");
+/**
+ * The secondary key exchange as a state that the handshake statechart composes.
+ *
+ * @param variant The transport the statechart is built for.
+ * @returns The phase's states.
+ */
+// deno-lint-ignore explicit-function-return-type
+export function secondaryKeyExchangePhase(variant: TransportVariant) {
+  return keyExchangePhase({ phase: "secondaryKeyExchange", slot: "secondary", variant });
+}
 
-/** The secondary key exchange alone, ending in `completed` or `failed`. */
+/** The secondary key exchange alone (streams), ending in `completed` or `failed`. */
 export const secondaryKeyExchangeMachine = standalonePhase(
   "secondaryKeyExchange",
-  secondaryKeyExchangePhase,
+  secondaryKeyExchangePhase("stream"),
 );

@@ -17,45 +17,54 @@ import {
   PHASE_TIMEOUT,
   retransmitWhileWaiting,
   standalonePhase,
+  type TransportVariant,
 } from "./_setup.ts";
 
-/** Session init as a state that the handshake statechart composes. */
-export const sessionInitPhase = handshakeSetup.createStateConfig({
-  initial: "start",
-  entry: { type: "enterPhase", params: { phase: "sessionInit" } },
-  after: PHASE_TIMEOUT,
-  states: {
-    start: {
-      always: [
-        {
-          guard: "isResponder",
-          target: "awaitingPeerExtenders",
-          actions: { type: "sendExtenders", params: { kind: "beginSessionInit" } },
-        },
-        { guard: "isInitiator", target: "awaitingPeerExtenders" },
-      ],
-    },
-    awaitingPeerExtenders: {
-      on: {
-        "peer.beginSessionInit": {
-          guard: "isInitiator",
-          target: "completed",
-          actions: [
-            "recordPeerExtenders",
-            { type: "sendExtenders", params: { kind: "endSessionInit" } },
-          ],
-        },
-        "peer.endSessionInit": {
-          guard: "isResponder",
-          target: "completed",
-          actions: "recordPeerExtenders",
-        },
+/**
+ * Session init as a state that the handshake statechart composes.
+ *
+ * @param variant The transport the statechart is built for.
+ * @returns The phase's states.
+ */
+// deno-lint-ignore explicit-function-return-type
+export function sessionInitPhase(variant: TransportVariant) {
+  return handshakeSetup.createStateConfig({
+    initial: "start",
+    entry: { type: "enterPhase", params: { phase: "sessionInit" } },
+    after: PHASE_TIMEOUT,
+    states: {
+      start: {
+        always: [
+          {
+            guard: "isResponder",
+            target: "awaitingPeerExtenders",
+            actions: { type: "sendExtenders", params: { kind: "beginSessionInit" } },
+          },
+          { guard: "isInitiator", target: "awaitingPeerExtenders" },
+        ],
       },
-      after: retransmitWhileWaiting("awaitingPeerExtenders"),
+      awaitingPeerExtenders: {
+        on: {
+          "peer.beginSessionInit": {
+            guard: "isInitiator",
+            target: "completed",
+            actions: [
+              "recordPeerExtenders",
+              { type: "sendExtenders", params: { kind: "endSessionInit" } },
+            ],
+          },
+          "peer.endSessionInit": {
+            guard: "isResponder",
+            target: "completed",
+            actions: "recordPeerExtenders",
+          },
+        },
+        after: retransmitWhileWaiting("awaitingPeerExtenders", variant),
+      },
+      completed: { type: "final" },
     },
-    completed: { type: "final" },
-  },
-});
+  });
+}
 
-/** Session init alone, ending in `completed` or `failed`. */
-export const sessionInitMachine = standalonePhase("sessionInit", sessionInitPhase);
+/** Session init alone (streams), ending in `completed` or `failed`. */
+export const sessionInitMachine = standalonePhase("sessionInit", sessionInitPhase("stream"));

@@ -176,18 +176,34 @@ export class FrameError extends QGateError {
  * ```
  */
 export class HandshakeError extends QGateError {
+  /** The phase the handshake failed in, when known (`"metaExchange"` … `"sessionInit"`). */
+  readonly phase: HandshakePhase | undefined;
+
   /**
    * Creates a handshake error.
    *
    * @param code The stable code.
    * @param message A sentence-case message without secrets.
-   * @param options The cause, if any.
+   * @param options The cause and the phase, if any.
    */
-  constructor(code: ErrorCode, message: string, options?: QGateErrorOptions) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: QGateErrorOptions & { phase?: HandshakePhase | undefined },
+  ) {
     super(code, message, options);
     this.name = "HandshakeError";
+    this.phase = options?.phase;
   }
 }
+
+/** The five phases before `ready`, as a {@linkcode HandshakeError} names them. */
+export type HandshakePhase =
+  | "metaExchange"
+  | "primaryKeyExchange"
+  | "secondaryKeyExchange"
+  | "authentication"
+  | "sessionInit";
 
 /**
  * An established session failed or was used wrongly: use after close, nonce

@@ -8,6 +8,7 @@
 
 import { type AnyMachineSnapshot, initialTransition, transition } from "xstate";
 import { handshakeMachine } from "../machines/handshake.ts";
+import type { Message } from "../src/codec/message_types.ts";
 import type { HandshakeCommand, HandshakeEvent, HandshakeInput, Role } from "../machines/_setup.ts";
 import type { PeerVerdict } from "../src/handshake_policy.ts";
 import { ANONYMOUS, fixedStandIn, runStandInPair, standInInput } from "../src/viz/_standin.ts";
@@ -35,11 +36,14 @@ export interface PairResult {
   initiator: HandshakeSnapshot;
   responder: HandshakeSnapshot;
   commands: { initiator: HandshakeCommand[]; responder: HandshakeCommand[] };
+  /** Every message each side sent (by `frame.send` or by a crypto command), in order. */
+  messages: { initiator: Message[]; responder: Message[] };
 }
 
 /** Runs both statecharts to completion with the stand-in runtime, in FIFO delivery order. */
 export function runPair(options: PairOptions = {}): PairResult {
   const commands: Record<Role, HandshakeCommand[]> = { initiator: [], responder: [] };
+  const messages: Record<Role, Message[]> = { initiator: [], responder: [] };
   const { channel, visit } = options;
   const snapshots = runStandInPair<HandshakeSnapshot>({
     initial: (role) => initialTransition(handshakeMachine, standInInput(role, options[role])),
@@ -53,6 +57,7 @@ export function runPair(options: PairOptions = {}): PairResult {
       visit?.(role, snapshot, event as HandshakeEvent | undefined);
       commands[role].push(...(emitted as HandshakeCommand[]));
     },
+    sent: (role, message) => void messages[role].push(message),
   });
-  return { initiator: snapshots.initiator, responder: snapshots.responder, commands };
+  return { initiator: snapshots.initiator, responder: snapshots.responder, commands, messages };
 }

@@ -160,6 +160,7 @@ Deno.test("measureStatechartCoverage() takes every transition of every statechar
   const coverage = measureStatechartCoverage();
   assert.deepEqual(coverage.map((chart) => chart.name), [
     "handshake",
+    "datagramHandshake",
     "metaExchange",
     "primaryKeyExchange",
     "secondaryKeyExchange",

@@ -1,6 +1,6 @@
 /**
  * Transition coverage of every statechart: the handshake, each phase machine
- * on its own, and the key-update cycle.
+ * on its own, the handshake over datagrams, and the ready phase.
  *
  * Each machine is driven only through pure steps (`src/conformance/coverage.ts`,
  * the same drivers `deno task conformance` reports from): both
@@ -21,7 +21,7 @@ import {
 
 Deno.test("every transition of every statechart is taken by a pure scenario", () => {
   const reports = measureStatechartCoverage();
-  assert.equal(reports.length, 7);
+  assert.equal(reports.length, 8);
   for (const report of reports) {
     console.log(`${report.name}: transitions covered: ${report.covered}/${report.total}`);
     for (const label of report.uncovered) console.log(`  uncovered: ${label}`);

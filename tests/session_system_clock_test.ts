@@ -60,3 +60,13 @@ Deno.test("TimerQueue reports an exception from a timer and runs the others", as
   }
   assert.equal(reported.length, 1);
 });
+
+Deno.test("TimerQueue runs each timer in a task of its own: promise jobs settle in between", async () => {
+  const clock = new TimerQueue();
+  const seen: string[] = [];
+  // Both due at once: the first one's promise job must run before the second timer.
+  clock.setTimeout(() => void Promise.resolve().then(() => seen.push("job of first")), 0);
+  clock.setTimeout(() => seen.push("second"), 0);
+  await waitFor(() => seen.length === 2, { what: "both timers" });
+  assert.deepEqual(seen, ["job of first", "second"]);
+});

@@ -19,8 +19,8 @@ import {
   commandsOf,
   type ExecutableAction,
   otherRole,
+  standInEffect,
   standInHash as h,
-  standInResult,
 } from "../viz/_standin.ts";
 import { hashCrypto } from "./_explore_crypto.ts";
 import { type Direction, directionFrom, receiverOf } from "./_relay.ts";
@@ -130,6 +130,25 @@ function transmit(world: World, joint: Joint, role: Role, packet: Packet): void 
   void world;
 }
 
+function sendFrame(world: World, joint: Joint, role: Role, message: Message, log: StepLog): void {
+  const runtime = joint.sides[role].runtime;
+  if (APPLICATION_KINDS.has(message.kind)) {
+    log.violations.push({ invariant: 2, detail: `${role} sent ${message.kind} before ready` });
+  }
+  runtime.transcript = h(runtime.transcript, messageId(message));
+  if (world.datagram) {
+    if (!runtime.flightOpen) {
+      runtime.flight = [];
+      runtime.trigger = runtime.lastReceived;
+      runtime.flightOpen = true;
+    }
+    const id = messageId(message);
+    world.messages.set(id, message);
+    runtime.flight.push({ id, epoch: runtime.send.epoch });
+  }
+  transmit(world, joint, role, seal(world, joint, role, message));
+}
+
 function execute(
   world: World,
   joint: Joint,
@@ -139,25 +158,8 @@ function execute(
 ): void {
   const runtime = joint.sides[role].runtime;
   switch (command.type) {
-    case "frame.send": {
-      const { message } = command;
-      if (APPLICATION_KINDS.has(message.kind)) {
-        log.violations.push({ invariant: 2, detail: `${role} sent ${message.kind} before ready` });
-      }
-      runtime.transcript = h(runtime.transcript, messageId(message));
-      if (world.datagram) {
-        if (!runtime.flightOpen) {
-          runtime.flight = [];
-          runtime.trigger = runtime.lastReceived;
-          runtime.flightOpen = true;
-        }
-        const id = messageId(message);
-        world.messages.set(id, message);
-        runtime.flight.push({ id, epoch: runtime.send.epoch });
-      }
-      transmit(world, joint, role, seal(world, joint, role, message));
-      return;
-    }
+    case "frame.send":
+      return sendFrame(world, joint, role, command.message, log);
     case "keys.install": {
       const epoch = command.stage === "primary" ? 1 : 2;
       runtime.chain = h("ck", runtime.chain, runtime.secret);
@@ -184,8 +186,9 @@ function execute(
     }
     default: {
       // Crypto work answers at once; the other commands need nothing here.
-      const result = standInResult(command, hashCrypto(world, runtime, role));
-      if (result !== undefined) step(world, joint, role, result, log);
+      const effect = standInEffect(command, hashCrypto(world, runtime, role));
+      if (effect.send !== undefined) sendFrame(world, joint, role, effect.send, log);
+      if (effect.event !== undefined) step(world, joint, role, effect.event, log);
     }
   }
 }

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { ErrorCode, QGateError } from "../errors.ts";
+import { ErrorCode, HandshakeError, QGateError } from "../errors.ts";
 import { AccessManager } from "../session/access_manager.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
@@ -187,7 +187,7 @@ export function startQgateEndpoint(
     (error: unknown) => ({
       status: "failed",
       code: error instanceof QGateError ? error.code : ErrorCode.INTERNAL,
-      phase,
+      phase: error instanceof HandshakeError ? error.phase ?? phase : phase,
     }),
   );
   return {

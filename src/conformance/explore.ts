@@ -58,7 +58,7 @@
  */
 
 import type { AnyStateMachine } from "xstate";
-import { handshakeMachine } from "../../machines/handshake.ts";
+import { datagramHandshakeMachine, handshakeMachine } from "../../machines/handshake.ts";
 import type { ExplorationReport, InvariantResult } from "./explore_report.ts";
 import { DEFAULT_EXPLORATION_SCENARIOS, type ExplorationScenario } from "./explore_scenarios.ts";
 import { INVARIANTS } from "./_explore_invariants.ts";
@@ -136,7 +136,10 @@ function envBound(): number | undefined {
  * ```
  */
 export function exploreHandshake(options: ExplorationOptions = {}): ExplorationReport {
-  return exploreStatechart(handshakeMachine, options);
+  return exploreStatechart(
+    { stream: handshakeMachine, datagram: datagramHandshakeMachine },
+    options,
+  );
 }
 
 /**
@@ -144,18 +147,23 @@ export function exploreHandshake(options: ExplorationOptions = {}): ExplorationR
  * statechart (for instance one with a guard replaced through
  * `machine.provide()`), to show that the invariants catch a broken machine.
  *
- * @param machine A handshake statechart with the same events and commands.
+ * @param machine A handshake statechart with the same events and commands,
+ *   or one per transport (`{ stream, datagram }`); a single one serves both.
  * @param options The bound and the scenarios.
  * @returns The report.
  */
 export function exploreStatechart(
-  machine: AnyStateMachine,
+  machine: AnyStateMachine | {
+    readonly stream: AnyStateMachine;
+    readonly datagram: AnyStateMachine;
+  },
   options: ExplorationOptions = {},
 ): ExplorationReport {
   const started = performance.now();
   const depth = options.depth ?? envBound() ?? DEFAULT_EXPLORATION_DEPTH;
+  const variants = "stream" in machine ? machine : { stream: machine, datagram: machine };
   const scenarios = (options.scenarios ?? DEFAULT_EXPLORATION_SCENARIOS).map((scenario) =>
-    exploreScenario(machine, scenario, {
+    exploreScenario(variants[scenario.transport ?? "stream"], scenario, {
       budget: scenario.transport === "datagram" ? Math.max(0, depth - 2) : depth,
       retransmits: depth <= 3 ? 1 : 2,
       maxStates: options.maxStates ?? 400_000,

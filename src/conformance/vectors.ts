@@ -17,7 +17,7 @@ import { AccessManager } from "../session/access_manager.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
 import type { Transport } from "../transport/memory.ts";
-import { ErrorCode, QGateError } from "../errors.ts";
+import { ErrorCode, HandshakeError, QGateError } from "../errors.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import type { AeadName, HashName, KeyExchangeName, SignatureName } from "../crypto/types.ts";
 import { bytesToHex, hexToBytes } from "../_hex.ts";
@@ -326,7 +326,7 @@ export function startVectorEndpoint(
     (error: unknown): VectorOutcome => ({
       status: "failed",
       code: error instanceof QGateError ? error.code : ErrorCode.INTERNAL,
-      ...(phase === undefined ? {} : { phase }),
+      ...failedPhase(error instanceof HandshakeError ? error.phase ?? phase : phase),
     }),
   );
   return {
@@ -338,4 +338,9 @@ export function startVectorEndpoint(
       await session.closed;
     },
   };
+}
+
+/** The phase a failure names, as an optional property. */
+function failedPhase(phase: PhaseName | undefined): { phase?: PhaseName } {
+  return phase === undefined ? {} : { phase };
 }

@@ -42,13 +42,14 @@ import {
 } from "../codec/message_types.ts";
 import { encodeMessage, messageTypeOf } from "../codec/messages.ts";
 import { fromWireIds, type NegotiatedSuite, type PeerVerdict } from "../handshake_policy.ts";
-import { handshakeMachine } from "../../machines/handshake.ts";
+import { datagramHandshakeMachine, handshakeMachine } from "../../machines/handshake.ts";
 import type {
   HandshakeCommand,
   HandshakeEvent,
   HandshakeOutput,
   KeyExchangeSlot,
   PeerFacts,
+  PhaseName,
 } from "../../machines/_setup.ts";
 import type { Arrival, Connection, MessageSink } from "./_connection.ts";
 import { randomInt } from "./_connection.ts";
@@ -146,13 +147,12 @@ export class HandshakeDriver implements MessageSink {
   #hash: HashFunction | undefined;
   #schedule: KeySchedule | undefined;
   #kexState: KeyExchangeState | undefined;
-  /** The leader's secondary offer, started right after its primary offer. */
-  #nextOffer: Promise<KeyExchangeOffer> | undefined;
   #secret: Uint8Array | undefined;
   #transcriptBeforeLast: Uint8Array | undefined;
-  /** True while this side, as leader, must send nothing: between an offer and its keys. */
-  #quiet = false;
-  #quietWaiters: (() => void)[] = [];
+  /** Noise waiting for the statechart to leave its quiet states and the commands to finish. */
+  #noiseWaiters: (() => void)[] = [];
+  /** The leader's offer for a later slot, started early (`keyExchange.prepare`). */
+  #prepared: { slot: KeyExchangeSlot; offer: Promise<KeyExchangeOffer> } | undefined;
 
   /**
    * Creates the statechart for one side.
@@ -162,7 +162,8 @@ export class HandshakeDriver implements MessageSink {
   constructor(context: HandshakeContext) {
     this.#context = context;
     const { options, role } = context;
-    const actor = createActor(handshakeMachine, {
+    const machine = context.connection.datagram ? datagramHandshakeMachine : handshakeMachine;
+    const actor = createActor(machine, {
       clock: context.clock,
       input: {
         role,
@@ -187,6 +188,7 @@ export class HandshakeDriver implements MessageSink {
           }
         }
         if (snapshot.status === "done") this.#whenIdle(() => this.#finishWith(snapshot.output));
+        else this.#wakeNoise();
       },
       error: () => this.#whenIdle(() => this.#fail(ErrorCode.INTERNAL)),
     });
@@ -198,14 +200,17 @@ export class HandshakeDriver implements MessageSink {
   }
 
   /** The phase the statechart is in, or the one it failed in. */
-  get phase(): string {
+  get phase(): PhaseName {
     const context = this.#actor.getSnapshot().context;
     return context.failure?.phase ?? context.phase;
   }
 
-  /** Whether the leader is between its offer and its keys: noise must wait. */
+  /**
+   * Whether noise must wait: the statechart is in a `quiet` state (the
+   * leader between its offer and its keys) or commands are still running.
+   */
   get quiet(): boolean {
-    return this.#quiet;
+    return this.#running || this.#actor.getSnapshot().hasTag("quiet");
   }
 
   /** Starts the statechart. */
@@ -214,17 +219,22 @@ export class HandshakeDriver implements MessageSink {
   }
 
   /**
-   * Resolves once noise may go: no command is running and the leader is not
-   * waiting for its keys.
+   * Resolves once noise may go: no command is running and the statechart is
+   * not in a `quiet` state.
    *
    * @returns Resolves when noise may be sent (at once if it may).
    */
   async whenNoiseMayGo(): Promise<void> {
-    for (;;) {
-      if (this.#quiet) await new Promise<void>((resolve) => this.#quietWaiters.push(resolve));
-      if (this.#pending !== undefined) await this.#pending;
-      if (!this.#quiet || this.#done) return;
+    while (this.quiet && !this.#done) {
+      await new Promise<void>((resolve) => this.#noiseWaiters.push(resolve));
     }
+  }
+
+  #wakeNoise(): void {
+    if (this.#noiseWaiters.length === 0 || (this.quiet && !this.#done)) return;
+    const waiters = this.#noiseWaiters;
+    this.#noiseWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Whether commands are running or queued. */
@@ -247,11 +257,11 @@ export class HandshakeDriver implements MessageSink {
     this.#queue.length = 0;
     this.#kexState?.dispose();
     this.#kexState = undefined;
-    this.#discardNextOffer();
+    this.#discardPrepared();
     this.#secret?.fill(0);
     this.#secret = undefined;
     this.#schedule?.dispose();
-    this.#endQuiet();
+    this.#wakeNoise();
   }
 
   onMessage(arrival: Arrival): void | Promise<void> {
@@ -303,14 +313,14 @@ export class HandshakeDriver implements MessageSink {
       try {
         result = this.#execute(command);
       } catch (error) {
-        this.#cryptoFailed(error);
+        this.#cryptoFailed(command, error);
         continue;
       }
       if (result instanceof Promise) {
         this.#pending = result.then(
           () => this.#resume(),
           (error) => {
-            this.#cryptoFailed(error);
+            this.#cryptoFailed(command, error);
             this.#resume();
           },
         );
@@ -318,6 +328,7 @@ export class HandshakeDriver implements MessageSink {
       }
     }
     this.#running = false;
+    this.#wakeNoise();
     const callbacks = this.#idleCallbacks;
     this.#idleCallbacks = [];
     for (const callback of callbacks) callback();
@@ -340,16 +351,21 @@ export class HandshakeDriver implements MessageSink {
   }
 
   /** A command failed: nothing queued after it may run; the statechart decides. */
-  #cryptoFailed(error: unknown): void {
+  #cryptoFailed(command: HandshakeCommand, error: unknown): void {
     this.#queue.length = 0;
-    this.#send({ type: "crypto.failed", code: codeOf(error) });
+    const phase = phaseOfCommand(command);
+    this.#send({
+      type: "crypto.failed",
+      code: codeOf(error),
+      ...(phase === undefined ? {} : { phase }),
+    });
   }
 
   #fail(code: ErrorCode): void {
     if (this.#done) return;
     this.#done = true;
     this.#context.observer.failed(
-      new HandshakeError(code, `Handshake failed in ${this.phase}: ${code}`),
+      new HandshakeError(code, `Handshake failed in ${this.phase}: ${code}`, { phase: this.phase }),
     );
   }
 
@@ -360,15 +376,17 @@ export class HandshakeDriver implements MessageSink {
       case "negotiation.settled":
         return this.#settle(command.suite);
       case "keyExchange.offer":
-        return this.#offer(command.slot);
+        return this.#offer(command.slot, command.kind);
+      case "keyExchange.prepare":
+        return this.#prepare(command.slot);
       case "keyExchange.answer":
-        return this.#answer(command.slot, command.share);
+        return this.#answer(command.slot, command.share, command.kind);
       case "keyExchange.finish":
         return this.#finish(command.slot, command.share);
       case "keys.install":
         return this.#installKeys(command.stage);
-      case "identity.sign":
-        return this.#sign();
+      case "identity.prove":
+        return this.#prove(command.kind);
       case "identity.verify":
         return this.#verify(command.message);
       case "flight.retransmit":
@@ -439,26 +457,54 @@ export class HandshakeDriver implements MessageSink {
     return kex;
   }
 
-  async #offer(slot: KeyExchangeSlot): Promise<void> {
-    const prepared = slot === "secondary" ? this.#nextOffer : undefined;
-    this.#nextOffer = undefined;
-    const offering = prepared ?? this.#keyExchange(slot).offer(this.#context.random);
-    if (slot === "primary") this.#prepareSecondaryOffer();
-    const { offer, state } = await offering;
+  async #offer(
+    slot: KeyExchangeSlot,
+    kind: "beginPrimaryKeyExchange" | "beginSecondaryKeyExchange",
+  ): Promise<void> {
+    const prepared = this.#prepared?.slot === slot ? this.#prepared.offer : undefined;
+    if (prepared !== undefined) this.#prepared = undefined;
+    const { offer, state } =
+      await (prepared ?? this.#keyExchange(slot).offer(this.#context.random));
     this.#kexState = state;
-    // Until its keys are installed the leader sends nothing else, so the
-    // follower can switch its receive keys right after its answer.
-    this.#quiet = true;
-    this.#send({ type: "crypto.offered", share: offer });
+    await this.#sendFrame({ kind, share: offer });
   }
 
-  async #answer(slot: KeyExchangeSlot, share: Uint8Array): Promise<void> {
+  /**
+   * Starts an offer for a later slot now. It runs after this phase's own
+   * offer, so the key exchanges still run in the order primary, secondary
+   * (which is what known-answer vectors fix); a single seeded random source
+   * now serves it before, not after, the records of the earlier exchange.
+   */
+  #prepare(slot: KeyExchangeSlot): void {
+    let offer: Promise<KeyExchangeOffer>;
+    try {
+      offer = this.#keyExchange(slot).offer(this.#context.random);
+    } catch {
+      return; // The later phase reports it when it asks for the offer.
+    }
+    // Failures surface when the later phase takes the offer; until then none is unhandled.
+    offer.catch(() => {});
+    this.#prepared = { slot, offer };
+  }
+
+  /** Wipes a prepared offer the handshake did not use. */
+  #discardPrepared(): void {
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    prepared?.offer.then(({ state }) => state.dispose(), () => {});
+  }
+
+  async #answer(
+    slot: KeyExchangeSlot,
+    share: Uint8Array,
+    kind: "endPrimaryKeyExchange" | "endSecondaryKeyExchange",
+  ): Promise<void> {
     const { answer, sharedSecret } = await this.#keyExchange(slot).answer(
       share,
       this.#context.random,
     );
     this.#secret = sharedSecret;
-    this.#send({ type: "crypto.answered", share: answer });
+    await this.#sendFrame({ kind, share: answer });
   }
 
   async #finish(slot: KeyExchangeSlot, share: Uint8Array): Promise<void> {
@@ -469,32 +515,6 @@ export class HandshakeDriver implements MessageSink {
     } finally {
       state.dispose();
     }
-    this.#send({ type: "crypto.finished" });
-  }
-
-  /**
-   * Starts the secondary offer now. It is called after the primary offer, so
-   * the key exchanges still run in the order primary, secondary (which is
-   * what known-answer vectors fix); a single seeded random source now serves
-   * it before, not after, the records of the primary exchange.
-   */
-  #prepareSecondaryOffer(): void {
-    let pending: Promise<KeyExchangeOffer>;
-    try {
-      pending = this.#keyExchange("secondary").offer(this.#context.random);
-    } catch {
-      return; // The secondary phase reports it when it asks for the offer.
-    }
-    // Failures surface when the secondary phase takes the offer; until then none is unhandled.
-    pending.catch(() => {});
-    this.#nextOffer = pending;
-  }
-
-  /** Wipes a prepared offer the handshake did not use. */
-  #discardNextOffer(): void {
-    const pending = this.#nextOffer;
-    this.#nextOffer = undefined;
-    pending?.then(({ state }) => state.dispose(), () => {});
   }
 
   #installKeys(stage: KeyExchangeSlot): void {
@@ -512,24 +532,13 @@ export class HandshakeDriver implements MessageSink {
     records.setReceiveCipher(new CipherState(aead, receive, keys.epoch));
     send.fill(0);
     receive.fill(0);
-    this.#endQuiet();
     this.#context.observer.keys(keys.epoch);
   }
 
-  #endQuiet(): void {
-    this.#quiet = false;
-    const waiters = this.#quietWaiters;
-    this.#quietWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  async #sign(): Promise<void> {
+  async #prove(kind: "beginAuthentication" | "endAuthentication"): Promise<void> {
     const { options, backend, role, random } = this.#context;
     const identity = options.identity;
-    if (identity === undefined) {
-      this.#send({ type: "crypto.signed", identity: undefined });
-      return;
-    }
+    if (identity === undefined) return this.#sendFrame({ kind });
     const scheme = backend.signature(identity.algorithm);
     if (scheme === undefined) {
       throw new HandshakeError(
@@ -544,8 +553,8 @@ export class HandshakeDriver implements MessageSink {
       this.#transcript.digest(),
     );
     const proof = await scheme.sign(payload, identity.secretKey, random);
-    this.#send({
-      type: "crypto.signed",
+    await this.#sendFrame({
+      kind,
       identity: {
         signature: SIGNATURES.find((entry) => entry.name === identity.algorithm)!.id,
         publicKey: identity.publicKey,
@@ -599,5 +608,25 @@ export class HandshakeDriver implements MessageSink {
     this.#done = true;
     this.#queue.length = 0;
     this.#context.observer.ready(established);
+  }
+}
+
+/** The phase a command belongs to, for a failure reported after the statechart moved on. */
+function phaseOfCommand(command: HandshakeCommand): PhaseName | undefined {
+  switch (command.type) {
+    case "negotiation.settled":
+      return "metaExchange";
+    case "keyExchange.offer":
+    case "keyExchange.answer":
+    case "keyExchange.finish":
+    case "keys.install":
+      return command.type === "keys.install"
+        ? (command.stage === "primary" ? "primaryKeyExchange" : "secondaryKeyExchange")
+        : (command.slot === "primary" ? "primaryKeyExchange" : "secondaryKeyExchange");
+    case "identity.prove":
+    case "identity.verify":
+      return "authentication";
+    default:
+      return undefined;
   }
 }

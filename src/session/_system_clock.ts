@@ -8,8 +8,9 @@
  * call to cancel. Instead, every timer of every session lives in one binary
  * heap, and a single runtime timer is armed for the earliest deadline.
  * Cancelling only marks the entry; arming a later deadline touches no
- * runtime timer at all. When the runtime timer fires it runs what is due (in
- * deadline order, then arming order) and re-arms for the next live entry, so
+ * runtime timer at all. When the runtime timer fires it runs the earliest
+ * entry (deadline order, then arming order) and re-arms for the next live
+ * one, so each timer still runs in a task of its own, and
  * a process with idle sessions holds one runtime timer, not one per session.
  *
  * `now()` is milliseconds since the Unix epoch with sub-millisecond
@@ -97,6 +98,8 @@ export class TimerQueue implements Clock {
     this.#timer = undefined;
     this.#armedFor = Infinity;
     const now = this.now();
+    // One timer per runtime task, as separate runtime timers would run: the
+    // promise jobs a timer starts settle before the next timer runs.
     for (let head = this.#heap[0]; head !== undefined && head.at <= now; head = this.#heap[0]) {
       this.#pop();
       const fn = head.fn;
@@ -108,6 +111,7 @@ export class TimerQueue implements Clock {
       } catch (error) {
         reportError(error);
       }
+      break;
     }
     while (this.#heap.length > 0 && this.#heap[0]!.fn === undefined) this.#pop();
     const next = this.#heap[0];

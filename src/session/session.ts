@@ -654,10 +654,12 @@ export class Session implements AsyncDisposable {
     const wasHandshaking = phase instanceof HandshakeDriver;
     this.#finalState = phase instanceof HandshakeDriver ? phase.state : "ready";
     if (wasHandshaking) {
+      const failed = phase.phase;
       this.#rejectReady(
         new HandshakeError(
           code ?? ErrorCode.ABORTED,
-          `Handshake failed in ${phase.phase}: ${code ?? ErrorCode.ABORTED}`,
+          `Handshake failed in ${failed}: ${code ?? ErrorCode.ABORTED}`,
+          { phase: failed },
         ),
       );
     }

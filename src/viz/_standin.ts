@@ -9,8 +9,8 @@
  * and interval of a key update) with what its user chose: fixed bytes and
  * verdicts ({@linkcode fixedStandIn}), or a model that keeps the protocol's
  * dependencies by hashing ({@linkcode standInHash}, the exploration's).
- * {@linkcode standInResult} turns one command into the event that feeds its
- * result back, {@linkcode runStandInPair} runs both roles back to back in FIFO
+ * {@linkcode standInEffect} turns one command into the message it sends and
+ * the event that feeds its result back, {@linkcode runStandInPair} runs both roles back to back in FIFO
  * order, and {@linkcode standInInput} builds a statechart input with defaults.
  * Commands that need no crypto (`frame.send`, `keys.*`, `flight.retransmit`)
  * stay with each user, which models its own channel. The vocabulary its users
@@ -34,7 +34,7 @@ import type {
 } from "../../machines/_setup.ts";
 import type { KeyUpdateCommand, KeyUpdateEvent } from "../../machines/key_update.ts";
 import type { ErrorCode } from "../errors.ts";
-import type { AuthenticationMessage } from "../codec/message_types.ts";
+import type { AuthenticationMessage, Message } from "../codec/message_types.ts";
 import { bytesToHex } from "../_hex.ts";
 import {
   DEFAULT_PREFERENCES,
@@ -56,7 +56,7 @@ export interface ExecutableAction {
   readonly params?: unknown;
 }
 
-/** The identity a signer presents, as `crypto.signed` carries it. */
+/** The identity a signer presents in its authentication message. */
 export type StandInIdentity = AuthenticationMessage<"beginAuthentication">["identity"];
 
 /** A key-update exchange's two shares. */
@@ -81,7 +81,7 @@ export interface StandInCrypto {
   answer(slot: KeyExchangeSlot, peerShare: Uint8Array): Uint8Array | StandInRefusal;
   /** `undefined` when the peer's answer completes the exchange, else a refusal. */
   finish(slot: KeyExchangeSlot, peerShare: Uint8Array): StandInRefusal | undefined;
-  /** The identity this side presents (`identity.sign`), `undefined` when anonymous. */
+  /** The identity this side presents (`identity.prove`), `undefined` when anonymous. */
   sign(): StandInIdentity;
   /** The verdict about the peer's authentication message (`identity.verify`). */
   verify(message: AuthenticationMessage<"beginAuthentication" | "endAuthentication">): PeerVerdict;
@@ -197,51 +197,66 @@ export function fixedStandIn(options: FixedStandInOptions = {}): StandInCrypto {
   };
 }
 
+/** What a stand-in runtime does for one command: a message to send, an event to feed back. */
+export interface StandInEffect {
+  /** The message the command sends (an offer, an answer, a proof). */
+  readonly send?: Message;
+  /** The event that feeds the command's result (or failure) back to its statechart. */
+  readonly event?: StandInEvent;
+}
+
 /**
- * The event that feeds a crypto command's stand-in result back to its
- * statechart.
+ * What the stand-in does for one command: the message a crypto command sends
+ * (an offer, an answer, a proof) and the event that feeds a result back.
  *
- * @param command A command of the handshake or key-update statechart.
+ * @param command A command of the handshake or ready statechart.
  * @param crypto What this side answers.
- * @returns The result event, or `undefined` for a command that is not crypto
- *   work (`frame.send`, `keys.*`, `flight.retransmit`, …).
+ * @returns The effect, empty for a command that is not crypto work
+ *   (`frame.send`, `keys.*`, `flight.retransmit`, …), which each user models.
  */
-export function standInResult(
-  command: StandInCommand,
-  crypto: StandInCrypto,
-): StandInEvent | undefined {
+export function standInEffect(command: StandInCommand, crypto: StandInCrypto): StandInEffect {
   switch (command.type) {
     case "keyExchange.offer":
-      return { type: "crypto.offered", share: crypto.offer(command.slot) };
+      return { send: { kind: command.kind, share: crypto.offer(command.slot) } };
     case "keyExchange.answer": {
       const answer = crypto.answer(command.slot, command.share);
       return answer instanceof Uint8Array
-        ? { type: "crypto.answered", share: answer }
-        : { type: "crypto.failed", code: answer.code };
+        ? { send: { kind: command.kind, share: answer } }
+        : { event: { type: "crypto.failed", code: answer.code, phase: phaseOfSlot(command.slot) } };
     }
     case "keyExchange.finish": {
       const refusal = crypto.finish(command.slot, command.share);
-      return refusal === undefined
-        ? { type: "crypto.finished" }
-        : { type: "crypto.failed", code: refusal.code };
+      return refusal === undefined ? {} : {
+        event: { type: "crypto.failed", code: refusal.code, phase: phaseOfSlot(command.slot) },
+      };
     }
-    case "identity.sign":
-      return { type: "crypto.signed", identity: crypto.sign() };
+    case "identity.prove": {
+      const identity = crypto.sign();
+      return {
+        send: identity === undefined ? { kind: command.kind } : { kind: command.kind, identity },
+      };
+    }
     case "identity.verify":
-      return { type: "crypto.verified", verdict: crypto.verify(command.message) };
+      return { event: { type: "crypto.verified", verdict: crypto.verify(command.message) } };
     case "keyUpdate.offer":
-      return { type: "crypto.updateOffered", ...crypto.updateShares("offer") };
+      return { event: { type: "crypto.updateOffered", ...crypto.updateShares("offer") } };
     case "keyUpdate.answer":
       return {
-        type: "crypto.updateAnswered",
-        ...crypto.updateShares("answer"),
-        nextInterval: crypto.nextInterval,
+        event: {
+          type: "crypto.updateAnswered",
+          ...crypto.updateShares("answer"),
+          nextInterval: crypto.nextInterval,
+        },
       };
     case "keyUpdate.finish":
-      return { type: "crypto.updateFinished", nextInterval: crypto.nextInterval };
+      return { event: { type: "crypto.updateFinished", nextInterval: crypto.nextInterval } };
     default:
-      return undefined;
+      return {};
   }
+}
+
+function phaseOfSlot(slot: KeyExchangeSlot): "primaryKeyExchange" | "secondaryKeyExchange" {
+  return slot === "primary" ? "primaryKeyExchange" : "secondaryKeyExchange";
 }
 
 /** Both roles of a statechart, as {@linkcode runStandInPair} drives them. */
@@ -267,6 +282,8 @@ export interface StandInPair<S> {
     event: EventObject | undefined,
     commands: readonly StandInCommand[],
   ): void;
+  /** Sees every message a side sends (by `frame.send` or by a crypto command). */
+  sent?(role: Role, message: Message): void;
   /** The most events delivered (default 1,000). */
   readonly maxSteps?: number;
 }
@@ -292,16 +309,18 @@ export function runStandInPair<S>(pair: StandInPair<S>): Record<Role, S> {
     const commands = commandsOf<StandInCommand>(actions);
     pair.observe?.(role, snapshot, event, commands);
     for (const command of commands) {
-      if (command.type === "frame.send") {
-        const sent = { type: `peer.${command.message.kind}`, message: command.message };
+      const effect = command.type === "frame.send"
+        ? { send: command.message }
+        : standInEffect(command, crypto[role]);
+      if (effect.send !== undefined) {
+        pair.sent?.(role, effect.send);
+        const sent = { type: `peer.${effect.send.kind}`, message: effect.send };
         const delivered = pair.channel
           ? pair.channel(role, sent as StandInEvent)
           : (sent as StandInEvent);
         if (delivered !== undefined) queue.push([otherRole(role), delivered]);
-        continue;
       }
-      const result = standInResult(command, crypto[role]);
-      if (result !== undefined) queue.push([role, result]);
+      if (effect.event !== undefined) queue.push([role, effect.event]);
     }
   };
   for (const role of ["initiator", "responder"] as const) {

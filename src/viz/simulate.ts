@@ -29,8 +29,8 @@ import {
   STANDIN_SUITE,
   type StandInCommand,
   type StandInCrypto,
+  standInEffect,
   standInInput,
-  standInResult,
 } from "./_standin.ts";
 
 /** Which story {@linkcode simulateHandshakeTrace} tells. */
@@ -55,7 +55,16 @@ export interface SimulationOptions {
 }
 
 /** Stand-in durations of the runtime's work, in simulated ms. */
-const WORK_MS = { offer: 0.6, answer: 0.8, finish: 0.5, sign: 1.2, verify: 1.4 } as const;
+const WORK_MS: Readonly<Record<string, number>> = {
+  "keyExchange.offer": 0.6,
+  "keyExchange.answer": 0.8,
+  "keyExchange.finish": 0.5,
+  "identity.prove": 1.2,
+  "identity.verify": 1.4,
+  "keyUpdate.offer": 0.6,
+  "keyUpdate.answer": 0.8,
+  "keyUpdate.finish": 0.5,
+};
 /** Stream record overhead: masked length (3) + plaintext header (5) + AEAD tag (16). */
 const RECORD_OVERHEAD = 3 + 5 + 16;
 const ED25519 = { id: 0x0001, publicKey: 32, proof: 64 } as const;
@@ -69,6 +78,9 @@ interface Peer {
   receiveEpoch: number;
   state: string;
   done: boolean;
+  /** Commands waiting for the one being executed. */
+  readonly commands: StandInCommand[];
+  working: boolean;
 }
 
 interface Task {
@@ -168,6 +180,8 @@ class Simulation {
       receiveEpoch: 0,
       state: "",
       done: false,
+      commands: [],
+      working: false,
     };
     actor.on("*", (command) => this.#command(peer, command as StandInCommand));
     actor.subscribe((snapshot) => {
@@ -290,7 +304,26 @@ class Simulation {
     return slot === "primary" ? suite.primaryKeyExchange : suite.secondaryKeyExchange;
   }
 
+  /** Queues a command: a peer's runtime executes its commands one after another. */
   #command(peer: Peer, command: StandInCommand): void {
+    peer.commands.push(command);
+    if (!peer.working) this.#work(peer);
+  }
+
+  #work(peer: Peer): void {
+    peer.working = true;
+    for (let command = peer.commands.shift(); command; command = peer.commands.shift()) {
+      const delay = this.#execute(peer, command);
+      if (delay !== undefined) {
+        this.#later(delay, () => this.#work(peer));
+        return;
+      }
+    }
+    peer.working = false;
+  }
+
+  /** Executes one command; returns its work time when the rest must wait for it. */
+  #execute(peer: Peer, command: StandInCommand): number | undefined {
     switch (command.type) {
       case "frame.send":
         this.#transmit(peer, command.message);
@@ -309,16 +342,16 @@ class Simulation {
         return;
     }
     const actor = command.type.startsWith("keyUpdate.") ? peer.keyUpdate : peer.handshake;
-    const result = actor === undefined ? undefined : standInResult(command, peer.crypto);
-    if (actor === undefined || result === undefined) return;
-    const work = command.type.slice(command.type.indexOf(".") + 1) as keyof typeof WORK_MS;
-    this.#later(WORK_MS[work], () => {
-      // The starter receives with the new keys right after reading EndKeyUpdate.
-      if (command.type === "keyUpdate.finish") {
-        this.#keys(peer, command.message.epoch, "receive");
-      }
-      actor.send(result);
+    if (actor === undefined) return;
+    const { send, event } = standInEffect(command, peer.crypto);
+    if (send === undefined && event === undefined) return;
+    const work = WORK_MS[command.type as keyof typeof WORK_MS] ?? 0;
+    // The result is there once the work is done; the commands after it wait.
+    this.#later(work, () => {
+      if (send !== undefined) this.#transmit(peer, send);
+      if (event !== undefined) actor.send(event);
     });
+    return work;
   }
 
   /** Starts the key-update statechart on both peers; `starter` asks for an update. */
