@@ -30,9 +30,9 @@ import type {
   RandomSource,
 } from "./types.ts";
 import type { DhPrimitive, KemPrimitive, PrimitiveKeyPair } from "./_primitives.ts";
-import { asTyped, bytesEqual, describe, invalidPeerKey, isAllZero, isBytes } from "./_failures.ts";
+import { asTyped, describe, invalidPeerKey, isAllZero, isBytes } from "./_failures.ts";
 import { drawSecret, isSystemRandom } from "./_draw.ts";
-import { peerKeyCheck } from "./_peer_keys.ts";
+import { peerKeyCheck, sameShare } from "./_peer_keys.ts";
 
 /** The leader's private half between `offer()` and `finish()`. */
 class ContractKeyExchangeState implements KeyExchangeState {
@@ -121,6 +121,7 @@ function takeSecret(secret: Uint8Array): Uint8Array<ArrayBuffer> {
 export function dhKeyExchange(name: KeyExchangeName, id: number, dh: DhPrimitive): KeyExchange {
   const { seedLength, publicKeyLength: length } = dh;
   const checkPoint = peerKeyCheck(name);
+  const isSameShare = sameShare(name);
   const release = (privateKey: unknown): void => dh.dispose(privateKey);
 
   /** Synchronous: length and point checks, before anything is drawn. */
@@ -181,7 +182,9 @@ export function dhKeyExchange(name: KeyExchangeName, id: number, dh: DhPrimitive
       const { privateKey, offer } = ContractKeyExchangeState.open(exchange, state);
       checkPeer(answer, "answer");
       // A reflected key share: the "peer" holds no key of its own.
-      if (bytesEqual(answer, offer)) throw invalidPeerKey(name, "answer is the leader's own offer");
+      if (isSameShare(answer, offer)) {
+        throw invalidPeerKey(name, "answer is the leader's own offer");
+      }
       return await derive(privateKey, answer);
     },
   });

@@ -9,6 +9,11 @@
  *   the curve, decoded with noble: the identity and off-curve points are
  *   rejected here, so no backend draws a key for an answer it will refuse.
  *
+ * It also says when two public keys are the same key share, for the
+ * contract's refusal of a leader's own offer reflected back as the answer:
+ * X25519 ignores the top bit of a u-coordinate (RFC 7748 §5), so two
+ * encodings that differ only there are the same share.
+ *
  * @module
  */
 
@@ -38,6 +43,27 @@ const CHECKS: Partial<Record<KeyExchangeName, PeerKeyCheck>> = {
   "P-384": sec1Uncompressed(p384),
   "P-521": sec1Uncompressed(p521),
 };
+
+/** Whether two public keys of the right length are the same key share. */
+export type SameShare = (a: Uint8Array, b: Uint8Array) => boolean;
+
+function sameBytes(a: Uint8Array, b: Uint8Array, last: number): boolean {
+  let acc = 0;
+  for (let i = 0; i < a.length - 1; i++) acc |= a[i]! ^ b[i]!;
+  return (acc | ((a[a.length - 1]! ^ b[b.length - 1]!) & last)) === 0;
+}
+
+/**
+ * How to compare two key shares of a DH algorithm.
+ *
+ * @param name A DH key exchange.
+ * @returns The comparison (equal bytes, except X25519's ignored top bit).
+ */
+export function sameShare(name: KeyExchangeName): SameShare {
+  return name === "X25519"
+    ? (a, b) => sameBytes(a, b, 0x7f)
+    : (a, b) => a.length === b.length && sameBytes(a, b, 0xff);
+}
 
 /**
  * The check for a DH algorithm's peer public keys.
