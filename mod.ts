@@ -80,6 +80,8 @@ export {
   randomSessionId,
   verifyPeerUuid,
 } from "./src/crypto/peer_uuid.ts";
+export { generateIdentity, peerUuidOf } from "./src/crypto/identity.ts";
+export type { GenerateIdentityOptions } from "./src/crypto/identity.ts";
 export { authenticationPayload } from "./src/crypto/authentication.ts";
 export type { AuthenticationRole } from "./src/crypto/authentication.ts";
 export type {
