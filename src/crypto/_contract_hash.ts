@@ -48,10 +48,13 @@ class ContractExpander implements HkdfExpander {
   readonly #name: HashName;
   readonly #outputLength: number;
   readonly #counter = new Uint8Array(1);
+  /** Whether one `expand` call is all there will be (its last block may consume the key). */
+  readonly #once: boolean;
   #key: HmacPrimitiveKey | undefined;
 
-  constructor(name: HashName, primitive: HashPrimitive, prk: Uint8Array) {
+  constructor(name: HashName, primitive: HashPrimitive, prk: Uint8Array, once: boolean) {
     this.#name = name;
+    this.#once = once;
     this.#outputLength = primitive.outputLength;
     checkPrk(name, primitive.outputLength, prk);
     this.#key = primitive.hmacKey(prk);
@@ -72,7 +75,7 @@ class ContractExpander implements HkdfExpander {
     if (blocks === 1 && length === hashLength) {
       const okm = new Uint8Array(hashLength);
       counter[0] = 1;
-      key.macInto([info, counter], okm);
+      key.macInto([info, counter], okm, this.#once);
       return okm;
     }
     const okm = new Uint8Array(blocks * hashLength);
@@ -80,7 +83,7 @@ class ContractExpander implements HkdfExpander {
     for (let i = 0; i < blocks; i++) {
       counter[0] = i + 1;
       const block = okm.subarray(i * hashLength, (i + 1) * hashLength);
-      key.macInto([previous, info, counter], block);
+      key.macInto([previous, info, counter], block, this.#once && i === blocks - 1);
       previous = block;
     }
     if (okm.length === length) return okm;
@@ -136,7 +139,7 @@ export function contractHash(name: HashName, id: number, primitive: HashPrimitiv
     const keyed = primitive.hmacKey(key);
     try {
       const out = new Uint8Array(outputLength);
-      keyed.macInto([data], out);
+      keyed.macInto([data], out, true);
       return out;
     } finally {
       keyed.dispose();
@@ -167,7 +170,7 @@ export function contractHash(name: HashName, id: number, primitive: HashPrimitiv
     },
     expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
       checkLength(name, outputLength, length);
-      const expander = new ContractExpander(name, primitive, prk);
+      const expander = new ContractExpander(name, primitive, prk, true);
       try {
         return expander.expand(info, length);
       } finally {
@@ -175,7 +178,7 @@ export function contractHash(name: HashName, id: number, primitive: HashPrimitiv
       }
     },
     expander(prk: Uint8Array): HkdfExpander {
-      return new ContractExpander(name, primitive, prk);
+      return new ContractExpander(name, primitive, prk, false);
     },
   });
 }

@@ -166,8 +166,12 @@ export interface HashPrimitiveState {
 
 /** A keyed HMAC, reusable for several messages under one key. */
 export interface HmacPrimitiveKey {
-  /** HMAC(key, parts[0] ‖ parts[1] ‖ …) into `output` (the hash's output length). */
-  macInto(parts: readonly Uint8Array[], output: Uint8Array): void;
+  /**
+   * HMAC(key, parts[0] ‖ parts[1] ‖ …) into `output` (the hash's output
+   * length). With `last`, the keyed state may be consumed instead of copied
+   * (no call follows but `dispose`).
+   */
+  macInto(parts: readonly Uint8Array[], output: Uint8Array, last: boolean): void;
   /** Wipes the keyed state. */
   dispose(): void;
 }

@@ -55,14 +55,24 @@ export interface EdwardsRules {
   ) => boolean;
 }
 
-/** The integer of little-endian `bytes`, with bit `clearTop` of the last byte cleared. */
-function littleEndian(bytes: Uint8Array, clearTop: boolean): bigint {
-  let value = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) {
-    const byte = i === bytes.length - 1 && clearTop ? bytes[i]! & 0x7f : bytes[i]!;
-    value = (value << 8n) | BigInt(byte);
+function toLittleEndian(value: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
+/**
+ * Whether the little-endian integer in `bytes` (its top bit ignored when
+ * `clearTop`) is below `limit` (little-endian, same length). Public data
+ * only: the loop stops at the first differing byte.
+ */
+function below(bytes: Uint8Array, limit: Uint8Array, clearTop: boolean): boolean {
+  const last = bytes.length - 1;
+  for (let i = last; i >= 0; i--) {
+    const byte = i === last && clearTop ? bytes[i]! & 0x7f : bytes[i]!;
+    if (byte !== limit[i]) return byte < limit[i]!;
   }
-  return value;
+  return false;
 }
 
 function fromHex(hex: string): Uint8Array {
@@ -84,17 +94,22 @@ function rules(
   checkTorsion: boolean,
 ): EdwardsRules {
   const p = curve.Point.Fp.ORDER;
-  const order = curve.Point.Fn.ORDER;
-  const smallOrder = torsion.map(fromHex);
+  const fieldPrime = toLittleEndian(p, pointLength);
+  const groupOrder = toLittleEndian(curve.Point.Fn.ORDER, pointLength);
+  // x = 0 exactly when y = ±1: these two encodings with the sign bit set are "negative zero".
+  const negativeZeros = [1n, p - 1n].map((y) => {
+    const encoded = toLittleEndian(y, pointLength);
+    encoded[pointLength - 1]! |= 0x80;
+    return encoded;
+  });
+  const rejected = [...torsion.map(fromHex), ...negativeZeros];
 
   /** Canonical (y < p, no "negative zero") and not of small order. */
   function acceptablePoint(encoded: Uint8Array): boolean {
-    const y = littleEndian(encoded, true);
-    if (y >= p) return false;
-    const signBit = (encoded[pointLength - 1]! & 0x80) !== 0;
-    // x = 0 exactly when y = ±1; its encoding must then have the sign bit clear.
-    if (signBit && (y === 1n || y === p - 1n)) return false;
-    for (const point of smallOrder) if (bytesEqual(encoded, point)) return false;
+    if (!below(encoded, fieldPrime, true)) return false;
+    for (const point of rejected) {
+      if (point[0] === encoded[0] && bytesEqual(encoded, point)) return false;
+    }
     return true;
   }
 
@@ -111,7 +126,7 @@ function rules(
   }
 
   function keyTorsionFree(publicKey: Uint8Array): boolean {
-    const id = Array.from(publicKey, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    const id = String.fromCharCode(...publicKey);
     let verdict = keyVerdicts.get(id);
     if (verdict === undefined) {
       verdict = pointTorsionFree(publicKey);
@@ -128,7 +143,7 @@ function rules(
     wellFormed(signature: Uint8Array, publicKey: Uint8Array): boolean {
       return acceptablePoint(publicKey) &&
         acceptablePoint(signature.subarray(0, pointLength)) &&
-        littleEndian(signature.subarray(pointLength), false) < order;
+        below(signature.subarray(pointLength), groupOrder, false);
     },
     ...(checkTorsion
       ? {

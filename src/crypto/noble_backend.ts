@@ -81,7 +81,7 @@ function nobleAead(
   };
 }
 
-const AEADS: Readonly<Record<AeadName, AeadPrimitive>> = {
+const NOBLE_AEADS: Readonly<Record<AeadName, AeadPrimitive>> = {
   "ChaCha20-Poly1305": nobleAead(chacha20poly1305, 12, true),
   "XChaCha20-Poly1305": nobleAead(xchacha20poly1305, 24, true),
   "AES-256-GCM": nobleAead(gcm, 12, false),
@@ -90,11 +90,18 @@ const AEADS: Readonly<Record<AeadName, AeadPrimitive>> = {
 // ---------------------------------------------------------------------------
 // Hash and HMAC (HKDF is the contract's, over the keyed HMAC)
 
-/** The parts of noble's HMAC state used here. */
-interface NobleHmac {
-  update(data: Uint8Array): NobleHmac;
+/** The parts of a noble hash state used here. */
+interface NobleHashState {
+  update(data: Uint8Array): NobleHashState;
   digestInto(out: Uint8Array): void;
-  _cloneInto(to?: NobleHmac): NobleHmac;
+  _cloneInto(to?: NobleHashState): NobleHashState;
+  destroy(): void;
+}
+
+/** The parts of noble's keyed HMAC used here: its inner and outer midstates. */
+interface NobleHmac {
+  iHash: NobleHashState;
+  oHash: NobleHashState;
   destroy(): void;
 }
 
@@ -110,25 +117,30 @@ function nobleHash(hash: CHash): HashPrimitive {
       };
     },
     hmacKey(key: Uint8Array): HmacPrimitiveKey {
+      // Keyed once: the inner and outer midstates after the padded key block.
       const keyed = hmac.create(hash, key) as unknown as NobleHmac;
-      let work: NobleHmac | undefined;
+      const { iHash, oHash } = keyed;
+      let worker: NobleHashState | undefined;
       return {
-        macInto(parts, output): void {
-          // The keyed midstates are cloned, never consumed: one key, many messages.
-          work = keyed._cloneInto(work);
-          for (const part of parts) work.update(part);
-          work.digestInto(output);
+        macInto(parts, output, last): void {
+          // Each midstate is copied into one reusable worker, except for the
+          // last message, which consumes the midstates themselves.
+          const inner = last ? iHash : (worker = iHash._cloneInto(worker));
+          for (let i = 0; i < parts.length; i++) inner.update(parts[i]!);
+          inner.digestInto(output);
+          const outer = last ? oHash : (worker = oHash._cloneInto(worker));
+          outer.update(output).digestInto(output);
         },
         dispose(): void {
           keyed.destroy();
-          work?.destroy();
+          worker?.destroy();
         },
       };
     },
   };
 }
 
-const HASHES: Readonly<Record<HashName, HashPrimitive>> = {
+const NOBLE_HASHES: Readonly<Record<HashName, HashPrimitive>> = {
   "SHA-256": nobleHash(sha256),
   "SHA-512": nobleHash(sha512),
   "SHA3-256": nobleHash(sha3_256),
@@ -234,7 +246,7 @@ export function nobleKem(kem: NobleKem): KemPrimitive<Uint8Array> {
   };
 }
 
-const KEY_EXCHANGES: Readonly<Record<KeyExchangeName, KeyExchangePrimitive>> = {
+const NOBLE_KEY_EXCHANGES: Readonly<Record<KeyExchangeName, KeyExchangePrimitive>> = {
   "X25519": montgomery(x25519, 32) as DhPrimitive,
   "X448": montgomery(x448, 56) as DhPrimitive,
   "P-256": weierstrass(p256) as DhPrimitive,
@@ -304,7 +316,7 @@ export function nobleMlDsa(scheme: NobleMlDsa): SignaturePrimitive {
   };
 }
 
-const SIGNATURES: Readonly<Record<SingleSignatureName, SignaturePrimitive>> = {
+const NOBLE_SIGNATURES: Readonly<Record<SingleSignatureName, SignaturePrimitive>> = {
   "Ed25519": edwards(ed25519),
   "Ed448": edwards(ed448),
   "ML-DSA-44": nobleMlDsa(ml_dsa44),
@@ -315,10 +327,10 @@ const SIGNATURES: Readonly<Record<SingleSignatureName, SignaturePrimitive>> = {
 /** noble's primitives: every qgate algorithm. */
 export const noblePrimitives: PrimitiveSet = Object.freeze({
   name: "noble",
-  keyExchange: (name: KeyExchangeName) => KEY_EXCHANGES[name],
-  signature: (name: SingleSignatureName) => SIGNATURES[name],
-  aead: (name: AeadName) => AEADS[name],
-  hash: (name: HashName) => HASHES[name],
+  keyExchange: (name: KeyExchangeName) => NOBLE_KEY_EXCHANGES[name],
+  signature: (name: SingleSignatureName) => NOBLE_SIGNATURES[name],
+  aead: (name: AeadName) => NOBLE_AEADS[name],
+  hash: (name: HashName) => NOBLE_HASHES[name],
 });
 
 // ---------------------------------------------------------------------------
