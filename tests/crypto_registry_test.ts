@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { ErrorCode, HandshakeError } from "../src/errors.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
+import { nodeCryptoBackend } from "../src/crypto/node_backend.ts";
+import { webCryptoBackend } from "../src/crypto/webcrypto_backend.ts";
+import { autoBackend, createAutoBackend } from "../src/crypto/auto_backend.ts";
 import {
   algorithmId,
   algorithmsOf,
@@ -77,6 +80,26 @@ Deno.test("findAlgorithm() and canonicalAlgorithmName() throw TypeError for a na
       error instanceof TypeError &&
       AEADS.every((info) => error.message.includes(`"${info.name}"`)),
   );
+});
+
+Deno.test("CryptoBackend lookups on every backend take any letter case", () => {
+  const backends = [
+    nobleBackend,
+    nodeCryptoBackend,
+    webCryptoBackend,
+    autoBackend,
+    createAutoBackend({ native: [webCryptoBackend, nodeCryptoBackend] }),
+  ];
+  for (const backend of backends) {
+    const ed25519 = backend.signature("ed25519" as never);
+    assert.ok(ed25519, backend.name);
+    assert.equal(ed25519, backend.signature("Ed25519"));
+    assert.equal(ed25519.name, "Ed25519");
+    assert.equal(backend.keyExchange("x25519" as never)?.name, "X25519");
+    assert.equal(backend.aead("aes-256-gcm" as never)?.name, "AES-256-GCM");
+    assert.equal(backend.hash("sha-256" as never), backend.hash("SHA-256"));
+    assert.throws(() => backend.signature("RSA" as never), TypeError, backend.name);
+  }
 });
 
 Deno.test("CryptoBackend lookups take any letter case and throw TypeError for no algorithm", () => {
