@@ -282,6 +282,11 @@ export interface HashFunction {
 /**
  * A source of algorithm implementations. `undefined` means the backend does
  * not offer that algorithm (a native backend may fall back to noble).
+ *
+ * qgate's own backends take a name in any letter case (`"ed25519"`) and
+ * return the implementation of the canonical name; a name that is no qgate
+ * algorithm throws a `TypeError` listing the valid names. They all share one
+ * contract layer, so they accept and reject exactly the same inputs.
  */
 export interface CryptoBackend {
   /** A short name for diagnostics, e.g. `"noble"`. */
