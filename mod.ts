@@ -29,7 +29,14 @@ export {
   MAX_RECORD_LIMIT,
 } from "./src/crypto/cipher_state.ts";
 export type { CipherStateOptions } from "./src/crypto/cipher_state.ts";
-export { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./src/crypto/types.ts";
+export {
+  AEAD_KEY_LENGTH,
+  AEADS,
+  HASHES,
+  KEY_EXCHANGES,
+  SIGNATURES,
+  TAG_LENGTH,
+} from "./src/crypto/types.ts";
 export { nobleBackend } from "./src/crypto/noble_backend.ts";
 export { createWebCryptoBackend, webCryptoBackend } from "./src/crypto/webcrypto_backend.ts";
 export { nodeCryptoBackend } from "./src/crypto/node_backend.ts";
@@ -40,9 +47,11 @@ export {
   DEFAULT_NATIVE_AEAD_THRESHOLDS,
 } from "./src/crypto/auto_backend.ts";
 export type { AutoBackendOptions } from "./src/crypto/auto_backend.ts";
-export { seededRandom, systemRandom } from "./src/crypto/random.ts";
+export { publicRandom, seededRandom, systemRandom } from "./src/crypto/random.ts";
 export {
+  algorithmId,
   algorithmsOf,
+  canonicalAlgorithmName,
   findAlgorithm,
   resolveAead,
   resolveHash,
@@ -71,6 +80,8 @@ export {
   randomSessionId,
   verifyPeerUuid,
 } from "./src/crypto/peer_uuid.ts";
+export { generateIdentity, peerUuidOf } from "./src/crypto/identity.ts";
+export type { GenerateIdentityOptions } from "./src/crypto/identity.ts";
 export { authenticationPayload } from "./src/crypto/authentication.ts";
 export type { AuthenticationRole } from "./src/crypto/authentication.ts";
 export type {
@@ -83,6 +94,7 @@ export type {
   Hasher,
   HashFunction,
   HashName,
+  HkdfExpander,
   KeyExchange,
   KeyExchangeAnswer,
   KeyExchangeName,

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ErrorCode, HandshakeError } from "../src/errors.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
-import { seededRandom } from "../src/crypto/random.ts";
+import { nodeCryptoBackend } from "../src/crypto/node_backend.ts";
+import { webCryptoBackend } from "../src/crypto/webcrypto_backend.ts";
+import { autoBackend } from "../src/crypto/auto_backend.ts";
+import { seededRandom, systemRandom } from "../src/crypto/random.ts";
 import { KEY_EXCHANGES } from "../src/crypto/types.ts";
 import type { KeyExchange, KeyExchangeName } from "../src/crypto/types.ts";
 import { propertyConfig } from "./_property.ts";
@@ -263,5 +266,30 @@ Deno.test("KeyExchange agrees on both sides for any seeds (property)", async (t)
         propertyConfig(kx.kind === "kem" ? 8 : 12),
       );
     });
+  }
+});
+
+Deno.test("KeyExchange.finish() rejects the leader's own offer reflected as the answer with ERR_INVALID_PEER_KEY", async (t) => {
+  for (const backend of [nobleBackend, nodeCryptoBackend, webCryptoBackend, autoBackend]) {
+    for (const name of DH_NAMES) {
+      const kx = backend.keyExchange(name);
+      if (kx === undefined) continue;
+      await t.step(`${backend.name} ${name}`, async () => {
+        for (const random of [seededRandom(seed(21)), systemRandom]) {
+          const { offer, state } = await kx.offer(random);
+          // The peer sends our own key share back: DH(a, aG) would "succeed".
+          await assert.rejects(kx.finish(state, offer), isInvalidPeerKey);
+          await assert.rejects(kx.finish(state, Uint8Array.from(offer)), isInvalidPeerKey);
+          if (name === "X25519") {
+            // The same u-coordinate: X25519 ignores the top bit (RFC 7748 §5).
+            await assert.rejects(kx.finish(state, flipBit(offer, 255)), isInvalidPeerKey);
+          }
+          // The state is still usable for an honest answer.
+          const honest = await kx.answer(offer, seededRandom(seed(22)));
+          assert.deepEqual(await kx.finish(state, honest.answer), honest.sharedSecret);
+          state.dispose();
+        }
+      });
+    }
   }
 });

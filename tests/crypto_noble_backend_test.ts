@@ -1,4 +1,11 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { expand as nobleExpand, extract as nobleExtract } from "@noble/hashes/hkdf.js";
+import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
+import { sha256, sha512 } from "@noble/hashes/sha2.js";
+import { sha3_256 } from "@noble/hashes/sha3.js";
+import { blake2b } from "@noble/hashes/blake2.js";
+import { propertyConfig } from "./_property.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
 import { AEADS, HASHES } from "../src/crypto/types.ts";
@@ -282,5 +289,45 @@ Deno.test("HashFunction.expand() rejects an out-of-range length or short prk wit
       255 * h.outputLength,
     );
     assert.throws(() => h.expand(prk.subarray(1), new Uint8Array(0), 32), RangeError);
+  }
+});
+
+const NOBLE_HASHES = {
+  "SHA-256": sha256,
+  "SHA-512": sha512,
+  "SHA3-256": sha3_256,
+  "BLAKE2b": blake2b,
+};
+
+Deno.test("HashFunction.hmac(), extract(), expand() and expander() equal noble's HMAC and HKDF (property)", () => {
+  for (const name of HASH_NAMES) {
+    const h = hash(name);
+    const reference = NOBLE_HASHES[name];
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.uint8Array({ maxLength: 80 }),
+        fc.uint8Array({ maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 5 * h.outputLength + 3 }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (key, ikm, info, lengths) => {
+          assert.deepEqual(h.hmac(key, ikm), nobleHmac(reference, key, ikm));
+          const prk = h.extract(key, ikm);
+          assert.deepEqual(prk, nobleExtract(reference, ikm, key));
+          const expander = h.expander!(prk);
+          for (const length of lengths) {
+            const expected = nobleExpand(reference, prk, info, length);
+            assert.deepEqual(h.expand(prk, info, length), expected);
+            assert.deepEqual(expander.expand(info, length), expected);
+          }
+          expander.dispose();
+          expander.dispose(); // idempotent
+          assert.throws(() => expander.expand(info, 1), TypeError);
+        },
+      ),
+      propertyConfig(40),
+    );
   }
 });

@@ -21,6 +21,8 @@
 import { nobleBackend } from "./noble_backend.ts";
 import { nodeCryptoBackend } from "./node_backend.ts";
 import { webCryptoBackend } from "./webcrypto_backend.ts";
+import { canonicalAlgorithmName } from "./registry.ts";
+import { TAG_LENGTH } from "./types.ts";
 import type {
   Aead,
   AeadCipher,
@@ -66,8 +68,6 @@ export interface AutoBackendOptions {
    */
   aeadThresholds?: Partial<Record<AeadName, number>>;
 }
-
-const TAG_LENGTH = 16;
 
 /**
  * One key, two implementations: inputs below the threshold go to the small
@@ -171,12 +171,22 @@ function firstOf(backends: readonly CryptoBackend[]): CryptoBackend {
   };
   return Object.freeze({
     name: backends.map((backend) => backend.name).join("+"),
-    keyExchange: (name: KeyExchangeName): KeyExchange | undefined =>
-      first((backend) => backend.keyExchange(name)),
-    signature: (name: SignatureName): SignatureScheme | undefined =>
-      first((backend) => backend.signature(name)),
-    aead: (name: AeadName): Aead | undefined => first((backend) => backend.aead(name)),
-    hash: (name: HashName): HashFunction | undefined => first((backend) => backend.hash(name)),
+    keyExchange: (name: KeyExchangeName): KeyExchange | undefined => {
+      const canonical = canonicalAlgorithmName("keyExchange", name);
+      return first((backend) => backend.keyExchange(canonical));
+    },
+    signature: (name: SignatureName): SignatureScheme | undefined => {
+      const canonical = canonicalAlgorithmName("signature", name);
+      return first((backend) => backend.signature(canonical));
+    },
+    aead: (name: AeadName): Aead | undefined => {
+      const canonical = canonicalAlgorithmName("aead", name);
+      return first((backend) => backend.aead(canonical));
+    },
+    hash: (name: HashName): HashFunction | undefined => {
+      const canonical = canonicalAlgorithmName("hash", name);
+      return first((backend) => backend.hash(canonical));
+    },
   });
 }
 
@@ -245,15 +255,19 @@ export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBacke
     return memo.get(key) as T | undefined;
   }
 
+  // Names in any letter case; the backends below are asked for the canonical one.
   return Object.freeze({
     name: `auto(${native.name}+${fallback.name})`,
-    keyExchange(name: KeyExchangeName): KeyExchange | undefined {
+    keyExchange(requested: KeyExchangeName): KeyExchange | undefined {
+      const name = canonicalAlgorithmName("keyExchange", requested);
       return once(`kx:${name}`, () => native.keyExchange(name) ?? fallback.keyExchange(name));
     },
-    signature(name: SignatureName): SignatureScheme | undefined {
+    signature(requested: SignatureName): SignatureScheme | undefined {
+      const name = canonicalAlgorithmName("signature", requested);
       return once(`sig:${name}`, () => native.signature(name) ?? fallback.signature(name));
     },
-    aead(name: AeadName): Aead | undefined {
+    aead(requested: AeadName): Aead | undefined {
+      const name = canonicalAlgorithmName("aead", requested);
       return once(`aead:${name}`, () => {
         const large = native.aead(name);
         const small = fallback.aead(name);
@@ -266,7 +280,8 @@ export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBacke
         return splitAead(small, large, threshold);
       });
     },
-    hash(name: HashName): HashFunction | undefined {
+    hash(requested: HashName): HashFunction | undefined {
+      const name = canonicalAlgorithmName("hash", requested);
       return once(`hash:${name}`, () => native.hash(name) ?? fallback.hash(name));
     },
   });

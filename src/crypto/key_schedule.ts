@@ -39,6 +39,9 @@ const I2R = encoder.encode("i2r");
 const R2I = encoder.encode("r2i");
 const MAX_U32 = 0xffff_ffff;
 
+/** HKDF-Expand from a fixed PRK. */
+type Expand = (info: Uint8Array, length: number) => Uint8Array<ArrayBuffer>;
+
 /** Length in bytes of each direction's connection salt. */
 export const SALT_LENGTH = 16;
 
@@ -182,7 +185,7 @@ export class KeySchedule {
     this.#checkInputs("mix primary secret", transcriptHash, secret);
     this.#advance(secret);
     this.#stage = "primary";
-    return this.#trafficKeys(1, transcriptHash);
+    return this.#fromChainingKey((expand) => this.#trafficKeys(1, transcriptHash, expand));
   }
 
   /**
@@ -199,13 +202,15 @@ export class KeySchedule {
     this.#expectStage("primary", "mix secondary secret");
     this.#checkInputs("mix secondary secret", transcriptHash, secret);
     this.#advance(secret);
-    this.#exporterSecret = this.#hash.expand(
-      this.#chainingKey,
-      concatBytes(EXPORTER_LABEL, transcriptHash),
-      this.#hash.outputLength,
-    );
-    this.#stage = "secondary";
-    return this.#trafficKeys(2, transcriptHash);
+    return this.#fromChainingKey((expand) => {
+      // Three expansions from ck2, keyed once.
+      this.#exporterSecret = expand(
+        concatBytes(EXPORTER_LABEL, transcriptHash),
+        this.#hash.outputLength,
+      );
+      this.#stage = "secondary";
+      return this.#trafficKeys(2, transcriptHash, expand);
+    });
   }
 
   /**
@@ -235,7 +240,9 @@ export class KeySchedule {
     } finally {
       ikm.fill(0);
     }
-    return this.#trafficKeys(this.#epoch + 1, transcriptHash);
+    return this.#fromChainingKey((expand) =>
+      this.#trafficKeys(this.#epoch + 1, transcriptHash, expand)
+    );
   }
 
   /**
@@ -315,14 +322,27 @@ export class KeySchedule {
     this.#chainingKey = next;
   }
 
-  #trafficKeys(epoch: number, transcriptHash: Uint8Array): TrafficKeys {
+  /**
+   * Runs `use` with HKDF-Expand from the current chaining key, keyed into
+   * HMAC once where the hash function offers an expander (wiped afterwards).
+   */
+  #fromChainingKey<T>(use: (expand: Expand) => T): T {
+    const chainingKey = this.#chainingKey;
+    const expander = this.#hash.expander?.(chainingKey);
+    if (expander === undefined) {
+      return use((info, length) => this.#hash.expand(chainingKey, info, length));
+    }
+    try {
+      return use((info, length) => expander.expand(info, length));
+    } finally {
+      expander.dispose();
+    }
+  }
+
+  #trafficKeys(epoch: number, transcriptHash: Uint8Array, expand: Expand): TrafficKeys {
     this.#epoch = epoch;
     const key = (direction: Uint8Array): Uint8Array<ArrayBuffer> =>
-      this.#hash.expand(
-        this.#chainingKey,
-        concatBytes(TRAFFIC_LABEL, direction, u32(epoch), transcriptHash),
-        this.#keyLength,
-      );
+      expand(concatBytes(TRAFFIC_LABEL, direction, u32(epoch), transcriptHash), this.#keyLength);
     return Object.freeze({
       epoch,
       initiatorToResponder: key(I2R),

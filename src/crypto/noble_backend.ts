@@ -2,14 +2,11 @@
  * The default {@linkcode CryptoBackend}, composed entirely from noble
  * (`@noble/ciphers`, `@noble/hashes`, `@noble/curves`, `@noble/post-quantum`).
  *
- * Nothing here implements a primitive; this file only adapts noble's APIs to
- * the backend contract and maps noble's exceptions at the boundary:
- *
- * - AEAD `open` returns `undefined` for any failure (bad tag, wrong nonce or
- *   ciphertext length) and never throws.
- * - Key exchanges reject invalid peer input with `HandshakeError`
- *   (`ERR_INVALID_PEER_KEY`), never with a raw noble exception.
- * - Signature `verify` returns `false` for any malformed input.
+ * This file supplies raw primitives only ({@linkcode PrimitiveSet}): "X25519
+ * key pair from a seed", "Ed25519 verify", "ChaCha20-Poly1305 seal". The
+ * contract layer (`_contract.ts`) validates inputs, maps failures to stable
+ * codes, draws randomness, verifies EdDSA strictly and composes the hybrid,
+ * the same way for this backend as for the native ones.
  *
  * @module
  */
@@ -20,34 +17,30 @@ import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { sha3_256 } from "@noble/hashes/sha3.js";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hmac } from "@noble/hashes/hmac.js";
-import { expand, extract } from "@noble/hashes/hkdf.js";
-import { type CHash, concatBytes } from "@noble/hashes/utils.js";
+import type { CHash } from "@noble/hashes/utils.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { ed448, x448 } from "@noble/curves/ed448.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { ml_kem1024, ml_kem512, ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
-import { ErrorCode, HandshakeError } from "../errors.ts";
-import { systemRandom } from "./random.ts";
+import type { AeadName, CryptoBackend, HashName, KeyExchangeName } from "./types.ts";
 import type {
-  Aead,
-  AeadCipher,
-  AeadName,
-  CryptoBackend,
-  Hasher,
-  HashFunction,
-  HashName,
-  KeyExchange,
-  KeyExchangeAnswer,
-  KeyExchangeName,
-  KeyExchangeOffer,
-  KeyExchangeState,
-  RandomSource,
-  SignatureKeyPair,
-  SignatureName,
-  SignatureScheme,
-} from "./types.ts";
-import { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "./types.ts";
+  AeadPrimitive,
+  AeadPrimitiveCipher,
+  DhPrimitive,
+  Encapsulation,
+  HashPrimitive,
+  HashPrimitiveState,
+  HmacPrimitiveKey,
+  KemPrimitive,
+  KeyExchangePrimitive,
+  PrimitiveKeyPair,
+  PrimitiveSet,
+  SignaturePrimitive,
+  SingleSignatureName,
+} from "./_primitives.ts";
+import { contractBackend } from "./_contract.ts";
+import { owned } from "./_failures.ts";
 
 // ---------------------------------------------------------------------------
 // AEAD
@@ -62,436 +55,154 @@ type NobleAeadFactory = (
   decrypt(ciphertext: Uint8Array): Uint8Array;
 };
 
-const TAG_LENGTH = 16;
-const AEAD_KEY_LENGTH = 32;
-
-function idOf(table: readonly { name: string; id: number }[], name: string): number {
-  const row = table.find((entry) => entry.name === name);
-  if (row === undefined) throw new TypeError(`Cannot find algorithm: unknown name "${name}"`);
-  return row.id;
-}
-
-class NobleAeadCipher implements AeadCipher {
-  readonly #factory: NobleAeadFactory;
-  readonly #key: Uint8Array<ArrayBuffer>;
-  readonly #nonceLength: number;
-  readonly #name: AeadName;
-  readonly #writesOutput: boolean;
-  #disposed = false;
-
-  constructor(
-    factory: NobleAeadFactory,
-    key: Uint8Array,
-    nonceLength: number,
-    name: AeadName,
-    writesOutput: boolean,
-  ) {
-    this.#factory = factory;
-    this.#key = Uint8Array.from(key);
-    this.#nonceLength = nonceLength;
-    this.#name = name;
-    this.#writesOutput = writesOutput;
-  }
-
-  seal(
-    nonce: Uint8Array,
-    plaintext: Uint8Array,
-    aad: Uint8Array,
-    output?: Uint8Array<ArrayBuffer>,
-  ): Promise<Uint8Array<ArrayBuffer>> {
-    if (this.#disposed) {
-      return Promise.reject(new TypeError(`Cannot seal with ${this.#name}: cipher was disposed`));
-    }
-    if (nonce.length !== this.#nonceLength) {
-      return Promise.reject(
-        new RangeError(
-          `Cannot seal with ${this.#name}: "nonce" must be ${this.#nonceLength} bytes, got ${nonce.length}`,
-        ),
-      );
-    }
-    if (output !== undefined && output.length !== plaintext.length + TAG_LENGTH) {
-      return Promise.reject(
-        new RangeError(
-          `Cannot seal with ${this.#name}: "output" must be ${
-            plaintext.length + TAG_LENGTH
-          } bytes, got ${output.length}`,
-        ),
-      );
-    }
-    if (output === undefined) {
-      return Promise.resolve(owned(this.#factory(this.#key, nonce, aad).encrypt(plaintext)));
-    }
-    if (this.#writesOutput) {
-      // ChaCha20 variants encrypt straight into `output` (in place when it aliases `plaintext`).
-      this.#factory(this.#key, nonce, aad).encrypt(plaintext, output);
-    } else {
-      output.set(this.#factory(this.#key, nonce, aad).encrypt(plaintext));
-    }
-    return Promise.resolve(output);
-  }
-
-  open(
-    nonce: Uint8Array,
-    ciphertext: Uint8Array,
-    aad: Uint8Array,
-  ): Promise<Uint8Array<ArrayBuffer> | undefined> {
-    if (
-      this.#disposed || nonce.length !== this.#nonceLength || ciphertext.length < TAG_LENGTH
-    ) {
-      return Promise.resolve(undefined);
-    }
-    try {
-      const opened = this.#factory(this.#key, nonce, aad).decrypt(ciphertext);
-      return Promise.resolve(owned(opened));
-    } catch {
-      return Promise.resolve(undefined);
-    }
-  }
-
-  dispose(): void {
-    this.#key.fill(0);
-    this.#disposed = true;
-  }
-}
-
-/**
- * noble returns a fresh array from `encrypt`/`decrypt`: hand it over as is
- * when it owns its whole buffer, copy only otherwise (never element by element).
- */
-function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
-      bytes.byteLength === bytes.buffer.byteLength
-    ? bytes as Uint8Array<ArrayBuffer>
-    : bytes.slice();
-}
-
 /**
  * `writesOutput`: whether noble's `encrypt(plaintext, output)` fills a
- * caller's buffer (the ChaCha20 family does, GCM does not).
+ * caller's buffer (the ChaCha20 family does, in place too; GCM does not).
  */
 function nobleAead(
-  name: AeadName,
   factory: NobleAeadFactory,
   nonceLength: number,
   writesOutput: boolean,
-): Aead {
-  return Object.freeze({
-    name,
-    id: idOf(AEADS, name),
-    keyLength: AEAD_KEY_LENGTH,
+): AeadPrimitive {
+  return {
     nonceLength,
-    tagLength: TAG_LENGTH,
-    createCipher(key: Uint8Array): AeadCipher {
-      if (key.length !== AEAD_KEY_LENGTH) {
-        throw new RangeError(
-          `Cannot create ${name} cipher: "key" must be ${AEAD_KEY_LENGTH} bytes, got ${key.length}`,
-        );
-      }
-      return new NobleAeadCipher(factory, key, nonceLength, name, writesOutput);
+    bind(key: Uint8Array<ArrayBuffer>): AeadPrimitiveCipher {
+      return {
+        seal(nonce, plaintext, aad, output): Uint8Array<ArrayBuffer> {
+          if (output === undefined) return owned(factory(key, nonce, aad).encrypt(plaintext));
+          if (writesOutput) factory(key, nonce, aad).encrypt(plaintext, output);
+          else output.set(factory(key, nonce, aad).encrypt(plaintext));
+          return output;
+        },
+        open: (nonce, ciphertext, aad) => owned(factory(key, nonce, aad).decrypt(ciphertext)),
+        dispose: () => key.fill(0),
+      };
     },
-  });
+  };
 }
 
-const NOBLE_AEADS: ReadonlyMap<AeadName, Aead> = new Map<AeadName, Aead>([
-  ["ChaCha20-Poly1305", nobleAead("ChaCha20-Poly1305", chacha20poly1305, 12, true)],
-  ["XChaCha20-Poly1305", nobleAead("XChaCha20-Poly1305", xchacha20poly1305, 24, true)],
-  ["AES-256-GCM", nobleAead("AES-256-GCM", gcm, 12, false)],
-]);
+const NOBLE_AEADS: Readonly<Record<AeadName, AeadPrimitive>> = {
+  "ChaCha20-Poly1305": nobleAead(chacha20poly1305, 12, true),
+  "XChaCha20-Poly1305": nobleAead(xchacha20poly1305, 24, true),
+  "AES-256-GCM": nobleAead(gcm, 12, false),
+};
 
 // ---------------------------------------------------------------------------
-// Hash, HMAC, HKDF
+// Hash and HMAC (HKDF is the contract's, over the keyed HMAC)
 
-/** The parts of a noble incremental hash state this adapter uses. */
+/** The parts of a noble hash state used here. */
 interface NobleHashState {
-  update(data: Uint8Array): unknown;
-  digest(): Uint8Array;
-  clone(): NobleHashState;
+  update(data: Uint8Array): NobleHashState;
+  digestInto(out: Uint8Array): void;
+  _cloneInto(to?: NobleHashState): NobleHashState;
+  destroy(): void;
 }
 
-class NobleHasher implements Hasher {
-  readonly #state: NobleHashState;
-
-  constructor(state: NobleHashState) {
-    this.#state = state;
-  }
-
-  update(data: Uint8Array): Hasher {
-    this.#state.update(data);
-    return this;
-  }
-
-  peek(): Uint8Array<ArrayBuffer> {
-    return Uint8Array.from(this.#state.clone().digest());
-  }
+/** The parts of noble's keyed HMAC used here: its inner and outer midstates. */
+interface NobleHmac {
+  iHash: NobleHashState;
+  oHash: NobleHashState;
+  destroy(): void;
 }
 
-function nobleHash(name: HashName, hash: CHash): HashFunction {
-  const outputLength = hash.outputLen;
-  return Object.freeze({
-    name,
-    id: idOf(HASHES, name),
-    outputLength,
-    digest(data: Uint8Array): Uint8Array<ArrayBuffer> {
-      return Uint8Array.from(hash(data));
+function nobleHash(hash: CHash): HashPrimitive {
+  return {
+    outputLength: hash.outputLen,
+    digest: (data) => owned(hash(data)),
+    create(): HashPrimitiveState {
+      const state = hash.create();
+      return {
+        update: (data) => void state.update(data),
+        peek: () => owned(state.clone().digest()),
+      };
     },
-    create(): Hasher {
-      return new NobleHasher(hash.create());
+    hmacKey(key: Uint8Array): HmacPrimitiveKey {
+      // Keyed once: the inner and outer midstates after the padded key block.
+      const keyed = hmac.create(hash, key) as unknown as NobleHmac;
+      const { iHash, oHash } = keyed;
+      let worker: NobleHashState | undefined;
+      return {
+        macInto(parts, output, last): void {
+          // Each midstate is copied into one reusable worker, except for the
+          // last message, which consumes the midstates themselves.
+          const inner = last ? iHash : (worker = iHash._cloneInto(worker));
+          for (let i = 0; i < parts.length; i++) inner.update(parts[i]!);
+          inner.digestInto(output);
+          const outer = last ? oHash : (worker = oHash._cloneInto(worker));
+          outer.update(output).digestInto(output);
+        },
+        dispose(): void {
+          keyed.destroy();
+          worker?.destroy();
+        },
+      };
     },
-    hmac(key: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
-      return Uint8Array.from(hmac(hash, key, data));
-    },
-    extract(salt: Uint8Array, ikm: Uint8Array): Uint8Array<ArrayBuffer> {
-      return Uint8Array.from(extract(hash, ikm, salt));
-    },
-    expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
-      if (!Number.isSafeInteger(length) || length < 1 || length > 255 * outputLength) {
-        throw new RangeError(
-          `Cannot expand with ${name}: "length" must be an integer in [1, ${
-            255 * outputLength
-          }], got ${length}`,
-        );
-      }
-      if (prk.length < outputLength) {
-        throw new RangeError(
-          `Cannot expand with ${name}: "prk" must be at least ${outputLength} bytes, got ${prk.length}`,
-        );
-      }
-      return Uint8Array.from(expand(hash, prk, info, length));
-    },
-  });
+  };
 }
 
-const NOBLE_HASHES: ReadonlyMap<HashName, HashFunction> = new Map<HashName, HashFunction>([
-  ["SHA-256", nobleHash("SHA-256", sha256)],
-  ["SHA-512", nobleHash("SHA-512", sha512)],
-  ["SHA3-256", nobleHash("SHA3-256", sha3_256)],
-  ["BLAKE2b", nobleHash("BLAKE2b", blake2b)],
-]);
+const NOBLE_HASHES: Readonly<Record<HashName, HashPrimitive>> = {
+  "SHA-256": nobleHash(sha256),
+  "SHA-512": nobleHash(sha512),
+  "SHA3-256": nobleHash(sha3_256),
+  "BLAKE2b": nobleHash(blake2b),
+};
 
 // ---------------------------------------------------------------------------
 // Key exchange
 
-function invalidPeerKey(name: KeyExchangeName, what: string, cause?: unknown): HandshakeError {
-  return new HandshakeError(
-    ErrorCode.INVALID_PEER_KEY,
-    `Invalid peer key for ${name}: ${what}`,
-    cause === undefined ? {} : { cause },
-  );
-}
-
-function isAllZero(bytes: Uint8Array): boolean {
-  let acc = 0;
-  for (const byte of bytes) acc |= byte;
-  return acc === 0;
-}
-
-/** Draws exactly `length` bytes from `random`, rejecting a source that returns fewer. */
-function draw(random: RandomSource, length: number, what: string): Uint8Array {
-  const bytes = random(length);
-  if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
-    throw new RangeError(
-      `Cannot ${what}: "random" must return ${length} bytes, got ${
-        bytes instanceof Uint8Array ? bytes.length : typeof bytes
-      }`,
-    );
-  }
-  return bytes;
-}
-
-/** The private half held between `offer()` and `finish()`. */
-class NobleKeyExchangeState implements KeyExchangeState {
-  readonly owner: KeyExchangeName;
-  readonly #secretKey: Uint8Array;
-  #disposed = false;
-
-  constructor(owner: KeyExchangeName, secretKey: Uint8Array) {
-    this.owner = owner;
-    this.#secretKey = secretKey;
-  }
-
-  /** The secret key; throws once disposed. */
-  secretKey(name: KeyExchangeName): Uint8Array {
-    if (this.owner !== name) {
-      throw new TypeError(
-        `Cannot finish ${name} key exchange: "state" belongs to ${this.owner}`,
-      );
-    }
-    if (this.#disposed) {
-      throw new TypeError(`Cannot finish ${name} key exchange: "state" was disposed`);
-    }
-    return this.#secretKey;
-  }
-
-  dispose(): void {
-    this.#secretKey.fill(0);
-    this.#disposed = true;
-  }
-}
-
-function stateOf(name: KeyExchangeName, state: KeyExchangeState): Uint8Array {
-  if (!(state instanceof NobleKeyExchangeState)) {
-    throw new TypeError(
-      `Cannot finish ${name} key exchange: "state" was not created by this backend`,
-    );
-  }
-  return state.secretKey(name);
-}
-
-/** What a Diffie-Hellman curve provides to the generic adapter. */
-interface DhCurve {
-  readonly secretSeedLength: number;
-  readonly publicKeyLength: number;
-  /** Deterministic key pair from a seed; the public key in wire form. */
-  keyPair(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
-  /** Throws on an invalid public key. */
-  validate(publicKey: Uint8Array): void;
-  /** The raw shared secret; throws on an invalid key or low-order result. */
-  shared(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
-}
-
-function dhKeyExchange(name: KeyExchangeName, curve: DhCurve): KeyExchange {
-  const length = curve.publicKeyLength;
-
-  function checked(publicKey: Uint8Array, role: "offer" | "answer"): void {
-    if (!(publicKey instanceof Uint8Array) || publicKey.length !== length) {
-      throw invalidPeerKey(
-        name,
-        `${role} must be ${length} bytes, got ${
-          publicKey instanceof Uint8Array ? publicKey.length : typeof publicKey
-        }`,
-      );
-    }
-    try {
-      curve.validate(publicKey);
-    } catch (cause) {
-      throw invalidPeerKey(name, `${role} is not a valid public key`, cause);
-    }
-  }
-
-  function derive(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array<ArrayBuffer> {
-    let shared: Uint8Array;
-    try {
-      shared = curve.shared(secretKey, publicKey);
-    } catch (cause) {
-      throw invalidPeerKey(name, "public key yields no valid shared secret", cause);
-    }
-    const copy = Uint8Array.from(shared);
-    shared.fill(0);
-    if (isAllZero(copy)) throw invalidPeerKey(name, "shared secret is all zero");
-    return copy;
-  }
-
-  function fresh(
-    random: RandomSource,
-    what: string,
-  ): { secretKey: Uint8Array; publicKey: Uint8Array } {
-    const seed = Uint8Array.from(draw(random, curve.secretSeedLength, what));
-    try {
-      // Copy: some noble keygens return the seed itself as the secret key.
-      const { secretKey, publicKey } = curve.keyPair(seed);
-      return { secretKey: Uint8Array.from(secretKey), publicKey: Uint8Array.from(publicKey) };
-    } finally {
-      seed.fill(0);
-    }
-  }
-
-  return Object.freeze({
-    name,
-    id: idOf(KEY_EXCHANGES, name),
-    kind: "dh" as const,
-    offerLength: length,
-    answerLength: length,
-    offer(random: RandomSource): Promise<KeyExchangeOffer> {
-      try {
-        const { secretKey, publicKey } = fresh(random, `create ${name} offer`);
-        return Promise.resolve({
-          offer: Uint8Array.from(publicKey),
-          state: new NobleKeyExchangeState(name, secretKey),
-        });
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    answer(offer: Uint8Array, random: RandomSource): Promise<KeyExchangeAnswer> {
-      try {
-        checked(offer, "offer");
-        const { secretKey, publicKey } = fresh(random, `answer ${name} offer`);
-        try {
-          const sharedSecret = derive(secretKey, offer);
-          return Promise.resolve({ answer: Uint8Array.from(publicKey), sharedSecret });
-        } finally {
-          secretKey.fill(0);
-        }
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    finish(state: KeyExchangeState, answer: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-      try {
-        const secretKey = stateOf(name, state);
-        checked(answer, "answer");
-        return Promise.resolve(derive(secretKey, answer));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-  });
-}
-
-/** The parts of noble's x25519/x448 this adapter uses. */
+/** The parts of noble's x25519/x448 used here. */
 interface NobleMontgomery {
-  lengths: { seed?: number; publicKey?: number };
   keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
   getSharedSecret(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
 }
 
-function montgomeryCurve(curve: NobleMontgomery, length: number): DhCurve {
+/** X25519 / X448: the secret key is the seed itself (clamped when used, RFC 7748). */
+function montgomery(curve: NobleMontgomery, length: number): DhPrimitive<Uint8Array> {
   return {
-    secretSeedLength: length,
+    kind: "dh",
+    seedLength: length,
     publicKeyLength: length,
-    keyPair: (seed) => curve.keygen(seed),
-    // Every 32/56-byte string decodes to a u-coordinate (RFC 7748); low-order
-    // points are rejected by noble when the shared secret is computed.
-    validate: () => {},
-    shared: (secretKey, publicKey) => curve.getSharedSecret(secretKey, publicKey),
+    keyPair(seed): PrimitiveKeyPair<Uint8Array> {
+      const { secretKey, publicKey } = curve.keygen(seed);
+      // Copy: noble may return the seed itself as the secret key, and the contract wipes the seed.
+      return { privateKey: Uint8Array.from(secretKey), publicKey: Uint8Array.from(publicKey) };
+    },
+    // Throws on a low-order point (noble checks the result is not all zero).
+    sharedSecret: (privateKey, publicKey) => curve.getSharedSecret(privateKey, publicKey),
+    dispose: (privateKey) => privateKey.fill(0),
   };
 }
 
-/** The parts of noble's NIST curves this adapter uses. */
+/** The parts of noble's NIST curves used here. */
 interface NobleWeierstrass {
   lengths: { seed?: number; publicKeyUncompressed?: number };
   keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
   getPublicKey(secretKey: Uint8Array, isCompressed?: boolean): Uint8Array;
   getSharedSecret(secretKey: Uint8Array, publicKey: Uint8Array, isCompressed?: boolean): Uint8Array;
-  Point: { fromBytes(bytes: Uint8Array): { assertValidity(): void } };
 }
 
-function weierstrassCurve(curve: NobleWeierstrass): DhCurve {
-  const seedLength = curve.lengths.seed!;
-  const publicKeyLength = curve.lengths.publicKeyUncompressed!;
+/** ECDH: uncompressed SEC1 public keys; the shared secret is the x-coordinate. */
+function weierstrass(curve: NobleWeierstrass): DhPrimitive<Uint8Array> {
   return {
-    secretSeedLength: seedLength,
-    publicKeyLength,
-    keyPair(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
+    kind: "dh",
+    seedLength: curve.lengths.seed!,
+    publicKeyLength: curve.lengths.publicKeyUncompressed!,
+    keyPair(seed): PrimitiveKeyPair<Uint8Array> {
       const { secretKey } = curve.keygen(seed);
-      return { secretKey, publicKey: curve.getPublicKey(secretKey, false) };
+      return { privateKey: secretKey, publicKey: curve.getPublicKey(secretKey, false) };
     },
-    validate(publicKey: Uint8Array): void {
-      // Uncompressed SEC1 only; fromBytes rejects off-curve points and the identity.
-      if (publicKey[0] !== 0x04) throw new Error("not an uncompressed SEC1 point");
-      curve.Point.fromBytes(publicKey).assertValidity();
-    },
-    shared(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+    sharedSecret(privateKey, publicKey): Uint8Array {
       // The compressed shared point is 0x02/0x03 ‖ x; the secret is x.
-      const point = curve.getSharedSecret(secretKey, publicKey, true);
-      const x = Uint8Array.from(point.subarray(1));
+      const point = curve.getSharedSecret(privateKey, publicKey, true);
+      const x = point.slice(1);
       point.fill(0);
       return x;
     },
+    dispose: (privateKey) => privateKey.fill(0),
   };
 }
 
-/** The parts of noble's ML-KEM this adapter uses. */
+/** The parts of noble's ML-KEM used here. */
 interface NobleKem {
   lengths: { seed?: number; publicKey?: number; cipherText?: number; msg?: number };
   keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
@@ -502,123 +213,54 @@ interface NobleKem {
   decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array;
 }
 
-function kemKeyExchange(name: KeyExchangeName, kem: NobleKem): KeyExchange {
-  const seedLength = kem.lengths.seed!;
-  const offerLength = kem.lengths.publicKey!;
-  const answerLength = kem.lengths.cipherText!;
-  const msgLength = kem.lengths.msg!;
-  return Object.freeze({
-    name,
-    id: idOf(KEY_EXCHANGES, name),
-    kind: "kem" as const,
-    offerLength,
-    answerLength,
-    offer(random: RandomSource): Promise<KeyExchangeOffer> {
+/**
+ * ML-KEM (FIPS 203). Encapsulation always takes the contract's message `m`;
+ * noble checks the encapsulation key's modulus and throws.
+ */
+export function nobleKem(kem: NobleKem): KemPrimitive<Uint8Array> {
+  return {
+    kind: "kem",
+    seedLength: kem.lengths.seed!,
+    publicKeyLength: kem.lengths.publicKey!,
+    ciphertextLength: kem.lengths.cipherText!,
+    messageLength: kem.lengths.msg!,
+    ownRandomness: false,
+    keyPair(seed): PrimitiveKeyPair<Uint8Array> {
+      const { secretKey, publicKey } = kem.keygen(seed);
+      return { privateKey: Uint8Array.from(secretKey), publicKey: Uint8Array.from(publicKey) };
+    },
+    encapsulate(publicKey, message): Encapsulation {
+      const { cipherText, sharedSecret } = kem.encapsulate(publicKey, message);
+      return { ciphertext: cipherText, sharedSecret };
+    },
+    decapsulate(privateKey, ciphertext): Uint8Array {
+      // noble wipes the secret key it is given: decapsulate with a copy.
+      const copy = Uint8Array.from(privateKey);
       try {
-        const seed = Uint8Array.from(draw(random, seedLength, `create ${name} offer`));
-        try {
-          const { secretKey, publicKey } = kem.keygen(seed);
-          return Promise.resolve({
-            offer: Uint8Array.from(publicKey),
-            state: new NobleKeyExchangeState(name, Uint8Array.from(secretKey)),
-          });
-        } finally {
-          seed.fill(0);
-        }
-      } catch (error) {
-        return Promise.reject(error);
+        return kem.decapsulate(ciphertext, copy);
+      } finally {
+        copy.fill(0);
       }
     },
-    answer(offer: Uint8Array, random: RandomSource): Promise<KeyExchangeAnswer> {
-      try {
-        if (!(offer instanceof Uint8Array) || offer.length !== offerLength) {
-          throw invalidPeerKey(
-            name,
-            `offer must be ${offerLength} bytes, got ${
-              offer instanceof Uint8Array ? offer.length : typeof offer
-            }`,
-          );
-        }
-        const msg = Uint8Array.from(draw(random, msgLength, `answer ${name} offer`));
-        let result: { cipherText: Uint8Array; sharedSecret: Uint8Array };
-        try {
-          // noble checks the encapsulation key's modulus (FIPS 203 §7.2) and throws.
-          result = kem.encapsulate(offer, msg);
-        } catch (cause) {
-          throw invalidPeerKey(name, "offer is not a valid encapsulation key", cause);
-        } finally {
-          msg.fill(0);
-        }
-        const sharedSecret = Uint8Array.from(result.sharedSecret);
-        result.sharedSecret.fill(0);
-        return Promise.resolve({ answer: Uint8Array.from(result.cipherText), sharedSecret });
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    finish(state: KeyExchangeState, answer: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-      try {
-        const secretKey = stateOf(name, state);
-        if (!(answer instanceof Uint8Array) || answer.length !== answerLength) {
-          throw invalidPeerKey(
-            name,
-            `answer must be ${answerLength} bytes, got ${
-              answer instanceof Uint8Array ? answer.length : typeof answer
-            }`,
-          );
-        }
-        // A well-formed but wrong ciphertext does not fail (implicit rejection):
-        // it yields an unrelated secret, which surfaces later as ERR_DECRYPT_FAILED.
-        // noble wipes the secret key it is given, so decapsulate with a copy.
-        const secretCopy = Uint8Array.from(secretKey);
-        let shared: Uint8Array;
-        try {
-          shared = kem.decapsulate(answer, secretCopy);
-        } catch (cause) {
-          throw invalidPeerKey(name, "answer cannot be decapsulated", cause);
-        } finally {
-          secretCopy.fill(0);
-        }
-        const sharedSecret = Uint8Array.from(shared);
-        shared.fill(0);
-        return Promise.resolve(sharedSecret);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-  });
+    dispose: (privateKey) => privateKey.fill(0),
+  };
 }
 
-const NOBLE_KEY_EXCHANGES: ReadonlyMap<KeyExchangeName, KeyExchange> = new Map<
-  KeyExchangeName,
-  KeyExchange
->([
-  ["X25519", dhKeyExchange("X25519", montgomeryCurve(x25519, 32))],
-  ["X448", dhKeyExchange("X448", montgomeryCurve(x448, 56))],
-  ["P-256", dhKeyExchange("P-256", weierstrassCurve(p256))],
-  ["P-384", dhKeyExchange("P-384", weierstrassCurve(p384))],
-  ["P-521", dhKeyExchange("P-521", weierstrassCurve(p521))],
-  ["ML-KEM-512", kemKeyExchange("ML-KEM-512", ml_kem512)],
-  ["ML-KEM-768", kemKeyExchange("ML-KEM-768", ml_kem768)],
-  ["ML-KEM-1024", kemKeyExchange("ML-KEM-1024", ml_kem1024)],
-]);
+const NOBLE_KEY_EXCHANGES: Readonly<Record<KeyExchangeName, KeyExchangePrimitive>> = {
+  "X25519": montgomery(x25519, 32) as DhPrimitive,
+  "X448": montgomery(x448, 56) as DhPrimitive,
+  "P-256": weierstrass(p256) as DhPrimitive,
+  "P-384": weierstrass(p384) as DhPrimitive,
+  "P-521": weierstrass(p521) as DhPrimitive,
+  "ML-KEM-512": nobleKem(ml_kem512) as KemPrimitive,
+  "ML-KEM-768": nobleKem(ml_kem768) as KemPrimitive,
+  "ML-KEM-1024": nobleKem(ml_kem1024) as KemPrimitive,
+};
 
 // ---------------------------------------------------------------------------
 // Signatures
 
-/** A signature primitive with fixed lengths, before the hybrid composition. */
-interface SignaturePrimitive {
-  readonly seedLength: number;
-  readonly publicKeyLength: number;
-  readonly secretKeyLength: number;
-  readonly signatureLength: number;
-  keyPair(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
-  sign(message: Uint8Array, secretKey: Uint8Array, random: RandomSource): Uint8Array;
-  /** May throw; the adapter maps a throw to `false`. */
-  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
-}
-
-/** The parts of noble's EdDSA this adapter uses. */
+/** The parts of noble's EdDSA used here. */
 interface NobleEdwards {
   lengths: { seed?: number; publicKey?: number; secretKey?: number; signature?: number };
   keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
@@ -631,22 +273,24 @@ interface NobleEdwards {
   ): boolean;
 }
 
-function edwardsPrimitive(curve: NobleEdwards): SignaturePrimitive {
+/** EdDSA (RFC 8032): deterministic, verified with the cofactored equation. */
+function edwards(curve: NobleEdwards): SignaturePrimitive {
   return {
     seedLength: curve.lengths.seed!,
     publicKeyLength: curve.lengths.publicKey!,
     secretKeyLength: curve.lengths.secretKey!,
     signatureLength: curve.lengths.signature!,
+    hedgeLength: 0,
+    cofactored: true,
     keyPair: (seed) => curve.keygen(seed),
-    // EdDSA is deterministic (RFC 8032); `random` is not used.
     sign: (message, secretKey) => curve.sign(message, secretKey),
-    // Strict RFC 8032 decoding (no ZIP-215 leniency): one valid encoding per signature.
+    // Strict RFC 8032 decoding (no ZIP-215 leniency); the contract adds its own rules.
     verify: (signature, message, publicKey) =>
       curve.verify(signature, message, publicKey, { zip215: false }),
   };
 }
 
-/** The parts of noble's ML-DSA this adapter uses. */
+/** The parts of noble's ML-DSA used here. */
 interface NobleMlDsa {
   lengths: { seed?: number; publicKey?: number; secretKey?: number; signature?: number };
   keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
@@ -658,169 +302,36 @@ interface NobleMlDsa {
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
 }
 
-const ML_DSA_HEDGE_LENGTH = 32;
-
-function mlDsaPrimitive(scheme: NobleMlDsa): SignaturePrimitive {
+/** ML-DSA (FIPS 204), signing hedged with the contract's 32 bytes. */
+export function nobleMlDsa(scheme: NobleMlDsa): SignaturePrimitive {
   return {
     seedLength: scheme.lengths.seed!,
     publicKeyLength: scheme.lengths.publicKey!,
     secretKeyLength: scheme.lengths.secretKey!,
     signatureLength: scheme.lengths.signature!,
+    hedgeLength: 32,
     keyPair: (seed) => scheme.keygen(seed),
-    // Hedged signing (FIPS 204): fresh randomness from the injected source.
-    sign(message: Uint8Array, secretKey: Uint8Array, random: RandomSource): Uint8Array {
-      const extraEntropy = Uint8Array.from(
-        draw(random, ML_DSA_HEDGE_LENGTH, "sign with ML-DSA"),
-      );
-      try {
-        return scheme.sign(message, secretKey, { extraEntropy });
-      } finally {
-        extraEntropy.fill(0);
-      }
-    },
+    sign: (message, secretKey, hedge) => scheme.sign(message, secretKey, { extraEntropy: hedge! }),
     verify: (signature, message, publicKey) => scheme.verify(signature, message, publicKey),
   };
 }
 
-/** Two primitives side by side: keys, seeds and signatures are concatenated, first half first. */
-function hybridPrimitive(
-  first: SignaturePrimitive,
-  second: SignaturePrimitive,
-): SignaturePrimitive {
-  return {
-    seedLength: first.seedLength + second.seedLength,
-    publicKeyLength: first.publicKeyLength + second.publicKeyLength,
-    secretKeyLength: first.secretKeyLength + second.secretKeyLength,
-    signatureLength: first.signatureLength + second.signatureLength,
-    keyPair(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
-      const a = first.keyPair(seed.subarray(0, first.seedLength));
-      const b = second.keyPair(seed.subarray(first.seedLength));
-      const pair = {
-        secretKey: concatBytes(a.secretKey, b.secretKey),
-        publicKey: concatBytes(a.publicKey, b.publicKey),
-      };
-      a.secretKey.fill(0);
-      b.secretKey.fill(0);
-      return pair;
-    },
-    sign(message: Uint8Array, secretKey: Uint8Array, random: RandomSource): Uint8Array {
-      const a = first.sign(message, secretKey.subarray(0, first.secretKeyLength), random);
-      const b = second.sign(message, secretKey.subarray(first.secretKeyLength), random);
-      return concatBytes(a, b);
-    },
-    verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-      // Both halves are always checked; the result is their conjunction.
-      const a = first.verify(
-        signature.subarray(0, first.signatureLength),
-        message,
-        publicKey.subarray(0, first.publicKeyLength),
-      );
-      const b = second.verify(
-        signature.subarray(first.signatureLength),
-        message,
-        publicKey.subarray(first.publicKeyLength),
-      );
-      return a && b;
-    },
-  };
-}
+const NOBLE_SIGNATURES: Readonly<Record<SingleSignatureName, SignaturePrimitive>> = {
+  "Ed25519": edwards(ed25519),
+  "Ed448": edwards(ed448),
+  "ML-DSA-44": nobleMlDsa(ml_dsa44),
+  "ML-DSA-65": nobleMlDsa(ml_dsa65),
+  "ML-DSA-87": nobleMlDsa(ml_dsa87),
+};
 
-function signatureScheme(name: SignatureName, primitive: SignaturePrimitive): SignatureScheme {
-  const { seedLength, publicKeyLength, secretKeyLength, signatureLength } = primitive;
-  return Object.freeze({
-    name,
-    id: idOf(SIGNATURES, name),
-    publicKeyLength,
-    secretKeyLength,
-    signatureLength,
-    seedLength,
-    generateKeyPair(
-      options: { seed?: Uint8Array; random?: RandomSource } = {},
-    ): Promise<SignatureKeyPair> {
-      try {
-        let seed: Uint8Array;
-        if (options.seed !== undefined) {
-          if (!(options.seed instanceof Uint8Array) || options.seed.length !== seedLength) {
-            throw new RangeError(
-              `Cannot generate ${name} key pair: "seed" must be ${seedLength} bytes, got ${
-                options.seed instanceof Uint8Array ? options.seed.length : typeof options.seed
-              }`,
-            );
-          }
-          seed = Uint8Array.from(options.seed);
-        } else {
-          seed = Uint8Array.from(
-            draw(options.random ?? systemRandom, seedLength, `generate ${name} key pair`),
-          );
-        }
-        try {
-          const { secretKey, publicKey } = primitive.keyPair(seed);
-          const pair: SignatureKeyPair = Object.freeze({
-            algorithm: name,
-            publicKey: Uint8Array.from(publicKey),
-            secretKey: Uint8Array.from(secretKey),
-          });
-          secretKey.fill(0);
-          return Promise.resolve(pair);
-        } finally {
-          seed.fill(0);
-        }
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    sign(
-      message: Uint8Array,
-      secretKey: Uint8Array,
-      random: RandomSource,
-    ): Promise<Uint8Array<ArrayBuffer>> {
-      try {
-        if (!(secretKey instanceof Uint8Array) || secretKey.length !== secretKeyLength) {
-          throw new RangeError(
-            `Cannot sign with ${name}: "secretKey" must be ${secretKeyLength} bytes, got ${
-              secretKey instanceof Uint8Array ? secretKey.length : typeof secretKey
-            }`,
-          );
-        }
-        if (!(message instanceof Uint8Array)) {
-          throw new TypeError(`Cannot sign with ${name}: "message" must be a Uint8Array`);
-        }
-        return Promise.resolve(Uint8Array.from(primitive.sign(message, secretKey, random)));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
-      if (
-        !(signature instanceof Uint8Array) || !(message instanceof Uint8Array) ||
-        !(publicKey instanceof Uint8Array) || signature.length !== signatureLength ||
-        publicKey.length !== publicKeyLength
-      ) {
-        return Promise.resolve(false);
-      }
-      try {
-        return Promise.resolve(primitive.verify(signature, message, publicKey) === true);
-      } catch {
-        return Promise.resolve(false);
-      }
-    },
-  });
-}
-
-const ED25519 = edwardsPrimitive(ed25519);
-const ML_DSA_65 = mlDsaPrimitive(ml_dsa65);
-
-const NOBLE_SIGNATURES: ReadonlyMap<SignatureName, SignatureScheme> = new Map<
-  SignatureName,
-  SignatureScheme
->([
-  ["Ed25519", signatureScheme("Ed25519", ED25519)],
-  ["Ed448", signatureScheme("Ed448", edwardsPrimitive(ed448))],
-  ["ML-DSA-44", signatureScheme("ML-DSA-44", mlDsaPrimitive(ml_dsa44))],
-  ["ML-DSA-65", signatureScheme("ML-DSA-65", ML_DSA_65)],
-  ["ML-DSA-87", signatureScheme("ML-DSA-87", mlDsaPrimitive(ml_dsa87))],
-  ["Ed25519+ML-DSA-65", signatureScheme("Ed25519+ML-DSA-65", hybridPrimitive(ED25519, ML_DSA_65))],
-]);
+/** noble's primitives: every qgate algorithm. */
+export const noblePrimitives: PrimitiveSet = Object.freeze({
+  name: "noble",
+  keyExchange: (name: KeyExchangeName) => NOBLE_KEY_EXCHANGES[name],
+  signature: (name: SingleSignatureName) => NOBLE_SIGNATURES[name],
+  aead: (name: AeadName) => NOBLE_AEADS[name],
+  hash: (name: HashName) => NOBLE_HASHES[name],
+});
 
 // ---------------------------------------------------------------------------
 // The backend
@@ -859,8 +370,9 @@ const NOBLE_SIGNATURES: ReadonlyMap<SignatureName, SignatureScheme> = new Map<
  * `ERR_DECRYPT_FAILED` on the first record. X25519/X448 follow RFC 7748
  * (the top bit of an X25519 key is ignored; the transcript covers it).
  *
- * Signatures: EdDSA is deterministic and verifies strictly (RFC 8032, no
- * ZIP-215 leniency); ML-DSA signs hedged with 32 bytes from `random`. The
+ * Signatures: EdDSA is deterministic and verifies strictly, as on every
+ * backend: non-canonical encodings, small-order keys or commitments and
+ * `S >= L` never verify; ML-DSA signs hedged with 32 bytes from `random`. The
  * hybrid `Ed25519+ML-DSA-65` concatenates seeds (32 ‖ 32), keys and
  * signatures, Ed25519 first, and verifies only when both halves verify.
  * `verify` returns `false` and never throws for malformed input.
@@ -916,18 +428,4 @@ const NOBLE_SIGNATURES: ReadonlyMap<SignatureName, SignatureScheme> = new Map<
  * assert.equal(sha256.expand(prk, new Uint8Array(0), 42).length, 42);
  * ```
  */
-export const nobleBackend: CryptoBackend = Object.freeze({
-  name: "noble",
-  keyExchange(name: KeyExchangeName): KeyExchange | undefined {
-    return NOBLE_KEY_EXCHANGES.get(name);
-  },
-  signature(name: SignatureName): SignatureScheme | undefined {
-    return NOBLE_SIGNATURES.get(name);
-  },
-  aead(name: AeadName): Aead | undefined {
-    return NOBLE_AEADS.get(name);
-  },
-  hash(name: HashName): HashFunction | undefined {
-    return NOBLE_HASHES.get(name);
-  },
-});
+export const nobleBackend: CryptoBackend = contractBackend(noblePrimitives);

@@ -5,36 +5,43 @@
  *
  * Why a second native backend: WebCrypto answers every call with a promise
  * that Deno settles from a worker thread, and in a real handshake, where
- * other work runs between two calls, each such call costs 100–160 µs of
- * waiting (measured on Deno 2.9, 2 cores: an Ed25519 signature takes 17 µs
- * through `node:crypto` and ~110 µs awaited through WebCrypto). `node:crypto`
- * computes these on the calling thread, so a handshake waits for nothing.
- * ML-KEM and ML-DSA are not in `node:crypto`; `autoBackend` takes them from
- * WebCrypto and everything else from noble.
+ * other work runs between two calls, each such call waits for that thread.
+ * `node:crypto` computes these on the calling thread, so a handshake waits
+ * for nothing. ML-KEM and ML-DSA are not in `node:crypto`; `autoBackend`
+ * takes them from WebCrypto and everything else from noble.
  *
- * This file implements no primitive and no protocol logic. It presents the
- * few `node:crypto` functions it needs (`createPrivateKey`,
- * `createPublicKey`, `createSecretKey`, `diffieHellman`, `sign`, `verify`,
- * `createCipheriv`, `createDecipheriv`) as the WebCrypto
- * subset the WebCrypto backend is written against, and builds that backend
- * over it. Validation, error mapping, random draws and the byte-for-byte
- * agreement with `nobleBackend` are therefore the WebCrypto backend's (see
- * its module documentation), and the differential tests run against both.
+ * This file supplies raw primitives only: key pairs from the contract's seed
+ * bytes (imported as PKCS #8, so they equal noble's), shared secrets,
+ * signatures, and ciphers keyed with raw key bytes. Validation, error
+ * mapping, random draws, strict verification and the byte-for-byte
+ * agreement with `nobleBackend` are the contract layer's (`_contract.ts`),
+ * shared by every backend; the differential tests run against this one too.
  *
- * Where `node:crypto` is missing (browsers), the backend offers nothing.
- * It is found with `process.getBuiltinModule`, without an import, so this
- * module loads everywhere.
+ * Where `node:crypto` is missing (browsers), the backend offers nothing. It
+ * is found with `process.getBuiltinModule`, without an import, so this
+ * module loads everywhere; each algorithm is offered only after one
+ * known-answer round trip succeeds on first use.
  *
  * @module
  */
 
-import { concatBytes } from "@noble/hashes/utils.js";
-import { type Algorithm, nativeBackendOver, type NativeSubtle } from "./webcrypto_backend.ts";
-import type { CryptoBackend } from "./types.ts";
+import { TAG_LENGTH } from "./types.ts";
+import type { AeadName, CryptoBackend, KeyExchangeName } from "./types.ts";
+import type {
+  AeadPrimitive,
+  AeadPrimitiveCipher,
+  DhPrimitive,
+  KeyExchangePrimitive,
+  PrimitiveKeyPair,
+  PrimitiveSet,
+  RawKeyPair,
+  SignaturePrimitive,
+  SingleSignatureName,
+} from "./_primitives.ts";
+import { contractBackend } from "./_contract.ts";
 
 /** A `node:crypto` key object, as far as this file uses it. */
 interface NodeKeyObject {
-  readonly type: string;
   readonly asymmetricKeyType?: string;
   export(options: { format: "der"; type: "spki" }): Uint8Array;
 }
@@ -50,16 +57,15 @@ interface NodeCipher {
 
 /** The `node:crypto` functions this file uses. */
 interface NodeCrypto {
-  createSecretKey(key: Uint8Array): NodeKeyObject;
   createCipheriv(
     algorithm: string,
-    key: NodeKeyObject,
+    key: Uint8Array,
     iv: Uint8Array,
     options: { authTagLength: number },
   ): NodeCipher;
   createDecipheriv(
     algorithm: string,
-    key: NodeKeyObject,
+    key: Uint8Array,
     iv: Uint8Array,
     options: { authTagLength: number },
   ): NodeCipher;
@@ -72,234 +78,227 @@ interface NodeCrypto {
   verify(algorithm: null, data: Uint8Array, key: NodeKeyObject, signature: Uint8Array): boolean;
 }
 
-/** The SubjectPublicKeyInfo prefix of a raw public key, per algorithm (RFC 8410). */
-const SPKI_PREFIX: Readonly<Record<string, Uint8Array>> = {
-  X25519: Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00),
-  X448: Uint8Array.of(0x30, 0x42, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6f, 0x03, 0x39, 0x00),
-  Ed25519: Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00),
-};
-
-/** Which operations each algorithm is offered for. */
-const OPERATIONS: Readonly<Record<string, readonly string[]>> = {
-  X25519: ["importKey", "getPublicKey", "exportKey", "deriveBits"],
-  X448: ["importKey", "getPublicKey", "exportKey", "deriveBits"],
-  Ed25519: ["importKey", "getPublicKey", "exportKey", "sign", "verify"],
-  "AES-GCM": ["importKey", "encrypt", "decrypt"],
-  "ChaCha20-Poly1305": ["importKey", "encrypt", "decrypt"],
-};
-
-/** `node:crypto`'s cipher names for the WebCrypto AEADs (the keys are 256-bit). */
-const CIPHERS: Readonly<Record<string, string>> = {
-  "AES-GCM": "aes-256-gcm",
-  "ChaCha20-Poly1305": "chacha20-poly1305",
-};
-
-const TAG_LENGTH = 16;
-
-function nameOf(algorithm: Algorithm): string {
-  return typeof algorithm === "string" ? algorithm : algorithm.name;
+/** The DER prefixes of one curve's raw keys (RFC 8410). */
+interface CurveDer {
+  /** `asymmetricKeyType` of its key objects. */
+  readonly type: string;
+  /** Raw key length. */
+  readonly length: number;
+  /** PKCS #8 prefix of a raw private key. */
+  readonly pkcs8: Uint8Array;
+  /** SubjectPublicKeyInfo prefix of a raw public key. */
+  readonly spki: Uint8Array;
 }
 
-/** A key as the WebCrypto backend sees it: opaque, holding a `node:crypto` key object. */
-class NodeKey {
-  readonly algorithm: { readonly name: string };
-  readonly type: "private" | "public" | "secret";
-  readonly node: NodeKeyObject;
+function der(type: string, oid: number, length: number): CurveDer {
+  return {
+    type,
+    length,
+    pkcs8: Uint8Array.of(
+      0x30,
+      14 + length,
+      0x02,
+      0x01,
+      0x00,
+      0x30,
+      0x05,
+      0x06,
+      0x03,
+      0x2b,
+      0x65,
+      oid,
+      0x04,
+      2 + length,
+      0x04,
+      length,
+    ),
+    spki: Uint8Array.of(
+      0x30,
+      10 + length,
+      0x30,
+      0x05,
+      0x06,
+      0x03,
+      0x2b,
+      0x65,
+      oid,
+      0x03,
+      1 + length,
+      0x00,
+    ),
+  };
+}
 
-  constructor(name: string, type: "private" | "public" | "secret", node: NodeKeyObject) {
-    this.algorithm = { name };
-    this.type = type;
-    this.node = node;
+const X25519 = der("x25519", 0x6e, 32);
+const X448 = der("x448", 0x6f, 56);
+const ED25519 = der("ed25519", 0x70, 32);
+
+function prefixed(prefix: Uint8Array, bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(prefix.length + bytes.length);
+  out.set(prefix, 0);
+  out.set(bytes, prefix.length);
+  return out;
+}
+
+/** The curve's private key object for raw key bytes; the DER copy is wiped. */
+function privateKeyOf(crypto: NodeCrypto, curve: CurveDer, raw: Uint8Array): NodeKeyObject {
+  const pkcs8 = prefixed(curve.pkcs8, raw);
+  try {
+    const key = crypto.createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
+    if (key.asymmetricKeyType !== curve.type) throw new TypeError(`not a ${curve.type} key`);
+    return key;
+  } finally {
+    pkcs8.fill(0);
   }
 }
 
-function keyOf(
-  key: unknown,
-  name: string,
-  type: "private" | "public" | "secret",
-): NodeKeyObject {
-  if (!(key instanceof NodeKey) || key.algorithm.name !== name || key.type !== type) {
-    throw new TypeError(`Cannot use key: expected a ${type} ${name} key of this backend`);
-  }
-  return key.node;
+function publicKeyOf(crypto: NodeCrypto, curve: CurveDer, raw: Uint8Array): NodeKeyObject {
+  return crypto.createPublicKey({ key: prefixed(curve.spki, raw), format: "der", type: "spki" });
 }
 
-function bytesOf(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) {
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  }
-  throw new TypeError("Cannot read key data: expected bytes");
+/** The raw public key of a private key object. */
+function rawPublic(crypto: NodeCrypto, curve: CurveDer, privateKey: NodeKeyObject): Uint8Array {
+  return crypto.createPublicKey(privateKey).export({ format: "der", type: "spki" })
+    .slice(curve.spki.length);
+}
+
+/** X25519 / X448: noble's secret key is the seed itself (clamped when used, RFC 7748). */
+function nodeDh(crypto: NodeCrypto, curve: CurveDer): DhPrimitive<NodeKeyObject> {
+  return {
+    kind: "dh",
+    seedLength: curve.length,
+    publicKeyLength: curve.length,
+    keyPair(seed): PrimitiveKeyPair<NodeKeyObject> {
+      const privateKey = privateKeyOf(crypto, curve, seed);
+      return { privateKey, publicKey: rawPublic(crypto, curve, privateKey) };
+    },
+    sharedSecret: (privateKey, publicKey) =>
+      crypto.diffieHellman({ privateKey, publicKey: publicKeyOf(crypto, curve, publicKey) }),
+    // A KeyObject cannot be wiped from JavaScript; dropping it is all there is.
+    dispose: () => {},
+  };
+}
+
+/** Ed25519: deterministic (RFC 8032), verified with the cofactorless equation. */
+function nodeEd25519(crypto: NodeCrypto): SignaturePrimitive {
+  return {
+    seedLength: 32,
+    publicKeyLength: 32,
+    secretKeyLength: 32,
+    signatureLength: 64,
+    hedgeLength: 0,
+    cofactored: false,
+    keyPair(seed): RawKeyPair {
+      // noble's Ed25519 secret key is the 32-byte seed (RFC 8032).
+      const privateKey = privateKeyOf(crypto, ED25519, seed);
+      return {
+        secretKey: Uint8Array.from(seed),
+        publicKey: rawPublic(crypto, ED25519, privateKey),
+      };
+    },
+    sign: (message, secretKey) =>
+      crypto.sign(null, message, privateKeyOf(crypto, ED25519, secretKey)),
+    verify: (signature, message, publicKey) =>
+      crypto.verify(null, message, publicKeyOf(crypto, ED25519, publicKey), signature),
+  };
 }
 
 /**
- * An `ArrayBuffer` holding exactly `bytes`: node returns Buffers, which may
- * share a pool (and whose `slice` does not copy), so this always copies.
+ * An AEAD keyed with raw key bytes (no `KeyObject`: `createCipheriv` takes
+ * the bytes directly, which is cheaper per record). Both AEADs are stream
+ * ciphers: `update` returns the whole output and `final` nothing.
  */
-function ownBuffer(bytes: Uint8Array): ArrayBuffer {
-  return new Uint8Array(bytes).buffer;
+function nodeAead(crypto: NodeCrypto, cipherName: string): AeadPrimitive {
+  const options = { authTagLength: TAG_LENGTH };
+  return {
+    nonceLength: 12,
+    bind(key): AeadPrimitiveCipher {
+      return {
+        seal(nonce, plaintext, aad, output): Uint8Array<ArrayBuffer> {
+          const cipher = crypto.createCipheriv(cipherName, key, nonce, options);
+          cipher.setAAD(aad);
+          const head = cipher.update(plaintext);
+          const tail = cipher.final();
+          const sealed = output ?? new Uint8Array(plaintext.length + TAG_LENGTH);
+          // `output` may alias `plaintext`: node has read all of it by now.
+          sealed.set(head, 0);
+          if (tail.length > 0) sealed.set(tail, head.length);
+          sealed.set(cipher.getAuthTag(), plaintext.length);
+          return sealed;
+        },
+        open(nonce, ciphertext, aad): Uint8Array<ArrayBuffer> {
+          const split = ciphertext.length - TAG_LENGTH;
+          const decipher = crypto.createDecipheriv(cipherName, key, nonce, options);
+          decipher.setAAD(aad);
+          decipher.setAuthTag(ciphertext.subarray(split));
+          const head = decipher.update(ciphertext.subarray(0, split));
+          // Throws when the tag does not verify; the plaintext is then never returned.
+          const tail = decipher.final();
+          if (tail.length === 0 && head.length === split) return ownedCopy(head);
+          const opened = new Uint8Array(split);
+          opened.set(head, 0);
+          opened.set(tail, head.length);
+          return opened;
+        },
+        dispose: () => key.fill(0),
+      };
+    },
+  };
 }
 
-/** Runs `operation` now and settles the promise with its outcome, as WebCrypto would. */
-function settle<T>(operation: () => T): Promise<T> {
+/**
+ * `bytes` as an array owning its whole buffer: node returns Buffers, which
+ * may be views of a shared pool, so only a Buffer that owns its whole
+ * `ArrayBuffer` is handed over as is (a plain view of it), else copied.
+ */
+function ownedCopy(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer &&
+      bytes.buffer.byteLength === bytes.length
+    ? new Uint8Array(bytes.buffer)
+    : Uint8Array.from(bytes);
+}
+
+/** One known-answer round trip per algorithm before it is offered (a missing cipher throws). */
+const PROBE = new Uint8Array(64).fill(0x51);
+
+function works(check: () => boolean): boolean {
   try {
-    return Promise.resolve(operation());
-  } catch (error) {
-    return Promise.reject(error);
+    return check();
+  } catch {
+    return false;
   }
 }
 
-/** The WebCrypto subset of `webcrypto_backend.ts`, computed synchronously by `node:crypto`. */
-function nodeSubtle(crypto: NodeCrypto): NativeSubtle {
-  /** Writes ciphertext ‖ tag into `output` (which may alias `plaintext`: node reads it first). */
-  function seal(
-    algorithm: Algorithm,
-    key: unknown,
-    plaintext: Uint8Array,
-    output: Uint8Array,
-  ): void {
-    const { name, iv, aad } = aeadParameters(algorithm);
-    if (output.length !== plaintext.length + TAG_LENGTH) {
-      throw new RangeError(`Cannot encrypt: output must be ${plaintext.length + TAG_LENGTH} bytes`);
-    }
-    const cipher = crypto.createCipheriv(CIPHERS[name]!, keyOf(key, name, "secret"), iv, {
-      authTagLength: TAG_LENGTH,
-    });
-    cipher.setAAD(aad);
-    const head = cipher.update(plaintext);
-    const tail = cipher.final();
-    output.set(head);
-    output.set(tail, head.length);
-    output.set(cipher.getAuthTag(), plaintext.length);
-  }
-
-  return {
-    importKey(format, keyData, algorithm): Promise<CryptoKey> {
-      return settle(() => {
-        const name = nameOf(algorithm);
-        if (CIPHERS[name] !== undefined) {
-          const bytes = bytesOf(keyData);
-          if ((format !== "raw" && format !== "raw-secret") || bytes.length !== 32) {
-            throw new TypeError(`Cannot import key: ${name} takes 32 raw bytes`);
-          }
-          return new NodeKey(name, "secret", crypto.createSecretKey(bytes)) as unknown as CryptoKey;
-        }
-        const prefix = SPKI_PREFIX[name];
-        if (prefix === undefined) throw new TypeError(`Cannot import key: ${name} not offered`);
-        const bytes = bytesOf(keyData);
-        if (format === "pkcs8") {
-          const node = crypto.createPrivateKey({ key: bytes, format: "der", type: "pkcs8" });
-          if (node.asymmetricKeyType !== name.toLowerCase()) {
-            throw new TypeError(`Cannot import key: not a ${name} private key`);
-          }
-          return new NodeKey(name, "private", node) as unknown as CryptoKey;
-        }
-        if (format === "raw") {
-          const node = crypto.createPublicKey({
-            key: concatBytes(prefix, bytes),
-            format: "der",
-            type: "spki",
-          });
-          return new NodeKey(name, "public", node) as unknown as CryptoKey;
-        }
-        throw new TypeError(`Cannot import key: format ${format} not offered`);
-      });
-    },
-    getPublicKey(key): Promise<CryptoKey> {
-      return settle(() => {
-        const { name } = (key as unknown as NodeKey).algorithm;
-        const node = crypto.createPublicKey(keyOf(key, name, "private"));
-        return new NodeKey(name, "public", node) as unknown as CryptoKey;
-      });
-    },
-    exportKey(format, key): Promise<ArrayBuffer> {
-      return settle(() => {
-        const { name } = (key as unknown as NodeKey).algorithm;
-        if (format !== "raw") throw new TypeError(`Cannot export key: format ${format}`);
-        const spki = keyOf(key, name, "public").export({ format: "der", type: "spki" });
-        return ownBuffer(spki.subarray(SPKI_PREFIX[name]!.length));
-      });
-    },
-    deriveBits(algorithm, key, length): Promise<ArrayBuffer> {
-      return settle(() => {
-        const name = nameOf(algorithm);
-        const peer = typeof algorithm === "string" ? undefined : algorithm.public;
-        const shared = crypto.diffieHellman({
-          privateKey: keyOf(key, name, "private"),
-          publicKey: keyOf(peer, name, "public"),
-        });
-        if (shared.length * 8 !== length) {
-          throw new RangeError(`Cannot derive bits: ${length} bits requested`);
-        }
-        return ownBuffer(shared);
-      });
-    },
-    sign(algorithm, key, data): Promise<ArrayBuffer> {
-      return settle(() => {
-        const name = nameOf(algorithm);
-        return ownBuffer(crypto.sign(null, bytesOf(data), keyOf(key, name, "private")));
-      });
-    },
-    verify(algorithm, key, signature, data): Promise<boolean> {
-      return settle(() => {
-        const name = nameOf(algorithm);
-        return crypto.verify(null, bytesOf(data), keyOf(key, name, "public"), bytesOf(signature));
-      });
-    },
-    encrypt(algorithm, key, data): Promise<ArrayBuffer> {
-      return settle(() => {
-        const plaintext = bytesOf(data);
-        const sealed = new Uint8Array(plaintext.length + TAG_LENGTH);
-        seal(algorithm, key, plaintext, sealed);
-        return sealed.buffer;
-      });
-    },
-    encryptInto(algorithm, key, data, output): Promise<void> {
-      return settle(() => seal(algorithm, key, data, output));
-    },
-    decrypt(algorithm, key, data): Promise<ArrayBuffer> {
-      return settle(() => {
-        const { name, iv, aad } = aeadParameters(algorithm);
-        const sealed = bytesOf(data);
-        if (sealed.length < TAG_LENGTH) throw new RangeError("Cannot decrypt: no tag");
-        const split = sealed.length - TAG_LENGTH;
-        const decipher = crypto.createDecipheriv(CIPHERS[name]!, keyOf(key, name, "secret"), iv, {
-          authTagLength: TAG_LENGTH,
-        });
-        decipher.setAAD(aad);
-        decipher.setAuthTag(sealed.subarray(split));
-        const head = decipher.update(sealed.subarray(0, split));
-        // Throws when the tag does not verify; the plaintext is then never returned.
-        const tail = decipher.final();
-        // Both AEADs are stream ciphers: `final()` adds nothing, and a large
-        // `update()` result owns its buffer, which is then handed over as is.
-        if (
-          tail.length === 0 && head.length === split && head.byteOffset === 0 &&
-          head.buffer instanceof ArrayBuffer && head.buffer.byteLength === split
-        ) {
-          return head.buffer;
-        }
-        const opened = new Uint8Array(split);
-        opened.set(head);
-        opened.set(tail, head.length);
-        return opened.buffer;
-      });
-    },
+function dhWorks(dh: DhPrimitive<NodeKeyObject>): boolean {
+  const mine = dh.keyPair(PROBE.slice(0, dh.seedLength)) as {
+    privateKey: NodeKeyObject;
+    publicKey: Uint8Array;
   };
+  return (dh.sharedSecret(mine.privateKey, mine.publicKey) as Uint8Array).length === dh.seedLength;
 }
 
-function aeadParameters(algorithm: Algorithm): { name: string; iv: Uint8Array; aad: Uint8Array } {
-  if (typeof algorithm === "string" || CIPHERS[algorithm.name] === undefined) {
-    throw new TypeError(`Cannot use AEAD: ${nameOf(algorithm)} not offered`);
-  }
-  return {
-    name: algorithm.name,
-    iv: bytesOf(algorithm.iv),
-    aad: algorithm.additionalData === undefined
-      ? new Uint8Array(0)
-      : bytesOf(algorithm.additionalData),
+function signatureWorks(scheme: SignaturePrimitive): boolean {
+  const { secretKey, publicKey } = scheme.keyPair(PROBE.slice(0, scheme.seedLength)) as {
+    secretKey: Uint8Array;
+    publicKey: Uint8Array;
   };
+  const message = PROBE.subarray(0, 3);
+  const signature = scheme.sign(message, secretKey, undefined) as Uint8Array;
+  return scheme.verify(signature, message, publicKey) === true;
+}
+
+function aeadWorks(aead: AeadPrimitive): boolean {
+  const cipher = aead.bind(PROBE.slice(0, 32));
+  const nonce = new Uint8Array(12);
+  const sealed = cipher.seal(
+    nonce,
+    PROBE.subarray(0, 5),
+    PROBE.subarray(0, 2),
+    undefined,
+  ) as Uint8Array;
+  const opened = cipher.open(nonce, sealed, PROBE.subarray(0, 2)) as Uint8Array | undefined;
+  cipher.dispose();
+  return opened?.length === 5;
 }
 
 function builtinCrypto(): NodeCrypto | undefined {
@@ -311,7 +310,6 @@ function builtinCrypto(): NodeCrypto | undefined {
     const needed = [
       "createPrivateKey",
       "createPublicKey",
-      "createSecretKey",
       "createCipheriv",
       "createDecipheriv",
       "diffieHellman",
@@ -326,31 +324,54 @@ function builtinCrypto(): NodeCrypto | undefined {
   }
 }
 
-/**
- * Creates the backend over a given `node:crypto` module (or none).
- *
- * @param crypto The module; `undefined` gives a backend that offers nothing.
- * @returns The backend.
- */
-function nodeBackendOver(crypto: NodeCrypto | undefined): CryptoBackend {
-  if (crypto === undefined) {
-    return nativeBackendOver("node", nodeSubtle({} as NodeCrypto), undefined);
+/** The primitives over a given `node:crypto` module (or none), each checked on first use. */
+function nodePrimitives(crypto: NodeCrypto | undefined): PrimitiveSet {
+  function checked<T>(build: () => T, check: (value: T) => boolean): () => T | undefined {
+    let value: T | undefined;
+    let decided = false;
+    return () => {
+      if (!decided) {
+        decided = true;
+        if (crypto !== undefined) {
+          const built = build();
+          value = works(() => check(built)) ? built : undefined;
+        }
+      }
+      return value;
+    };
   }
-  return nativeBackendOver(
-    "node",
-    nodeSubtle(crypto),
-    (operation, algorithm) => OPERATIONS[nameOf(algorithm)]?.includes(operation) === true,
-  );
+  const node = crypto!;
+  const keyExchanges: Partial<Record<KeyExchangeName, () => KeyExchangePrimitive | undefined>> = {
+    "X25519": checked(() => nodeDh(node, X25519), dhWorks) as () =>
+      | KeyExchangePrimitive
+      | undefined,
+    "X448": checked(() => nodeDh(node, X448), dhWorks) as () => KeyExchangePrimitive | undefined,
+  };
+  const signatures: Partial<Record<SingleSignatureName, () => SignaturePrimitive | undefined>> = {
+    "Ed25519": checked(() => nodeEd25519(node), signatureWorks),
+  };
+  const aeads: Partial<Record<AeadName, () => AeadPrimitive | undefined>> = {
+    "AES-256-GCM": checked(() => nodeAead(node, "aes-256-gcm"), aeadWorks),
+    "ChaCha20-Poly1305": checked(() => nodeAead(node, "chacha20-poly1305"), aeadWorks),
+  };
+  return Object.freeze({
+    name: "node",
+    keyExchange: (name: KeyExchangeName) => keyExchanges[name]?.(),
+    signature: (name: SingleSignatureName) => signatures[name]?.(),
+    aead: (name: AeadName) => aeads[name]?.(),
+    hash: (): undefined => undefined,
+  });
 }
 
 /**
  * The backend on `node:crypto` (Deno, Node, Bun): X25519, X448, Ed25519,
  * AES-256-GCM and ChaCha20-Poly1305, computed synchronously on the calling
- * thread. Offers nothing where `node:crypto` is missing. Semantics are
- * `webCryptoBackend`'s: identical keys, secrets, signatures and ciphertexts
- * to `nobleBackend` for the same inputs, `ERR_INVALID_PEER_KEY` for invalid
- * peer keys, `verify` → `false` and `open` → `undefined` on any failure.
- * `autoBackend` prefers it where it offers an algorithm.
+ * thread. Offers nothing where `node:crypto` is missing. Through the shared
+ * contract layer: identical keys, secrets, signatures and ciphertexts to
+ * `nobleBackend` for the same inputs, `ERR_INVALID_PEER_KEY` for invalid
+ * peer keys, the same strict Ed25519 verdicts, `verify` → `false` and
+ * `open` → `undefined` on any failure. `autoBackend` prefers it where it
+ * offers an algorithm.
  *
  * @example Byte-identical to noble for a seed, without a worker-thread round trip
  * ```ts
@@ -370,4 +391,4 @@ function nodeBackendOver(crypto: NodeCrypto | undefined): CryptoBackend {
  * assert.equal(nodeCryptoBackend.keyExchange("ML-KEM-768"), undefined); // WebCrypto's
  * ```
  */
-export const nodeCryptoBackend: CryptoBackend = nodeBackendOver(builtinCrypto());
+export const nodeCryptoBackend: CryptoBackend = contractBackend(nodePrimitives(builtinCrypto()));

@@ -1,6 +1,7 @@
 /**
- * Random sources: the system CSPRNG for real use and a seeded deterministic
- * generator for reproducible tests and simulations.
+ * Random sources: the system CSPRNG for secrets, a pooled view of it for
+ * public values, and a seeded deterministic generator for reproducible tests
+ * and simulations.
  *
  * Every qgate component that needs randomness takes a {@linkcode RandomSource}
  * (`(length) => bytes`) instead of calling the CSPRNG itself, so a seed
@@ -28,24 +29,17 @@ function checkLength(length: number, what: string): void {
   }
 }
 
-/** Requests up to this many bytes are served from {@linkcode POOL}. */
-const POOLED_MAX = 64;
-/**
- * Fresh CSPRNG output for small requests (a record's padding length draws 4
- * bytes): one `getRandomValues` call per 4 KiB instead of one per request.
- * Bytes are handed out once, front to back, and zeroed as they leave.
- */
-const POOL = new Uint8Array(4_096);
-let poolOffset = POOL.length;
-
 /**
  * The operating system's CSPRNG (`crypto.getRandomValues`), in chunks of at
- * most 65,536 bytes so that any length works. Requests of at most 64 bytes
- * are served from a 4 KiB buffer of fresh CSPRNG output; every byte is
- * handed out once and wiped from the buffer as it is.
+ * most 65,536 bytes so that any length works. Every call asks the CSPRNG
+ * for exactly the bytes it returns: nothing is buffered, so no future key
+ * material sits in memory before it is used. This is the source for keys,
+ * nonces of secrets, seeds and anything else secret; the contract layer of
+ * every backend draws key material this way whenever it is handed
+ * `systemRandom` (or {@linkcode publicRandom}).
  *
  * @param length The number of bytes to return.
- * @returns `length` fresh random bytes.
+ * @returns `length` fresh random bytes in an array of their own.
  * @throws {RangeError} If `length` is not a non-negative safe integer.
  *
  * @example Drawing bytes
@@ -62,21 +56,66 @@ export const systemRandom: RandomSource = function systemRandom(
   length: number,
 ): Uint8Array<ArrayBuffer> {
   checkLength(length, "random");
-  if (length <= POOLED_MAX) {
-    if (POOL.length - poolOffset < length) {
-      crypto.getRandomValues(POOL);
-      poolOffset = 0;
-    }
-    const taken = POOL.subarray(poolOffset, poolOffset + length);
-    const bytes = taken.slice();
-    taken.fill(0);
-    poolOffset += length;
-    return bytes;
-  }
   const bytes = new Uint8Array(length);
   for (let offset = 0; offset < length; offset += MAX_GET_RANDOM_VALUES) {
     crypto.getRandomValues(bytes.subarray(offset, offset + MAX_GET_RANDOM_VALUES));
   }
+  return bytes;
+};
+
+/** Requests up to this many bytes are served from {@linkcode POOL}. */
+const POOLED_MAX = 64;
+/**
+ * Fresh CSPRNG output for small public draws (a record's padding length
+ * draws 4 bytes): one `getRandomValues` call per 4 KiB instead of one per
+ * request. Bytes are handed out once, front to back, and zeroed as they
+ * leave. It holds output that later draws will return, which is why only
+ * {@linkcode publicRandom} uses it and never a key.
+ */
+const POOL = new Uint8Array(4_096);
+let poolOffset = POOL.length;
+
+/**
+ * The operating system's CSPRNG for PUBLIC values only (padding lengths,
+ * noise bytes, anything sent in the clear): requests of at most 64 bytes are
+ * served from a 4 KiB buffer of fresh CSPRNG output, each byte handed out
+ * once and wiped from the buffer as it is; larger requests go to
+ * {@linkcode systemRandom}.
+ *
+ * Never draw secrets from it: the buffer holds output that later draws will
+ * return, so a memory disclosure would reveal them in advance. Key
+ * generation, encapsulation and signing never take bytes from the buffer
+ * even when handed `publicRandom`: the contract layer of every backend draws
+ * key material straight from the CSPRNG.
+ *
+ * @param length The number of bytes to return.
+ * @returns `length` fresh random bytes in an array of their own.
+ * @throws {RangeError} If `length` is not a non-negative safe integer.
+ *
+ * @example Random padding for a record
+ * ```ts
+ * import { publicRandom } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const [low = 0, high = 0] = publicRandom(2);
+ * const padding = ((high << 8) | low) % 64;
+ * assert.ok(padding >= 0 && padding < 64);
+ * assert.equal(publicRandom(4).length, 4);
+ * ```
+ */
+export const publicRandom: RandomSource = function publicRandom(
+  length: number,
+): Uint8Array<ArrayBuffer> {
+  checkLength(length, "public random");
+  if (length > POOLED_MAX) return systemRandom(length) as Uint8Array<ArrayBuffer>;
+  if (POOL.length - poolOffset < length) {
+    crypto.getRandomValues(POOL);
+    poolOffset = 0;
+  }
+  const taken = POOL.subarray(poolOffset, poolOffset + length);
+  const bytes = taken.slice();
+  taken.fill(0);
+  poolOffset += length;
   return bytes;
 };
 

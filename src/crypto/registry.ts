@@ -72,15 +72,119 @@ export function algorithmsOf<C extends AlgorithmCategory>(
   return table;
 }
 
+/** How a category reads in a message (with its article's "n" where needed). */
+const LABELS: { readonly [C in AlgorithmCategory]: string } = {
+  keyExchange: " key exchange",
+  aead: "n AEAD",
+  hash: " hash",
+  signature: " signature",
+};
+
+/** Per category: lowercased name → registry row. */
+const BY_LOWER_NAME: {
+  readonly [C in AlgorithmCategory]: ReadonlyMap<string, AlgorithmInfo<AlgorithmNames[C]>>;
+} = {
+  keyExchange: lowerNameMap(KEY_EXCHANGES),
+  aead: lowerNameMap(AEADS),
+  hash: lowerNameMap(HASHES),
+  signature: lowerNameMap(SIGNATURES),
+};
+
+function lowerNameMap<N extends string>(
+  table: readonly AlgorithmInfo<N>[],
+): ReadonlyMap<string, AlgorithmInfo<N>> {
+  return new Map(table.map((info) => [info.name.toLowerCase(), info]));
+}
+
+/**
+ * The registry row of a name in any letter case.
+ *
+ * @throws {TypeError} If `category` is unknown or `name` is not a qgate algorithm of it.
+ */
+function infoOfName<C extends AlgorithmCategory>(
+  category: C,
+  name: string,
+  what: string,
+): AlgorithmInfo<AlgorithmNames[C]> {
+  const table = algorithmsOf(category);
+  const info = typeof name === "string"
+    ? (BY_LOWER_NAME[category] as ReadonlyMap<string, AlgorithmInfo<AlgorithmNames[C]>>).get(
+      name.toLowerCase(),
+    )
+    : undefined;
+  if (info === undefined) {
+    throw new TypeError(
+      `Cannot ${what}: "${String(name)}" is not a${LABELS[category]} algorithm; expected one of ${
+        table.map((row) => `"${row.name}"`).join(", ")
+      }`,
+    );
+  }
+  return info;
+}
+
+/**
+ * The canonical spelling of an algorithm name given in any letter case.
+ *
+ * Use it to validate names from options or configuration: a qgate algorithm
+ * in any case (`"ed25519"`, `"ML-KEM-768"`, `"chacha20-POLY1305"`) comes back
+ * as the registry spells it; anything else throws a `TypeError` that lists
+ * the valid names of the category.
+ *
+ * @param category The algorithm category.
+ * @param name A name in any letter case.
+ * @returns The registry name.
+ * @throws {TypeError} If `category` is unknown or `name` is not an algorithm of that category.
+ *
+ * @example Normalising names from a configuration file
+ * ```ts
+ * import { canonicalAlgorithmName } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(canonicalAlgorithmName("signature", "ed25519"), "Ed25519");
+ * assert.equal(canonicalAlgorithmName("keyExchange", "ml-kem-768"), "ML-KEM-768");
+ * assert.throws(() => canonicalAlgorithmName("aead", "ROT13"), TypeError);
+ * ```
+ */
+export function canonicalAlgorithmName<C extends AlgorithmCategory>(
+  category: C,
+  name: string,
+): AlgorithmNames[C] {
+  return infoOfName(category, name, "use algorithm name").name;
+}
+
+/**
+ * The wire id of an algorithm name given in any letter case.
+ *
+ * @param category The algorithm category.
+ * @param name A name in any letter case.
+ * @returns The stable 16-bit wire id.
+ * @throws {TypeError} If `category` is unknown or `name` is not an algorithm of that category.
+ *
+ * @example
+ * ```ts
+ * import { algorithmId } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(algorithmId("hash", "blake2b"), 0x0004);
+ * ```
+ */
+export function algorithmId(category: AlgorithmCategory, name: string): number {
+  return infoOfName(category, name, "find algorithm id").id;
+}
+
 /**
  * Finds an algorithm by its wire id or its name.
  *
- * Names are matched exactly (case-sensitive), ids as 16-bit integers.
+ * Ids are matched as 16-bit integers; an id no algorithm has (a peer's
+ * choice, say) gives `undefined`. Names are matched in any letter case; a
+ * name that is not a qgate algorithm of the category is a caller's mistake
+ * and throws.
  *
  * @param category The algorithm category.
- * @param idOrName A wire id (e.g. `0x0102`) or a name (e.g. `"ML-KEM-768"`).
- * @returns The registry row, or `undefined` if the category has no such algorithm.
- * @throws {TypeError} If `category` is not a known category.
+ * @param idOrName A wire id (e.g. `0x0102`) or a name (e.g. `"ML-KEM-768"`, any case).
+ * @returns The registry row, or `undefined` if no algorithm of the category has that id.
+ * @throws {TypeError} If `category` is not a known category, or `idOrName` is a string that
+ *   names no algorithm of it (the message lists the valid names).
  *
  * @example Looking up by id and by name
  * ```ts
@@ -89,8 +193,9 @@ export function algorithmsOf<C extends AlgorithmCategory>(
  *
  * assert.equal(findAlgorithm("keyExchange", 0x0102)?.name, "ML-KEM-768");
  * assert.equal(findAlgorithm("hash", "BLAKE2b")?.id, 0x0004);
+ * assert.equal(findAlgorithm("signature", "ed25519")?.name, "Ed25519");
  * assert.equal(findAlgorithm("aead", 0x7777), undefined);
- * assert.equal(findAlgorithm("signature", "ed25519"), undefined);
+ * assert.throws(() => findAlgorithm("aead", "ROT13"), TypeError);
  * ```
  */
 export function findAlgorithm<C extends AlgorithmCategory>(
@@ -100,7 +205,7 @@ export function findAlgorithm<C extends AlgorithmCategory>(
   const table = algorithmsOf(category);
   return typeof idOrName === "number"
     ? table.find((info) => info.id === idOrName)
-    : table.find((info) => info.name === idOrName);
+    : infoOfName(category, idOrName, "find algorithm");
 }
 
 function unsupported(
@@ -136,10 +241,14 @@ function resolve<C extends AlgorithmCategory, T>(
 /**
  * The backend's implementation of a key exchange.
  *
+ * A name matches in any letter case, and the backend is asked for the
+ * canonical name.
+ *
  * @param backend The crypto backend.
  * @param idOrName A wire id or name.
  * @returns The key exchange.
- * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
+ * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if no algorithm has the id, or the backend lacks it.
+ * @throws {TypeError} If `idOrName` is a string that names no algorithm of the category (any case).
  *
  * @example Resolving a wire id from the peer
  * ```ts
@@ -147,6 +256,7 @@ function resolve<C extends AlgorithmCategory, T>(
  * import assert from "node:assert/strict";
  *
  * assert.equal(resolveKeyExchange(nobleBackend, 0x0001).name, "X25519");
+ * assert.equal(resolveKeyExchange(nobleBackend, "x25519").name, "X25519");
  * assert.throws(() => resolveKeyExchange(nobleBackend, 0x0999), { code: ErrorCode.UNSUPPORTED_ALGORITHM });
  * ```
  */
@@ -163,7 +273,8 @@ export function resolveKeyExchange(
  * @param backend The crypto backend.
  * @param idOrName A wire id or name.
  * @returns The AEAD.
- * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
+ * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if no algorithm has the id, or the backend lacks it.
+ * @throws {TypeError} If `idOrName` is a string that names no algorithm of the category (any case).
  *
  * @example Resolving by name
  * ```ts
@@ -183,7 +294,8 @@ export function resolveAead(backend: CryptoBackend, idOrName: number | string): 
  * @param backend The crypto backend.
  * @param idOrName A wire id or name.
  * @returns The hash function.
- * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
+ * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if no algorithm has the id, or the backend lacks it.
+ * @throws {TypeError} If `idOrName` is a string that names no algorithm of the category (any case).
  *
  * @example Resolving by wire id
  * ```ts
@@ -203,7 +315,8 @@ export function resolveHash(backend: CryptoBackend, idOrName: number | string): 
  * @param backend The crypto backend.
  * @param idOrName A wire id or name.
  * @returns The signature scheme.
- * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if the id/name is unknown or the backend lacks it.
+ * @throws {HandshakeError} `ERR_UNSUPPORTED_ALGORITHM` if no algorithm has the id, or the backend lacks it.
+ * @throws {TypeError} If `idOrName` is a string that names no algorithm of the category (any case).
  *
  * @example A backend without post-quantum signatures
  * ```ts

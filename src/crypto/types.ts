@@ -40,6 +40,12 @@ export type SignatureName =
   | "ML-DSA-87"
   | "Ed25519+ML-DSA-65";
 
+/** Length in bytes of every qgate AEAD's authentication tag. */
+export const TAG_LENGTH = 16;
+
+/** Length in bytes of every qgate AEAD's key. */
+export const AEAD_KEY_LENGTH = 32;
+
 /** The algorithm categories negotiated or announced in the meta exchange. */
 export type AlgorithmCategory = "keyExchange" | "aead" | "hash" | "signature";
 
@@ -236,6 +242,18 @@ export interface Hasher {
   peek(): Uint8Array<ArrayBuffer>;
 }
 
+/**
+ * Several HKDF-Expand calls from one PRK, with the PRK keyed into HMAC once
+ * (two expansions from one chaining key cost two hash compressions fewer
+ * each). Holds key-equivalent state: `dispose()` it when done.
+ */
+export interface HkdfExpander {
+  /** HKDF-Expand(prk, info, length) (RFC 5869). */
+  expand(info: Uint8Array, length: number): Uint8Array<ArrayBuffer>;
+  /** Best-effort wipe of the keyed state. Idempotent; later `expand` calls throw `TypeError`. */
+  dispose(): void;
+}
+
 /** A hash function with HMAC and HKDF over it. All synchronous. */
 export interface HashFunction {
   /** The registry name. */
@@ -254,11 +272,21 @@ export interface HashFunction {
   extract(salt: Uint8Array, ikm: Uint8Array): Uint8Array<ArrayBuffer>;
   /** HKDF-Expand(prk, info, length) (RFC 5869). */
   expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array<ArrayBuffer>;
+  /**
+   * An expander keyed with `prk` once, for several `expand` calls (optional:
+   * a backend of your own may leave it out; qgate's backends all have it).
+   */
+  expander?(prk: Uint8Array): HkdfExpander;
 }
 
 /**
  * A source of algorithm implementations. `undefined` means the backend does
  * not offer that algorithm (a native backend may fall back to noble).
+ *
+ * qgate's own backends take a name in any letter case (`"ed25519"`) and
+ * return the implementation of the canonical name; a name that is no qgate
+ * algorithm throws a `TypeError` listing the valid names. They all share one
+ * contract layer, so they accept and reject exactly the same inputs.
  */
 export interface CryptoBackend {
   /** A short name for diagnostics, e.g. `"noble"`. */
