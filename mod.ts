@@ -200,14 +200,15 @@ export type {
 
 // transport
 export { createMemoryPair } from "./src/transport/memory.ts";
-export type { MemoryPairOptions, Transport } from "./src/transport/memory.ts";
+export type { MemoryPairOptions } from "./src/transport/memory.ts";
+export type { Transport } from "./src/transport/transport.ts";
 export { createDatagramPair } from "./src/transport/datagram.ts";
-export { connectUdp, listenUdp, UdpListener } from "./src/transport/udp.ts";
-export type { UdpAddress } from "./src/transport/udp.ts";
+export { connectUdp, listenUdp, UdpListener } from "./src/net/udp.ts";
+export type { UdpAddress } from "./src/net/udp.ts";
 export type { DatagramImpairment, DatagramTransport } from "./src/transport/datagram.ts";
 
 // transport and listener
-export { DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_SESSIONS, Listener } from "./src/session/listener.ts";
+export { DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_SESSIONS, Listener } from "./src/net/listener.ts";
 export {
   addressHost,
   addressKey,
@@ -233,13 +234,13 @@ export type {
   ListenerLimit,
   ListenerOptions,
   SessionHandler,
-} from "./src/session/listener.ts";
-export { connectTcp, listenTcp, TcpListener } from "./src/transport/tcp.ts";
+} from "./src/net/listener.ts";
+export { connectTcp, listenTcp, TcpListener } from "./src/net/tcp.ts";
 export { connTransport } from "./src/transport/conn.ts";
 export type { ConnLike } from "./src/transport/conn.ts";
 export { NODE_SOCKET_CLOSE_TIMEOUT, nodeSocketTransport } from "./src/transport/node_socket.ts";
 export type { NodeSocketLike, NodeSocketTransportOptions } from "./src/transport/node_socket.ts";
-export type { UdpListenerOptions } from "./src/transport/udp.ts";
+export type { UdpListenerOptions } from "./src/net/udp.ts";
 export {
   COOKIE_LENGTH,
   DEFAULT_COOKIE_SECRET_LIFETIME,
@@ -249,18 +250,19 @@ export {
   MIN_COOKIE_REPLY_LENGTH,
   UdpCookieInitiator,
   UdpCookieResponder,
-} from "./src/transport/udp_cookie.ts";
+} from "./src/net/udp_cookie.ts";
 export type {
   UdpCookieOptions,
   UdpCookieResponderOptions,
   UdpCookieStats,
   UdpCookieVerdict,
-} from "./src/transport/udp_cookie.ts";
-export type { TcpAddress, TcpListenAddress } from "./src/transport/tcp.ts";
-export { Extender, Local } from "./src/session/local.ts";
-export type { ExtenderCallbacks } from "./src/session/local.ts";
+} from "./src/net/udp_cookie.ts";
+export type { TcpAddress, TcpListenAddress } from "./src/net/tcp.ts";
+export { Extender, Local } from "./src/net/local.ts";
+export type { ExtenderCallbacks } from "./src/net/local.ts";
+export { connectWebSocket } from "./src/net/websocket.ts";
+export type { ConnectWebSocketOptions } from "./src/net/websocket.ts";
 export {
-  connectWebSocket,
   DEFAULT_WEBSOCKET_RECEIVE_BUFFER,
   DEFAULT_WEBSOCKET_SEND_BUFFER,
   WEBSOCKET_ABORT_CLOSURE,
@@ -269,16 +271,12 @@ export {
   webSocketTransport,
 } from "./src/transport/websocket.ts";
 export type {
-  ConnectWebSocketOptions,
   WebSocketCloseInfo,
   WebSocketTransport,
   WebSocketTransportOptions,
 } from "./src/transport/websocket.ts";
-export { listenWebSocket, WebSocketListener } from "./src/transport/websocket_server.ts";
-export type {
-  WebSocketListenAddress,
-  WebSocketListenerOptions,
-} from "./src/transport/websocket_server.ts";
+export { listenWebSocket, WebSocketListener } from "./src/net/websocket.ts";
+export type { WebSocketListenAddress, WebSocketListenerOptions } from "./src/net/websocket.ts";
 
 // viz
 export {

@@ -221,7 +221,7 @@ Deno.test("listenUdp() under a spoofed flood keeps no per-sender state while hon
       return replies + dropped;
     }),
     Promise.all([1, 2, 3, 4, 5].map(async () => {
-      const client: Session = connectUdp({ port: listener.addr.port }, OPEN);
+      const client: Session = await connectUdp({ port: listener.addr.port }, OPEN);
       const detail = await client.ready;
       return { client, detail };
     })),
@@ -261,7 +261,7 @@ Deno.test("listenUdp() without cookies lets a flood take every handshake slot (w
   await flood(listener.addr, 6, 1, () => listener.handshakes + refused.length);
   assert.equal(listener.handshakes, 4);
   assert.equal(listener.cookieStats.replies, 0);
-  const client = connectUdp({ port: listener.addr.port }, {
+  const client = await connectUdp({ port: listener.addr.port }, {
     ...OPEN,
     timeouts: { phase: 500, handshake: 800 },
   });
@@ -287,7 +287,9 @@ Deno.test("listenUdp() refuses a host over maxConnectionsPerAddress with ERR_RES
     if (failure.stage === "refused") limits.push(`${failure.code} ${failure.limit}`);
   });
   const options = { ...OPEN, timeouts: { phase: 600, handshake: 900 } };
-  const clients = [1, 2, 3].map(() => connectUdp({ port: listener.addr.port }, options));
+  const clients = await Promise.all(
+    [1, 2, 3].map(() => connectUdp({ port: listener.addr.port }, options)),
+  );
   const outcomes = await Promise.all(
     clients.map((client) => client.ready.then(() => "ready", (error) => error.code)),
   );

@@ -19,7 +19,7 @@ import { ErrorCode, QGateError } from "../errors.ts";
 import { AccessManager } from "../session/access_manager.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
-import type { Transport } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { AlgorithmPreferences, NegotiatedSuite } from "../handshake_policy.ts";
 import type { CryptoBackend, SignatureKeyPair } from "../crypto/types.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";

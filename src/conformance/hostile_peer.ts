@@ -23,7 +23,8 @@
 
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
-import { createMemoryPair, type Transport } from "../transport/memory.ts";
+import { createMemoryPair } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
 import { AccessManager } from "../session/access_manager.ts";

@@ -16,7 +16,7 @@
 import { AccessManager } from "../session/access_manager.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
-import type { Transport } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import { ErrorCode, QGateError } from "../errors.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import type { AeadName, HashName, KeyExchangeName, SignatureName } from "../crypto/types.ts";

@@ -31,7 +31,7 @@ import { Connection, randomInt } from "./_connection.ts";
 import { type Established, HandshakeDriver } from "./_handshake_driver.ts";
 import { formatUuidHex, ReadyDriver } from "./_ready_driver.ts";
 import { SendBudget } from "./limits.ts";
-import type { Transport } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { PeerDetails, Role } from "./details.ts";
 import type { CloseInfo, SessionEventMap, SessionListener, TraceEvent } from "./events.ts";
 import {

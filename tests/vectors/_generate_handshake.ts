@@ -28,7 +28,7 @@ import { derivePeerUuid, formatUuid } from "../../src/crypto/peer_uuid.ts";
 import type { KeyExchangeName, SignatureKeyPair } from "../../src/crypto/types.ts";
 import { DEFAULT_PREFERENCES } from "../../src/handshake_policy.ts";
 import { bytesToHex, hexToBytes } from "../../src/_hex.ts";
-import type { Transport } from "../../src/transport/memory.ts";
+import type { Transport } from "../../src/transport/transport.ts";
 import { createRelay, type Direction, type RelayScript } from "../../src/conformance/_relay.ts";
 import { RecordTracker } from "../../src/conformance/_record_tracker.ts";
 import {
