@@ -12,16 +12,12 @@ import { hexToBytes } from "../src/_hex.ts";
 import { bytesToHex } from "../src/_hex.ts";
 import { recordMask, RecordTracker } from "../src/conformance/_record_tracker.ts";
 import { receiverOf } from "../src/conformance/_relay.ts";
-import type { NegativeVector, PositiveVector, VectorFile } from "../src/conformance/vectors.ts";
 import { runHandshakeVectors, type VectorResult } from "../src/conformance/vector_harness.ts";
 import { serveVectorRunner } from "../src/conformance/runner.ts";
+import { loadHandshakeVectors } from "../src/conformance/vector_files.ts";
+import type { NegativeVector, PositiveVector } from "../src/conformance/vectors.ts";
 
-const POSITIVE = JSON.parse(
-  await Deno.readTextFile(new URL("./vectors/handshake_positive.json", import.meta.url)),
-) as VectorFile<PositiveVector>;
-const NEGATIVE = JSON.parse(
-  await Deno.readTextFile(new URL("./vectors/handshake_negative.json", import.meta.url)),
-) as VectorFile<NegativeVector>;
+const { positive: POSITIVE, negative: NEGATIVE } = await loadHandshakeVectors();
 
 /** Cuts a direction's stream (salt ‖ records) into clear headers and ciphertexts. */
 function cut(

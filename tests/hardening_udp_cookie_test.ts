@@ -3,15 +3,17 @@ import {
   connectUdp,
   ErrorCode,
   listenUdp,
-  MAX_COOKIE_REPLY_LENGTH,
-  MIN_COOKIE_ECHO_LENGTH,
-  MIN_COOKIE_REPLY_LENGTH,
   nobleBackend,
   seededRandom,
   type Session,
+} from "../mod.ts";
+import {
+  MAX_COOKIE_REPLY_LENGTH,
+  MIN_COOKIE_ECHO_LENGTH,
+  MIN_COOKIE_REPLY_LENGTH,
   UdpCookieInitiator,
   UdpCookieResponder,
-} from "../mod.ts";
+} from "../src/net/udp_cookie.ts";
 import { waitFor } from "./_session_helpers.ts";
 
 const OPEN = { requireAuthentication: false } as const;

@@ -205,7 +205,7 @@ export function startQgateEndpoint(
  *
  * @example Running qgate against itself through the suite
  * ```ts
- * import { qgateAdapter, runConformance } from "@qgate/handshake";
+ * import { qgateAdapter, runConformance } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const report = await runConformance(qgateAdapter, { categories: ["positive"], sample: 2 });

@@ -489,7 +489,8 @@ async function probe(target: { hostname: string; port: number }, budget: number)
  *
  * @example Against a qgate listener on loopback
  * ```ts
- * import { listenTcp, runHostilePeer } from "@qgate/handshake";
+ * import { listenTcp } from "@qgate/handshake";
+ * import { runHostilePeer } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const listener = listenTcp({}, {
@@ -608,7 +609,7 @@ export async function runHostilePeer(options: HostilePeerOptions): Promise<Hosti
  *
  * @example Formatting a one-case report
  * ```ts
- * import { formatHostileReport } from "@qgate/handshake";
+ * import { formatHostileReport } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const text = formatHostileReport({

@@ -32,15 +32,19 @@ const PEER_QUEUE_STRATEGY: QueuingStrategy<Uint8Array> = {
  * this peer sent; writes go to the peer's address.
  *
  * @example A pipe between two UDP sockets on loopback
- * ```ts ignore
+ * ```ts
+ * import { UdpPeer } from "./udp_socket.ts";
+ * import assert from "node:assert/strict";
+ *
  * const a = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
  * const b = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
  * const peer = new UdpPeer(a, b.addr as Deno.NetAddr, () => a.close());
  * const writer = peer.transport.writable.getWriter();
  * await writer.write(new Uint8Array([1, 2, 3]));
  * const [datagram] = await b.receive();
- * b.close();
+ * assert.deepEqual(datagram, new Uint8Array([1, 2, 3]));
  * await writer.close();
+ * b.close();
  * ```
  */
 export class UdpPeer {
