@@ -61,7 +61,21 @@ Deno.test("listenUdp() keeps serving when a sender sends garbage", async () => {
   await listener.close();
 });
 
-Deno.test("connectUdp() rejects a bad port before opening a socket", async () => {
-  await assert.rejects(connectUdp({ port: 0 }, { requireAuthentication: false }), RangeError);
-  await assert.rejects(connectUdp({ port: 1 }), TypeError);
+Deno.test("connectUdp() returns a promise, like connectTcp() and connectWebSocket()", async () => {
+  const options = { requireAuthentication: false };
+  const listener = listenUdp({}, options);
+  const pending = connectUdp({ port: listener.addr.port }, options);
+  assert.ok(pending instanceof Promise);
+  const client = await pending;
+  assert.equal((await client.ready).role, "initiator");
+  await client.close();
+  await listener.close();
+});
+
+Deno.test("connectUdp() rejects a bad port or option before opening a socket", async () => {
+  // Rejections, not throws: the call itself always returns a promise.
+  const badPort = connectUdp({ port: 0 }, { requireAuthentication: false });
+  const badOptions = connectUdp({ port: 1 });
+  await assert.rejects(badPort, RangeError);
+  await assert.rejects(badOptions, TypeError);
 });

@@ -46,7 +46,13 @@ export function explainPermission(
   entries: readonly string[],
 ): unknown {
   if (!isNotCapable(error)) return error;
-  const flag = `--allow-net=${[...new Set(entries)].join(",")}`;
+  const unique = new Set(entries);
+  // A bare host grants every port: "127.0.0.1" makes "127.0.0.1:4433" redundant.
+  const needed = [...unique].filter((entry) => {
+    const host = entry.replace(/:\d+$/, "");
+    return host === entry || !unique.has(host);
+  });
+  const flag = `--allow-net=${needed.join(",")}`;
   return new SessionError(
     ErrorCode.PERMISSION_DENIED,
     `Cannot ${action}: missing network permission, run with ${flag}`,
