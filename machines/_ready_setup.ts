@@ -44,6 +44,12 @@ export interface ReadyInput {
   readonly transport?: "stream" | "datagram";
   /** Retransmission backoff bounds in ms on datagram transports. */
   readonly retransmit?: { readonly initial: number; readonly max: number };
+  /**
+   * Datagrams: how long, after both Close messages crossed, this side still
+   * answers a repeated Close (its own may have been lost), in ms. Default
+   * twice the longest retransmission delay.
+   */
+  readonly linger?: number;
 }
 
 /** Public state of the ready phase. */
@@ -55,6 +61,7 @@ export interface ReadyContext {
   readonly interval: number;
   readonly maxDuration: number;
   readonly closeTimeout: number;
+  readonly linger: number;
   readonly datagram: boolean;
   readonly retransmit: { readonly initial: number; readonly max: number };
   /** Retransmissions during the current key update or close. */
@@ -121,6 +128,11 @@ export type ReadyCommand =
   | { readonly type: "keys.activateReceive"; readonly epoch: number }
   | { readonly type: "keyUpdate.done"; readonly epoch: number }
   | { readonly type: "flight.retransmit" }
+  | {
+    /** How the session ended is settled; datagrams may still linger to answer a lost Close. */
+    readonly type: "session.settled";
+    readonly outcome: ReadyOutcome;
+  }
   | { readonly type: "session.ended"; readonly outcome: ReadyOutcome };
 
 /** The ready phase's output: how it ended. */
@@ -154,6 +166,7 @@ export const readySetup = setup({
     keyUpdateInterval: ({ context }: { context: ReadyContext }) => context.interval,
     keyUpdateTimeout: ({ context }: { context: ReadyContext }) => context.maxDuration,
     closeTimeout: ({ context }: { context: ReadyContext }) => context.closeTimeout,
+    lingerTime: ({ context }: { context: ReadyContext }) => context.linger,
     retransmitDelay: ({ context }: { context: ReadyContext }) =>
       Math.min(context.retransmit.initial * 2 ** context.retransmits, context.retransmit.max),
   },
@@ -266,6 +279,10 @@ export const readySetup = setup({
       assertEvent(event, ["crypto.failed", "transport.invalidRecord", "local.fail"]);
       return { outcome: { status: "failed", code: event.code } as const };
     }),
+    announceSettled: emit(({ context }) => ({
+      type: "session.settled" as const,
+      outcome: context.outcome ?? { status: "failed", code: Codes.UNEXPECTED_MESSAGE },
+    })),
     announceEnd: emit(({ context }) => ({
       type: "session.ended" as const,
       outcome: context.outcome ?? { status: "failed", code: Codes.UNEXPECTED_MESSAGE },
@@ -282,14 +299,16 @@ export { and, not };
  * @returns The context.
  */
 export function createReadyContext({ input }: { input: ReadyInput }): ReadyContext {
+  const retransmit = input.retransmit ?? DEFAULT_RETRANSMIT;
   return {
     role: input.role,
     epoch: input.epoch,
     interval: input.interval,
     maxDuration: input.maxDuration,
     closeTimeout: input.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
+    linger: input.linger ?? 2 * retransmit.max,
     datagram: input.transport === "datagram",
-    retransmit: input.retransmit ?? DEFAULT_RETRANSMIT,
+    retransmit,
     retransmits: 0,
     completed: 0,
     closing: false,

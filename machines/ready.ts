@@ -16,7 +16,10 @@
  * which proves that every record the peer sent arrived: record nonces are
  * implicit counters, so a peer whose records were dropped, cut short or
  * withheld cannot produce a Close that opens. A side that receives a Close
- * answers it with its own and is done. Ends in `closed` (both Close messages
+ * answers it with its own and is done. On datagrams, where a Close can be
+ * lost, a side whose session is settled lingers for `linger` ms and answers
+ * every repeated message with its last flight (its Close) before it lets go.
+ * Ends in `closed` (both Close messages
  * crossed; `ERR_PEER_ALERT` if the peer's said "error") or `failed`:
  * `ERR_TIMEOUT` (no Close within `closeTimeout`, or a key update took too
  * long), `ERR_TRANSPORT_CLOSED` (the transport ended without the peer's
@@ -51,7 +54,7 @@ const lifecycle = readySetup.createStateConfig({
       id: "readyOpen",
       on: {
         "local.close": "closeRequested",
-        "peer.close": { target: "#readyClosed", actions: ["closeWith", "sendClose"] },
+        "peer.close": { target: "#readySettled", actions: ["closeWith", "sendClose"] },
       },
     },
     closeRequested: {
@@ -62,17 +65,22 @@ const lifecycle = readySetup.createStateConfig({
       },
       on: {
         "local.close": {},
-        "peer.close": { target: "#readyClosed", actions: ["closeWith", "sendClose"] },
+        "peer.close": { target: "#readySettled", actions: ["closeWith", "sendClose"] },
       },
     },
     closing: {
+      initial: "awaitingPeerClose",
       on: {
         "local.close": {},
-        "peer.close": { target: "#readyClosed", actions: "closeWith" },
+        "peer.close": { target: "#readySettled", actions: "closeWith" },
       },
-      after: {
-        closeTimeout: failTo(ErrorCode.TIMEOUT),
-        retransmitDelay: { ...RETRANSMIT.retransmitDelay, target: "closing" },
+      after: { closeTimeout: failTo(ErrorCode.TIMEOUT) },
+      states: {
+        awaitingPeerClose: {
+          after: {
+            retransmitDelay: { ...RETRANSMIT.retransmitDelay, target: "awaitingPeerClose" },
+          },
+        },
       },
     },
   },
@@ -93,6 +101,21 @@ export const readyMachine = readySetup.createMachine({
         "peer.extenderUpdate": { actions: "recordExtenders" },
       },
       states: { lifecycle, keyUpdate: keyUpdateRegion },
+    },
+    settled: {
+      id: "readySettled",
+      always: [{ guard: "isDatagram", target: "lingering" }, { target: "closed" }],
+    },
+    lingering: {
+      entry: "announceSettled",
+      on: {
+        // Our Close may have been lost: answer whatever the peer repeats with it.
+        "peer.duplicate": { actions: "retransmitFlight" },
+        "peer.*": {},
+        "local.*": {},
+        "transport.*": "closed",
+      },
+      after: { lingerTime: "closed" },
     },
     closed: { id: "readyClosed", type: "final", entry: "announceEnd" },
     failed: FAILED_STATE,

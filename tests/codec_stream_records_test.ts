@@ -923,3 +923,162 @@ Deno.test("RecordSealer matches the known-answer vectors", async (t) => {
     }
   });
 });
+
+/**
+ * noble's AEADs behind a wrapper that numbers every cipher the backend creates
+ * and records each `createCipher` and `dispose`, so a test sees whether a key
+ * is really released in the backend, not only marked unusable above it.
+ */
+function recordingBackend(): { backend: CryptoBackend; log: string[]; keys: Uint8Array[] } {
+  const log: string[] = [];
+  const keys: Uint8Array[] = [];
+  let created = 0;
+  const backend: CryptoBackend = {
+    ...nobleBackend,
+    name: "recording",
+    aead(name): Aead {
+      const aead = nobleBackend.aead(name)!;
+      return {
+        ...aead,
+        createCipher(key): AeadCipher {
+          const inner = aead.createCipher(key);
+          const id = created++;
+          keys.push(key);
+          log.push(`create ${id}`);
+          return {
+            seal: (nonce, plaintext, aad, output) => inner.seal(nonce, plaintext, aad, output),
+            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
+            dispose: () => {
+              log.push(`dispose ${id}`);
+              inner.dispose();
+            },
+          };
+        },
+      };
+    },
+    keyExchange: (name) => nobleBackend.keyExchange(name),
+    signature: (name) => nobleBackend.signature(name),
+    hash: (name) => nobleBackend.hash(name),
+  };
+  return { backend, log, keys };
+}
+
+Deno.test("setCipher() disposes the superseded cipher in the backend", async (t) => {
+  const key = new Uint8Array(32).fill(3);
+
+  await t.step("RecordSealer: the pre-key cipher, then each replaced epoch, once", () => {
+    const { backend, log } = recordingBackend();
+    const aead = backend.aead("ChaCha20-Poly1305")!;
+    const sealer = new RecordSealer({ backend, random: seededRandom(seed(0x51, 40)) });
+    assert.deepEqual(log, ["create 0"]);
+    const first = new CipherState(aead, key, 1);
+    sealer.setCipher(first);
+    assert.deepEqual(log, ["create 0", "create 1", "dispose 0"]);
+    sealer.setCipher(first);
+    assert.deepEqual(log, ["create 0", "create 1", "dispose 0"]);
+    sealer.setCipher(new CipherState(aead, key, 2));
+    assert.deepEqual(log, ["create 0", "create 1", "dispose 0", "create 2", "dispose 1"]);
+    sealer.dispose();
+    assert.deepEqual(log.slice(5), ["dispose 2"]);
+  });
+
+  await t.step("RecordOpener: each replaced epoch, once", () => {
+    const { backend, log } = recordingBackend();
+    const aead = backend.aead("ChaCha20-Poly1305")!;
+    const opener = new RecordOpener({ decoder: new FrameDecoder(), backend });
+    const first = new CipherState(aead, key, 1);
+    opener.setCipher(first);
+    const created = log.filter((entry) => entry.startsWith("create")).length;
+    assert.equal(log.filter((entry) => entry.startsWith("dispose")).length, created - 1);
+    opener.setCipher(first);
+    const second = new CipherState(aead, key, 2);
+    const secondId = log.at(-1)!.slice("create ".length);
+    opener.setCipher(second);
+    const firstId = String(Number(secondId) - 1);
+    assert.equal(log.filter((entry) => entry === `dispose ${firstId}`).length, 1);
+    assert.ok(!log.includes(`dispose ${secondId}`));
+    opener.dispose();
+    assert.ok(log.includes(`dispose ${secondId}`));
+  });
+
+  await t.step("the pre-keys of both directions are wiped once a cipher holds them", async () => {
+    const { backend, keys } = recordingBackend();
+    const sealer = new RecordSealer({ backend, random: seededRandom(seed(0x51, 41)) });
+    const decoder = new FrameDecoder();
+    const opener = new RecordOpener({ decoder, backend });
+    const [record] = decoder.push(
+      concatBytes(sealer.preamble(), await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(3))),
+    );
+    await opener.open(record!);
+    assert.equal(keys.length, 2);
+    keys.forEach((key, index) => {
+      assert.ok(key.every((byte) => byte === 0), `pre-key ${index} is not wiped`);
+    });
+  });
+
+  await t.step("CipherState.dispose() releases the backend cipher once", async () => {
+    const { backend, log } = recordingBackend();
+    const state = new CipherState(backend.aead("AES-256-GCM")!, key, 1);
+    state.dispose();
+    state.dispose();
+    assert.deepEqual(log, ["create 0", "dispose 0"]);
+    await assert.rejects(
+      state.seal(new Uint8Array(1), new Uint8Array(0)),
+      (error) => error instanceof SessionError && error.code === ErrorCode.SESSION_CLOSED,
+    );
+    assert.equal(await state.open(0, new Uint8Array(17), new Uint8Array(0)), undefined);
+  });
+});
+
+Deno.test("RecordSealer with an AEAD that ignores `output` seals records any opener opens", async () => {
+  // A third-party AEAD may return its own array instead of writing into the one offered.
+  const ignoring: CryptoBackend = {
+    ...nobleBackend,
+    name: "ignores-output",
+    aead(name): Aead {
+      const aead = nobleBackend.aead(name)!;
+      return {
+        ...aead,
+        createCipher(key): AeadCipher {
+          const inner = aead.createCipher(key);
+          return {
+            seal: (nonce, plaintext, aad) => inner.seal(nonce, plaintext, aad),
+            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
+            dispose: () => inner.dispose(),
+          };
+        },
+      };
+    },
+    keyExchange: (name) => nobleBackend.keyExchange(name),
+    signature: (name) => nobleBackend.signature(name),
+    hash: (name) => nobleBackend.hash(name),
+  };
+  const sealer = new RecordSealer({ backend: ignoring, random: seededRandom(seed(0x51, 44)) });
+  const bodies = [new Uint8Array([1, 2, 3]), new Uint8Array(300).fill(7)];
+  const bytes = [sealer.preamble()];
+  for (const body of bodies) bytes.push(await sealer.seal(MESSAGE_TYPE.noise, body, 2));
+  const { opened, error } = await receive(bytes);
+  assert.equal(error, undefined);
+  assert.deepEqual(opened.map(({ body }) => body), bodies);
+});
+
+Deno.test("RecordOpener fails a record opened alongside one that failed before it", async () => {
+  const sealer = newSealer(45);
+  const first = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(2));
+  const second = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(3));
+  first[first.length - 1]! ^= 1;
+  const decoder = new FrameDecoder();
+  const opener = new RecordOpener({ decoder, backend: nobleBackend });
+  const records = decoder.push(concatBytes(sealer.preamble(), first, second));
+  assert.equal(records.length, 2);
+  // Both opens start before the first one's tag is checked.
+  const results = await Promise.allSettled(records.map((record) => opener.open(record)));
+  for (const result of results) {
+    assert.equal(result.status, "rejected");
+    const error = (result as PromiseRejectedResult).reason;
+    assert.ok(
+      error instanceof FrameError && error.code === ErrorCode.DECRYPT_FAILED,
+      String(error),
+    );
+  }
+});

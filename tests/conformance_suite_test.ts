@@ -165,7 +165,7 @@ Deno.test("measureStatechartCoverage() takes every transition of every statechar
     "secondaryKeyExchange",
     "authentication",
     "sessionInit",
-    "keyUpdate",
+    "ready",
   ]);
   for (const chart of coverage) {
     assert.ok(chart.total > 10, chart.name);

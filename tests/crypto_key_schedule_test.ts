@@ -213,6 +213,37 @@ Deno.test("KeySchedule rejects bad arguments with RangeError and keeps its stage
   assert.equal(DEFAULT_KEY_LENGTH, 32);
 });
 
+Deno.test("KeySchedule checks the secret and transcript hash at every stage and keeps its stage", async (t) => {
+  const short = new Uint8Array(31);
+  const long = new Uint8Array(33);
+  await t.step("mixSecondary()", () => {
+    const schedule = new KeySchedule(SHA256);
+    schedule.mixPrimary(secret(1), th(1));
+    assert.throws(() => schedule.mixSecondary(new Uint8Array(0), th(2)), RangeError);
+    assert.throws(() => schedule.mixSecondary(secret(2), short), RangeError);
+    assert.throws(() => schedule.mixSecondary(secret(2), long), RangeError);
+    assert.equal(schedule.stage, "primary");
+    assert.equal(schedule.epoch, 1);
+  });
+  await t.step("a transcript hash that is not a Uint8Array", () => {
+    const schedule = new KeySchedule(SHA256);
+    const fake = Array.from(th(1)) as unknown as Uint8Array;
+    assert.throws(() => schedule.mixPrimary(secret(1), fake), TypeError);
+    assert.equal(schedule.stage, "initial");
+  });
+  await t.step("mixUpdate()", () => {
+    const schedule = new KeySchedule(SHA256);
+    schedule.mixPrimary(secret(1), th(1));
+    schedule.mixSecondary(secret(2), th(2));
+    assert.throws(() => schedule.mixUpdate(new Uint8Array(0), secret(3), th(3)), RangeError);
+    assert.throws(() => schedule.mixUpdate(secret(3), new Uint8Array(0), th(3)), RangeError);
+    assert.throws(() => schedule.mixUpdate(secret(3), secret(4), short), RangeError);
+    assert.throws(() => schedule.mixUpdate(secret(3), secret(4), long), RangeError);
+    assert.equal(schedule.epoch, 2);
+    assert.equal(schedule.mixUpdate(secret(3), secret(4), th(3)).epoch, 3);
+  });
+});
+
 Deno.test("KeySchedule exporter separates labels, contexts and lengths", () => {
   const schedule = new KeySchedule(SHA256);
   schedule.mixPrimary(secret(1), th(1));
@@ -303,4 +334,54 @@ Deno.test("keyUpdateTranscript() binds epoch and both bodies", () => {
   for (const epoch of [-1, 1.5, 2 ** 32]) {
     assert.throws(() => keyUpdateTranscript(SHA256, epoch, begin, end), RangeError);
   }
+});
+
+/** SHA-256 behind a wrapper that keeps every key and secret the schedule hands to HKDF. */
+function recordingHash(): { hash: HashFunction; prks: Uint8Array[]; ikms: Uint8Array[] } {
+  const prks: Uint8Array[] = [];
+  const ikms: Uint8Array[] = [];
+  const hash: HashFunction = {
+    ...SHA256,
+    extract(salt, ikm): Uint8Array<ArrayBuffer> {
+      prks.push(salt);
+      ikms.push(ikm);
+      return SHA256.extract(salt, ikm);
+    },
+    expand(prk, info, length): Uint8Array<ArrayBuffer> {
+      prks.push(prk);
+      return SHA256.expand(prk, info, length);
+    },
+  };
+  return { hash, prks, ikms };
+}
+
+Deno.test("KeySchedule wipes every chaining key, exporter secret and combined secret it held", () => {
+  const { hash, prks, ikms } = recordingHash();
+  const schedule = new KeySchedule(hash);
+  // The first chaining key is extracted with a public label as salt: record from here on.
+  prks.length = 0;
+  ikms.length = 0;
+  schedule.mixPrimary(secret(1), th(1));
+  schedule.mixSecondary(secret(2), th(2));
+  schedule.exporter("app", new Uint8Array(0), 16);
+  schedule.mixUpdate(secret(3), secret(4), th(3));
+  // The classical ‖ post-quantum secret of the update is wiped once mixed.
+  const combined = ikms.at(-1)!;
+  assert.equal(combined.length, 64);
+  assert.ok(combined.every((byte) => byte === 0), "combined update secret not wiped");
+  schedule.dispose();
+  assert.ok(prks.length >= 6);
+  prks.forEach((prk, index) => {
+    assert.ok(prk.every((byte) => byte === 0), `key ${index} handed to HKDF is not wiped`);
+  });
+});
+
+Deno.test("KeySchedule exporter accepts the edges of its label and length ranges", () => {
+  const schedule = new KeySchedule(SHA256);
+  schedule.mixPrimary(secret(1), th(1));
+  schedule.mixSecondary(secret(2), th(2));
+  assert.equal(schedule.exporter("x".repeat(0xffff), new Uint8Array(0), 1).length, 1);
+  assert.throws(() => schedule.exporter("x".repeat(0x10000), new Uint8Array(0), 1), RangeError);
+  assert.equal(schedule.exporter("", new Uint8Array(0), 255 * 32).length, 255 * 32);
+  assert.throws(() => schedule.exporter("", new Uint8Array(0), 1.5), RangeError);
 });

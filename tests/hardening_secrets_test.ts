@@ -278,7 +278,12 @@ Deno.test("Session lets no secret out through events, errors or details, and wip
       const got = new Promise<void>((resolve) => server.on("message", () => resolve()));
       await client.send(CHAT, new TextEncoder().encode("hello"));
       await got;
+      const serverAt3 = new Promise<void>((resolve) =>
+        server.on("keyUpdate", ({ epoch }) => epoch === 3 && resolve())
+      );
       assert.equal(await client.updateKeys(), 3);
+      // The server finishes the update once the client's KeyUpdateReady arrives.
+      await serverAt3;
       assert.equal(await server.updateKeys(), 4);
       const context = new Uint8Array([1, 2, 3]);
       exported.push(client.exportKeyingMaterial("app", context, 32));

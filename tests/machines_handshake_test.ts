@@ -143,6 +143,78 @@ Deno.test("handshakeMachine fails the meta exchange", async (t) => {
     });
     assert.equal(failureCode(responder.output), ErrorCode.AUTH_REQUIRED);
   });
+
+  // machines/meta_exchange.ts checks the version, then the algorithms, then
+  // authentication: when several fail at once, the first of them names the failure.
+  const onlyMlKem1024 = {
+    preferences: {
+      ...machineInput("responder").preferences,
+      secondaryKeyExchanges: ["ML-KEM-1024"],
+    },
+  } as const;
+  const onlyMlKem512 = {
+    preferences: {
+      ...machineInput("initiator").preferences,
+      secondaryKeyExchanges: ["ML-KEM-512"],
+    },
+  } as const;
+  const rewriteOffer = (change: object) => (_: unknown, event: HandshakeEvent): HandshakeEvent =>
+    event.type === "peer.beginMetaExchange"
+      ? { ...event, message: { ...event.message, ...change } }
+      : event;
+  const rewriteChoice = (change: object) => (_: unknown, event: HandshakeEvent): HandshakeEvent =>
+    event.type === "peer.endMetaExchange"
+      ? { ...event, message: { ...event.message, ...change } }
+      : event;
+
+  await t.step("the initiator reports a version mismatch before missing algorithms", () => {
+    const { initiator } = runPair({
+      responder: onlyMlKem1024,
+      initiator: onlyMlKem512,
+      channel: rewriteOffer({ version: { major: 2, minor: 0 } }),
+    });
+    assert.equal(failureCode(initiator.output), ErrorCode.VERSION_MISMATCH);
+  });
+
+  await t.step("the initiator reports missing algorithms before an identity it lacks", () => {
+    const { initiator } = runPair({
+      responder: { ...onlyMlKem1024, requireAuthentication: true },
+      initiator: onlyMlKem512,
+    });
+    assert.equal(failureCode(initiator.output), ErrorCode.NO_COMMON_ALGORITHM);
+  });
+
+  await t.step("the initiator reports a version mismatch before an identity it lacks", () => {
+    const { initiator } = runPair({
+      responder: { requireAuthentication: true },
+      channel: rewriteOffer({ version: { major: 2, minor: 0 } }),
+    });
+    assert.equal(failureCode(initiator.output), ErrorCode.VERSION_MISMATCH);
+  });
+
+  await t.step("the responder reports a version mismatch before a choice it did not offer", () => {
+    const { responder } = runPair({
+      channel: rewriteChoice({ version: { major: 2, minor: 0 }, hash: 0x7777 }),
+    });
+    assert.equal(failureCode(responder.output), ErrorCode.VERSION_MISMATCH);
+  });
+
+  await t.step(
+    "the responder reports a choice it did not offer before an identity it lacks",
+    () => {
+      const { responder } = runPair({
+        channel: rewriteChoice({ hash: 0x7777, requireAuthentication: true }),
+      });
+      assert.equal(failureCode(responder.output), ErrorCode.NO_COMMON_ALGORITHM);
+    },
+  );
+
+  await t.step("the responder reports a version mismatch before an identity it lacks", () => {
+    const { responder } = runPair({
+      channel: rewriteChoice({ version: { major: 2, minor: 0 }, requireAuthentication: true }),
+    });
+    assert.equal(failureCode(responder.output), ErrorCode.VERSION_MISMATCH);
+  });
 });
 
 Deno.test("handshakeMachine judges the peer's authentication", async (t) => {
@@ -409,4 +481,83 @@ Deno.test("handshakeMachine keeps its context JSON-serialisable and free of byte
   for (const snapshot of [initiator, responder]) plain(snapshot.context, "context");
   const json = JSON.stringify(initiator.context);
   assert.equal(JSON.stringify(JSON.parse(json)), json);
+});
+
+Deno.test("handshakeMachine retransmits its last flight on datagrams with doubling delays", async (t) => {
+  const retransmitTimes = (
+    input: ReturnType<typeof machineInput>,
+    until: number,
+  ): number[] => {
+    const clock = new SimulatedClock();
+    const actor = createActor(handshakeMachine, { clock, input });
+    const times: number[] = [];
+    actor.on("flight.retransmit", () => times.push(clock.now()));
+    actor.start();
+    for (let now = 0; now < until; now += 10) clock.increment(10);
+    actor.stop();
+    return times;
+  };
+  const timeouts = { phase: 60_000, handshake: 60_000 };
+
+  await t.step("from the configured initial delay up to the configured maximum", () => {
+    const input = machineInput("responder", {
+      transport: "datagram",
+      retransmit: { initial: 100, max: 350 },
+      timeouts,
+    });
+    assert.deepEqual(retransmitTimes(input, 1_000), [100, 300, 650, 1_000]);
+  });
+
+  await t.step("with the default 250 ms doubling up to 4 s", () => {
+    const input = machineInput("responder", { transport: "datagram", timeouts });
+    assert.deepEqual(
+      retransmitTimes(input, 20_000),
+      [250, 750, 1_750, 3_750, 7_750, 11_750, 15_750, 19_750],
+    );
+  });
+
+  await t.step("never on a stream", () => {
+    assert.deepEqual(retransmitTimes(machineInput("responder", { timeouts }), 5_000), []);
+  });
+});
+
+Deno.test("handshakeMachine answers a duplicate by the transport kind", async (t) => {
+  const start = (transport: "stream" | "datagram") =>
+    initialTransition(handshakeMachine, machineInput("responder", { transport }))[0];
+
+  await t.step("datagram: a duplicate of our last trigger resends our flight", () => {
+    const [next, actions] = transition(handshakeMachine, start("datagram"), {
+      type: "peer.duplicate",
+      ofLastTrigger: true,
+    });
+    assert.equal(next.status, "active");
+    assert.deepEqual(commandsOf(actions).map((command) => command.type), ["flight.retransmit"]);
+  });
+
+  await t.step("datagram: any other duplicate is ignored", () => {
+    const [next, actions] = transition(handshakeMachine, start("datagram"), {
+      type: "peer.duplicate",
+      ofLastTrigger: false,
+    });
+    assert.equal(next.status, "active");
+    assert.deepEqual(commandsOf(actions), []);
+  });
+
+  await t.step("stream: a duplicate is unexpected", () => {
+    const [next] = transition(handshakeMachine, start("stream"), {
+      type: "peer.duplicate",
+      ofLastTrigger: true,
+    });
+    assert.equal(failureCode(next.output), ErrorCode.UNEXPECTED_MESSAGE);
+  });
+});
+
+Deno.test("handshakeMachine starts knowing nothing about the peer", () => {
+  for (const role of ["initiator", "responder"] as const) {
+    const [snapshot] = initialTransition(handshakeMachine, machineInput(role));
+    assert.deepEqual(snapshot.context.peer, { presentedIdentity: false, authenticated: false });
+    assert.equal(snapshot.context.failure, undefined);
+    assert.equal(snapshot.context.retransmits, 0);
+    assert.equal(snapshot.context.datagram, false);
+  }
 });

@@ -175,3 +175,151 @@ Deno.test("keyUpdateMachine starts on its interval and fails with ERR_TIMEOUT af
   assert.equal(actor.getSnapshot().context.outcome?.code, ErrorCode.TIMEOUT);
   actor.stop();
 });
+
+Deno.test("keyUpdateMachine schedules the next update after the interval the runtime returns", async (t) => {
+  const offers = (role: Role, drive: (send: (event: KeyUpdateEvent) => void) => void) => {
+    const clock = new SimulatedClock();
+    const actor = createActor(keyUpdateMachine, { clock, input: input(role) });
+    const times: number[] = [];
+    const epochs: number[] = [];
+    actor.on("keyUpdate.offer", (command) => {
+      times.push(clock.now());
+      epochs.push(command.epoch);
+    });
+    actor.start();
+    drive((event) => actor.send(event));
+    const at = clock.now();
+    clock.increment(4_999);
+    const before = times.length;
+    clock.increment(1);
+    actor.stop();
+    return { at, before, after: times.length, epochs };
+  };
+
+  await t.step("the starter, after crypto.updateFinished", () => {
+    const { before, after, epochs } = offers("responder", (send) => {
+      send({ type: "local.requestUpdate" });
+      send({ type: "crypto.updateOffered", primaryShare: share, secondaryShare: share });
+      send({
+        type: "peer.endKeyUpdate",
+        message: { kind: "endKeyUpdate", epoch: 3, primaryShare: share, secondaryShare: share },
+      });
+      send({ type: "crypto.updateFinished", nextInterval: 5_000 });
+    });
+    assert.equal(before, 1, "only the requested update before the new interval");
+    assert.equal(after, 2, "the next update 5,000 ms later, not after the input's 60,000");
+    // Each offer is for the epoch after the one in use.
+    assert.deepEqual(epochs, [3, 4]);
+  });
+
+  await t.step("the answering side, after crypto.updateAnswered", () => {
+    const { before, after } = offers("initiator", (send) => {
+      send({
+        type: "peer.beginKeyUpdate",
+        message: { kind: "beginKeyUpdate", epoch: 3, primaryShare: share, secondaryShare: share },
+      });
+      send({
+        type: "crypto.updateAnswered",
+        primaryShare: share,
+        secondaryShare: share,
+        nextInterval: 5_000,
+      });
+      send({ type: "peer.keyUpdateReady", message: { kind: "keyUpdateReady", epoch: 3 } });
+    });
+    assert.equal(before, 0);
+    assert.equal(after, 1);
+  });
+});
+
+Deno.test("keyUpdateMachine retransmits on datagrams with doubling delays up to the maximum", () => {
+  const clock = new SimulatedClock();
+  const actor = createActor(keyUpdateMachine, {
+    clock,
+    input: {
+      ...input("responder"),
+      transport: "datagram",
+      retransmit: { initial: 100, max: 350 },
+    } as const,
+  });
+  const times: number[] = [];
+  actor.on("flight.retransmit", () => times.push(clock.now()));
+  actor.start();
+  actor.send({ type: "local.requestUpdate" });
+  actor.send({ type: "crypto.updateOffered", primaryShare: share, secondaryShare: share });
+  for (let now = 0; now < 1_000; now += 10) clock.increment(10);
+  actor.stop();
+  assert.deepEqual(times, [100, 300, 650, 1_000]);
+});
+
+Deno.test("keyUpdateMachine fails on a stale key-update message on a stream and ignores it on datagrams", async (t) => {
+  const stale = {
+    type: "peer.beginKeyUpdate",
+    message: { kind: "beginKeyUpdate", epoch: 2, primaryShare: share, secondaryShare: share },
+  } as const;
+  await t.step("stream", () => {
+    const [idle] = initialTransition(keyUpdateMachine, input("initiator"));
+    const [next] = transition(keyUpdateMachine, idle, stale);
+    assert.equal(next.context.failure?.code, ErrorCode.UNEXPECTED_MESSAGE);
+  });
+  await t.step("datagram", () => {
+    const [idle] = initialTransition(keyUpdateMachine, {
+      ...input("initiator"),
+      transport: "datagram",
+    });
+    const [next, actions] = transition(keyUpdateMachine, idle, stale);
+    assert.equal(next.value, "idle");
+    assert.deepEqual(commands(actions), []);
+  });
+});
+
+Deno.test("keyUpdateMachine starts each update's retransmissions from the initial delay", () => {
+  const clock = new SimulatedClock();
+  const actor = createActor(keyUpdateMachine, {
+    clock,
+    input: { ...input("responder"), transport: "datagram", retransmit: { initial: 100, max: 800 } },
+  });
+  const times: number[] = [];
+  actor.on("flight.retransmit", () => times.push(clock.now()));
+  actor.start();
+  const update = (epoch: number): void => {
+    actor.send({ type: "local.requestUpdate" });
+    actor.send({ type: "crypto.updateOffered", primaryShare: share, secondaryShare: share });
+    for (let waited = 0; waited < 300; waited += 10) clock.increment(10);
+    actor.send({
+      type: "peer.endKeyUpdate",
+      message: { kind: "endKeyUpdate", epoch, primaryShare: share, secondaryShare: share },
+    });
+    actor.send({ type: "crypto.updateFinished", nextInterval: 60_000 });
+  };
+  update(3);
+  update(4);
+  actor.stop();
+  // Two retransmissions in each update, at 100 and 300 ms after its offer.
+  assert.deepEqual(times, [100, 300, 400, 600]);
+  assert.equal(actor.getSnapshot().context.epoch, 4);
+});
+
+Deno.test("keyUpdateMachine on datagrams schedules the next update after the answer's interval", () => {
+  const clock = new SimulatedClock();
+  const actor = createActor(keyUpdateMachine, {
+    clock,
+    input: { ...input("initiator"), transport: "datagram" },
+  });
+  const offers: number[] = [];
+  actor.on("keyUpdate.offer", () => offers.push(clock.now()));
+  actor.start();
+  actor.send({
+    type: "peer.beginKeyUpdate",
+    message: { kind: "beginKeyUpdate", epoch: 3, primaryShare: share, secondaryShare: share },
+  });
+  actor.send({
+    type: "crypto.updateAnswered",
+    primaryShare: share,
+    secondaryShare: share,
+    nextInterval: 5_000,
+  });
+  actor.send({ type: "peer.keyUpdateReady", message: { kind: "keyUpdateReady", epoch: 3 } });
+  clock.increment(5_000);
+  actor.stop();
+  assert.deepEqual(offers, [5_000]);
+});

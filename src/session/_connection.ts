@@ -141,6 +141,8 @@ export class Connection {
   #writeStalled = false;
   #preamble: Uint8Array | undefined;
   #closed = false;
+  /** Set when the connection ends with a code: nothing queued is written any more. */
+  #aborted = false;
   #bytesSent = 0;
   #bytesReceived = 0;
 
@@ -261,12 +263,15 @@ export class Connection {
   async end(code: ErrorCode | undefined): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#writeWatch.delete(this.#watched);
-    this.#writeWatch.settle();
     if (code === undefined) {
       await this.drain();
+      this.#writeWatch.delete(this.#watched);
+      this.#writeWatch.settle();
       await this.#writer.close().catch(() => {});
     } else {
+      this.#aborted = true;
+      this.#writeWatch.delete(this.#watched);
+      this.#writeWatch.settle();
       this.#failQueued(
         new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed"),
       );
@@ -284,11 +289,6 @@ export class Connection {
       while (this.#outbox.length > 0) {
         const batch = this.#outbox;
         this.#outbox = [];
-        const chunks: Uint8Array[] = [];
-        if (this.#preamble !== undefined) {
-          chunks.push(this.#preamble);
-          this.#preamble = undefined;
-        }
         let sealed: Uint8Array[];
         try {
           sealed = await Promise.all(batch.map((item) => item.wire));
@@ -300,21 +300,46 @@ export class Connection {
           );
           return;
         }
-        chunks.push(...sealed);
-        try {
-          await this.#write(chunks);
-        } catch (error) {
-          for (const item of batch) item.reject(error);
-          this.#failQueued(error);
-          if (!(error instanceof SessionError && error.code === ErrorCode.TIMEOUT)) {
-            this.#settings.onWriteFailure(ErrorCode.TRANSPORT_CLOSED);
+        // On a stream, neighbouring small records leave in one write and a
+        // large one alone; on datagrams each record is one datagram.
+        const join = !this.records.datagram;
+        for (let start = 0; start < batch.length;) {
+          let end = start + 1;
+          let bytes = sealed[start]!.length;
+          while (
+            join && end < batch.length && bytes < JOIN_BELOW && sealed[end]!.length < JOIN_BELOW
+          ) {
+            bytes += sealed[end]!.length;
+            end++;
           }
-          return;
-        }
-        for (let i = 0; i < batch.length; i++) {
-          const item = batch[i]!;
-          this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
-          item.resolve();
+          const parts = sealed.slice(start, end);
+          if (this.#preamble !== undefined) {
+            parts.unshift(this.#preamble);
+            this.#preamble = undefined;
+          }
+          try {
+            if (this.#aborted) {
+              throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed");
+            }
+            await this.#write(parts.length === 1 ? parts[0]! : concatBytes(...parts));
+          } catch (error) {
+            for (let i = start; i < end; i++) batch[i]!.reject(error);
+            const rest = this.#aborted
+              ? new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed")
+              : error;
+            for (let i = end; i < batch.length; i++) batch[i]!.reject(rest);
+            this.#failQueued(rest);
+            if (!(error instanceof SessionError) || error.code === ErrorCode.TRANSPORT_CLOSED) {
+              this.#settings.onWriteFailure(ErrorCode.TRANSPORT_CLOSED);
+            }
+            return;
+          }
+          for (let i = start; i < end; i++) {
+            const item = batch[i]!;
+            this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
+            item.resolve();
+          }
+          start = end;
         }
       }
     } finally {
@@ -322,27 +347,12 @@ export class Connection {
     }
   }
 
-  /** Writes the chunks, small ones joined, under the write watchdog. */
-  async #write(chunks: Uint8Array[]): Promise<void> {
-    let small: Uint8Array[] = [];
-    const writes: Uint8Array[] = [];
-    let smallBytes = 0;
-    for (const chunk of chunks) {
-      if (chunk.length >= JOIN_BELOW) {
-        if (small.length > 0) writes.push(small.length === 1 ? small[0]! : concatBytes(...small));
-        small = [];
-        smallBytes = 0;
-        writes.push(chunk);
-      } else {
-        small.push(chunk);
-        smallBytes += chunk.length;
-      }
-    }
-    if (small.length > 0) writes.push(small.length === 1 ? small[0]! : concatBytes(...small));
-    for (const chunk of writes) {
-      this.#watched.deadline = this.#settings.clock.now() + this.#settings.writeTimeout;
-      this.#writeWatch.add(this.#watched);
-      const written = new Promise<void>((resolve, reject) => {
+  /** Writes one chunk under the write watchdog. */
+  async #write(chunk: Uint8Array): Promise<void> {
+    this.#watched.deadline = this.#settings.clock.now() + this.#settings.writeTimeout;
+    this.#writeWatch.add(this.#watched);
+    try {
+      await new Promise<void>((resolve, reject) => {
         // The watchdog can abandon a write that never completes (a stalled sink
         // may not even let an abort through), releasing the senders.
         this.#abandonWrite = reject;
@@ -353,14 +363,11 @@ export class Connection {
             }),
           ));
       });
-      try {
-        await written;
-      } finally {
-        this.#writeWatch.delete(this.#watched);
-        this.#abandonWrite = undefined;
-      }
-      this.#bytesSent += chunk.length;
+    } finally {
+      this.#writeWatch.delete(this.#watched);
+      this.#abandonWrite = undefined;
     }
+    this.#bytesSent += chunk.length;
   }
 
   #failQueued(error: unknown): void {

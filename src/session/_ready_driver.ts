@@ -44,6 +44,8 @@ export interface ReadyObserver {
   keys(epoch: number, direction: "send" | "receive"): void;
   /** A key update finished in both directions. */
   keyUpdate(epoch: number): void;
+  /** How the ready phase ends is settled (datagrams then linger a while). */
+  settled(outcome: ReadyOutcome): void;
   /** The ready phase ended. */
   ended(outcome: ReadyOutcome): void;
 }
@@ -240,8 +242,10 @@ export class ReadyDriver implements MessageSink {
     if (this.#done) return;
     const message = arrival.message;
     if (message.kind === "extenderData") {
-      // The statechart delivers data in every state of `active` and does nothing else.
-      if (this.#actor.getSnapshot().status === "active") this.#deliver(message);
+      // In every state of `active` (the only compound top-level state) the
+      // statechart delivers data and does nothing else: skip the step.
+      if (typeof this.#actor.getSnapshot().value === "object") this.#deliver(message);
+      else this.#send({ type: "peer.extenderData", message });
       return this.#pending;
     }
     const flights = this.#args.connection.flights;
@@ -351,6 +355,8 @@ export class ReadyDriver implements MessageSink {
       case "keyUpdate.done":
         this.#args.observer.keyUpdate(command.epoch);
         return;
+      case "session.settled":
+        return this.#args.observer.settled(command.outcome);
       case "session.ended":
         return this.#end(command.outcome);
     }

@@ -13,7 +13,10 @@ import type { Role } from "./details.ts";
 export type TraceEvent =
   | {
     readonly type: "frame";
-    /** Milliseconds since the session started. */
+    /**
+     * When, in milliseconds on the session's clock: with the system clock,
+     * since the Unix epoch, so both peers' traces share one time base.
+     */
     readonly at: number;
     readonly role: Role;
     readonly direction: "sent" | "received";

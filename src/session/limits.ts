@@ -73,7 +73,7 @@ export class SendBudget {
   readonly #queue: Waiter[] = [];
   #buffered = 0;
   #waiting = 0;
-  #closed: Error | undefined;
+  #closed: (() => Error) | undefined;
 
   /**
    * Creates a budget.
@@ -123,7 +123,7 @@ export class SendBudget {
    *   already hold the limit; the close reason once {@linkcode SendBudget.close} ran.
    */
   reserve(bytes: number): Promise<void> {
-    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (this.#closed !== undefined) return Promise.reject(this.#closed());
     if (this.#queue.length === 0 && this.#fits(bytes)) {
       this.#buffered += bytes;
       return Promise.resolve();
@@ -160,12 +160,15 @@ export class SendBudget {
   /**
    * Refuses every waiting and future reservation with `reason`.
    *
-   * @param reason The error waiting senders get.
+   * @param reason The error waiting senders get, or a function that makes it
+   *   (called only if someone gets it: an error's stack trace is costly).
    */
-  close(reason: Error): void {
+  close(reason: Error | (() => Error)): void {
     if (this.#closed !== undefined) return;
-    this.#closed = reason;
-    for (const waiter of this.#queue.splice(0)) waiter.reject(reason);
+    let error: Error | undefined;
+    const make = (): Error => (error ??= typeof reason === "function" ? reason() : reason);
+    this.#closed = make;
+    for (const waiter of this.#queue.splice(0)) waiter.reject(make());
     this.#waiting = 0;
   }
 

@@ -41,8 +41,13 @@ import {
   type SessionOptions,
 } from "./options.ts";
 
+/**
+ * The system clock. Its `now()` is milliseconds since the Unix epoch with
+ * sub-millisecond precision (monotonic within a process), so that the traces
+ * of two peers, even in two processes on one host, share one time base.
+ */
 const SYSTEM_CLOCK: Clock = {
-  now: () => performance.now(),
+  now: () => performance.timeOrigin + performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (id) => clearTimeout(id as number),
 };
@@ -62,7 +67,6 @@ export class Session implements AsyncDisposable {
   readonly #random: RandomSource;
   readonly #clock: Clock;
   readonly #backend: CryptoBackend;
-  readonly #startedAt: number;
   readonly #sessionId: string;
   readonly #connection: Connection;
   readonly #budget: SendBudget;
@@ -103,7 +107,6 @@ export class Session implements AsyncDisposable {
     this.#random = inject.random;
     this.#clock = inject.clock;
     this.#backend = inject.backend;
-    this.#startedAt = this.#clock.now();
     this.#sessionId = bytesToHex(randomSessionId(this.#random));
     this.#ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -224,11 +227,14 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * The active statechart state as a dotted path: a handshake state such as
-   * `"authentication.verifying"`, then `"ready.active…"` once ready.
+   * The handshake statechart's active state as a dotted path, e.g.
+   * `"authentication.verifying"`; `"ready"` once the handshake is done (the
+   * ready phase's own states appear in traces as `"ready.…"`).
    */
   get state(): string {
-    return this.#phase?.state ?? this.#finalState;
+    const phase = this.#phase;
+    if (phase instanceof HandshakeDriver) return phase.state;
+    return phase === undefined ? this.#finalState : "ready";
   }
 
   /** The extender UUIDs this side runs now. */
@@ -447,7 +453,7 @@ export class Session implements AsyncDisposable {
   /** The ready driver, if data may be sent now. */
   #writableReady(what: string): ReadyDriver {
     const phase = this.#phase;
-    if (!(phase instanceof ReadyDriver) || this.#closeCalled || phase.closing) {
+    if (!(phase instanceof ReadyDriver) || this.#closeCalled || this.#ended || phase.closing) {
       throw new SessionError(ErrorCode.SESSION_CLOSED, `Cannot ${what}: session is not ready`);
     }
     return phase;
@@ -476,42 +482,35 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Seals records in call order under `maxBufferedBytes`: at once when the
-   * budget has room and no earlier send waits, otherwise after the earlier
-   * sends, one record at a time as room appears.
+   * Seals one send's records in call order under `maxBufferedBytes`: at once
+   * when the budget has room and no earlier send waits, otherwise once the
+   * earlier sends are in and room appears. A send's records are sealed
+   * together, so they are never interleaved with another send's.
    *
    * @param records Each record's budgeted size and how to build it.
    * @returns Resolves once every record is written.
    */
   #sendInOrder(records: [number, () => Message][]): Promise<void> {
-    const writes: Promise<void>[] = [];
-    let next = 0;
-    if (this.#sendTail === undefined) {
-      for (; next < records.length; next++) {
-        const [bytes, build] = records[next]!;
-        if (!this.#budget.tryReserve(bytes)) break;
-        writes.push(this.#sendBudgeted(bytes, build()));
-      }
-      if (next === records.length) return writes.length === 1 ? writes[0]! : all(writes);
-    }
-    const rest = records.slice(next);
-    const previous = this.#sendTail ?? Promise.resolve();
-    const sealed = previous.then(async () => {
-      for (const [bytes, build] of rest) {
-        await this.#budget.reserve(bytes);
-        writes.push(this.#sendBudgeted(bytes, build()));
-      }
+    let total = 0;
+    for (const [bytes] of records) total += bytes;
+    if (this.#budget.tryReserve(total)) return this.#sealAll(records);
+    let written: Promise<void> = Promise.resolve();
+    const sealed = this.#budget.reserve(total).then(() => {
+      written = this.#sealAll(records);
     });
     const tail = sealed.catch(() => {});
     this.#sendTail = tail;
     void tail.then(() => {
       if (this.#sendTail === tail) this.#sendTail = undefined;
     });
-    return sealed.then(() => all(writes));
+    return sealed.then(() => written);
   }
 
-  #sendBudgeted(bytes: number, message: Message): Promise<void> {
-    return this.#connection.send(message).finally(() => this.#budget.release(bytes));
+  #sealAll(records: [number, () => Message][]): Promise<void> {
+    const writes = records.map(([bytes, build]) =>
+      this.#connection.send(build()).finally(() => this.#budget.release(bytes))
+    );
+    return writes.length === 1 ? writes[0]! : all(writes);
   }
 
   #scheduleNoise(): void {
@@ -601,6 +600,7 @@ export class Session implements AsyncDisposable {
           this.#updateWaiters = [];
           for (const resolve of waiters) resolve(epoch);
         },
+        settled: (outcome) => this.#onReadySettled(outcome),
         ended: (outcome) => this.#onReadyEnded(outcome),
       },
     });
@@ -615,22 +615,54 @@ export class Session implements AsyncDisposable {
     else void this.#connection.drain().then(() => this.#resolveReady(details));
   }
 
-  #onReadyEnded(outcome: ReadyOutcome): void {
-    const local = outcome.status === "closed"
+  #localOutcome(outcome: ReadyOutcome): boolean {
+    return outcome.status === "closed"
       ? this.#closeCalled
       : outcome.code === ErrorCode.ABORTED || outcome.code === ErrorCode.TIMEOUT &&
           this.#closeCalled;
-    this.#end(outcome.code, local);
+  }
+
+  /**
+   * The ready phase's outcome is settled while it lingers (datagrams): report
+   * it now; the connection stays until the statechart lets go.
+   */
+  #onReadySettled(outcome: ReadyOutcome): void {
+    const info = this.#settle(outcome.code, this.#localOutcome(outcome));
+    if (info !== undefined) {
+      this.#emit("close", info);
+      this.#resolveClosed(info);
+    }
+  }
+
+  #onReadyEnded(outcome: ReadyOutcome): void {
+    this.#end(outcome.code, this.#localOutcome(outcome));
   }
 
   /** Ends the session: stops the phase, wipes its keys, releases the transport, reports. */
   #end(code: ErrorCode | undefined, local: boolean): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    const info = this.#settle(code, local);
     const phase = this.#phase;
     this.#phase = undefined;
+    phase?.dispose();
+    void this.#connection.end(code).then(() => {
+      if (info === undefined) return;
+      this.#emit("close", info);
+      this.#resolveClosed(info);
+    });
+  }
+
+  /**
+   * Reports the end once: refuses further use, rejects `ready` during the
+   * handshake, stops timers and traces it.
+   *
+   * @returns What `closed` resolves with, or `undefined` if already settled.
+   */
+  #settle(code: ErrorCode | undefined, local: boolean): CloseInfo | undefined {
+    if (this.#ended) return undefined;
+    this.#ended = true;
+    const phase = this.#phase;
     const wasHandshaking = phase instanceof HandshakeDriver;
-    this.#finalState = phase?.state ?? this.#lastState;
+    this.#finalState = phase instanceof HandshakeDriver ? phase.state : "ready";
     if (wasHandshaking) {
       this.#rejectReady(
         new HandshakeError(
@@ -639,14 +671,13 @@ export class Session implements AsyncDisposable {
         ),
       );
     }
-    phase?.dispose();
     if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
     if (this.#abortListener !== undefined) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
     }
     this.#options.globalSharedSecret?.fill(0);
-    this.#budget.close(
-      new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed"),
+    this.#budget.close(() =>
+      new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed")
     );
     if (this.#tracing()) {
       this.#trace({
@@ -657,11 +688,7 @@ export class Session implements AsyncDisposable {
         ...(code === undefined ? {} : { code }),
       });
     }
-    const info: CloseInfo = { code, local };
-    void this.#connection.end(code).then(() => {
-      this.#emit("close", info);
-      this.#resolveClosed(info);
-    });
+    return { code, local };
   }
 
   #onState(state: string): void {
@@ -720,8 +747,9 @@ export class Session implements AsyncDisposable {
     this.#emit("trace", event);
   }
 
+  /** Trace time: the session clock's own time, shared by every session on that clock. */
   #now(): number {
-    return this.#clock.now() - this.#startedAt;
+    return this.#clock.now();
   }
 }
 
