@@ -44,11 +44,9 @@ import {
   type PeerDetails,
   type Role,
   type Session,
-  type SignatureKeyPair,
-  type SignatureName,
-  type TraceEvent,
-  traceToMermaidSequence,
 } from "@qgate/handshake";
+import type { SignatureKeyPair, SignatureName } from "@qgate/handshake/crypto";
+import { type TraceEvent, traceToMermaidSequence } from "@qgate/handshake/viz";
 
 // ---- command line ----
 

@@ -37,9 +37,8 @@ import {
   HandshakeError,
   listenTcp,
   nobleBackend,
-  type SignatureKeyPair,
-  type SignatureName,
 } from "@qgate/handshake";
+import type { SignatureKeyPair, SignatureName } from "@qgate/handshake/crypto";
 
 async function identity(name: SignatureName): Promise<SignatureKeyPair> {
   return await nobleBackend.signature(name)!.generateKeyPair({});

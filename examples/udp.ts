@@ -48,7 +48,7 @@ const listener = listenUdp({}, options, (session) => {
 console.log(`udp: listening on ${listener.addr.hostname}:${listener.addr.port}`);
 
 const started = performance.now();
-const client = connectUdp({ port: listener.addr.port }, options);
+const client = await connectUdp({ port: listener.addr.port }, options);
 const details = await client.ready;
 console.log(
   `udp: ready in ${Math.round(performance.now() - started)} ms, ` +

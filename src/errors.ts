@@ -70,6 +70,11 @@ export const ErrorCode: {
   readonly RESOURCE_LIMIT: "ERR_RESOURCE_LIMIT";
   /** A bug in qgate or in an injected component (backend, clock, random source). */
   readonly INTERNAL: "ERR_INTERNAL";
+  /**
+   * A runtime permission is missing (Deno's `--allow-net`); the message names
+   * the flag that grants it, e.g. `--allow-net=127.0.0.1:4433`.
+   */
+  readonly PERMISSION_DENIED: "ERR_PERMISSION_DENIED";
 } = {
   FRAME_TOO_LARGE: "ERR_FRAME_TOO_LARGE",
   FRAME_TRUNCATED: "ERR_FRAME_TRUNCATED",
@@ -93,6 +98,7 @@ export const ErrorCode: {
   ABORTED: "ERR_ABORTED",
   RESOURCE_LIMIT: "ERR_RESOURCE_LIMIT",
   INTERNAL: "ERR_INTERNAL",
+  PERMISSION_DENIED: "ERR_PERMISSION_DENIED",
 };
 
 /** The union of every stable error code. */

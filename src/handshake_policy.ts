@@ -72,7 +72,7 @@ export const DEFAULT_PREFERENCES: AlgorithmPreferences = {
  *
  * @example
  * ```ts
- * import { isCompatibleVersion } from "@qgate/handshake";
+ * import { isCompatibleVersion } from "./handshake_policy.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(isCompatibleVersion({ major: 1, minor: 7 }), true);
@@ -94,7 +94,8 @@ export function isCompatibleVersion(
  *
  * @example
  * ```ts
- * import { KEY_EXCHANGES, toWireIds } from "@qgate/handshake";
+ * import { KEY_EXCHANGES } from "@qgate/handshake/crypto";
+ * import { toWireIds } from "./handshake_policy.ts";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(toWireIds(KEY_EXCHANGES, ["X25519", "ML-KEM-768"]), [0x0001, 0x0102]);
@@ -120,7 +121,8 @@ export function toWireIds<Name extends string>(
  *
  * @example
  * ```ts
- * import { HASHES, fromWireIds } from "@qgate/handshake";
+ * import { HASHES } from "@qgate/handshake/crypto";
+ * import { fromWireIds } from "./handshake_policy.ts";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(fromWireIds(HASHES, [0x0004, 0x7777, 0x0001]), ["BLAKE2b", "SHA-256"]);
@@ -156,7 +158,8 @@ function firstShared<Name extends string>(
  *
  * @example
  * ```ts
- * import { chooseSuite, DEFAULT_PREFERENCES, PROTOCOL_VERSION } from "@qgate/handshake";
+ * import { PROTOCOL_VERSION } from "@qgate/handshake/codec";
+ * import { chooseSuite, DEFAULT_PREFERENCES } from "./handshake_policy.ts";
  * import assert from "node:assert/strict";
  *
  * const suite = chooseSuite({
@@ -209,7 +212,8 @@ export function chooseSuite(
  *
  * @example
  * ```ts
- * import { acceptedSuite, DEFAULT_PREFERENCES, PROTOCOL_VERSION } from "@qgate/handshake";
+ * import { PROTOCOL_VERSION } from "@qgate/handshake/codec";
+ * import { acceptedSuite, DEFAULT_PREFERENCES } from "./handshake_policy.ts";
  * import assert from "node:assert/strict";
  *
  * const choice = {
@@ -258,7 +262,7 @@ export function acceptedSuite(
  *
  * @example
  * ```ts
- * import { cannotSatisfyPeer } from "@qgate/handshake";
+ * import { cannotSatisfyPeer } from "./handshake_policy.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(cannotSatisfyPeer(true, undefined, [0x0001]), true);
@@ -305,7 +309,7 @@ export interface PeerVerdict {
  *
  * @example
  * ```ts
- * import { judgePeer } from "@qgate/handshake";
+ * import { judgePeer } from "./handshake_policy.ts";
  * import assert from "node:assert/strict";
  *
  * const anonymous = { presented: false, signatureValid: false, access: "none" } as const;
@@ -334,7 +338,7 @@ export function judgePeer(
  *
  * @example
  * ```ts
- * import { isPeerAuthenticated } from "@qgate/handshake";
+ * import { isPeerAuthenticated } from "./handshake_policy.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(

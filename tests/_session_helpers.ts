@@ -3,6 +3,7 @@
  * that know both peers, and a pair of sessions over the in-memory pipe.
  */
 
+import type { SignatureKeyPair, SignatureName } from "../src/crypto/mod.ts";
 import {
   AccessManager,
   type Clock,
@@ -16,8 +17,6 @@ import {
   seededRandom,
   type Session,
   type SessionOptions,
-  type SignatureKeyPair,
-  type SignatureName,
   type Transport,
 } from "../mod.ts";
 

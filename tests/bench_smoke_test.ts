@@ -5,14 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type Aead,
-  type AeadCipher,
-  type AeadName,
-  autoBackend,
-  type CryptoBackend,
-  nobleBackend,
-} from "../mod.ts";
+import type { Aead, AeadCipher, AeadName, CryptoBackend } from "../src/crypto/mod.ts";
+import { autoBackend, nobleBackend } from "../mod.ts";
 import {
   concurrentHandshakes,
   cryptoFloor,

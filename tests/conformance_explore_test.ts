@@ -15,7 +15,7 @@ import {
   type ExplorationReport,
   exploreHandshake,
   formatExploration,
-} from "../mod.ts";
+} from "../src/conformance/mod.ts";
 import { exploreStatechart } from "../src/conformance/explore.ts";
 import { handshakeMachine } from "../machines/handshake.ts";
 

@@ -7,15 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  connectTcp,
-  formatHostileReport,
-  type HostileReport,
-  type ListenerFailure,
-  listenTcp,
-  runHostilePeer,
-  type Session,
-} from "../mod.ts";
+import { formatHostileReport, type HostileReport, runHostilePeer } from "../src/conformance/mod.ts";
+import { connectTcp, type ListenerFailure, listenTcp, type Session } from "../mod.ts";
 
 const TARGET_TIMEOUTS = { phase: 300, handshake: 2_000 };
 

@@ -12,7 +12,7 @@ import {
   measureStatechartCoverage,
   qgateAdapter,
   runConformance,
-} from "../mod.ts";
+} from "../src/conformance/mod.ts";
 import { propertyConfig } from "./_property.ts";
 
 Deno.test("runConformance() passes qgate in both roles with the exact reason codes", async () => {

@@ -12,16 +12,12 @@ import { hexToBytes } from "../src/_hex.ts";
 import { bytesToHex } from "../src/_hex.ts";
 import { recordMask, RecordTracker } from "../src/conformance/_record_tracker.ts";
 import { receiverOf } from "../src/conformance/_relay.ts";
-import type { NegativeVector, PositiveVector, VectorFile } from "../src/conformance/vectors.ts";
 import { runHandshakeVectors, type VectorResult } from "../src/conformance/vector_harness.ts";
 import { serveVectorRunner } from "../src/conformance/runner.ts";
+import { loadHandshakeVectors } from "../src/conformance/vector_files.ts";
+import type { NegativeVector, PositiveVector } from "../src/conformance/vectors.ts";
 
-const POSITIVE = JSON.parse(
-  await Deno.readTextFile(new URL("./vectors/handshake_positive.json", import.meta.url)),
-) as VectorFile<PositiveVector>;
-const NEGATIVE = JSON.parse(
-  await Deno.readTextFile(new URL("./vectors/handshake_negative.json", import.meta.url)),
-) as VectorFile<NegativeVector>;
+const { positive: POSITIVE, negative: NEGATIVE } = await loadHandshakeVectors();
 
 /** Cuts a direction's stream (salt ‖ records) into clear headers and ciphertexts. */
 function cut(
@@ -207,4 +203,52 @@ Deno.test("runHandshakeVectors() rejects an empty vector file", async () => {
     TypeError,
   );
   await served;
+});
+
+Deno.test("loadHandshakeVectors() and RUNNER_CONTRACT_URL work when the package is loaded from a URL", async () => {
+  // The repository served over HTTP stands for the published package.
+  const root = new URL("../", import.meta.url);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen(): void {} },
+    async (request) => {
+      const path = new URL(request.url).pathname;
+      try {
+        const body = await Deno.readFile(new URL(`.${path}`, root));
+        const type = path.endsWith(".json")
+          ? "application/json"
+          : path.endsWith(".md")
+          ? "text/markdown"
+          : "application/typescript";
+        return new Response(body, { headers: { "content-type": type } });
+      } catch {
+        return new Response("Not found\n", { status: 404 });
+      }
+    },
+  );
+  const origin = `127.0.0.1:${server.addr.port}`;
+  const script = `
+    const m = await import("http://${origin}/src/conformance/vector_files.ts");
+    const { positive, negative } = await m.loadHandshakeVectors();
+    const contract = await fetch(m.RUNNER_CONTRACT_URL);
+    console.log(JSON.stringify({
+      positive: positive.tests.length,
+      negative: negative.tests.length,
+      contract: m.RUNNER_CONTRACT_URL,
+      status: contract.status,
+      mentionsRunner: (await contract.text()).includes("runner"),
+    }));`;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", `--allow-import=${origin}`, `--allow-net=${origin}`, script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await server.shutdown();
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), {
+    positive: POSITIVE.tests.length,
+    negative: NEGATIVE.tests.length,
+    contract: `http://${origin}/src/conformance/RUNNER.md`,
+    status: 200,
+    mentionsRunner: true,
+  });
 });

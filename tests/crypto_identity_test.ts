@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  type CryptoBackend,
   derivePeerUuid,
   ErrorCode,
   formatUuid,
@@ -9,8 +8,8 @@ import {
   nobleBackend,
   peerUuidOf,
   seededRandom,
-  SIGNATURES,
 } from "../mod.ts";
+import { type CryptoBackend, SIGNATURES } from "../src/crypto/mod.ts";
 
 Deno.test("generateIdentity() takes a scheme name in any case and returns the canonical key pair", async () => {
   for (const { name } of SIGNATURES) {

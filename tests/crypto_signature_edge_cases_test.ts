@@ -19,15 +19,17 @@ import { ed448, ED448_TORSION_SUBGROUP } from "@noble/curves/ed448.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import {
   autoBackend,
-  type CryptoBackend,
   nobleBackend,
   nodeCryptoBackend,
   seededRandom,
+  webCryptoBackend,
+} from "../mod.ts";
+import {
+  type CryptoBackend,
   type SignatureName,
   SIGNATURES,
   type SignatureScheme,
-  webCryptoBackend,
-} from "../mod.ts";
+} from "../src/crypto/mod.ts";
 
 const BACKENDS: readonly CryptoBackend[] = [
   nobleBackend,

@@ -2,28 +2,30 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SimulatedClock } from "xstate";
 import {
-  addressHost,
-  addressKey,
-  AddressRateLimiter,
   connectTcp,
   connectWebSocket,
   createMemoryPair,
-  DEFAULT_MAX_BUFFERED_BYTES,
-  DEFAULT_PREFERENCES,
   ErrorCode,
   initiate,
-  largestOutgoingRecord,
   Listener,
   type ListenerFailure,
   listenTcp,
   listenWebSocket,
   nobleBackend,
-  resolveOptions,
   respond,
-  SendBudget,
   type Session,
   type Transport,
 } from "../mod.ts";
+import { DEFAULT_PREFERENCES } from "../src/handshake_policy.ts";
+import {
+  addressHost,
+  addressKey,
+  AddressRateLimiter,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  largestOutgoingRecord,
+  SendBudget,
+} from "../src/session/limits.ts";
+import { resolveOptions } from "../src/session/options.ts";
 import { identityFor, idle, waitFor } from "./_session_helpers.ts";
 import { propertyConfig } from "./_property.ts";
 

@@ -15,16 +15,18 @@
  */
 
 import assert from "node:assert/strict";
+import type {
+  Aead,
+  AeadCipher,
+  CryptoBackend,
+  HashFunction,
+  KeyExchange,
+  KeyExchangeAnswer,
+} from "../src/crypto/mod.ts";
 import {
-  type Aead,
-  type AeadCipher,
   createDatagramPair,
   createMemoryPair,
-  type CryptoBackend,
-  type HashFunction,
   initiate,
-  type KeyExchange,
-  type KeyExchangeAnswer,
   Listener,
   nobleBackend,
   respond,

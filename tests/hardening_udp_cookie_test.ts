@@ -3,15 +3,17 @@ import {
   connectUdp,
   ErrorCode,
   listenUdp,
-  MAX_COOKIE_REPLY_LENGTH,
-  MIN_COOKIE_ECHO_LENGTH,
-  MIN_COOKIE_REPLY_LENGTH,
   nobleBackend,
   seededRandom,
   type Session,
+} from "../mod.ts";
+import {
+  MAX_COOKIE_REPLY_LENGTH,
+  MIN_COOKIE_ECHO_LENGTH,
+  MIN_COOKIE_REPLY_LENGTH,
   UdpCookieInitiator,
   UdpCookieResponder,
-} from "../mod.ts";
+} from "../src/net/udp_cookie.ts";
 import { waitFor } from "./_session_helpers.ts";
 
 const OPEN = { requireAuthentication: false } as const;
@@ -221,7 +223,7 @@ Deno.test("listenUdp() under a spoofed flood keeps no per-sender state while hon
       return replies + dropped;
     }),
     Promise.all([1, 2, 3, 4, 5].map(async () => {
-      const client: Session = connectUdp({ port: listener.addr.port }, OPEN);
+      const client: Session = await connectUdp({ port: listener.addr.port }, OPEN);
       const detail = await client.ready;
       return { client, detail };
     })),
@@ -261,7 +263,7 @@ Deno.test("listenUdp() without cookies lets a flood take every handshake slot (w
   await flood(listener.addr, 6, 1, () => listener.handshakes + refused.length);
   assert.equal(listener.handshakes, 4);
   assert.equal(listener.cookieStats.replies, 0);
-  const client = connectUdp({ port: listener.addr.port }, {
+  const client = await connectUdp({ port: listener.addr.port }, {
     ...OPEN,
     timeouts: { phase: 500, handshake: 800 },
   });
@@ -287,7 +289,9 @@ Deno.test("listenUdp() refuses a host over maxConnectionsPerAddress with ERR_RES
     if (failure.stage === "refused") limits.push(`${failure.code} ${failure.limit}`);
   });
   const options = { ...OPEN, timeouts: { phase: 600, handshake: 900 } };
-  const clients = [1, 2, 3].map(() => connectUdp({ port: listener.addr.port }, options));
+  const clients = await Promise.all(
+    [1, 2, 3].map(() => connectUdp({ port: listener.addr.port }, options)),
+  );
   const outcomes = await Promise.all(
     clients.map((client) => client.ready.then(() => "ready", (error) => error.code)),
   );

@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { ErrorCode, type PeerDetails, type SessionOptions, type SignatureName } from "../mod.ts";
+import type { SignatureName } from "../src/crypto/mod.ts";
+import { ErrorCode, type PeerDetails, type SessionOptions } from "../mod.ts";
 import { accessFor, closePair, identityFor, outcome, startPair } from "./_session_helpers.ts";
 
 /** The local side accepts Ed25519 only; the peer proves an identity of another scheme. */

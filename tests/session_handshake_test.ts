@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
+import { AEADS, HASHES, KEY_EXCHANGES, SIGNATURES } from "../src/crypto/mod.ts";
 import {
-  AEADS,
   createMemoryPair,
   ErrorCode,
   HandshakeError,
-  HASHES,
   initiate,
-  KEY_EXCHANGES,
   type PeerDetails,
   respond,
   seededRandom,
-  SIGNATURES,
-  type TraceEvent,
   type Transport,
 } from "../mod.ts";
+import type { TraceEvent } from "../src/viz/mod.ts";
 import {
   accessFor,
   closePair,

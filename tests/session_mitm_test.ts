@@ -11,17 +11,10 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type BeginMetaExchangeMessage,
-  ErrorCode,
-  KEY_EXCHANGES,
-  type KeyExchangeName,
-  PROTOCOL_VERSION,
-  seededRandom,
-  type Session,
-  type SessionOptions,
-  toWireIds,
-} from "../mod.ts";
+import { type BeginMetaExchangeMessage, PROTOCOL_VERSION } from "../src/codec/mod.ts";
+import { KEY_EXCHANGES, type KeyExchangeName } from "../src/crypto/mod.ts";
+import { ErrorCode, seededRandom, type Session, type SessionOptions } from "../mod.ts";
+import { toWireIds } from "../src/handshake_policy.ts";
 import { type HandshakeRun, runHandshake } from "./_adversarial_channel.ts";
 import {
   blindForgeryScript,

@@ -4,17 +4,14 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type CryptoBackend,
-  ErrorCode,
-  HandshakeError,
-  type KeyExchange,
-  type KeyExchangeAnswer,
-  type KeyExchangeOffer,
-  type KeyExchangeState,
-  nobleBackend,
-  type SessionOptions,
-} from "../mod.ts";
+import type {
+  CryptoBackend,
+  KeyExchange,
+  KeyExchangeAnswer,
+  KeyExchangeOffer,
+  KeyExchangeState,
+} from "../src/crypto/mod.ts";
+import { ErrorCode, HandshakeError, nobleBackend, type SessionOptions } from "../mod.ts";
 import { startPair } from "./_session_helpers.ts";
 
 /** Everything one side's backend saw of its key exchanges, in order. */

@@ -9,22 +9,17 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { DEFAULT_MAX_RECORD_LENGTH, type Message, type MessageKind } from "../src/codec/mod.ts";
 import {
   type AeadName,
   AEADS,
-  DEFAULT_MAX_RECORD_LENGTH,
-  ErrorCode,
   HASHES,
   type HashName,
   KEY_EXCHANGES,
   type KeyExchangeName,
-  type Message,
-  type MessageKind,
   type NegotiatedSuite,
-  type PeerDetails,
-  seededRandom,
-  type SessionOptions,
-} from "../mod.ts";
+} from "../src/crypto/mod.ts";
+import { ErrorCode, type PeerDetails, seededRandom, type SessionOptions } from "../mod.ts";
 import {
   type DeliveryStep,
   type Direction,

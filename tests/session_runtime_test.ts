@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import type { Aead, AeadCipher, CryptoBackend } from "../src/crypto/mod.ts";
 import {
-  type Aead,
-  type AeadCipher,
   createDatagramPair,
   createMemoryPair,
-  type CryptoBackend,
   ErrorCode,
   nobleBackend,
   seededRandom,

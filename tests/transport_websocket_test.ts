@@ -8,11 +8,11 @@ import {
   seededRandom,
   type Session,
   SessionError,
-  WEBSOCKET_ABORT_CLOSURE,
   type WebSocketListener,
   type WebSocketTransport,
   webSocketTransport,
 } from "../mod.ts";
+import { WEBSOCKET_ABORT_CLOSURE } from "../src/transport/websocket.ts";
 import { accessFor, identityFor, uuidOf } from "./_session_helpers.ts";
 
 const OPEN = { requireAuthentication: false } as const;

@@ -121,7 +121,8 @@ export interface DatagramSealerOptions {
  *
  * @example Sealing and opening a datagram
  * ```ts
- * import { DatagramOpener, DatagramSealer, nobleBackend, seededRandom } from "@qgate/handshake";
+ * import { nobleBackend, seededRandom } from "@qgate/handshake";
+ * import { DatagramOpener, DatagramSealer } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * const sealer = new DatagramSealer({ backend: nobleBackend, random: seededRandom(new Uint8Array([1])) });
@@ -193,7 +194,8 @@ export class DatagramSealer {
    *
    * @example
    * ```ts
-   * import { DatagramSealer, nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { DatagramSealer } from "@qgate/handshake/codec";
    * import assert from "node:assert/strict";
    *
    * const sealer = new DatagramSealer({ backend: nobleBackend, random: systemRandom, maxDatagramLength: 1200 });
@@ -213,7 +215,9 @@ export class DatagramSealer {
    *
    * @example
    * ```ts
-   * import { CipherState, DatagramSealer, nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { DatagramSealer } from "@qgate/handshake/codec";
+   * import { CipherState } from "@qgate/handshake/crypto";
    * import assert from "node:assert/strict";
    *
    * const sealer = new DatagramSealer({ backend: nobleBackend, random: systemRandom });
@@ -245,7 +249,9 @@ export class DatagramSealer {
    *
    * @example Later epochs drop the salt
    * ```ts
-   * import { CipherState, DatagramSealer, nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { DatagramSealer } from "@qgate/handshake/codec";
+   * import { CipherState } from "@qgate/handshake/crypto";
    * import assert from "node:assert/strict";
    *
    * const sealer = new DatagramSealer({ backend: nobleBackend, random: systemRandom });
@@ -379,14 +385,8 @@ interface EpochSlot {
  *
  * @example Reordering is fine, replays are not
  * ```ts
- * import {
- *   DatagramOpener,
- *   DatagramSealer,
- *   ErrorCode,
- *   FrameError,
- *   nobleBackend,
- *   seededRandom,
- * } from "@qgate/handshake";
+ * import { ErrorCode, FrameError, nobleBackend, seededRandom } from "@qgate/handshake";
+ * import { DatagramOpener, DatagramSealer } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * const sealer = new DatagramSealer({ backend: nobleBackend, random: seededRandom(new Uint8Array([2])) });
@@ -463,7 +463,9 @@ export class DatagramOpener {
    *
    * @example
    * ```ts
-   * import { CipherState, DatagramOpener, nobleBackend } from "@qgate/handshake";
+   * import { nobleBackend } from "@qgate/handshake";
+   * import { DatagramOpener } from "@qgate/handshake/codec";
+   * import { CipherState } from "@qgate/handshake/crypto";
    * import assert from "node:assert/strict";
    *
    * const opener = new DatagramOpener({ backend: nobleBackend, now: () => 0 });
@@ -501,15 +503,9 @@ export class DatagramOpener {
    *
    * @example The previous epoch until the grace deadline
    * ```ts
-   * import {
-   *   CipherState,
-   *   DatagramOpener,
-   *   DatagramSealer,
-   *   ErrorCode,
-   *   FrameError,
-   *   nobleBackend,
-   *   seededRandom,
-   * } from "@qgate/handshake";
+   * import { ErrorCode, FrameError, nobleBackend, seededRandom } from "@qgate/handshake";
+   * import { DatagramOpener, DatagramSealer } from "@qgate/handshake/codec";
+   * import { CipherState } from "@qgate/handshake/crypto";
    * import assert from "node:assert/strict";
    *
    * let time = 0;

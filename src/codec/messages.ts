@@ -72,7 +72,7 @@ const KIND_BY_TYPE: ReadonlyMap<number, MessageKind> = new Map(
  *
  * @example Kinds and wire numbers
  * ```ts
- * import { messageKindOf, messageTypeOf } from "@qgate/handshake";
+ * import { messageKindOf, messageTypeOf } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * assert.equal(messageTypeOf("beginMetaExchange"), 0x10);
@@ -94,7 +94,7 @@ export function messageTypeOf(kind: MessageKind): number {
  *
  * @example Unknown numbers
  * ```ts
- * import { messageKindOf } from "@qgate/handshake";
+ * import { messageKindOf } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * assert.equal(messageKindOf(0x7f), "close");
@@ -345,7 +345,7 @@ export function encodeMessageParts(message: Message): readonly Uint8Array[] {
  *
  * @example Encoding and decoding a close message
  * ```ts
- * import { decodeMessage, encodeMessage, MESSAGE_TYPE } from "@qgate/handshake";
+ * import { decodeMessage, encodeMessage, MESSAGE_TYPE } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * const body = encodeMessage({ kind: "close", reason: 1 });
@@ -546,7 +546,8 @@ function decodeBody(kind: MessageKind, body: Uint8Array): Message {
  *
  * @example Rejecting trailing bytes
  * ```ts
- * import { decodeMessage, ErrorCode, FrameError, MESSAGE_TYPE } from "@qgate/handshake";
+ * import { ErrorCode, FrameError } from "@qgate/handshake";
+ * import { decodeMessage, MESSAGE_TYPE } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(decodeMessage(MESSAGE_TYPE.keyUpdateReady, new Uint8Array([0, 0, 0, 3])), {
@@ -583,7 +584,7 @@ export function decodeMessage(type: number, body: Uint8Array): Message {
  *
  * @example Padding is zero bytes
  * ```ts
- * import { decodePlaintext, encodePlaintext } from "@qgate/handshake";
+ * import { decodePlaintext, encodePlaintext } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * const plaintext = encodePlaintext(0x7f, new Uint8Array([0]), 2);
@@ -676,7 +677,8 @@ export function writePlaintext(
  *
  * @example Non-zero padding is rejected
  * ```ts
- * import { decodePlaintext, ErrorCode, FrameError } from "@qgate/handshake";
+ * import { ErrorCode, FrameError } from "@qgate/handshake";
+ * import { decodePlaintext } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * assert.throws(

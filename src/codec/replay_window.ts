@@ -31,7 +31,7 @@ const WORDS = REPLAY_WINDOW_SIZE / WORD_BITS + 1;
  *
  * @example Rejecting a replay
  * ```ts
- * import { ReplayWindow } from "@qgate/handshake";
+ * import { ReplayWindow } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * const window = new ReplayWindow();
@@ -60,7 +60,7 @@ export class ReplayWindow {
    *
    * @example
    * ```ts
-   * import { ReplayWindow } from "@qgate/handshake";
+   * import { ReplayWindow } from "@qgate/handshake/codec";
    * import assert from "node:assert/strict";
    *
    * const window = new ReplayWindow();
@@ -83,7 +83,7 @@ export class ReplayWindow {
    *
    * @example
    * ```ts
-   * import { ReplayWindow } from "@qgate/handshake";
+   * import { ReplayWindow } from "@qgate/handshake/codec";
    * import assert from "node:assert/strict";
    *
    * const window = new ReplayWindow();

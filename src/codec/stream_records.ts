@@ -134,14 +134,8 @@ export interface RecordSealerOptions {
  *
  * @example Sealing and decoding a record
  * ```ts
- * import {
- *   FrameDecoder,
- *   MESSAGE_TYPE,
- *   nobleBackend,
- *   RecordOpener,
- *   RecordSealer,
- *   seededRandom,
- * } from "@qgate/handshake";
+ * import { nobleBackend, seededRandom } from "@qgate/handshake";
+ * import { FrameDecoder, MESSAGE_TYPE, RecordOpener, RecordSealer } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * const sealer = new RecordSealer({ backend: nobleBackend, random: seededRandom(new Uint8Array([1])) });
@@ -197,7 +191,8 @@ export class RecordSealer {
    *
    * @example
    * ```ts
-   * import { nobleBackend, RecordSealer, systemRandom } from "@qgate/handshake";
+   * import { nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { RecordSealer } from "@qgate/handshake/codec";
    * import assert from "node:assert/strict";
    *
    * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
@@ -231,7 +226,8 @@ export class RecordSealer {
    *
    * @example
    * ```ts
-   * import { nobleBackend, RecordSealer, systemRandom } from "@qgate/handshake";
+   * import { nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { RecordSealer } from "@qgate/handshake/codec";
    * import assert from "node:assert/strict";
    *
    * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
@@ -252,7 +248,9 @@ export class RecordSealer {
    *
    * @example
    * ```ts
-   * import { CipherState, nobleBackend, RecordSealer, systemRandom } from "@qgate/handshake";
+   * import { nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { RecordSealer } from "@qgate/handshake/codec";
+   * import { CipherState } from "@qgate/handshake/crypto";
    * import assert from "node:assert/strict";
    *
    * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
@@ -284,7 +282,8 @@ export class RecordSealer {
    *
    * @example Noise and data of the same length look alike
    * ```ts
-   * import { MESSAGE_TYPE, nobleBackend, RecordSealer, systemRandom } from "@qgate/handshake";
+   * import { nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { MESSAGE_TYPE, RecordSealer } from "@qgate/handshake/codec";
    * import assert from "node:assert/strict";
    *
    * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
@@ -386,7 +385,8 @@ const PHASE_BODY = 2;
  *
  * @example Any chunking gives the same records
  * ```ts
- * import { FrameDecoder, nobleBackend, RecordSealer, seededRandom } from "@qgate/handshake";
+ * import { nobleBackend, seededRandom } from "@qgate/handshake";
+ * import { FrameDecoder, RecordSealer } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * const sealer = new RecordSealer({ backend: nobleBackend, random: seededRandom(new Uint8Array([2])) });
@@ -470,14 +470,8 @@ export class FrameDecoder {
    *
    * @example Rejecting an oversized length before the record arrives
    * ```ts
-   * import {
-   *   ErrorCode,
-   *   FrameDecoder,
-   *   FrameError,
-   *   nobleBackend,
-   *   RecordSealer,
-   *   systemRandom,
-   * } from "@qgate/handshake";
+   * import { ErrorCode, FrameError, nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { FrameDecoder, RecordSealer } from "@qgate/handshake/codec";
    * import assert from "node:assert/strict";
    *
    * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
@@ -523,7 +517,8 @@ export class FrameDecoder {
    *
    * @example A truncated stream
    * ```ts
-   * import { ErrorCode, FrameDecoder, FrameError } from "@qgate/handshake";
+   * import { ErrorCode, FrameError } from "@qgate/handshake";
+   * import { FrameDecoder } from "@qgate/handshake/codec";
    * import assert from "node:assert/strict";
    *
    * const decoder = new FrameDecoder();
@@ -675,14 +670,9 @@ export interface RecordOpenerOptions {
  *
  * @example Opening records and switching epochs
  * ```ts
- * import {
- *   CipherState,
- *   FrameDecoder,
- *   nobleBackend,
- *   RecordOpener,
- *   RecordSealer,
- *   seededRandom,
- * } from "@qgate/handshake";
+ * import { nobleBackend, seededRandom } from "@qgate/handshake";
+ * import { FrameDecoder, RecordOpener, RecordSealer } from "@qgate/handshake/codec";
+ * import { CipherState } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const aead = nobleBackend.aead("XChaCha20-Poly1305")!;
@@ -747,7 +737,9 @@ export class RecordOpener {
    *
    * @example
    * ```ts
-   * import { CipherState, FrameDecoder, nobleBackend, RecordOpener } from "@qgate/handshake";
+   * import { nobleBackend } from "@qgate/handshake";
+   * import { FrameDecoder, RecordOpener } from "@qgate/handshake/codec";
+   * import { CipherState } from "@qgate/handshake/crypto";
    * import assert from "node:assert/strict";
    *
    * const opener = new RecordOpener({ decoder: new FrameDecoder(), backend: nobleBackend });
@@ -779,15 +771,8 @@ export class RecordOpener {
    *
    * @example A corrupted record fails to authenticate
    * ```ts
-   * import {
-   *   ErrorCode,
-   *   FrameDecoder,
-   *   FrameError,
-   *   nobleBackend,
-   *   RecordOpener,
-   *   RecordSealer,
-   *   systemRandom,
-   * } from "@qgate/handshake";
+   * import { ErrorCode, FrameError, nobleBackend, systemRandom } from "@qgate/handshake";
+   * import { FrameDecoder, RecordOpener, RecordSealer } from "@qgate/handshake/codec";
    * import assert from "node:assert/strict";
    *
    * const sealer = new RecordSealer({ backend: nobleBackend, random: systemRandom });
@@ -911,13 +896,8 @@ export interface RecordInput {
  *
  * @example Encoding then decoding with streams
  * ```ts
- * import {
- *   FrameDecoderStream,
- *   FrameEncoderStream,
- *   MESSAGE_TYPE,
- *   nobleBackend,
- *   seededRandom,
- * } from "@qgate/handshake";
+ * import { nobleBackend, seededRandom } from "@qgate/handshake";
+ * import { FrameDecoderStream, FrameEncoderStream, MESSAGE_TYPE } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * const encoder = new FrameEncoderStream({ backend: nobleBackend, random: seededRandom(new Uint8Array([4])) });
@@ -987,7 +967,8 @@ export class FrameEncoderStream extends TransformStream<RecordInput, Uint8Array<
  *
  * @example A truncated stream errors the readable side
  * ```ts
- * import { ErrorCode, FrameDecoderStream, FrameError } from "@qgate/handshake";
+ * import { ErrorCode, FrameError } from "@qgate/handshake";
+ * import { FrameDecoderStream } from "@qgate/handshake/codec";
  * import assert from "node:assert/strict";
  *
  * const records = ReadableStream.from([new Uint8Array(16), new Uint8Array(2)])

@@ -23,7 +23,8 @@ import type { BeginMetaExchangeMessage, Message } from "../codec/message_types.t
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
 import { toWireIds } from "../handshake_policy.ts";
-import { createMemoryPair, type Transport } from "../transport/memory.ts";
+import { createMemoryPair } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
 import type { Direction, RelayScript, TappedRecord } from "./_relay.ts";

@@ -46,7 +46,8 @@ import {
   PRE_KEY_AEAD,
   RECORD_HEADER_LENGTH,
 } from "../codec/stream_records.ts";
-import { createMemoryPair, type Transport } from "../transport/memory.ts";
+import { createMemoryPair } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
 import type { CloseInfo } from "../session/events.ts";

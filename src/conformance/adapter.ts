@@ -19,7 +19,7 @@ import { ErrorCode, HandshakeError, QGateError } from "../errors.ts";
 import { AccessManager } from "../session/access_manager.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
-import type { Transport } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { AlgorithmPreferences, NegotiatedSuite } from "../handshake_policy.ts";
 import type { CryptoBackend, SignatureKeyPair } from "../crypto/types.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
@@ -205,7 +205,7 @@ export function startQgateEndpoint(
  *
  * @example Running qgate against itself through the suite
  * ```ts
- * import { qgateAdapter, runConformance } from "@qgate/handshake";
+ * import { qgateAdapter, runConformance } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const report = await runConformance(qgateAdapter, { categories: ["positive"], sample: 2 });

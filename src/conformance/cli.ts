@@ -13,9 +13,10 @@
  *                                                hostile peer: dials the target, one case per connection
  * deno task conformance --listen [host:]PORT [--role responder|initiator] ...
  *                                                hostile peer: waits for the target to dial, once per case
- * deno task conformance --runner "<command>" [--vectors tests/vectors]
+ * deno task conformance --runner "<command>" [--vectors <directory>]
  *                                                drives an external runner (RUNNER.md) through the
- *                                                handshake vectors (needs --allow-run)
+ *                                                handshake vectors: those shipped with the package,
+ *                                                or the two files in <directory> (needs --allow-run)
  * ```
  *
  * The exit code is 1 when any case fails.
@@ -32,6 +33,7 @@ import { exploreHandshake } from "./explore.ts";
 import { formatExploration } from "./explore_text.ts";
 import { formatHostileReport, runHostilePeer } from "./hostile_peer.ts";
 import { runHandshakeVectors } from "./vector_harness.ts";
+import { loadHandshakeVectors } from "./vector_files.ts";
 import type { NegativeVector, PositiveVector, VectorFile } from "./vectors.ts";
 import { hexToBytes } from "../_hex.ts";
 
@@ -115,10 +117,15 @@ async function hostile(options: Map<string, string>): Promise<number> {
 
 async function vectors(options: Map<string, string>): Promise<number> {
   const command = splitCommand(options.get("runner")!);
-  const directory = options.get("vectors") ?? "tests/vectors";
+  const directory = options.get("vectors");
   const files: VectorFile<PositiveVector | NegativeVector>[] = [];
-  for (const name of ["handshake_positive.json", "handshake_negative.json"]) {
-    files.push(JSON.parse(await Deno.readTextFile(`${directory}/${name}`)));
+  if (directory === undefined) {
+    const { positive, negative } = await loadHandshakeVectors();
+    files.push(positive, negative);
+  } else {
+    for (const name of ["handshake_positive.json", "handshake_negative.json"]) {
+      files.push(JSON.parse(await Deno.readTextFile(`${directory}/${name}`)));
+    }
   }
   const child = new Deno.Command(command[0]!, {
     args: command.slice(1),
@@ -213,7 +220,7 @@ if (import.meta.main) {
         "usage: deno task conformance [--long] [--only id] [--roles r] [--seed n --path p] [--json file] [--explore]\n" +
           "       deno task conformance --target host:port [--role initiator|responder] [--timeout ms] [--gss hex]\n" +
           "       deno task conformance --listen [host:]port [--role responder|initiator]\n" +
-          '       deno task conformance --runner "<command>" [--vectors tests/vectors]   (needs --allow-run)',
+          '       deno task conformance --runner "<command>" [--vectors directory]   (needs --allow-run)',
       );
       code = 0;
     } else if (options.has("target") || options.has("listen")) {

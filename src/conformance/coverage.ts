@@ -497,7 +497,7 @@ function coverReady(): TransitionCoverage {
  *
  * @example Every transition of every statechart is taken
  * ```ts
- * import { measureStatechartCoverage } from "@qgate/handshake";
+ * import { measureStatechartCoverage } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const coverage = measureStatechartCoverage();

@@ -85,7 +85,7 @@ export interface ExplorationOptions {
  *
  * @example Raising the bound for a longer run
  * ```ts
- * import { DEFAULT_EXPLORATION_DEPTH } from "@qgate/handshake";
+ * import { DEFAULT_EXPLORATION_DEPTH } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * // QGATE_EXPLORE_DEPTH=3 deno task conformance --explore
@@ -126,7 +126,7 @@ function envBound(): number | undefined {
  *
  * @example Exploring the anonymous handshake without an adversary
  * ```ts
- * import { DEFAULT_EXPLORATION_SCENARIOS, exploreHandshake } from "@qgate/handshake";
+ * import { DEFAULT_EXPLORATION_SCENARIOS, exploreHandshake } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const report = exploreHandshake({ depth: 0, scenarios: [DEFAULT_EXPLORATION_SCENARIOS[0]!] });

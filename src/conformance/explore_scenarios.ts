@@ -37,7 +37,7 @@ export interface ExplorationSide {
  *
  * @example Exploring one scenario
  * ```ts
- * import { DEFAULT_EXPLORATION_SCENARIOS, exploreHandshake } from "@qgate/handshake";
+ * import { DEFAULT_EXPLORATION_SCENARIOS, exploreHandshake } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const failing = DEFAULT_EXPLORATION_SCENARIOS.find((s) => s.name.startsWith("required but"))!;

@@ -15,7 +15,11 @@ import type { ExplorationReport } from "./explore_report.ts";
  *
  * @example Printing a report
  * ```ts
- * import { DEFAULT_EXPLORATION_SCENARIOS, exploreHandshake, formatExploration } from "@qgate/handshake";
+ * import {
+ *   DEFAULT_EXPLORATION_SCENARIOS,
+ *   exploreHandshake,
+ *   formatExploration,
+ * } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const text = formatExploration(exploreHandshake({ depth: 0, scenarios: [DEFAULT_EXPLORATION_SCENARIOS[0]!] }));

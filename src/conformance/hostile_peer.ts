@@ -23,7 +23,8 @@
 
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
-import { createMemoryPair, type Transport } from "../transport/memory.ts";
+import { createMemoryPair } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
 import { AccessManager } from "../session/access_manager.ts";
@@ -488,7 +489,8 @@ async function probe(target: { hostname: string; port: number }, budget: number)
  *
  * @example Against a qgate listener on loopback
  * ```ts
- * import { listenTcp, runHostilePeer } from "@qgate/handshake";
+ * import { listenTcp } from "@qgate/handshake";
+ * import { runHostilePeer } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const listener = listenTcp({}, {
@@ -607,7 +609,7 @@ export async function runHostilePeer(options: HostilePeerOptions): Promise<Hosti
  *
  * @example Formatting a one-case report
  * ```ts
- * import { formatHostileReport } from "@qgate/handshake";
+ * import { formatHostileReport } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const text = formatHostileReport({

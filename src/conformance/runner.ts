@@ -39,7 +39,7 @@ function macrotask(): Promise<void> {
  *
  * @example Driving the reference runner in process
  * ```ts
- * import { serveVectorRunner } from "@qgate/handshake";
+ * import { serveVectorRunner } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const toRunner = new TransformStream<Uint8Array, Uint8Array>();

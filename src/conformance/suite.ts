@@ -78,7 +78,7 @@ export interface ConformanceOptions {
  *
  * @example Reproducing a property run
  * ```ts
- * import { DEFAULT_CONFORMANCE_SEED } from "@qgate/handshake";
+ * import { DEFAULT_CONFORMANCE_SEED } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * // deno task conformance --only property/noise-anywhere --seed 1363624276
@@ -102,7 +102,11 @@ export const DEFAULT_CONFORMANCE_SEED = 0x5147_4154;
  *
  * @example A quick subset against qgate itself
  * ```ts
- * import { formatConformanceTable, qgateAdapter, runConformance } from "@qgate/handshake";
+ * import {
+ *   formatConformanceTable,
+ *   qgateAdapter,
+ *   runConformance,
+ * } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const report = await runConformance(qgateAdapter, {

@@ -15,7 +15,7 @@ export type ConformanceCategory = "positive" | "negative" | "mitm" | "policy" | 
  *
  * @example Running one category
  * ```ts
- * import { CONFORMANCE_CATEGORIES } from "@qgate/handshake";
+ * import { CONFORMANCE_CATEGORIES } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(CONFORMANCE_CATEGORIES, ["positive", "policy", "negative", "mitm", "property"]);

@@ -15,7 +15,7 @@ import { CONFORMANCE_CATEGORIES, type ConformanceReport } from "./suite_report.t
  *
  * @example Formatting a one-row report
  * ```ts
- * import { formatConformanceTable } from "@qgate/handshake";
+ * import { formatConformanceTable } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const table = formatConformanceTable({

@@ -219,7 +219,7 @@ function compareOutcome(actual: VectorOutcome | undefined, expected: VectorOutco
  *
  * @example Driving qgate's reference runner in process
  * ```ts
- * import { runHandshakeVectors, serveVectorRunner } from "@qgate/handshake";
+ * import { runHandshakeVectors, serveVectorRunner } from "@qgate/handshake/conformance";
  * import assert from "node:assert/strict";
  *
  * const toRunner = new TransformStream<Uint8Array, Uint8Array>();

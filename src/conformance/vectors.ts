@@ -16,13 +16,14 @@
 import { AccessManager } from "../session/access_manager.ts";
 import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
-import type { Transport } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import { ErrorCode, HandshakeError, QGateError } from "../errors.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import type { AeadName, HashName, KeyExchangeName, SignatureName } from "../crypto/types.ts";
 import { bytesToHex, hexToBytes } from "../_hex.ts";
 import { instrumentBackend } from "./_instrumented_backend.ts";
 import { type PhaseName, phaseOfState } from "./_mutations.ts";
+import type { HandshakePhase } from "./adapter.ts";
 
 /** One endpoint's configuration in a vector (bytes as lowercase hex). */
 export interface VectorEndpointConfig {
@@ -93,7 +94,7 @@ export type VectorOutcome =
     /** Exporter output for the config's query, hex. */
     readonly exporter?: string;
   }
-  | { readonly status: "failed"; readonly code: string; readonly phase?: PhaseName };
+  | { readonly status: "failed"; readonly code: string; readonly phase?: HandshakePhase };
 
 /** One record of a positive vector, as the specification reads it. */
 export interface VectorRecord {

@@ -32,7 +32,8 @@ const ROLE_BYTE: Readonly<Record<AuthenticationRole, number>> = { responder: 1, 
  *
  * @example Signing and verifying the payload
  * ```ts
- * import { authenticationPayload, nobleBackend, systemRandom } from "@qgate/handshake";
+ * import { nobleBackend, systemRandom } from "@qgate/handshake";
+ * import { authenticationPayload } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const ed25519 = nobleBackend.signature("Ed25519")!;

@@ -34,7 +34,7 @@ export interface CipherStateOptions {
  *
  * @example
  * ```ts
- * import { counterNonce } from "@qgate/handshake";
+ * import { counterNonce } from "./cipher_state.ts";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(counterNonce(258, 12), new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]));
@@ -57,7 +57,8 @@ export function counterNonce(counter: number, length: number): Uint8Array<ArrayB
  *
  * @example Sealing and opening with the same key
  * ```ts
- * import { CipherState, nobleBackend } from "@qgate/handshake";
+ * import { nobleBackend } from "@qgate/handshake";
+ * import { CipherState } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const aead = nobleBackend.aead("ChaCha20-Poly1305")!;

@@ -95,7 +95,8 @@ export type KeyScheduleStage = "initial" | "primary" | "secondary" | "disposed";
  *
  * @example Both peers derive the same keys
  * ```ts
- * import { KeySchedule, nobleBackend } from "@qgate/handshake";
+ * import { nobleBackend } from "@qgate/handshake";
+ * import { KeySchedule } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const sha256 = nobleBackend.hash("SHA-256")!;
@@ -119,7 +120,8 @@ export type KeyScheduleStage = "initial" | "primary" | "secondary" | "disposed";
  *
  * @example Stages are enforced
  * ```ts
- * import { KeySchedule, nobleBackend } from "@qgate/handshake";
+ * import { nobleBackend } from "@qgate/handshake";
+ * import { KeySchedule } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const sha256 = nobleBackend.hash("SHA-256")!;
@@ -364,7 +366,8 @@ export class KeySchedule {
  *
  * @example Binding a key update to its messages
  * ```ts
- * import { keyUpdateTranscript, nobleBackend } from "@qgate/handshake";
+ * import { nobleBackend } from "@qgate/handshake";
+ * import { keyUpdateTranscript } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const sha256 = nobleBackend.hash("SHA-256")!;
@@ -421,7 +424,7 @@ export interface PreKeys {
  *
  * @example The GSS changes the pre-key, not the header key
  * ```ts
- * import { derivePreKeys } from "@qgate/handshake";
+ * import { derivePreKeys } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const salt = new Uint8Array(16).fill(5);

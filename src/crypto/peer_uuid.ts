@@ -79,7 +79,8 @@ export function derivePeerUuid(
  *
  * @example Checking a claimed PeerUUID
  * ```ts
- * import { derivePeerUuid, verifyPeerUuid } from "@qgate/handshake";
+ * import { derivePeerUuid } from "@qgate/handshake";
+ * import { verifyPeerUuid } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const key = new Uint8Array(32).fill(2);
@@ -148,7 +149,8 @@ export function formatUuid(bytes: Uint8Array): string {
  *
  * @example A round trip
  * ```ts
- * import { formatUuid, parseUuid } from "@qgate/handshake";
+ * import { formatUuid } from "@qgate/handshake";
+ * import { parseUuid } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const text = "6ba7b810-9dad-81d1-80b4-00c04fd430c8";
@@ -181,7 +183,8 @@ export function parseUuid(text: string): Uint8Array<ArrayBuffer> {
  *
  * @example A reproducible session id
  * ```ts
- * import { randomSessionId, seededRandom } from "@qgate/handshake";
+ * import { seededRandom } from "@qgate/handshake";
+ * import { randomSessionId } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const id = randomSessionId(seededRandom(new Uint8Array([1])));

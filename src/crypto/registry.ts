@@ -53,7 +53,7 @@ const TABLES: { readonly [C in AlgorithmCategory]: readonly AlgorithmInfo<Algori
  *
  * @example Listing the AEADs
  * ```ts
- * import { algorithmsOf } from "@qgate/handshake";
+ * import { algorithmsOf } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(
@@ -188,7 +188,7 @@ export function algorithmId(category: AlgorithmCategory, name: string): number {
  *
  * @example Looking up by id and by name
  * ```ts
- * import { findAlgorithm } from "@qgate/handshake";
+ * import { findAlgorithm } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * assert.equal(findAlgorithm("keyExchange", 0x0102)?.name, "ML-KEM-768");
@@ -252,7 +252,8 @@ function resolve<C extends AlgorithmCategory, T>(
  *
  * @example Resolving a wire id from the peer
  * ```ts
- * import { ErrorCode, nobleBackend, resolveKeyExchange } from "@qgate/handshake";
+ * import { ErrorCode, nobleBackend } from "@qgate/handshake";
+ * import { resolveKeyExchange } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * assert.equal(resolveKeyExchange(nobleBackend, 0x0001).name, "X25519");
@@ -278,7 +279,8 @@ export function resolveKeyExchange(
  *
  * @example Resolving by name
  * ```ts
- * import { nobleBackend, resolveAead } from "@qgate/handshake";
+ * import { nobleBackend } from "@qgate/handshake";
+ * import { resolveAead } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * assert.equal(resolveAead(nobleBackend, "AES-256-GCM").id, 0x0003);
@@ -299,7 +301,8 @@ export function resolveAead(backend: CryptoBackend, idOrName: number | string): 
  *
  * @example Resolving by wire id
  * ```ts
- * import { nobleBackend, resolveHash } from "@qgate/handshake";
+ * import { nobleBackend } from "@qgate/handshake";
+ * import { resolveHash } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * assert.equal(resolveHash(nobleBackend, 0x0002).outputLength, 64);
@@ -320,8 +323,9 @@ export function resolveHash(backend: CryptoBackend, idOrName: number | string): 
  *
  * @example A backend without post-quantum signatures
  * ```ts
- * import { ErrorCode, HandshakeError, nobleBackend, resolveSignature } from "@qgate/handshake";
- * import type { CryptoBackend } from "@qgate/handshake";
+ * import { ErrorCode, HandshakeError, nobleBackend } from "@qgate/handshake";
+ * import { resolveSignature } from "@qgate/handshake/crypto";
+ * import type { CryptoBackend } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const classicalOnly: CryptoBackend = {

@@ -28,7 +28,8 @@ const MAX_U32 = 0xffff_ffff;
  *
  * @example Buffering before the hash is negotiated
  * ```ts
- * import { nobleBackend, Transcript } from "@qgate/handshake";
+ * import { nobleBackend } from "@qgate/handshake";
+ * import { Transcript } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const sha256 = nobleBackend.hash("SHA-256")!;

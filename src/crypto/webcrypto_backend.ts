@@ -188,7 +188,7 @@ export function nativeBackendOver(
  *
  * @example Probing the platform
  * ```ts
- * import { createWebCryptoBackend } from "@qgate/handshake";
+ * import { createWebCryptoBackend } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const native = await createWebCryptoBackend();

@@ -30,7 +30,7 @@ import type { Message } from "../codec/message_types.ts";
 import { decodeMessage, encodeMessageParts, messageTypeOf } from "../codec/messages.ts";
 import type { CutRecord, RecordLayer } from "./_record_layer.ts";
 import type { FlightTracker } from "./_flight.ts";
-import type { Transport } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { Clock } from "./options.ts";
 import { type WatchedWrite, type WriteWatch, writeWatchFor } from "./_write_watch.ts";
 

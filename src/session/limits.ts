@@ -52,7 +52,8 @@ interface Waiter {
  *
  * @example Backpressure, then refusal
  * ```ts
- * import { ErrorCode, SendBudget } from "@qgate/handshake";
+ * import { ErrorCode } from "@qgate/handshake";
+ * import { SendBudget } from "./limits.ts";
  * import assert from "node:assert/strict";
  *
  * const budget = new SendBudget(100);
@@ -186,7 +187,7 @@ export class SendBudget {
  *
  * @example
  * ```ts
- * import { addressHost } from "@qgate/handshake";
+ * import { addressHost } from "./limits.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(addressHost("127.0.0.1:50312"), "127.0.0.1");
@@ -266,7 +267,7 @@ export function checkIpv6Prefix(context: string, ipv6Prefix: unknown): void {
  *
  * @example
  * ```ts
- * import { addressKey } from "@qgate/handshake";
+ * import { addressKey } from "./limits.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(addressKey("192.0.2.1:5000"), "192.0.2.1");
@@ -323,7 +324,7 @@ interface Bucket {
  *
  * @example Three per second
  * ```ts
- * import { AddressRateLimiter } from "@qgate/handshake";
+ * import { AddressRateLimiter } from "./limits.ts";
  * import assert from "node:assert/strict";
  *
  * let time = 0;
@@ -465,7 +466,8 @@ const RECORD_OVERHEAD = 5 + 16;
  *
  * @example ML-KEM-1024 sets the floor
  * ```ts
- * import { largestOutgoingRecord, nobleBackend } from "@qgate/handshake";
+ * import { nobleBackend } from "@qgate/handshake";
+ * import { largestOutgoingRecord } from "./limits.ts";
  * import assert from "node:assert/strict";
  *
  * const largest = largestOutgoingRecord({

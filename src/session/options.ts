@@ -307,7 +307,7 @@ function checkRange(option: string, min: number, max: number): void {
  *
  * @example Overriding one preset value
  * ```ts
- * import { resolveOptions } from "@qgate/handshake";
+ * import { resolveOptions } from "./options.ts";
  * import assert from "node:assert/strict";
  *
  * const resolved = resolveOptions({ securityLevel: 3, maxPadding: 0, requireAuthentication: false });

@@ -32,7 +32,7 @@ import { type Established, HandshakeDriver } from "./_handshake_driver.ts";
 import { formatUuidHex, ReadyDriver } from "./_ready_driver.ts";
 import { SendBudget } from "./limits.ts";
 import { SYSTEM_CLOCK } from "./_system_clock.ts";
-import type { Transport } from "../transport/memory.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { PeerDetails, Role } from "./details.ts";
 import type { CloseInfo, SessionEventMap, SessionListener, TraceEvent } from "./events.ts";
 import {

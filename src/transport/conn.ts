@@ -13,7 +13,7 @@
  */
 
 import { ErrorCode, SessionError } from "../errors.ts";
-import type { Transport } from "./memory.ts";
+import type { Transport } from "./transport.ts";
 
 /** Smallest read buffer: what an idle connection holds. */
 const MIN_READ = 2_048;

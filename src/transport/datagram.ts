@@ -9,7 +9,7 @@
 
 import type { RandomSource } from "../crypto/types.ts";
 import { seededRandom, systemRandom } from "../crypto/random.ts";
-import type { Transport } from "./memory.ts";
+import type { Transport } from "./transport.ts";
 
 /** A transport whose chunks are datagrams. */
 export interface DatagramTransport extends Transport {

@@ -19,7 +19,7 @@
  */
 
 import { ErrorCode, SessionError } from "../errors.ts";
-import type { Transport } from "./memory.ts";
+import type { Transport } from "./transport.ts";
 
 /**
  * The part of a `node:net` `Socket` that {@linkcode nodeSocketTransport}

@@ -2,8 +2,8 @@
  * WebSocket as a byte pipe: binary frames in, bytes out, and back.
  *
  * Only the standard `WebSocket` API is used here, so the same code runs in
- * browsers, Deno, Node and workers. The Deno server helper lives in
- * `websocket_server.ts`.
+ * browsers, Deno, Node and workers. Dialling and serving sessions over it is
+ * `src/net/websocket.ts`.
  *
  * A WebSocket keeps message boundaries, a qgate stream does not need them:
  * each write becomes one binary message, and messages are read back as a
@@ -15,9 +15,7 @@
  */
 
 import { ErrorCode, SessionError } from "../errors.ts";
-import { initiate, type Session } from "../session/session.ts";
-import { resolveOptions, type SessionOptions } from "../session/options.ts";
-import type { Transport } from "./memory.ts";
+import type { Transport } from "./transport.ts";
 
 /** The default limit on received bytes waiting to be read: 4 MiB. */
 export const DEFAULT_WEBSOCKET_RECEIVE_BUFFER = 4 * 1024 * 1024;
@@ -73,7 +71,7 @@ function checkBuffer(option: string, value: number | undefined, fallback: number
 /**
  * Checks transport limits and fills in the defaults.
  *
- * @internal Used by the server helper to fail before it binds.
+ * @internal Used by the dial and serve helpers to fail before they open anything.
  * @param options The limits.
  * @returns The limits with defaults.
  * @throws {RangeError} If a limit is not a positive integer.
@@ -318,94 +316,4 @@ export function webSocketTransport(
   });
 
   return { readable, writable, closed };
-}
-
-/** Options of {@linkcode connectWebSocket}: session options plus transport limits. */
-export interface ConnectWebSocketOptions extends SessionOptions {
-  /** Buffer limits of the transport. */
-  transport?: WebSocketTransportOptions;
-  /** WebSocket subprotocols to offer. */
-  protocols?: string | string[];
-}
-
-/**
- * Opens a WebSocket to `url` and starts the handshake as the initiator.
- * Works in browsers and Deno.
- *
- * @param url A `ws:` or `wss:` URL, e.g. `ws://127.0.0.1:8080/`.
- * @param options Session options, transport buffer limits, subprotocols.
- * @returns The session, once the socket is open; await {@linkcode Session.ready}.
- * @throws {TypeError} For a wrong option type (nothing is opened).
- * @throws {DOMException} `SyntaxError` for an invalid URL (nothing is opened).
- * @throws {RangeError} For an option value out of range (nothing is opened).
- * @throws {SessionError} `ERR_TRANSPORT_CLOSED` if the socket cannot be
- *   opened; `ERR_ABORTED` if the signal aborts first.
- *
- * @example Dialling a qgate WebSocket server
- * ```ts
- * import { connectWebSocket, listenWebSocket } from "@qgate/handshake";
- * import assert from "node:assert/strict";
- *
- * const options = { requireAuthentication: false };
- * const listener = listenWebSocket({}, options);
- * const client = await connectWebSocket(`ws://127.0.0.1:${listener.addr.port}/`, options);
- * assert.equal((await client.ready).role, "initiator");
- * await client.close();
- * await listener.close();
- * ```
- */
-export async function connectWebSocket(
-  url: string | URL,
-  options: ConnectWebSocketOptions = {},
-): Promise<Session> {
-  const { transport: transportOptions, protocols, ...sessionOptions } = options;
-  resolveOptions(sessionOptions);
-  const signal = sessionOptions.signal;
-  signal?.throwIfAborted();
-  const socket = new WebSocket(url, protocols);
-  let transport: WebSocketTransport;
-  try {
-    transport = webSocketTransport(socket, transportOptions);
-  } catch (error) {
-    closeSocket(socket, WEBSOCKET_NORMAL_CLOSURE, "");
-    throw error;
-  }
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const settle = (): void => {
-        signal?.removeEventListener("abort", onAbort);
-        socket.removeEventListener("open", onOpen);
-      };
-      const onOpen = (): void => {
-        settle();
-        resolve();
-      };
-      const onAbort = (): void => {
-        settle();
-        try {
-          // A dialling socket may be closed before it opens.
-          socket.close(WEBSOCKET_NORMAL_CLOSURE);
-        } catch {
-          // It is failing already.
-        }
-        reject(new SessionError(ErrorCode.ABORTED, "Cannot connect: aborted"));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      socket.addEventListener("open", onOpen);
-      void transport.closed.then((info) => {
-        settle();
-        reject(
-          new SessionError(
-            ErrorCode.TRANSPORT_CLOSED,
-            `Cannot connect to ${String(url)}: WebSocket closed with code ${info.code}`,
-          ),
-        );
-      });
-    });
-  } catch (error) {
-    // Let the socket finish closing, so nothing is left behind.
-    await transport.closed;
-    throw error;
-  }
-  return initiate(transport, sessionOptions);
 }

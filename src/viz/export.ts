@@ -45,7 +45,7 @@ export interface DiagramFile {
  *
  * @example Names to pass to the export functions
  * ```ts
- * import { listStatecharts } from "@qgate/handshake";
+ * import { listStatecharts } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const names = listStatecharts().map((chart) => chart.id);
@@ -67,7 +67,7 @@ export function listStatecharts(): StatechartInfo[] {
  *
  * @example Failure transitions carry their reason code
  * ```ts
- * import { statechartToJson } from "@qgate/handshake";
+ * import { statechartToJson } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const chart = statechartToJson("metaExchange");
@@ -92,7 +92,7 @@ export function statechartToJson(name: string): StatechartJson {
  *
  * @example The handshake's phases as composite states
  * ```ts
- * import { statechartToMermaid } from "@qgate/handshake";
+ * import { statechartToMermaid } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const mermaid = statechartToMermaid("handshake");
@@ -117,7 +117,7 @@ export function statechartToMermaid(name: string): string {
  *
  * @example Every state is addressable
  * ```ts
- * import { statechartToDot } from "@qgate/handshake";
+ * import { statechartToDot } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const dot = statechartToDot("handshake");
@@ -142,7 +142,7 @@ let graphviz: Promise<Graphviz> | undefined;
  *
  * @example Render a tiny graph
  * ```ts
- * import { renderDotToSvg } from "@qgate/handshake";
+ * import { renderDotToSvg } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const svg = await renderDotToSvg('digraph { a -> b [label="go"] }');
@@ -172,7 +172,7 @@ export async function renderDotToSvg(dot: string): Promise<string> {
  *
  * @example The active state can be found by id
  * ```ts
- * import { statechartToSvg } from "@qgate/handshake";
+ * import { statechartToSvg } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const svg = await statechartToSvg("sessionInit");
@@ -203,7 +203,7 @@ function svgFile(svg: string): string {
  *
  * @example Four files per statechart
  * ```ts
- * import { listStatecharts, statechartDiagramFiles } from "@qgate/handshake";
+ * import { listStatecharts, statechartDiagramFiles } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const files = await statechartDiagramFiles();

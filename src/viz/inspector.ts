@@ -159,7 +159,7 @@ function runStream(source: TraceSource, pace: InspectorPace, stop: AbortSignal):
  *
  * @example Start, fetch the page, stop
  * ```ts
- * import { serveInspector } from "@qgate/handshake";
+ * import { serveInspector } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const inspector = serveInspector();

@@ -388,7 +388,7 @@ class Simulation {
  *
  * @example Both peers reach ready, then rotate to epoch 3
  * ```ts
- * import { simulateHandshakeTrace } from "@qgate/handshake";
+ * import { simulateHandshakeTrace } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const trace = simulateHandshakeTrace();

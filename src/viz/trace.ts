@@ -101,7 +101,7 @@ function traceEventProblem(value: unknown): string | undefined {
  *
  * @example Record, save and read back
  * ```ts
- * import { parseTrace, TraceRecorder } from "@qgate/handshake";
+ * import { parseTrace, TraceRecorder } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const recorder = new TraceRecorder();
@@ -189,7 +189,7 @@ export class TraceRecorder {
  *
  * @example A bare array of events is accepted too
  * ```ts
- * import { parseTrace } from "@qgate/handshake";
+ * import { parseTrace } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const events = parseTrace('[{"type":"end","at":3,"role":"initiator","outcome":"ready"}]');
@@ -276,7 +276,7 @@ function frameLabel(frame: TraceFrameEvent, unmatched: boolean): string {
  *
  * @example Two frames and an outcome
  * ```ts
- * import { traceToMermaidSequence, type TraceEvent } from "@qgate/handshake";
+ * import { type TraceEvent, traceToMermaidSequence } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const events: TraceEvent[] = [

@@ -123,7 +123,7 @@ function nextKeyUpdate(session: Session): Promise<void> {
  *
  * @example Both peers reach ready, then epoch 3
  * ```ts
- * import { startLiveHandshake } from "@qgate/handshake";
+ * import { startLiveHandshake } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const outcomes: string[] = [];
@@ -225,7 +225,7 @@ export interface ReplayOptions {
  *
  * @example Replaying a simulated failure
  * ```ts
- * import { replayTrace, simulateHandshakeTrace } from "@qgate/handshake";
+ * import { replayTrace, simulateHandshakeTrace } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const source = replayTrace(simulateHandshakeTrace({ scenario: "authFailed" }), { id: "forged" });
@@ -259,7 +259,7 @@ export function replayTrace(
  *
  * @example The live handshake is the default
  * ```ts
- * import { defaultTraceSources } from "@qgate/handshake";
+ * import { defaultTraceSources } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * assert.equal(defaultTraceSources()[0]?.id, "live");

@@ -10,23 +10,25 @@
 
 import { chacha20 } from "@noble/ciphers/chacha.js";
 import {
-  AccessManager,
   type Aead,
   type AeadCipher,
-  connTransport,
-  createMemoryPair,
   type CryptoBackend,
-  derivePeerUuid,
   derivePreKeys,
-  formatUuid,
   type Hasher,
   type HashFunction,
+  type SignatureKeyPair,
+} from "../../src/crypto/mod.ts";
+import {
+  AccessManager,
+  connTransport,
+  createMemoryPair,
+  derivePeerUuid,
+  formatUuid,
   initiate,
   nobleBackend,
   respond,
   type Session,
   type SessionOptions,
-  type SignatureKeyPair,
   systemRandom,
   type Transport,
 } from "../../mod.ts";

@@ -11,7 +11,8 @@
  * (`--quick` for a short, noisier run).
  */
 
-import { autoBackend, type CryptoBackend, nobleBackend } from "../../mod.ts";
+import type { CryptoBackend } from "../../src/crypto/mod.ts";
+import { autoBackend, nobleBackend } from "../../mod.ts";
 import {
   concurrentHandshakes,
   cryptoFloor,

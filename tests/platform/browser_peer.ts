@@ -11,7 +11,7 @@
  * @module
  */
 
-import type * as Qgate from "../../mod.ts";
+import type * as Qgate from "./qgate_bundle.ts";
 import {
   BULK_EXTENDER,
   type Heard,

@@ -1,9 +1,10 @@
 /**
  * Builds what the platform tests run outside Deno, with `deno bundle`:
  *
- * - for Node: `qgate.mjs` (all of mod.ts, one ES module) and
+ * - for Node: `qgate.mjs` (`qgate_bundle.ts`: all of mod.ts and the
+ *   algorithm registry, one ES module) and
  *   `node_peers.mjs` (the script that imports it);
- * - for browsers: `qgate.js` (all of mod.ts, bundled for the browser),
+ * - for browsers: `qgate.js` (the same, bundled for the browser),
  *   `browser_peer.js` (the page's script that imports it) and `index.html`.
  *
  * The scripts import the module only as types and load the bundle at run
@@ -78,7 +79,7 @@ export async function buildBundles(target: BundleTarget, directory?: string): Pr
   const script = `${dir}/${target === "node" ? "node_peers.mjs" : "browser_peer.js"}`;
   const entry = new URL(target === "node" ? "node_peers.ts" : "browser_peer.ts", HERE);
   await Promise.all([
-    bundle(new URL("mod.ts", ROOT), module, platform),
+    bundle(new URL("qgate_bundle.ts", HERE), module, platform),
     bundle(entry, script, platform),
   ]);
   if (target === "node") return { directory: dir, module, script };

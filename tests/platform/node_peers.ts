@@ -19,7 +19,7 @@
 import { createConnection, createServer, type Socket } from "node:net";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
-import type * as Qgate from "../../mod.ts";
+import type * as Qgate from "./qgate_bundle.ts";
 import {
   BULK_EXTENDER,
   deferred,

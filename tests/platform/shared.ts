@@ -6,8 +6,9 @@
  * @module
  */
 
-import type * as Qgate from "../../mod.ts";
-import type { CryptoBackend, Session, SignatureKeyPair } from "../../mod.ts";
+import type * as Qgate from "./qgate_bundle.ts";
+import type { CryptoBackend, SignatureKeyPair } from "../../src/crypto/mod.ts";
+import type { Session } from "../../mod.ts";
 
 /** Extender for short text messages. */
 export const TEXT_EXTENDER = "7d3c1f0e-5a2b-4c6d-9e8f-0a1b2c3d4e5f";

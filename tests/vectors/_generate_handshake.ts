@@ -1,6 +1,8 @@
 /**
- * Generates tests/vectors/handshake_positive.json and
- * tests/vectors/handshake_negative.json: handshake known-answer vectors.
+ * Generates src/conformance/vectors/handshake_positive.json and
+ * src/conformance/vectors/handshake_negative.json: handshake known-answer
+ * vectors. They live in the package, not here, so that implementers get them
+ * through `loadHandshakeVectors` of `@qgate/handshake/conformance`.
  *
  * Positive vectors: two qgate endpoints run a handshake with every random
  * input fixed (salts, session ids, key-exchange randomness, all from fixed
@@ -28,7 +30,7 @@ import { derivePeerUuid, formatUuid } from "../../src/crypto/peer_uuid.ts";
 import type { KeyExchangeName, SignatureKeyPair } from "../../src/crypto/types.ts";
 import { DEFAULT_PREFERENCES } from "../../src/handshake_policy.ts";
 import { bytesToHex, hexToBytes } from "../../src/_hex.ts";
-import type { Transport } from "../../src/transport/memory.ts";
+import type { Transport } from "../../src/transport/transport.ts";
 import { createRelay, type Direction, type RelayScript } from "../../src/conformance/_relay.ts";
 import { RecordTracker } from "../../src/conformance/_record_tracker.ts";
 import {
@@ -685,11 +687,11 @@ const negativeFile: VectorFile<NegativeVector> = {
 };
 
 await Deno.writeTextFile(
-  new URL("./handshake_positive.json", import.meta.url),
+  new URL("../../src/conformance/vectors/handshake_positive.json", import.meta.url),
   JSON.stringify(positiveFile, null, 2) + "\n",
 );
 await Deno.writeTextFile(
-  new URL("./handshake_negative.json", import.meta.url),
+  new URL("../../src/conformance/vectors/handshake_negative.json", import.meta.url),
   JSON.stringify(negativeFile, null, 2) + "\n",
 );
 console.log(

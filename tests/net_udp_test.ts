@@ -20,8 +20,14 @@ Deno.test("connectUdp() and listenUdp() run authenticated handshakes, data and k
       );
     },
   );
-  const sessions = clients.map((identity) =>
-    connectUdp({ port: listener.addr.port }, { identity, accessManager: access, extenders: [ECHO] })
+  const sessions = await Promise.all(
+    clients.map((identity) =>
+      connectUdp({ port: listener.addr.port }, {
+        identity,
+        accessManager: access,
+        extenders: [ECHO],
+      })
+    ),
   );
   const details = await Promise.all(sessions.map((session) => session.ready));
   for (const detail of details) {
@@ -48,14 +54,28 @@ Deno.test("listenUdp() keeps serving when a sender sends garbage", async () => {
   for (let i = 0; i < 20; i++) {
     await noisy.send(new Uint8Array(64).fill(i), listener.addr);
   }
-  const client = connectUdp({ port: listener.addr.port }, options);
+  const client = await connectUdp({ port: listener.addr.port }, options);
   assert.equal((await client.ready).role, "initiator");
   await client.close();
   noisy.close();
   await listener.close();
 });
 
-Deno.test("connectUdp() rejects a bad port before opening a socket", () => {
-  assert.throws(() => connectUdp({ port: 0 }, { requireAuthentication: false }), RangeError);
-  assert.throws(() => connectUdp({ port: 1 }), TypeError);
+Deno.test("connectUdp() returns a promise, like connectTcp() and connectWebSocket()", async () => {
+  const options = { requireAuthentication: false };
+  const listener = listenUdp({}, options);
+  const pending = connectUdp({ port: listener.addr.port }, options);
+  assert.ok(pending instanceof Promise);
+  const client = await pending;
+  assert.equal((await client.ready).role, "initiator");
+  await client.close();
+  await listener.close();
+});
+
+Deno.test("connectUdp() rejects a bad port or option before opening a socket", async () => {
+  // Rejections, not throws: the call itself always returns a promise.
+  const badPort = connectUdp({ port: 0 }, { requireAuthentication: false });
+  const badOptions = connectUdp({ port: 1 });
+  await assert.rejects(badPort, RangeError);
+  await assert.rejects(badOptions, TypeError);
 });

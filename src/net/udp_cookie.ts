@@ -202,7 +202,7 @@ function unmask(suite: Suite, datagram: Uint8Array, counter: number): Uint8Array
  *
  * @example A reply, then its echo
  * ```ts
- * import { UdpCookieInitiator, UdpCookieResponder } from "@qgate/handshake";
+ * import { UdpCookieInitiator, UdpCookieResponder } from "./udp_cookie.ts";
  * import assert from "node:assert/strict";
  *
  * const responder = new UdpCookieResponder();
@@ -345,7 +345,7 @@ export class UdpCookieResponder {
  *
  * @example Ordinary datagrams pass through
  * ```ts
- * import { UdpCookieInitiator } from "@qgate/handshake";
+ * import { UdpCookieInitiator } from "./udp_cookie.ts";
  * import assert from "node:assert/strict";
  *
  * const initiator = new UdpCookieInitiator();

@@ -19,16 +19,16 @@
  */
 
 import { ErrorCode, SessionError } from "../errors.ts";
-import type { Transport } from "../transport/memory.ts";
-import type { CloseInfo } from "./events.ts";
-import { resolveOptions, type SessionOptions } from "./options.ts";
-import { respond, type Session } from "./session.ts";
+import type { Transport } from "../transport/transport.ts";
+import type { CloseInfo } from "../session/events.ts";
+import { resolveOptions, type SessionOptions } from "../session/options.ts";
+import { respond, type Session } from "../session/session.ts";
 import {
   AddressRateLimiter,
   checkIpv6Prefix,
   DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_PER_ADDRESS_INTERVAL,
-} from "./limits.ts";
+} from "../session/limits.ts";
 
 /** The default cap on handshakes in progress at once. */
 export const DEFAULT_MAX_HANDSHAKES = 64;

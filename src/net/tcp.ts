@@ -9,10 +9,11 @@
  */
 
 import { ErrorCode, SessionError } from "../errors.ts";
-import { Listener, type ListenerOptions, type SessionHandler } from "../session/listener.ts";
+import { Listener, type ListenerOptions, type SessionHandler } from "./listener.ts";
 import { resolveOptions, type SessionOptions } from "../session/options.ts";
 import { initiate, type Session } from "../session/session.ts";
-import { closeQuietly, connTransport } from "./conn.ts";
+import { closeQuietly, connTransport } from "../transport/conn.ts";
+import { explainPermission, netEntry } from "./_permission.ts";
 
 /** Where to dial. */
 export interface TcpAddress {
@@ -55,7 +56,8 @@ function describe(addr: Deno.Addr): string {
  * @throws {TypeError} For a wrong option type (nothing is dialled).
  * @throws {RangeError} For an option value out of range (nothing is dialled).
  * @throws {SessionError} `ERR_TRANSPORT_CLOSED` if the connection cannot be
- *   made; `ERR_ABORTED` if the signal aborts the dial.
+ *   made; `ERR_ABORTED` if the signal aborts the dial; `ERR_PERMISSION_DENIED`
+ *   without Deno's `--allow-net` for the address (the message names the flag).
  *
  * @example Dialling a listener on loopback
  * ```ts
@@ -98,6 +100,10 @@ export async function connectTcp(
     if (signal?.aborted) {
       throw new SessionError(ErrorCode.ABORTED, "Cannot connect: aborted", { cause: error });
     }
+    const explained = explainPermission(`connect to ${netEntry(hostname, port)}`, error, [
+      netEntry(hostname, port),
+    ]);
+    if (explained !== error) throw explained;
     throw new SessionError(
       ErrorCode.TRANSPORT_CLOSED,
       `Cannot connect to ${hostname}:${port}: ${error instanceof Error ? error.name : "error"}`,
@@ -196,6 +202,8 @@ export class TcpListener extends Listener {
  * @throws {RangeError} For an option value out of range (the port is released again).
  * @throws The signal's reason if `options.signal` is already aborted.
  * @throws {Deno.errors.AddrInUse} If the port is taken.
+ * @throws {SessionError} `ERR_PERMISSION_DENIED` without Deno's `--allow-net`
+ *   for the address (the message names the flag).
  *
  * @example Many peers on one port
  * ```ts
@@ -232,7 +240,14 @@ export function listenTcp(
     throw new TypeError(`Cannot listen: "reusePort" must be a boolean, got ${typeof reusePort}`);
   }
   options.signal?.throwIfAborted();
-  const socket = Deno.listen({ hostname, port, transport: "tcp", reusePort });
+  let socket: Deno.TcpListener;
+  try {
+    socket = Deno.listen({ hostname, port, transport: "tcp", reusePort });
+  } catch (error) {
+    throw explainPermission(`listen on ${netEntry(hostname, port)}`, error, [
+      netEntry(hostname, port),
+    ]);
+  }
   try {
     return new TcpListener(socket, options, onSession);
   } catch (error) {

@@ -24,18 +24,19 @@
  */
 
 import { ErrorCode, SessionError } from "../errors.ts";
-import { Listener, type ListenerOptions, type SessionHandler } from "../session/listener.ts";
+import { Listener, type ListenerOptions, type SessionHandler } from "./listener.ts";
 import { resolveOptions, type SessionOptions } from "../session/options.ts";
 import { initiate, type Session } from "../session/session.ts";
 import { autoBackend } from "../crypto/auto_backend.ts";
-import type { DatagramTransport } from "./datagram.ts";
+import { UdpPeer } from "../transport/udp_socket.ts";
 import {
   DEFAULT_COOKIE_SECRET_LIFETIME,
   UdpCookieInitiator,
   UdpCookieResponder,
   type UdpCookieStats,
 } from "./udp_cookie.ts";
-import { DEFAULT_MAX_HANDSHAKES } from "../session/listener.ts";
+import { explainPermission, netEntry } from "./_permission.ts";
+import { DEFAULT_MAX_HANDSHAKES } from "./listener.ts";
 
 /** A UDP address to dial or bind. */
 export interface UdpAddress {
@@ -44,21 +45,6 @@ export interface UdpAddress {
   /** Port (default 0 when binding: any free port). */
   port?: number;
 }
-
-/** Datagrams queued per peer before newer ones are dropped (as a full socket buffer would). */
-const PEER_QUEUE = 256;
-
-/** Bytes queued per peer before newer datagrams are dropped. */
-const PEER_QUEUE_BYTES = 1024 * 1024;
-
-/**
- * Counts a datagram as at least 1/256 of the byte budget, so the queue holds at
- * most 256 datagrams and at most 1 MiB (one larger datagram always fits).
- */
-const PEER_QUEUE_STRATEGY: QueuingStrategy<Uint8Array> = {
-  highWaterMark: PEER_QUEUE_BYTES,
-  size: (datagram) => Math.max(datagram.byteLength, PEER_QUEUE_BYTES / PEER_QUEUE),
-};
 
 function keyOf(addr: Deno.NetAddr): string {
   return `${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
@@ -72,71 +58,16 @@ function checkPort(what: string, port: number, min: number): void {
   }
 }
 
-/** One peer's view of a shared UDP socket, as a datagram transport. */
-class UdpPeer {
-  readonly transport: DatagramTransport;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
-  #open = true;
-
-  constructor(
-    socket: Deno.DatagramConn,
-    remote: Deno.NetAddr,
-    onClose: () => void,
-    onSent?: (datagram: Uint8Array) => void,
-  ) {
-    const readable = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#controller = controller;
-      },
-      cancel: () => {
-        this.#open = false;
-        onClose();
-      },
-    }, PEER_QUEUE_STRATEGY);
-    const writable = new WritableStream<Uint8Array>({
-      write: async (datagram) => {
-        onSent?.(datagram);
-        await socket.send(datagram, remote);
-      },
-      close: () => {
-        this.end();
-        onClose();
-      },
-      abort: () => {
-        this.end();
-        onClose();
-      },
-    });
-    this.transport = { kind: "datagram", readable, writable };
-  }
-
-  /** Queues one received datagram; drops it when the peer's queue is full. */
-  deliver(datagram: Uint8Array): void {
-    if (!this.#open) return;
-    if ((this.#controller.desiredSize ?? 0) < Math.max(datagram.byteLength, 1)) return;
-    this.#controller.enqueue(datagram);
-  }
-
-  /** Ends the peer's readable side. */
-  end(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    try {
-      this.#controller.close();
-    } catch {
-      // Already errored or closed.
-    }
-  }
-}
-
 /**
  * Dials a UDP peer and starts the initiator side of a handshake in datagram mode.
  *
  * @param address The responder's address (default host `"127.0.0.1"`).
  * @param options Session options, checked before any socket is opened.
- * @returns The session; await {@linkcode Session.ready}.
- * @throws {TypeError} For a wrong option type or an unknown name.
- * @throws {RangeError} For an option or port out of range.
+ * @returns The session, once the local socket is bound; await {@linkcode Session.ready}.
+ * @throws {TypeError} For a wrong option type or an unknown name (nothing is opened).
+ * @throws {RangeError} For an option or port out of range (nothing is opened).
+ * @throws {SessionError} `ERR_PERMISSION_DENIED` without Deno's `--allow-net`
+ *   for the local socket and the peer's address (the message names the flag).
  *
  * @example A handshake over UDP on loopback
  * ```ts
@@ -145,13 +76,16 @@ class UdpPeer {
  *
  * const options = { requireAuthentication: false };
  * const listener = listenUdp({}, options);
- * const client = connectUdp({ port: listener.addr.port }, options);
+ * const client = await connectUdp({ port: listener.addr.port }, options);
  * assert.equal((await client.ready).role, "initiator");
  * await client.close();
  * await listener.close();
  * ```
  */
-export function connectUdp(address: UdpAddress, options: SessionOptions = {}): Session {
+export async function connectUdp(
+  address: UdpAddress,
+  options: SessionOptions = {},
+): Promise<Session> {
   if (typeof address !== "object" || address === null) {
     throw new TypeError(`Cannot connect: "address" must be an object`);
   }
@@ -159,7 +93,21 @@ export function connectUdp(address: UdpAddress, options: SessionOptions = {}): S
   checkPort("connect", port, 1);
   resolveOptions(options);
   const local = hostname.includes(":") ? "::1" : "127.0.0.1";
-  const socket = Deno.listenDatagram({ transport: "udp", hostname: local, port: 0 });
+  // Both the local socket and sending to the peer need a grant.
+  const action = `connect to ${netEntry(hostname, port)}`;
+  const grants = [netEntry(local, 0), netEntry(hostname, port)];
+  let socket: Deno.DatagramConn;
+  try {
+    socket = Deno.listenDatagram({ transport: "udp", hostname: local, port: 0 });
+  } catch (error) {
+    throw explainPermission(action, error, grants);
+  }
+  try {
+    await checkSendPermission(hostname, port);
+  } catch (error) {
+    socket.close();
+    throw explainPermission(action, error, grants);
+  }
   const remote: Deno.NetAddr = { transport: "udp", hostname, port };
   let closed = false;
   const close = (): void => {
@@ -208,6 +156,21 @@ export function connectUdp(address: UdpAddress, options: SessionOptions = {}): S
   void session.ready.then(() => (handshaking = false), () => (handshaking = false));
   void session.closed.then(close);
   return session;
+}
+
+/**
+ * Fails now, with Deno's own permission error, if sending to the peer is not
+ * allowed: otherwise the first datagram would fail inside the session and
+ * the cause would be lost. Asks as Deno would on that send (a prompt on a
+ * terminal, a refusal elsewhere).
+ */
+async function checkSendPermission(hostname: string, port: number): Promise<void> {
+  const descriptor: Deno.NetPermissionDescriptor = { name: "net", host: netEntry(hostname, port) };
+  let status = await Deno.permissions.query(descriptor);
+  if (status.state === "prompt") status = await Deno.permissions.request(descriptor);
+  if (status.state !== "granted") {
+    throw new Deno.errors.NotCapable(`Requires net access to "${netEntry(hostname, port)}"`);
+  }
 }
 
 /** Options of a {@linkcode UdpListener}: listener options plus the cookie exchange. */
@@ -383,7 +346,9 @@ export class UdpListener extends Listener {
  * @returns The listener; `addr.port` is the bound port.
  * @throws {TypeError} For a wrong option type or an unknown name.
  * @throws {RangeError} For an option or port out of range.
- * @throws {SessionError} `ERR_ABORTED` if `options.signal` is already aborted.
+ * @throws {SessionError} `ERR_ABORTED` if `options.signal` is already aborted;
+ *   `ERR_PERMISSION_DENIED` without Deno's `--allow-net` for the address (the
+ *   message names the flag).
  *
  * @example Always asking new senders for a cookie
  * ```ts
@@ -392,7 +357,7 @@ export class UdpListener extends Listener {
  *
  * const options = { requireAuthentication: false };
  * const listener = listenUdp({}, { ...options, cookieThreshold: 0 });
- * const client = connectUdp({ port: listener.addr.port }, options);
+ * const client = await connectUdp({ port: listener.addr.port }, options);
  * await client.ready; // connectUdp answered the cookie reply by itself
  * assert.equal(listener.cookieStats.echoes, 1);
  * await client.close();
@@ -409,7 +374,14 @@ export function listenUdp(
   if (options.signal?.aborted) {
     throw new SessionError(ErrorCode.ABORTED, "Cannot listen: aborted");
   }
-  const socket = Deno.listenDatagram({ transport: "udp", hostname, port });
+  let socket: Deno.DatagramConn;
+  try {
+    socket = Deno.listenDatagram({ transport: "udp", hostname, port });
+  } catch (error) {
+    throw explainPermission(`listen on ${netEntry(hostname, port)}`, error, [
+      netEntry(hostname, port),
+    ]);
+  }
   try {
     return new UdpListener(socket, options, onSession);
   } catch (error) {

@@ -12,8 +12,8 @@
  */
 
 import { ErrorCode, SessionError } from "../errors.ts";
-import { resolveOptions, type SessionOptions } from "./options.ts";
-import type { Session } from "./session.ts";
+import { resolveOptions, type SessionOptions } from "../session/options.ts";
+import type { Session } from "../session/session.ts";
 
 /** What an extender is told about its peers. Every callback is optional. */
 export interface ExtenderCallbacks {

@@ -1,21 +1,129 @@
 /**
- * A qgate WebSocket server for Deno: `Deno.serve` upgrades each request and
- * runs the responder side of a handshake over it.
- *
- * This file uses Deno's HTTP server (`Deno.serve`, `Deno.upgradeWebSocket`)
- * and needs `--allow-net`. The transport itself, in `websocket.ts`, runs
- * anywhere.
+ * Sessions over WebSocket: {@linkcode connectWebSocket} dials and initiates
+ * (browsers, Deno, Node, workers: only the standard `WebSocket` API), and
+ * {@linkcode listenWebSocket} serves with Deno's HTTP server
+ * (`Deno.serve`, `Deno.upgradeWebSocket`), running the responder side of a
+ * handshake for every upgrade. Both need `--allow-net` under Deno. The byte
+ * pipe itself is `webSocketTransport` in `src/transport/websocket.ts`.
  *
  * @module
  */
 
-import { Listener, type ListenerOptions, type SessionHandler } from "../session/listener.ts";
+import { ErrorCode, SessionError } from "../errors.ts";
+import { resolveOptions, type SessionOptions } from "../session/options.ts";
+import { initiate, type Session } from "../session/session.ts";
 import {
   checkWebSocketTransportOptions,
+  WEBSOCKET_NORMAL_CLOSURE,
   type WebSocketCloseInfo,
   webSocketTransport,
   type WebSocketTransportOptions,
-} from "./websocket.ts";
+} from "../transport/websocket.ts";
+import { Listener, type ListenerOptions, type SessionHandler } from "./listener.ts";
+import { explainPermission, netEntry } from "./_permission.ts";
+
+/** The `--allow-net` entry a WebSocket URL needs: its host and (default) port. */
+function webSocketEntry(url: string | URL): string {
+  try {
+    const parsed = new URL(url);
+    const port = parsed.port === "" ? (parsed.protocol === "wss:" ? 443 : 80) : Number(parsed.port);
+    return netEntry(parsed.hostname, port);
+  } catch {
+    return String(url);
+  }
+}
+
+/** Options of {@linkcode connectWebSocket}: session options plus transport limits. */
+export interface ConnectWebSocketOptions extends SessionOptions {
+  /** Buffer limits of the transport. */
+  transport?: WebSocketTransportOptions;
+  /** WebSocket subprotocols to offer. */
+  protocols?: string | string[];
+}
+
+/**
+ * Opens a WebSocket to `url` and starts the handshake as the initiator.
+ * Works in browsers and Deno.
+ *
+ * @param url A `ws:` or `wss:` URL, e.g. `ws://127.0.0.1:8080/`.
+ * @param options Session options, transport buffer limits, subprotocols.
+ * @returns The session, once the socket is open; await {@linkcode Session.ready}.
+ * @throws {TypeError} For a wrong option type (nothing is opened).
+ * @throws {DOMException} `SyntaxError` for an invalid URL (nothing is opened).
+ * @throws {RangeError} For an option value out of range (nothing is opened).
+ * @throws {SessionError} `ERR_TRANSPORT_CLOSED` if the socket cannot be
+ *   opened; `ERR_ABORTED` if the signal aborts first; `ERR_PERMISSION_DENIED`
+ *   without Deno's `--allow-net` for the server's address (the message names the flag).
+ *
+ * @example Dialling a qgate WebSocket server
+ * ```ts
+ * import { connectWebSocket, listenWebSocket } from "@qgate/handshake";
+ * import assert from "node:assert/strict";
+ *
+ * const options = { requireAuthentication: false };
+ * const listener = listenWebSocket({}, options);
+ * const client = await connectWebSocket(`ws://127.0.0.1:${listener.addr.port}/`, options);
+ * assert.equal((await client.ready).role, "initiator");
+ * await client.close();
+ * await listener.close();
+ * ```
+ */
+export async function connectWebSocket(
+  url: string | URL,
+  options: ConnectWebSocketOptions = {},
+): Promise<Session> {
+  const { transport: transportOptions, protocols, ...sessionOptions } = options;
+  resolveOptions(sessionOptions);
+  const signal = sessionOptions.signal;
+  signal?.throwIfAborted();
+  // Checked first: a wrong limit never opens a socket.
+  const limits = checkWebSocketTransportOptions(transportOptions ?? {});
+  let socket: WebSocket;
+  try {
+    socket = new WebSocket(url, protocols);
+  } catch (error) {
+    throw explainPermission(`connect to ${String(url)}`, error, [webSocketEntry(url)]);
+  }
+  const transport = webSocketTransport(socket, limits);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const settle = (): void => {
+        signal?.removeEventListener("abort", onAbort);
+        socket.removeEventListener("open", onOpen);
+      };
+      const onOpen = (): void => {
+        settle();
+        resolve();
+      };
+      const onAbort = (): void => {
+        settle();
+        try {
+          // A dialling socket may be closed before it opens.
+          socket.close(WEBSOCKET_NORMAL_CLOSURE);
+        } catch {
+          // It is failing already.
+        }
+        reject(new SessionError(ErrorCode.ABORTED, "Cannot connect: aborted"));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      socket.addEventListener("open", onOpen);
+      void transport.closed.then((info) => {
+        settle();
+        reject(
+          new SessionError(
+            ErrorCode.TRANSPORT_CLOSED,
+            `Cannot connect to ${String(url)}: WebSocket closed with code ${info.code}`,
+          ),
+        );
+      });
+    });
+  } catch (error) {
+    // Let the socket finish closing, so nothing is left behind.
+    await transport.closed;
+    throw error;
+  }
+  return initiate(transport, sessionOptions);
+}
 
 /** Where to listen for WebSocket upgrades. */
 export interface WebSocketListenAddress {
@@ -57,6 +165,8 @@ export class WebSocketListener extends Listener {
    * @param onSession Called with each ready session.
    * @throws {TypeError} For a wrong option type (nothing is bound).
    * @throws {RangeError} For an option value out of range (nothing is bound).
+   * @throws {SessionError} `ERR_PERMISSION_DENIED` without Deno's `--allow-net`
+   *   for the address (nothing is bound).
    */
   constructor(
     address: WebSocketListenAddress,
@@ -67,7 +177,24 @@ export class WebSocketListener extends Listener {
     super(listenerOptions, onSession);
     checkWebSocketTransportOptions(transportOptions);
     const { hostname = "127.0.0.1", port = 0, path } = address;
-    this.#server = Deno.serve({
+    try {
+      this.#server = this.#serve(hostname, port, path, transportOptions);
+    } catch (error) {
+      // Nothing was bound: release the listener (its abort listener) and say why.
+      void super.close();
+      throw explainPermission(`listen on ${netEntry(hostname, port)}`, error, [
+        netEntry(hostname, port),
+      ]);
+    }
+  }
+
+  #serve(
+    hostname: string,
+    port: number,
+    path: string | undefined,
+    transportOptions: WebSocketTransportOptions,
+  ): Deno.HttpServer<Deno.NetAddr> {
+    return Deno.serve({
       hostname,
       port,
       onListen(): void {},
@@ -132,6 +259,8 @@ export class WebSocketListener extends Listener {
  * @throws {TypeError} For a wrong option type (nothing is bound).
  * @throws {RangeError} For an option value out of range (nothing is bound).
  * @throws The signal's reason if `options.signal` is already aborted.
+ * @throws {SessionError} `ERR_PERMISSION_DENIED` without Deno's `--allow-net`
+ *   for the address (the message names the flag).
  *
  * @example Serving and dialling on loopback
  * ```ts
