@@ -165,10 +165,14 @@ function guardName(guard: unknown): string | null {
       guards?: unknown;
       guard?: unknown;
     };
-    if (type === "xstate.not") return `not(${guardName(inner) ?? "?"})`;
-    if ((type === "xstate.and" || type === "xstate.or") && Array.isArray(guards)) {
-      const op = type === "xstate.and" ? "and" : "or";
-      return `${op}(${guards.map((entry) => guardName(entry) ?? "?").join(", ")})`;
+    // XState marks its combinators by `type` in some versions, by the function's name in others.
+    const combinator = typeof type === "string" ? type.replace(/^xstate\./, "") : guard.name;
+    if (combinator === "not") {
+      const operand = inner ?? (Array.isArray(guards) ? guards[0] : undefined);
+      return `not(${guardName(operand) ?? "?"})`;
+    }
+    if ((combinator === "and" || combinator === "or") && Array.isArray(guards)) {
+      return `${combinator}(${guards.map((entry) => guardName(entry) ?? "?").join(", ")})`;
     }
     return "(inline)";
   }

@@ -21,6 +21,8 @@ import { authenticationMachine } from "../../machines/authentication.ts";
 import { sessionInitMachine } from "../../machines/session_init.ts";
 import { handshakeMachine } from "../../machines/handshake.ts";
 import { keyUpdateMachine } from "../../machines/key_update.ts";
+import { readyMachine } from "../../machines/ready.ts";
+import type { ReadyInput } from "../../machines/_ready_setup.ts";
 
 /** One registered statechart. */
 export interface RegisteredStatechart {
@@ -58,6 +60,14 @@ export const SAMPLE_HANDSHAKE_INPUT: HandshakeInput = {
 
 /** A valid key-update input, for probing emitted commands. */
 export const SAMPLE_KEY_UPDATE_INPUT: KeyUpdateInput = {
+  role: "responder",
+  epoch: 2,
+  interval: 300_000,
+  maxDuration: 10_000,
+};
+
+/** A valid ready-phase input, for probing emitted commands. */
+export const SAMPLE_READY_INPUT: ReadyInput = {
   role: "responder",
   epoch: 2,
   interval: 300_000,
@@ -110,6 +120,14 @@ export const STATECHARTS: readonly RegisteredStatechart[] = [
     source: "machines/handshake.ts",
     machine: handshakeMachine,
     sampleInput: SAMPLE_HANDSHAKE_INPUT,
+  },
+  {
+    id: "ready",
+    description:
+      "After ready: data and extender updates, key updates and the close handshake, side by side",
+    source: "machines/ready.ts",
+    machine: readyMachine,
+    sampleInput: SAMPLE_READY_INPUT,
   },
   {
     id: "keyUpdate",
