@@ -25,6 +25,8 @@ const KEY_UPDATE_ORDER = [
   "responder:keyUpdateReady",
 ];
 
+const CLOSE_ORDER = ["initiator:close", "responder:close"];
+
 function sentKinds(events: readonly TraceEvent[]): string[] {
   return events.flatMap((event) =>
     event.type === "frame" && event.direction === "sent" && !event.noise
@@ -207,12 +209,64 @@ Deno.test("simulateHandshakeTrace() behaviour", async (t) => {
     assert.deepEqual(simulateHandshakeTrace(), trace);
   });
 
-  await t.step("sends the handshake messages in protocol order, then a key update", () => {
-    assert.deepEqual(sentKinds(trace), [...HANDSHAKE_ORDER, ...KEY_UPDATE_ORDER]);
+  await t.step("sends the handshake messages in protocol order, a key update, then Close", () => {
+    assert.deepEqual(sentKinds(trace), [...HANDSHAKE_ORDER, ...KEY_UPDATE_ORDER, ...CLOSE_ORDER]);
     assert.deepEqual(
-      sentKinds(simulateHandshakeTrace({ keyUpdate: false, noise: false })),
+      sentKinds(simulateHandshakeTrace({ keyUpdate: false, close: false, noise: false })),
       HANDSHAKE_ORDER,
     );
+    assert.deepEqual(
+      sentKinds(simulateHandshakeTrace({ keyUpdate: false })),
+      [...HANDSHAKE_ORDER, ...CLOSE_ORDER],
+    );
+  });
+
+  await t.step("answers the initiator's Close with the responder's, then both are closed", () => {
+    const tail = trace.filter((event) =>
+      (event.type === "frame" && event.kind === "close") || event.type === "end" ||
+      (event.type === "state" && event.state.includes("lifecycle.closing"))
+    ).map((event) =>
+      event.type === "frame"
+        ? `${event.role} ${event.direction} close`
+        : event.type === "end"
+        ? `${event.role} ${event.outcome}`
+        : `${event.role} closing`
+    );
+    assert.deepEqual(tail, [
+      "initiator ready",
+      "responder ready",
+      "initiator sent close",
+      "initiator closing",
+      "responder received close",
+      "responder sent close",
+      "responder closed",
+      "initiator received close",
+      "initiator closed",
+    ]);
+  });
+
+  await t.step("traces the ready statechart's regions one state event each", () => {
+    const states = (role: string): string[] =>
+      trace.flatMap((event) =>
+        event.type === "state" && event.role === role && event.state.startsWith("ready.")
+          ? [event.state]
+          : []
+      );
+    assert.deepEqual(states("initiator"), [
+      "ready.active.lifecycle.open",
+      "ready.active.keyUpdate.idle",
+      "ready.active.keyUpdate.updating.answering",
+      "ready.active.keyUpdate.updating.awaitingReady",
+      "ready.active.keyUpdate.idle",
+      "ready.active.lifecycle.closing",
+      "ready.closed",
+    ]);
+    assert.deepEqual(states("responder").slice(2, 6), [
+      "ready.active.keyUpdate.updating.offering",
+      "ready.active.keyUpdate.updating.awaitingAnswer",
+      "ready.active.keyUpdate.updating.finishing",
+      "ready.active.keyUpdate.idle",
+    ]);
   });
 
   await t.step("opens with the initiator's noise and receives every frame once", () => {
@@ -249,21 +303,23 @@ Deno.test("simulateHandshakeTrace() behaviour", async (t) => {
 
   await t.step("names only states the exported statecharts have", () => {
     const handshake = new Set(statechartToJson("handshake").states.map((state) => state.path));
-    const keyUpdate = new Set(statechartToJson("keyUpdate").states.map((state) => state.path));
+    const ready = new Set(statechartToJson("ready").states.map((state) => state.path));
     for (const event of trace) {
       if (event.type !== "state") continue;
-      const known = event.state.startsWith("keyUpdate.")
-        ? keyUpdate.has(event.state.slice("keyUpdate.".length))
+      const known = event.state.startsWith("ready.")
+        ? ready.has(event.state.slice("ready.".length))
         : handshake.has(event.state);
       assert.ok(known, event.state);
     }
   });
 
-  await t.step("ends both sides in ready", () => {
+  await t.step("reaches ready on both sides, then closed", () => {
     const ends = trace.filter((event) => event.type === "end");
-    assert.deepEqual(ends.map((event) => [event.role, event.outcome]), [
-      ["initiator", "ready"],
-      ["responder", "ready"],
+    assert.deepEqual(ends.map((event) => [event.role, event.outcome, event.code]), [
+      ["initiator", "ready", undefined],
+      ["responder", "ready", undefined],
+      ["responder", "closed", undefined],
+      ["initiator", "closed", undefined],
     ]);
   });
 
@@ -295,7 +351,11 @@ Deno.test("simulateHandshakeTrace() behaviour", async (t) => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 500 }), fc.boolean(), (tenths, noise) => {
         const events = simulateHandshakeTrace({ latency: tenths / 10, noise });
-        assert.deepEqual(sentKinds(events), [...HANDSHAKE_ORDER, ...KEY_UPDATE_ORDER]);
+        assert.deepEqual(sentKinds(events), [
+          ...HANDSHAKE_ORDER,
+          ...KEY_UPDATE_ORDER,
+          ...CLOSE_ORDER,
+        ]);
         for (let index = 1; index < events.length; index++) {
           assert.ok(events[index]!.at >= events[index - 1]!.at);
         }

@@ -13,7 +13,9 @@
  * result back, {@linkcode runStandInPair} runs both roles back to back in FIFO
  * order, and {@linkcode standInInput} builds a statechart input with defaults.
  * Commands that need no crypto (`frame.send`, `keys.*`, `flight.retransmit`)
- * stay with each user, which models its own channel. The vocabulary its users
+ * stay with each user, which models its own channel; the ready phase's reports
+ * (`message.deliver`, `extenders.record`, `keyUpdate.done`, `session.ended`)
+ * need no answer ({@linkcode isReport}). The vocabulary its users
  * share lives here too: {@linkcode ROLES}, {@linkcode otherRole},
  * {@linkcode commandsOf}, {@linkcode equalBytes}, the default suite and share.
  *
@@ -32,7 +34,7 @@ import type {
   KeyExchangeSlot,
   Role,
 } from "../../machines/_setup.ts";
-import type { KeyUpdateCommand, KeyUpdateEvent } from "../../machines/key_update.ts";
+import type { ReadyCommand, ReadyEvent } from "../../machines/_ready_setup.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { AuthenticationMessage } from "../codec/message_types.ts";
 import { bytesToHex } from "../_hex.ts";
@@ -42,11 +44,31 @@ import {
   type PeerVerdict,
 } from "../handshake_policy.ts";
 
-/** A command of the handshake or the key-update statechart. */
-export type StandInCommand = HandshakeCommand | KeyUpdateCommand;
+/** A command of the handshake or a ready-phase statechart (ready, key update). */
+export type StandInCommand = HandshakeCommand | ReadyCommand;
 
-/** An event of the handshake or the key-update statechart. */
-export type StandInEvent = HandshakeEvent | KeyUpdateEvent;
+/** An event of the handshake or a ready-phase statechart (ready, key update). */
+export type StandInEvent = HandshakeEvent | ReadyEvent;
+
+/** The ready phase's reports to the application: the runtime acts on them, nothing answers. */
+const REPORTS: ReadonlySet<string> = new Set([
+  "message.deliver",
+  "extenders.record",
+  "keyUpdate.done",
+  "session.ended",
+]);
+
+/**
+ * Whether a command only reports to the application (data delivered,
+ * extenders recorded, a key update done, the session ended): no event
+ * answers it.
+ *
+ * @param command A command of any statechart.
+ * @returns `true` for a report.
+ */
+export function isReport(command: StandInCommand): boolean {
+  return REPORTS.has(command.type);
+}
 
 /** An executable action as `transition()` returns it. */
 export interface ExecutableAction {
@@ -201,10 +223,11 @@ export function fixedStandIn(options: FixedStandInOptions = {}): StandInCrypto {
  * The event that feeds a crypto command's stand-in result back to its
  * statechart.
  *
- * @param command A command of the handshake or key-update statechart.
+ * @param command A command of the handshake or a ready-phase statechart.
  * @param crypto What this side answers.
  * @returns The result event, or `undefined` for a command that is not crypto
- *   work (`frame.send`, `keys.*`, `flight.retransmit`, …).
+ *   work (`frame.send`, `keys.*`, `flight.retransmit`) or only reports
+ *   ({@linkcode isReport}).
  */
 export function standInResult(
   command: StandInCommand,
@@ -239,6 +262,12 @@ export function standInResult(
       };
     case "keyUpdate.finish":
       return { type: "crypto.updateFinished", nextInterval: crypto.nextInterval };
+    case "message.deliver":
+    case "extenders.record":
+    case "keyUpdate.done":
+    case "session.ended":
+      // Reports to the application: nothing answers them.
+      return undefined;
     default:
       return undefined;
   }
