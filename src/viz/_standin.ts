@@ -14,8 +14,8 @@
  * order, and {@linkcode standInInput} builds a statechart input with defaults.
  * Commands that need no crypto (`frame.send`, `keys.*`, `flight.retransmit`)
  * stay with each user, which models its own channel; the ready phase's reports
- * (`message.deliver`, `extenders.record`, `keyUpdate.done`, `session.ended`)
- * need no answer ({@linkcode isReport}). The vocabulary its users
+ * (`message.deliver`, `extenders.record`, `keyUpdate.done`, `session.settled`,
+ * `session.ended`) need no answer ({@linkcode isReport}). The vocabulary its users
  * share lives here too: {@linkcode ROLES}, {@linkcode otherRole},
  * {@linkcode commandsOf}, {@linkcode equalBytes}, the default suite and share.
  *
@@ -55,13 +55,14 @@ const REPORTS: ReadonlySet<string> = new Set([
   "message.deliver",
   "extenders.record",
   "keyUpdate.done",
+  "session.settled",
   "session.ended",
 ]);
 
 /**
  * Whether a command only reports to the application (data delivered,
- * extenders recorded, a key update done, the session ended): no event
- * answers it.
+ * extenders recorded, a key update done, how the session ends settled, the
+ * session ended): no event answers it.
  *
  * @param command A command of any statechart.
  * @returns `true` for a report.
@@ -265,6 +266,7 @@ export function standInResult(
     case "message.deliver":
     case "extenders.record":
     case "keyUpdate.done":
+    case "session.settled":
     case "session.ended":
       // Reports to the application: nothing answers them.
       return undefined;
