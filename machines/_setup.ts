@@ -628,21 +628,25 @@ export const FAILED_STATE = {
 type PhaseConfig = Parameters<typeof handshakeSetup.createStateConfig>[0];
 
 /**
- * Wraps one phase (built for streams) into a statechart of its own that
- * ends in `completed` or `failed`, for tests, diagrams and exploration of
- * that phase alone.
+ * Wraps one phase into a statechart of its own that ends in `completed` or
+ * `failed`, for tests, diagrams and exploration of that phase alone.
  *
  * @param id The phase name, also the machine id.
- * @param phase The phase's states.
+ * @param phase The phase's states, built for `variant`.
+ * @param variant The transport the phase was built for (streams by default).
  * @returns The standalone statechart.
  */
 // deno-lint-ignore explicit-function-return-type
-export function standalonePhase(id: PhaseName, phase: PhaseConfig) {
+export function standalonePhase(
+  id: PhaseName,
+  phase: PhaseConfig,
+  variant: TransportVariant = "stream",
+) {
   return handshakeSetup.createMachine({
     id,
     context: createHandshakeContext,
     initial: id,
-    on: rootTransitions("stream"),
+    on: rootTransitions(variant),
     output: handshakeOutput,
     states: {
       [id]: { ...phase, onDone: "completed" },

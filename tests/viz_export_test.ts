@@ -112,10 +112,14 @@ Deno.test("statechartToJson() behaviour", async (t) => {
     const sent = new Set(chart.transitions.flatMap((transition) => transition.sends));
     assert.deepEqual([...sent].sort(), [...HANDSHAKE_MESSAGES].sort());
     const offer = chart.transitions.find((transition) =>
-      transition.source === "primaryKeyExchange.offering"
+      transition.source === "primaryKeyExchange.start" &&
+      transition.targets.includes("primaryKeyExchange.awaitingAnswer")
     );
     assert.deepEqual(offer?.sends, ["beginPrimaryKeyExchange"]);
-    assert.deepEqual(offer?.actions.map((action) => action.emits), ["frame.send"]);
+    assert.deepEqual(offer?.actions.map((action) => action.emits), [
+      "keyExchange.offer",
+      "keyExchange.prepare",
+    ]);
   });
 
   await t.step("resolves every send action of every statechart to a message kind", () => {
@@ -162,7 +166,8 @@ Deno.test("statechartToJson() behaviour", async (t) => {
   });
 
   await t.step("gives every phase a phaseTimeout and every waiting state a retransmission", () => {
-    for (const { id } of listStatecharts().filter((chart) => chart.id !== "keyUpdate")) {
+    const readyPhase = new Set(["keyUpdate", "ready"]);
+    for (const { id } of listStatecharts().filter((chart) => !readyPhase.has(chart.id))) {
       const chart = statechartToJson(id);
       const waiting = new Set(
         chart.transitions.filter((transition) =>
@@ -183,6 +188,94 @@ Deno.test("statechartToJson() behaviour", async (t) => {
       }
     }
   });
+});
+
+Deno.test("statechartToJson() describes the ready phase", async (t) => {
+  const chart = statechartToJson("ready");
+  const state = (path: string) => chart.states.find((entry) => entry.path === path);
+
+  await t.step("as parallel regions: lifecycle and the key-update cycle", () => {
+    assert.equal(state("active")?.type, "parallel");
+    assert.deepEqual(
+      chart.states.filter((entry) => entry.parent === "active").map((entry) => entry.key),
+      ["lifecycle", "keyUpdate"],
+    );
+    assert.equal(state("active.lifecycle")?.initial, "active.lifecycle.open");
+    assert.equal(state("active.keyUpdate")?.initial, "active.keyUpdate.idle");
+  });
+
+  await t.step("whose key-update region has the standalone key-update cycle's states", () => {
+    const standalone = statechartToJson("keyUpdate").states
+      .filter((entry) => entry.path !== "" && entry.path !== "failed")
+      .map((entry) => `active.keyUpdate.${entry.path}`);
+    const region = chart.states.filter((entry) => entry.path.startsWith("active.keyUpdate."))
+      .map((entry) => entry.path);
+    assert.deepEqual(region, standalone);
+  });
+
+  await t.step("sends Close and the key-update messages", () => {
+    const sent = new Set(chart.transitions.flatMap((transition) => transition.sends));
+    assert.deepEqual([...sent].sort(), [
+      "beginKeyUpdate",
+      "close",
+      "endKeyUpdate",
+      "keyUpdateReady",
+    ]);
+  });
+
+  await t.step("names combined guards instead of calling them inline", () => {
+    for (const { id } of listStatecharts()) {
+      for (const transition of statechartToJson(id).transitions) {
+        assert.ok(!transition.guard?.includes("(inline)"), `${id}: ${transition.guard}`);
+      }
+    }
+    const guards = new Set(chart.transitions.map((transition) => transition.guard));
+    assert.ok(guards.has("and(isForNextEpoch, isOpen)"));
+    assert.ok(guards.has("not(isOpen)"));
+  });
+});
+
+/**
+ * Where Mermaid puts each state: it creates a state in the block where it
+ * first meets its id, so an edge written in the wrong block moves a state.
+ */
+function mermaidBlocks(mermaid: string): Map<string, string> {
+  const firstSeen = new Map<string, string>();
+  const stack = [""];
+  const see = (id: string): void => {
+    if (id !== "[*]" && !firstSeen.has(id)) firstSeen.set(id, stack.at(-1)!);
+  };
+  for (const raw of mermaid.split("\n")) {
+    const line = raw.trim();
+    const composite = /^state "[^"]*" as (\S+) \{$/.exec(line);
+    const simple = /^state (?:"[^"]*" as )?(\S+)(?: <<choice>>)?$/.exec(line);
+    const edge = /^(\S+) --> (\S+)/.exec(line);
+    const text = /^(\S+) : /.exec(line);
+    if (composite !== null) {
+      see(composite[1]!);
+      stack.push(composite[1]!);
+    } else if (line === "}") stack.pop();
+    else if (simple !== null) see(simple[1]!);
+    else if (edge !== null) {
+      see(edge[1]!);
+      see(edge[2]!);
+    } else if (text !== null) see(text[1]!);
+  }
+  return firstSeen;
+}
+
+Deno.test("statechartToMermaid() puts every state of every statechart in its parent", () => {
+  for (const { id } of listStatecharts()) {
+    const chart = statechartToJson(id);
+    const blocks = mermaidBlocks(statechartToMermaid(id));
+    const idOf = (path: string): string => path === "" ? "" : path.split(".").join("__");
+    for (const state of chart.states.slice(1)) {
+      const block = blocks.get(idOf(state.path));
+      // Final children of a phase are drawn as the phase's [*].
+      if (block === undefined && state.type === "final" && state.parent !== "") continue;
+      assert.equal(block, idOf(state.parent ?? ""), `${id}: ${state.path}`);
+    }
+  }
 });
 
 Deno.test("statechartToMermaid() behaviour", async (t) => {
@@ -213,9 +306,22 @@ Deno.test("statechartToMermaid() behaviour", async (t) => {
     assert.match(mermaid, /after handshakeTimeout → ERR_TIMEOUT/);
   });
 
+  await t.step("separates the regions of a parallel state with --", () => {
+    const ready = statechartToMermaid("ready");
+    assert.match(
+      ready,
+      /\n {4}state "lifecycle" as active__lifecycle \{\n[^]*\n {4}\}\n {4}--\n {4}state "keyUpdate" as active__keyUpdate \{\n/,
+    );
+    // An edge that leaves the regions is written where both ends are: at the top.
+    assert.match(ready, /\n {2}active__lifecycle__open --> settled : peer\.close/);
+  });
+
   await t.step("uses choice states for role branches and [*] for phase ends", () => {
     assert.match(mermaid, /state primaryKeyExchange__start <<choice>>/);
-    assert.match(mermaid, /primaryKeyExchange__answering --> \[\*\] : crypto\.answered/);
+    assert.match(
+      mermaid,
+      /primaryKeyExchange__awaitingOffer --> \[\*\] : peer\.beginPrimaryKeyExchange/,
+    );
     assert.doesNotMatch(mermaid, /;/);
   });
 });
@@ -228,6 +334,34 @@ Deno.test("statechartToDot() behaviour", async (t) => {
         assert.ok(dot.includes(`id="state:${state.path}"`), `${id}: ${state.path}`);
       }
     }
+  });
+
+  await t.step("declares every node an edge of every statechart starts or ends at", () => {
+    for (const { id } of listStatecharts()) {
+      const dot = statechartToDot(id);
+      const declared = new Set([...dot.matchAll(/^\s*("[^"]+") \[id=/gm)].map((match) => match[1]));
+      for (const [, tail, head] of dot.matchAll(/^\s*("[^"]+") -> ("[^"]+")/gm)) {
+        assert.ok(declared.has(tail) && declared.has(head), `${id}: ${tail} -> ${head}`);
+      }
+    }
+  });
+
+  await t.step("enters a parallel state through a fork bar into each region", () => {
+    const dot = statechartToDot("ready");
+    assert.match(dot, /"initial:active" \[id="initial:active", class="initial fork"/);
+    for (const region of ["lifecycle", "keyUpdate"]) {
+      assert.ok(
+        dot.includes(
+          `"initial:active" -> "initial:active.${region}" [arrowsize=0.6, lhead="cluster_active.${region}"];`,
+        ),
+        region,
+      );
+    }
+    assert.match(dot, /class="phase parallel";/);
+    assert.equal(dot.match(/class="phase region";/g)?.length, 2);
+    // Loops on a cluster have no node to hang on: they are listed in its label.
+    assert.match(dot, /peer\.extenderData \/ deliverMessage/);
+    assert.doesNotMatch(dot, /"initial:active" -> "initial:active"/);
   });
 
   await t.step("clusters the handshake's phases and lays out top to bottom", () => {

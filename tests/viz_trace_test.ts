@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseTrace, TraceRecorder, traceToMermaidSequence } from "../src/viz/trace.ts";
+import {
+  mergeTraces,
+  parseTrace,
+  TraceRecorder,
+  traceToMermaidSequence,
+} from "../src/viz/trace.ts";
+import { initiate, respond } from "../src/session/session.ts";
+import { createMemoryPair } from "../src/transport/memory.ts";
 import { simulateHandshakeTrace } from "../src/viz/simulate.ts";
 import type { TraceEvent } from "../src/viz/trace_types.ts";
 import { statechartToJson } from "../src/viz/export.ts";
@@ -24,6 +31,8 @@ const KEY_UPDATE_ORDER = [
   "initiator:endKeyUpdate",
   "responder:keyUpdateReady",
 ];
+
+const CLOSE_ORDER = ["initiator:close", "responder:close"];
 
 function sentKinds(events: readonly TraceEvent[]): string[] {
   return events.flatMap((event) =>
@@ -197,7 +206,116 @@ Deno.test("traceToMermaidSequence() behaviour", async (t) => {
       () => traceToMermaidSequence([{ type: "nope" } as unknown as TraceEvent]),
       TypeError,
     );
+    assert.throws(() => traceToMermaidSequence(SAMPLE, { origin: Number.NaN }), TypeError);
   });
+
+  await t.step("shows times relative to the first event, on any time base", () => {
+    const base = 1_767_225_600_000.25;
+    const shifted = SAMPLE.map((event) => ({ ...event, at: event.at + base }));
+    assert.equal(traceToMermaidSequence(shifted, { title: "sample" }), mermaid);
+    assert.match(
+      traceToMermaidSequence(SAMPLE, { origin: -1 }),
+      /R->>I: beginMetaExchange · epoch 0 · 82 B · 1\.2 ms\n/,
+    );
+  });
+
+  await t.step("merges both peers' events in time order, whatever order they come in", () => {
+    const responder = SAMPLE.filter((event) => event.role === "responder");
+    const initiator = SAMPLE.filter((event) => event.role === "initiator");
+    assert.equal(
+      traceToMermaidSequence([...responder, ...initiator], { title: "sample" }),
+      mermaid,
+    );
+  });
+
+  await t.step("draws a frame received before it was sent (clocks apart) once", () => {
+    const [sent, received] = [SAMPLE[2]!, SAMPLE[3]!];
+    const skewed = traceToMermaidSequence([{ ...received, at: 0.1 }, sent]);
+    assert.equal(skewed.match(/beginMetaExchange/g)?.length, 1);
+    assert.doesNotMatch(skewed, /\(received\)/);
+  });
+});
+
+Deno.test("mergeTraces() behaviour", async (t) => {
+  await t.step("orders by at and keeps the order of ties", () => {
+    const a: TraceEvent = { type: "state", at: 2, role: "initiator", state: "a" };
+    const b: TraceEvent = { type: "state", at: 1, role: "responder", state: "b" };
+    const c: TraceEvent = { type: "state", at: 2, role: "responder", state: "c" };
+    const d: TraceEvent = { type: "state", at: 2, role: "initiator", state: "d" };
+    assert.deepEqual(mergeTraces([a, d], [b, c]), [b, a, d, c]);
+    assert.deepEqual(mergeTraces(), []);
+  });
+
+  await t.step("rejects an element that is not a trace event with TypeError", () => {
+    assert.throws(
+      () => mergeTraces([{ type: "state", at: "now" } as unknown as TraceEvent]),
+      TypeError,
+    );
+  });
+});
+
+/**
+ * Pairs the n-th frame of a kind one side sent with the n-th of that kind the
+ * other side received, whatever their order in the trace.
+ *
+ * @returns [index sent, index received] pairs.
+ */
+function framePairs(events: readonly TraceEvent[]): [number, number][] {
+  const indexes = new Map<string, { sent: number[]; received: number[] }>();
+  events.forEach((event, index) => {
+    if (event.type !== "frame") return;
+    const sender = event.direction === "sent"
+      ? event.role
+      : event.role === "initiator"
+      ? "responder"
+      : "initiator";
+    const key = `${sender} ${event.kind}`;
+    const entry = indexes.get(key) ?? { sent: [], received: [] };
+    entry[event.direction].push(index);
+    indexes.set(key, entry);
+  });
+  return [...indexes].flatMap(([key, { sent, received }]) => {
+    assert.equal(received.length, sent.length, `${key}: every frame sent is received once`);
+    return sent.map((index, n) => [index, received[n]!] as [number, number]);
+  });
+}
+
+Deno.test("mergeTraces() puts every frame of a recorded two-peer session after it was sent", async () => {
+  // Each peer records its own trace, saved apart as a user would.
+  const recorders = { initiator: new TraceRecorder(), responder: new TraceRecorder() };
+  const [a, b] = createMemoryPair();
+  const options = { requireAuthentication: false } as const;
+  const initiator = initiate(a, {
+    ...options,
+    onTrace: (event) => recorders.initiator.record(event),
+  });
+  const responder = respond(b, {
+    ...options,
+    onTrace: (event) => recorders.responder.record(event),
+  });
+  await Promise.all([initiator.ready, responder.ready]);
+  await responder.updateKeys();
+  await initiator.close();
+  await responder.closed;
+  const saved = [JSON.stringify(recorders.responder), JSON.stringify(recorders.initiator)];
+
+  const merged = mergeTraces(...saved.map((text) => parseTrace(text)));
+  const pairs = framePairs(merged);
+  const kinds = pairs.map(([sent]) => (merged[sent] as { kind: string }).kind);
+  for (const kind of ["beginMetaExchange", "endSessionInit", "keyUpdateReady", "close"]) {
+    assert.ok(kinds.includes(kind), kind);
+  }
+  assert.equal(kinds.filter((kind) => kind === "close").length, 2, "Close answered by Close");
+  for (const [sent, received] of pairs) {
+    const [out, back] = [merged[sent]!, merged[received]!];
+    assert.ok(
+      back.at >= out.at && received > sent,
+      `${back.role} received ${(back as { kind: string }).kind} at ${back.at}, sent at ${out.at}`,
+    );
+  }
+  const mermaid = traceToMermaidSequence(merged);
+  assert.match(mermaid, /Note (left of I|right of R): metaExchange\.\w+ · 0\.0 ms\n/);
+  assert.doesNotMatch(mermaid, /\(received\)/, "every received frame is paired with its sending");
 });
 
 Deno.test("simulateHandshakeTrace() behaviour", async (t) => {
@@ -207,12 +325,68 @@ Deno.test("simulateHandshakeTrace() behaviour", async (t) => {
     assert.deepEqual(simulateHandshakeTrace(), trace);
   });
 
-  await t.step("sends the handshake messages in protocol order, then a key update", () => {
-    assert.deepEqual(sentKinds(trace), [...HANDSHAKE_ORDER, ...KEY_UPDATE_ORDER]);
+  await t.step("sends the handshake messages in protocol order, a key update, then Close", () => {
+    assert.deepEqual(sentKinds(trace), [...HANDSHAKE_ORDER, ...KEY_UPDATE_ORDER, ...CLOSE_ORDER]);
     assert.deepEqual(
-      sentKinds(simulateHandshakeTrace({ keyUpdate: false, noise: false })),
+      sentKinds(simulateHandshakeTrace({ keyUpdate: false, close: false, noise: false })),
       HANDSHAKE_ORDER,
     );
+    assert.deepEqual(
+      sentKinds(simulateHandshakeTrace({ keyUpdate: false })),
+      [...HANDSHAKE_ORDER, ...CLOSE_ORDER],
+    );
+  });
+
+  await t.step("answers the initiator's Close with the responder's, then both are closed", () => {
+    const tail = trace.filter((event) =>
+      (event.type === "frame" && event.kind === "close") || event.type === "end" ||
+      (event.type === "state" && event.state.includes("lifecycle.closing"))
+    ).map((event) =>
+      event.type === "frame"
+        ? `${event.role} ${event.direction} close`
+        : event.type === "end"
+        ? `${event.role} ${event.outcome}`
+        : `${event.role} closing`
+    );
+    assert.deepEqual(tail, [
+      "initiator ready",
+      "responder ready",
+      "initiator sent close",
+      "initiator closing",
+      "responder received close",
+      "responder sent close",
+      "responder closed",
+      "initiator received close",
+      "initiator closed",
+    ]);
+  });
+
+  await t.step("traces the ready statechart's regions one state event each", () => {
+    const states = (role: string): string[] =>
+      trace.flatMap((event) =>
+        event.type === "state" && event.role === role && event.state.startsWith("ready.")
+          ? [event.state]
+          : []
+      );
+    // The close may go on in states nested in `closing`.
+    const initiator = states("initiator").map((state) =>
+      state.replace(/(lifecycle\.closing)\..*$/, "$1")
+    );
+    assert.deepEqual(initiator, [
+      "ready.active.lifecycle.open",
+      "ready.active.keyUpdate.idle",
+      "ready.active.keyUpdate.updating.answering",
+      "ready.active.keyUpdate.updating.awaitingReady",
+      "ready.active.keyUpdate.idle",
+      "ready.active.lifecycle.closing",
+      "ready.closed",
+    ]);
+    assert.deepEqual(states("responder").slice(2, 6), [
+      "ready.active.keyUpdate.updating.offering",
+      "ready.active.keyUpdate.updating.awaitingAnswer",
+      "ready.active.keyUpdate.updating.finishing",
+      "ready.active.keyUpdate.idle",
+    ]);
   });
 
   await t.step("opens with the initiator's noise and receives every frame once", () => {
@@ -249,21 +423,23 @@ Deno.test("simulateHandshakeTrace() behaviour", async (t) => {
 
   await t.step("names only states the exported statecharts have", () => {
     const handshake = new Set(statechartToJson("handshake").states.map((state) => state.path));
-    const keyUpdate = new Set(statechartToJson("keyUpdate").states.map((state) => state.path));
+    const ready = new Set(statechartToJson("ready").states.map((state) => state.path));
     for (const event of trace) {
       if (event.type !== "state") continue;
-      const known = event.state.startsWith("keyUpdate.")
-        ? keyUpdate.has(event.state.slice("keyUpdate.".length))
+      const known = event.state.startsWith("ready.")
+        ? ready.has(event.state.slice("ready.".length))
         : handshake.has(event.state);
       assert.ok(known, event.state);
     }
   });
 
-  await t.step("ends both sides in ready", () => {
+  await t.step("reaches ready on both sides, then closed", () => {
     const ends = trace.filter((event) => event.type === "end");
-    assert.deepEqual(ends.map((event) => [event.role, event.outcome]), [
-      ["initiator", "ready"],
-      ["responder", "ready"],
+    assert.deepEqual(ends.map((event) => [event.role, event.outcome, event.code]), [
+      ["initiator", "ready", undefined],
+      ["responder", "ready", undefined],
+      ["responder", "closed", undefined],
+      ["initiator", "closed", undefined],
     ]);
   });
 
@@ -295,7 +471,11 @@ Deno.test("simulateHandshakeTrace() behaviour", async (t) => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 500 }), fc.boolean(), (tenths, noise) => {
         const events = simulateHandshakeTrace({ latency: tenths / 10, noise });
-        assert.deepEqual(sentKinds(events), [...HANDSHAKE_ORDER, ...KEY_UPDATE_ORDER]);
+        assert.deepEqual(sentKinds(events), [
+          ...HANDSHAKE_ORDER,
+          ...KEY_UPDATE_ORDER,
+          ...CLOSE_ORDER,
+        ]);
         for (let index = 1; index < events.length; index++) {
           assert.ok(events[index]!.at >= events[index - 1]!.at);
         }

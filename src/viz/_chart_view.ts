@@ -27,6 +27,8 @@ import type {
 export interface ChartView {
   readonly chart: StatechartJson;
   readonly root: StatechartState;
+  /** Every state by path. */
+  readonly states: ReadonlyMap<string, StatechartState>;
   /** Children paths per parent path, in document order. */
   readonly children: ReadonlyMap<string, readonly StatechartState[]>;
   /** Transitions per source path, in document order. */
@@ -46,6 +48,7 @@ export function chartView(chart: StatechartJson): ChartView {
   if (root === undefined || root.parent !== null) {
     throw new TypeError(`Cannot draw statechart "${chart.id}": the first state must be the root`);
   }
+  const states = new Map(chart.states.map((state) => [state.path, state]));
   const children = new Map<string, StatechartState[]>();
   for (const state of chart.states) {
     if (state.parent === null) continue;
@@ -71,7 +74,7 @@ export function chartView(chart: StatechartJson): ChartView {
       titles.set(state.path, state.key);
     }
   }
-  return { chart, root, children, outgoing, titles };
+  return { chart, root, states, children, outgoing, titles };
 }
 
 /**

@@ -64,9 +64,22 @@ function small(text: string, color: string, bold = false): string {
   return `<font point-size="9" color="${color}">${inner}</font>`;
 }
 
+function isCluster(state: StatechartState): boolean {
+  return state.type === "compound" || state.type === "parallel";
+}
+
+/** A region of a parallel state: one of the children that run side by side. */
+function isRegion(view: ChartView, state: StatechartState): boolean {
+  return state.parent !== null && view.states.get(state.parent)?.type === "parallel";
+}
+
 function stateLabel(view: ChartView, state: StatechartState): string {
   const title = view.titles.get(state.path) ?? state.key;
-  const lines = [`<b>${html(title)}</b>`];
+  const lines = [`<b>${html(isRegion(view, state) ? `‖ ${title}` : title)}</b>`];
+  if (state.type === "parallel") {
+    const regions = (view.children.get(state.path) ?? []).map((child) => child.key);
+    lines.push(small(`parallel: ${regions.join(" ‖ ")}`, MUTED));
+  }
   for (const action of state.entry) {
     lines.push(
       action.sends === null
@@ -77,8 +90,20 @@ function stateLabel(view: ChartView, state: StatechartState): string {
   for (const action of state.exit) lines.push(small(`exit / ${actionText(action)}`, MUTED));
   for (const transition of view.outgoing.get(state.path) ?? []) {
     if (isIgnore(transition)) lines.push(small(`ignores ${whenText(transition)}`, MUTED));
+    else if (isCluster(state) && isInternal(transition)) {
+      // A loop on a cluster has no node to attach to: list it like an entry action.
+      const sends = transition.sends.map((kind) => ` ⇢ ${kind}`).join("");
+      const others = otherActionTexts(transition);
+      const actions = others.length === 0 ? "" : ` / ${others.join(", ")}`;
+      lines.push(small(`${whenText(transition)}${actions}${sends}`, MUTED));
+    }
   }
   return `<${lines.join("<br/>")}>`;
+}
+
+/** A targetless transition that does something (an internal transition). */
+function isInternal(transition: StatechartTransition): boolean {
+  return transition.targets.length === 0 && transition.failure === null && !isIgnore(transition);
 }
 
 function transitionLabel(transition: StatechartTransition): string {
@@ -104,10 +129,13 @@ function failureLabel(transitions: readonly StatechartTransition[]): string {
     `${rows.join("")}</table>>`;
 }
 
-/** Where an edge into a state ends: the node, or a compound state's initial marker. */
+/**
+ * Where an edge into a state ends: the node, or a compound state's initial
+ * marker (a parallel state's fork bar), clipped at the cluster.
+ */
 function headOf(view: ChartView, path: string): { node: string; lhead?: string } {
-  const state = view.chart.states.find((entry) => entry.path === path);
-  if (state !== undefined && (state.type === "compound" || state.type === "parallel")) {
+  const state = view.states.get(path);
+  if (state !== undefined && isCluster(state)) {
     return { node: initialName(path), lhead: clusterName(path) };
   }
   return { node: nodeName(path) };
@@ -115,7 +143,7 @@ function headOf(view: ChartView, path: string): { node: string; lhead?: string }
 
 /** Where an edge out of a state starts: the node, or a compound state's final child. */
 function tailOf(view: ChartView, state: StatechartState): { node: string; ltail?: string } {
-  if (state.type !== "compound" && state.type !== "parallel") return { node: nodeName(state.path) };
+  if (!isCluster(state)) return { node: nodeName(state.path) };
   const final = (view.children.get(state.path) ?? []).find((child) => child.type === "final");
   return final === undefined
     ? { node: initialName(state.path), ltail: clusterName(state.path) }
@@ -214,6 +242,10 @@ class DotWriter {
   }
 
   #initialMarker(depth: number, parent: StatechartState): void {
+    if (parent.type === "parallel") {
+      this.#fork(depth, parent);
+      return;
+    }
     if (parent.initial === null) return;
     const marker = initialName(parent.path);
     this.#line(
@@ -235,8 +267,38 @@ class DotWriter {
     this.#edges.push(`  ${marker} -> ${head.node} [arrowsize=0.6${extra}];`);
   }
 
+  /**
+   * A parallel state is entered through a fork bar: one edge from it into
+   * each region, which all start together.
+   */
+  #fork(depth: number, parallel: StatechartState): void {
+    const marker = initialName(parallel.path);
+    this.#line(
+      depth,
+      `${marker} ${
+        attributes({
+          id: marker,
+          class: quote("initial fork"),
+          shape: "box",
+          style: quote("filled"),
+          width: "0.9",
+          height: "0.05",
+          fixedsize: "true",
+          label: '""',
+          fillcolor: quote(INK),
+          color: quote(INK),
+        })
+      };`,
+    );
+    for (const region of this.#view.children.get(parallel.path) ?? []) {
+      const head = headOf(this.#view, region.path);
+      const extra = head.lhead === undefined ? "" : `, lhead=${head.lhead}`;
+      this.#edges.push(`  ${marker} -> ${head.node} [arrowsize=0.6${extra}];`);
+    }
+  }
+
   #state(depth: number, state: StatechartState): void {
-    if (state.type === "compound" || state.type === "parallel") {
+    if (isCluster(state)) {
       this.#cluster(depth, state);
     } else {
       this.#leaf(depth, state);
@@ -247,13 +309,19 @@ class DotWriter {
   #cluster(depth: number, state: StatechartState): void {
     this.#line(depth, `subgraph ${clusterName(state.path)} {`);
     this.#line(depth + 1, `id=${nodeName(state.path)};`);
-    this.#line(
-      depth + 1,
-      `class=${quote(state.type === "parallel" ? "phase parallel" : "phase")};`,
-    );
+    const region = isRegion(this.#view, state);
+    const classes = ["phase", ...(state.type === "parallel" ? ["parallel"] : [])];
+    if (region) classes.push("region");
+    this.#line(depth + 1, `class=${quote(classes.join(" "))};`);
     this.#line(depth + 1, `label=${stateLabel(this.#view, state)};`);
-    this.#line(depth + 1, `labeljust="l"; style="rounded,filled"; penwidth=1.2;`);
-    this.#line(depth + 1, `fillcolor="#f8fafc"; color="#94a3b8"; fontsize=12;`);
+    if (region) {
+      // Regions of a parallel state run side by side: dashed, like UML's region separators.
+      this.#line(depth + 1, `labeljust="l"; style="rounded,dashed,filled"; penwidth=1.2;`);
+      this.#line(depth + 1, `fillcolor="white"; color="#64748b"; fontsize=12;`);
+    } else {
+      this.#line(depth + 1, `labeljust="l"; style="rounded,filled"; penwidth=1.2;`);
+      this.#line(depth + 1, `fillcolor="#f8fafc"; color="#94a3b8"; fontsize=12;`);
+    }
     this.#initialMarker(depth + 1, state);
     for (const child of this.#view.children.get(state.path) ?? []) this.#state(depth + 1, child);
     this.#line(depth, "}");
@@ -327,7 +395,7 @@ class DotWriter {
           })
         };`,
       );
-      if (state.type !== "compound" && state.type !== "parallel") {
+      if (!isCluster(state)) {
         this.#line(depth, `{ rank=same; ${nodeName(state.path)}; ${marker}; }`);
       }
       const tail = tailOf(this.#view, state);
@@ -337,9 +405,9 @@ class DotWriter {
       );
     }
     for (const transition of outgoing) {
-      if (transition.failure === null && !isIgnore(transition)) {
-        this.#edge(tailOf(this.#view, state), transition);
-      }
+      if (transition.failure !== null || isIgnore(transition)) continue;
+      if (isCluster(state) && isInternal(transition)) continue; // in the cluster's label
+      this.#edge(tailOf(this.#view, state), transition);
     }
   }
 
@@ -367,12 +435,24 @@ class DotWriter {
     return { node: quote("any:") };
   }
 
-  /** The note listing root transitions (valid in every state), beside `failed`. */
+  /**
+   * The note listing root transitions (valid in every state), beside
+   * `failed`, on the last row with the outcomes.
+   */
   #rootNote(): void {
     const { root } = this.#view;
     const outgoing = this.#view.outgoing.get(root.path) ?? [];
-    if (outgoing.length === 0) return;
     const failed = (this.#view.children.get(root.path) ?? []).find(isFailedState);
+    const outcome = (this.#view.children.get(root.path) ?? []).find((state) =>
+      state.type === "final" && !isFailedState(state)
+    );
+    if (outgoing.length === 0) {
+      // No note: the two outcomes still share the last row.
+      if (failed !== undefined && outcome !== undefined) {
+        this.#line(1, `{ rank=same; ${nodeName(outcome.path)}; ${nodeName(failed.path)}; }`);
+      }
+      return;
+    }
     const failures = outgoing.filter((transition) => transition.failure !== null);
     const rows = [
       `<tr><td align="left" colspan="2">${small("in any state", INK, true)}</td></tr>`,
@@ -402,9 +482,6 @@ class DotWriter {
     );
     if (failed !== undefined && failures.length > 0) {
       // The outcomes share the last row: the note, `failed`, and the other final state.
-      const outcome = (this.#view.children.get(root.path) ?? []).find((state) =>
-        state.type === "final" && !isFailedState(state)
-      );
       const peers = outcome === undefined ? "" : ` ${nodeName(outcome.path)};`;
       this.#line(1, `{ rank=same; ${note}; ${nodeName(failed.path)};${peers} }`);
       this.#edges.push(

@@ -47,6 +47,8 @@ class MermaidWriter {
   readonly #view: ChartView;
   readonly #lines: string[] = [];
   readonly #classes = new Map<string, string[]>();
+  /** Transitions that leave their block, by the path of the block they are written in. */
+  readonly #crossing = new Map<string, string[]>();
 
   constructor(view: ChartView) {
     this.#view = view;
@@ -85,9 +87,47 @@ class MermaidWriter {
   /** Writes the children of a compound state (or the root) and their transitions. */
   #body(depth: number, parent: StatechartState): void {
     const children = this.#view.children.get(parent.path) ?? [];
+    if (parent.type === "parallel") {
+      // Regions run side by side: Mermaid's concurrency separator between them.
+      children.forEach((child, index) => {
+        if (index > 0) this.#line(depth, "--");
+        this.#declare(depth, child);
+        this.#transitions(depth, child);
+      });
+      return;
+    }
     for (const child of children) this.#declare(depth, child);
     if (parent.initial !== null) this.#line(depth, `[*] --> ${this.#target(parent.initial)}`);
     for (const child of children) this.#transitions(depth, child);
+    for (const line of this.#crossing.get(parent.path) ?? []) this.#line(depth, line);
+  }
+
+  /**
+   * The composite a transition is written in: the innermost one that holds
+   * both ends (never a parallel state, whose body is split into regions).
+   * Mermaid creates a state where it first meets its id, so an edge to a
+   * state outside the current block must not be written inside it.
+   */
+  #blockOf(source: StatechartState, target: string): string {
+    let block = source.parent ?? "";
+    for (;;) {
+      const holds = block === "" || target === block || target.startsWith(`${block}.`);
+      const state = this.#view.states.get(block);
+      if (holds && state?.type !== "parallel") return block;
+      block = state?.parent ?? "";
+    }
+  }
+
+  /** Writes an edge in its block: here, or where the block's body ends. */
+  #edge(depth: number, source: StatechartState, target: string, line: string): void {
+    const block = this.#blockOf(source, target);
+    if (block === (source.parent ?? "")) {
+      this.#line(depth, line);
+      return;
+    }
+    const lines = this.#crossing.get(block) ?? [];
+    lines.push(line);
+    this.#crossing.set(block, lines);
   }
 
   /** A final child of a compound state is drawn as Mermaid's `[*]`. */
@@ -97,7 +137,7 @@ class MermaidWriter {
   }
 
   #target(path: string): string {
-    const state = this.#view.chart.states.find((entry) => entry.path === path);
+    const state = this.#view.states.get(path);
     return state !== undefined && this.#isInnerFinal(state) ? "[*]" : idOf(path);
   }
 
@@ -154,7 +194,9 @@ class MermaidWriter {
       const label = transitionLabel(transition);
       const suffix = label === "" ? "" : ` : ${label}`;
       const targets = transition.targets.length === 0 ? [state.path] : transition.targets;
-      for (const target of targets) this.#line(depth, `${id} --> ${this.#target(target)}${suffix}`);
+      for (const target of targets) {
+        this.#edge(depth, state, target, `${id} --> ${this.#target(target)}${suffix}`);
+      }
     }
     if (state.type === "final" && state.parent === this.#view.root.path) {
       this.#line(depth, `${id} --> [*]`);

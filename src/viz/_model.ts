@@ -82,15 +82,30 @@ class EmitProbe {
       }
     }
     if (typeof emitted !== "object" || emitted === null) return { emits: null, sends: null };
-    const command = emitted as { readonly type?: unknown; readonly message?: { kind?: unknown } };
+    const command = emitted as {
+      readonly type?: unknown;
+      readonly kind?: unknown;
+      readonly message?: { kind?: unknown };
+    };
     const emits = typeof command.type === "string" ? command.type : null;
-    const kind = command.message?.kind;
-    if (emits === "frame.send") {
+    const kind = command.message?.kind ?? command.kind;
+    if (emits !== null && SENDING_COMMANDS.has(emits)) {
       return { emits, sends: typeof kind === "string" ? kind : sendsFromParams(params) };
     }
     return { emits, sends: null };
   }
 }
+
+/**
+ * The commands that put a handshake message on the wire: `frame.send`, and
+ * the crypto commands that make a share or proof and send it in one step.
+ */
+const SENDING_COMMANDS: ReadonlySet<string> = new Set([
+  "frame.send",
+  "keyExchange.offer",
+  "keyExchange.answer",
+  "identity.prove",
+]);
 
 /**
  * A stand-in event of the given type for evaluating emit expressions: it
@@ -165,10 +180,14 @@ function guardName(guard: unknown): string | null {
       guards?: unknown;
       guard?: unknown;
     };
-    if (type === "xstate.not") return `not(${guardName(inner) ?? "?"})`;
-    if ((type === "xstate.and" || type === "xstate.or") && Array.isArray(guards)) {
-      const op = type === "xstate.and" ? "and" : "or";
-      return `${op}(${guards.map((entry) => guardName(entry) ?? "?").join(", ")})`;
+    // XState marks its combinators by `type` in some versions, by the function's name in others.
+    const combinator = typeof type === "string" ? type.replace(/^xstate\./, "") : guard.name;
+    if (combinator === "not") {
+      const operand = inner ?? (Array.isArray(guards) ? guards[0] : undefined);
+      return `not(${guardName(operand) ?? "?"})`;
+    }
+    if ((combinator === "and" || combinator === "or") && Array.isArray(guards)) {
+      return `${combinator}(${guards.map((entry) => guardName(entry) ?? "?").join(", ")})`;
     }
     return "(inline)";
   }

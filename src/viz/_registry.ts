@@ -14,13 +14,16 @@ import type { AnyStateMachine } from "xstate";
 import type { HandshakeInput } from "../../machines/_setup.ts";
 import type { KeyUpdateInput } from "../../machines/key_update.ts";
 import { DEFAULT_PREFERENCES } from "../handshake_policy.ts";
-import { metaExchangeMachine } from "../../machines/meta_exchange.ts";
-import { primaryKeyExchangeMachine } from "../../machines/primary_key_exchange.ts";
-import { secondaryKeyExchangeMachine } from "../../machines/secondary_key_exchange.ts";
-import { authenticationMachine } from "../../machines/authentication.ts";
-import { sessionInitMachine } from "../../machines/session_init.ts";
-import { handshakeMachine } from "../../machines/handshake.ts";
+import { standalonePhase } from "../../machines/_setup.ts";
+import { metaExchangePhase } from "../../machines/meta_exchange.ts";
+import { primaryKeyExchangePhase } from "../../machines/primary_key_exchange.ts";
+import { secondaryKeyExchangePhase } from "../../machines/secondary_key_exchange.ts";
+import { authenticationPhase } from "../../machines/authentication.ts";
+import { sessionInitPhase } from "../../machines/session_init.ts";
+import { datagramHandshakeMachine } from "../../machines/handshake.ts";
 import { keyUpdateMachine } from "../../machines/key_update.ts";
+import { readyMachine } from "../../machines/ready.ts";
+import type { ReadyInput } from "../../machines/_ready_setup.ts";
 
 /** One registered statechart. */
 export interface RegisteredStatechart {
@@ -64,52 +67,75 @@ export const SAMPLE_KEY_UPDATE_INPUT: KeyUpdateInput = {
   maxDuration: 10_000,
 };
 
+/** A valid ready-phase input, for probing emitted commands. */
+export const SAMPLE_READY_INPUT: ReadyInput = {
+  role: "responder",
+  epoch: 2,
+  interval: 300_000,
+  maxDuration: 10_000,
+};
+
 /**
  * Every statechart, phases first in protocol order, then their composition,
- * then what runs after `ready`. A new machine is one more entry.
+ * then what runs after `ready`. A new machine is one more entry. The
+ * handshake and its phases are drawn as built for datagrams, the complete
+ * specification: on a stream the same statecharts lack only the
+ * retransmission transitions and the duplicate rule (PROTOCOL.md §5.6).
  */
 export const STATECHARTS: readonly RegisteredStatechart[] = [
   {
     id: "metaExchange",
     description: "Phase 1: protocol version, session ids, authentication policy, algorithm choice",
     source: "machines/meta_exchange.ts",
-    machine: metaExchangeMachine,
+    machine: standalonePhase("metaExchange", metaExchangePhase("datagram"), "datagram"),
     sampleInput: SAMPLE_HANDSHAKE_INPUT,
   },
   {
     id: "primaryKeyExchange",
     description: "Phase 2: the classical key exchange; records switch to epoch 1",
     source: "machines/primary_key_exchange.ts",
-    machine: primaryKeyExchangeMachine,
+    machine: standalonePhase("primaryKeyExchange", primaryKeyExchangePhase("datagram"), "datagram"),
     sampleInput: SAMPLE_HANDSHAKE_INPUT,
   },
   {
     id: "secondaryKeyExchange",
     description: "Phase 3: the post-quantum key exchange; records switch to epoch 2",
     source: "machines/secondary_key_exchange.ts",
-    machine: secondaryKeyExchangeMachine,
+    machine: standalonePhase(
+      "secondaryKeyExchange",
+      secondaryKeyExchangePhase("datagram"),
+      "datagram",
+    ),
     sampleInput: SAMPLE_HANDSHAKE_INPUT,
   },
   {
     id: "authentication",
     description: "Phase 4: identity proofs over the transcript hash",
     source: "machines/authentication.ts",
-    machine: authenticationMachine,
+    machine: standalonePhase("authentication", authenticationPhase("datagram"), "datagram"),
     sampleInput: SAMPLE_HANDSHAKE_INPUT,
   },
   {
     id: "sessionInit",
     description: "Phase 5: each side announces its extenders",
     source: "machines/session_init.ts",
-    machine: sessionInitMachine,
+    machine: standalonePhase("sessionInit", sessionInitPhase("datagram"), "datagram"),
     sampleInput: SAMPLE_HANDSHAKE_INPUT,
   },
   {
     id: "handshake",
     description: "The handshake: the five phases in order, then ready",
     source: "machines/handshake.ts",
-    machine: handshakeMachine,
+    machine: datagramHandshakeMachine,
     sampleInput: SAMPLE_HANDSHAKE_INPUT,
+  },
+  {
+    id: "ready",
+    description:
+      "After ready: data and extender updates, key updates and the close handshake, side by side",
+    source: "machines/ready.ts",
+    machine: readyMachine,
+    sampleInput: SAMPLE_READY_INPUT,
   },
   {
     id: "keyUpdate",

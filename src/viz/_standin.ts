@@ -13,7 +13,9 @@
  * the event that feeds its result back, {@linkcode runStandInPair} runs both roles back to back in FIFO
  * order, and {@linkcode standInInput} builds a statechart input with defaults.
  * Commands that need no crypto (`frame.send`, `keys.*`, `flight.retransmit`)
- * stay with each user, which models its own channel. The vocabulary its users
+ * stay with each user, which models its own channel; the ready phase's reports
+ * (`message.deliver`, `extenders.record`, `keyUpdate.done`, `session.settled`,
+ * `session.ended`) need no answer ({@linkcode isReport}). The vocabulary its users
  * share lives here too: {@linkcode ROLES}, {@linkcode otherRole},
  * {@linkcode commandsOf}, {@linkcode equalBytes}, the default suite and share.
  *
@@ -32,7 +34,7 @@ import type {
   KeyExchangeSlot,
   Role,
 } from "../../machines/_setup.ts";
-import type { KeyUpdateCommand, KeyUpdateEvent } from "../../machines/key_update.ts";
+import type { ReadyCommand, ReadyEvent } from "../../machines/_ready_setup.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { AuthenticationMessage, Message } from "../codec/message_types.ts";
 import { bytesToHex } from "../_hex.ts";
@@ -42,11 +44,32 @@ import {
   type PeerVerdict,
 } from "../handshake_policy.ts";
 
-/** A command of the handshake or the key-update statechart. */
-export type StandInCommand = HandshakeCommand | KeyUpdateCommand;
+/** A command of the handshake or a ready-phase statechart (ready, key update). */
+export type StandInCommand = HandshakeCommand | ReadyCommand;
 
-/** An event of the handshake or the key-update statechart. */
-export type StandInEvent = HandshakeEvent | KeyUpdateEvent;
+/** An event of the handshake or a ready-phase statechart (ready, key update). */
+export type StandInEvent = HandshakeEvent | ReadyEvent;
+
+/** The ready phase's reports to the application: the runtime acts on them, nothing answers. */
+const REPORTS: ReadonlySet<string> = new Set([
+  "message.deliver",
+  "extenders.record",
+  "keyUpdate.done",
+  "session.settled",
+  "session.ended",
+]);
+
+/**
+ * Whether a command only reports to the application (data delivered,
+ * extenders recorded, a key update done, how the session ends settled, the
+ * session ended): no event answers it.
+ *
+ * @param command A command of any statechart.
+ * @returns `true` for a report.
+ */
+export function isReport(command: StandInCommand): boolean {
+  return REPORTS.has(command.type);
+}
 
 /** An executable action as `transition()` returns it. */
 export interface ExecutableAction {
@@ -209,10 +232,11 @@ export interface StandInEffect {
  * What the stand-in does for one command: the message a crypto command sends
  * (an offer, an answer, a proof) and the event that feeds a result back.
  *
- * @param command A command of the handshake or ready statechart.
+ * @param command A command of the handshake or a ready-phase statechart.
  * @param crypto What this side answers.
  * @returns The effect, empty for a command that is not crypto work
- *   (`frame.send`, `keys.*`, `flight.retransmit`, …), which each user models.
+ *   (`frame.send`, `keys.*`, `flight.retransmit`, …), which each user models,
+ *   or that only reports ({@linkcode isReport}).
  */
 export function standInEffect(command: StandInCommand, crypto: StandInCrypto): StandInEffect {
   switch (command.type) {
@@ -250,6 +274,13 @@ export function standInEffect(command: StandInCommand, crypto: StandInCrypto): S
       };
     case "keyUpdate.finish":
       return { event: { type: "crypto.updateFinished", nextInterval: crypto.nextInterval } };
+    case "message.deliver":
+    case "extenders.record":
+    case "keyUpdate.done":
+    case "session.settled":
+    case "session.ended":
+      // Reports to the application: nothing answers them.
+      return {};
     default:
       return {};
   }

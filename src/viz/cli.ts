@@ -1,7 +1,7 @@
 /**
  * `deno task viz`: writes every statechart as JSON, Mermaid, DOT and SVG to
- * `machines/diagrams/`, plus `handshake.sequence.mmd` (a simulated handshake
- * and key update as a sequence diagram), and removes diagram files of
+ * `machines/diagrams/`, plus `handshake.sequence.mmd` (a simulated handshake,
+ * key update and close as a sequence diagram), and removes diagram files of
  * statecharts that no longer exist.
  *
  * ```sh
@@ -19,19 +19,20 @@ import { traceToMermaidSequence } from "./trace.ts";
 const REPOSITORY_ROOT = new URL("../../", import.meta.url);
 const DIAGRAM_EXTENSIONS = [".json", ".mmd", ".dot", ".svg"];
 
-/** The sequence diagram of a simulated handshake and key update, for the README. */
+/** The sequence diagram of a simulated handshake, key update and close, for the docs. */
 export const SEQUENCE_DIAGRAM_PATH = `${DIAGRAM_DIRECTORY}/handshake.sequence.mmd`;
 
 /**
  * Every file `deno task viz` writes: the statechart diagrams and the
- * sequence diagram of a handshake and key update simulated by the statecharts.
+ * sequence diagram of a handshake, key update and close simulated by the
+ * statecharts.
  *
  * @returns The files, sorted by path.
  */
 export async function allDiagramFiles(): Promise<DiagramFile[]> {
   const files = await statechartDiagramFiles();
   const sequence = traceToMermaidSequence(simulateHandshakeTrace(), {
-    title: "Handshake and key update, simulated by the statecharts",
+    title: "Handshake, key update and close, simulated by the statecharts",
     states: false,
   });
   files.push({ path: SEQUENCE_DIAGRAM_PATH, content: sequence });

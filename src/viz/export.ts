@@ -9,7 +9,9 @@
  * `deno task viz` writes every format to `machines/diagrams/`.
  *
  * What the diagrams show: states (compound states as clusters, the
- * handshake's phases numbered in order), events, guards in `[brackets]`,
+ * handshake's phases numbered in order; a parallel state's regions as dashed
+ * clusters side by side, entered together through a fork bar, or separated by
+ * `--` in Mermaid), events, guards in `[brackets]`,
  * named timeouts (`after phaseTimeout`), the reason code of every failure
  * transition, and each message a transition puts on the wire (`⇢ kind`).
  * Failure transitions of a state end in a red "failed" marker beside it that

@@ -1,7 +1,11 @@
 /**
  * The live inspector: a local web page that shows both peers' statecharts
- * side by side with the active state highlighted, and the frame sequence
- * growing while a handshake (then a key update) runs.
+ * side by side with the active state highlighted (the handshake's, then the
+ * ready phase's, one active state per parallel region), and the frame
+ * sequence growing while a handshake, a key update and the close run. Each
+ * statechart zooms and pans (wheel or pinch around the pointer, drag, the
+ * keys `+ - 0 f` and arrows, the buttons fit and focus), and by default
+ * follows the active phase. Times count from the run's first event.
  *
  * ```sh
  * deno task inspect                 # random free port, printed

@@ -1,14 +1,19 @@
 /**
- * Deterministic handshake traces produced by the statecharts themselves.
+ * Deterministic session traces produced by the statecharts themselves.
  *
  * {@linkcode simulateHandshakeTrace} runs the real `handshake` statechart for
- * both roles (and then the real `keyUpdate` statechart) on a simulated
- * clock, wired back to back. The runtime's work is stood in for: key shares,
- * proofs and verdicts are zero bytes of the right length and fixed answers,
- * and no key is ever derived. What is real: the order of states, messages and
- * key switches the statecharts decide, and each message's body size from the
- * codec. It exists for tests, for the inspector's replay, and to show key
- * updates before the session runtime runs them.
+ * both roles, then the real `ready` statechart (a key update, then the close
+ * handshake: Close answered by Close) on a simulated clock, wired back to
+ * back through the stand-in runtime (`_standin.ts`). The runtime's work is
+ * stood in for: key shares, proofs and verdicts are zero bytes of the right
+ * length and fixed answers, and no key is ever derived. What is real: the
+ * order of states, messages and key switches the statecharts decide, and each
+ * message's body size from the codec. It exists for tests, for the
+ * inspector's replay, and for the sequence diagram in `machines/diagrams/`.
+ *
+ * The ready statechart's parallel regions are traced one `state` event per
+ * region that changed, each a full path (`ready.active.lifecycle.open`,
+ * `ready.active.keyUpdate.updating.offering`).
  *
  * @module
  */
@@ -22,10 +27,13 @@ import type { KeyExchangeName } from "../crypto/types.ts";
 import { DEFAULT_PREFERENCES, type NegotiatedSuite } from "../handshake_policy.ts";
 import type { KeyExchangeSlot } from "../../machines/_setup.ts";
 import { handshakeMachine } from "../../machines/handshake.ts";
-import { keyUpdateMachine } from "../../machines/key_update.ts";
+import { readyMachine } from "../../machines/ready.ts";
+import type { ReadyInput, ReadyOutcome } from "../../machines/_ready_setup.ts";
 import type { TraceEvent, TraceRole } from "./trace_types.ts";
 import {
   fixedStandIn,
+  isReport,
+  otherRole,
   STANDIN_SUITE,
   type StandInCommand,
   type StandInCrypto,
@@ -48,6 +56,11 @@ export interface SimulationOptions {
   readonly scenario?: SimulationScenario;
   /** After `ready`, let the responder run one key update (default `true`). */
   readonly keyUpdate?: boolean;
+  /**
+   * After `ready` (and the key update), let the initiator close: its Close is
+   * answered by the responder's, and both end `closed` (default `true`).
+   */
+  readonly close?: boolean;
   /** The initiator opens with a noise frame, and noise follows `ready` (default `true`). */
   readonly noise?: boolean;
   /** One-way delivery time in ms (default 2). */
@@ -73,14 +86,19 @@ interface Peer {
   readonly role: TraceRole;
   readonly crypto: StandInCrypto;
   handshake: AnyActorRef;
-  keyUpdate: AnyActorRef | undefined;
+  /** The ready statechart, once the handshake is ready. */
+  ready: AnyActorRef | undefined;
   sendEpoch: number;
   receiveEpoch: number;
-  state: string;
+  /** The active leaf states, as traced. */
+  states: readonly string[];
+  /** The handshake is over. */
   done: boolean;
   /** Commands waiting for the one being executed. */
   readonly commands: StandInCommand[];
   working: boolean;
+  /** The session is over (after the handshake failed, or the ready phase ended). */
+  ended: boolean;
 }
 
 interface Task {
@@ -95,14 +113,16 @@ function shareLength(name: KeyExchangeName, part: "offer" | "answer"): number {
   return part === "offer" ? exchange.offerLength : exchange.answerLength;
 }
 
-function stateString(value: unknown): string {
-  if (typeof value === "string") return value;
+/** Every active leaf of a state value as a dotted path, in document order (one per region). */
+function leafPaths(value: unknown): string[] {
+  if (typeof value === "string") return [value];
   if (typeof value === "object" && value !== null) {
-    const [key, child] = Object.entries(value)[0] ?? ["", undefined];
-    const rest = stateString(child);
-    return rest === "" ? key : `${key}.${rest}`;
+    return Object.entries(value).flatMap(([key, child]) => {
+      const rest = leafPaths(child);
+      return rest.length === 0 ? [key] : rest.map((path) => `${key}.${path}`);
+    });
   }
-  return "";
+  return [];
 }
 
 class Simulation {
@@ -115,9 +135,13 @@ class Simulation {
   #order = 0;
   #suite: NegotiatedSuite | undefined;
 
-  constructor(scenario: SimulationScenario, latency: number) {
+  /** Whether peers go on to the ready statechart once the handshake is ready. */
+  readonly #readyPhase: boolean;
+
+  constructor(scenario: SimulationScenario, latency: number, readyPhase: boolean) {
     this.#scenario = scenario;
     this.#latency = latency;
+    this.#readyPhase = readyPhase;
     this.#peers = {
       initiator: this.#peer("initiator"),
       responder: this.#peer("responder"),
@@ -175,17 +199,18 @@ class Simulation {
       role,
       crypto,
       handshake: actor,
-      keyUpdate: undefined,
+      ready: undefined,
       sendEpoch: 0,
       receiveEpoch: 0,
-      state: "",
+      states: [],
       done: false,
       commands: [],
       working: false,
+      ended: false,
     };
     actor.on("*", (command) => this.#command(peer, command as StandInCommand));
     actor.subscribe((snapshot) => {
-      this.#enter(peer, stateString(snapshot.value));
+      this.#enter(peer, leafPaths(snapshot.value));
       if (snapshot.status === "done" && !peer.done) {
         peer.done = true;
         const output = snapshot.output as
@@ -194,6 +219,7 @@ class Simulation {
         if (output.status === "ready") {
           this.#suite ??= output.suite;
           this.#record({ type: "end", at: this.#now, role, outcome: "ready" });
+          if (this.#readyPhase) this.#startReady(peer);
         } else {
           this.#record({
             type: "end",
@@ -202,11 +228,7 @@ class Simulation {
             outcome: "failed",
             code: output.failure.code,
           });
-          // The runtime closes the transport: the other side sees it close.
-          const other = this.#other(peer);
-          this.#later(this.#latency, () => {
-            if (!other.done) other.handshake.send({ type: "transport.closed" });
-          });
+          this.#closeTransport(peer);
         }
       }
     });
@@ -214,7 +236,17 @@ class Simulation {
   }
 
   #other(peer: Peer): Peer {
-    return this.#peers[peer.role === "initiator" ? "responder" : "initiator"];
+    return this.#peers[otherRole(peer.role)];
+  }
+
+  /** The runtime closes the transport of an ended session: the other side sees it close. */
+  #closeTransport(peer: Peer): void {
+    peer.ended = true;
+    const other = this.#other(peer);
+    this.#later(this.#latency, () => {
+      if (other.ended) return;
+      (other.ready ?? other.handshake).send({ type: "transport.closed" });
+    });
   }
 
   #record(event: TraceEvent): void {
@@ -222,10 +254,15 @@ class Simulation {
     this.#events.push({ ...event, at: Math.round(event.at * 1000) / 1000 });
   }
 
-  #enter(peer: Peer, state: string): void {
-    if (state === peer.state) return;
-    peer.state = state;
-    this.#record({ type: "state", at: this.#now, role: peer.role, state });
+  /** Traces each active leaf that was not active before, in document order. */
+  #enter(peer: Peer, states: readonly string[]): void {
+    const before = new Set(peer.states);
+    peer.states = states;
+    for (const state of states) {
+      if (!before.has(state)) {
+        this.#record({ type: "state", at: this.#now, role: peer.role, state });
+      }
+    }
   }
 
   #later(delay: number, run: () => void): void {
@@ -282,13 +319,10 @@ class Simulation {
         size,
         noise,
       });
-      if (noise) return;
+      if (noise || other.ended) return;
       const event = { type: `peer.${message.kind}`, message };
-      if (message.kind.endsWith("KeyUpdate") || message.kind === "keyUpdateReady") {
-        other.keyUpdate?.send(event);
-      } else if (!other.done) {
-        other.handshake.send(event);
-      }
+      if (other.ready !== undefined) other.ready.send(event);
+      else if (!other.done) other.handshake.send(event);
     });
   }
 
@@ -341,38 +375,61 @@ class Simulation {
         this.#keys(peer, command.epoch, "receive");
         return;
     }
-    const actor = command.type.startsWith("keyUpdate.") ? peer.keyUpdate : peer.handshake;
-    if (actor === undefined) return;
+    // `session.ended` among them: the end is traced once the statechart is done.
+    if (isReport(command)) return;
+    const actor = peer.ready ?? peer.handshake;
     const { send, event } = standInEffect(command, peer.crypto);
     if (send === undefined && event === undefined) return;
-    const work = WORK_MS[command.type as keyof typeof WORK_MS] ?? 0;
+    const work = WORK_MS[command.type] ?? 0;
     // The result is there once the work is done; the commands after it wait.
     this.#later(work, () => {
+      if (peer.ended) return;
       if (send !== undefined) this.#transmit(peer, send);
       if (event !== undefined) actor.send(event);
     });
     return work;
   }
 
-  /** Starts the key-update statechart on both peers; `starter` asks for an update. */
-  startKeyUpdate(starter: TraceRole): void {
-    for (const peer of [this.peer("responder"), this.peer("initiator")]) {
-      const actor = createActor(keyUpdateMachine, {
-        input: { role: peer.role, epoch: 2, interval: 600_000, maxDuration: 10_000 },
-        clock: new SimulatedClock(),
-      });
-      peer.keyUpdate = actor;
-      actor.on("*", (command) => this.#command(peer, command as StandInCommand));
-      actor.subscribe((snapshot) => this.#enter(peer, `keyUpdate.${stateString(snapshot.value)}`));
-      actor.start();
-    }
-    this.peer(starter).keyUpdate?.send({ type: "local.requestUpdate" });
+  /** The ready phase ended: trace it as the runtime does, then let go of the transport. */
+  #ended(peer: Peer, outcome: ReadyOutcome): void {
+    this.#record({
+      type: "end",
+      at: this.#now,
+      role: peer.role,
+      outcome: "closed",
+      ...(outcome.code === undefined ? {} : { code: outcome.code }),
+    });
+    this.#closeTransport(peer);
+  }
+
+  /** Hands a peer over to the ready statechart, as the runtime does at `ready`. */
+  #startReady(peer: Peer): void {
+    const input: ReadyInput = {
+      role: peer.role,
+      epoch: peer.sendEpoch,
+      interval: 600_000,
+      maxDuration: 10_000,
+    };
+    // The simulated clocks never advance: no timer fires, every step is a message.
+    const actor = createActor(readyMachine, { input, clock: new SimulatedClock() });
+    peer.ready = actor;
+    actor.on("*", (command) => this.#command(peer, command as StandInCommand));
+    actor.subscribe((snapshot) => {
+      this.#enter(peer, leafPaths(snapshot.value).map((path) => `ready.${path}`));
+      if (snapshot.status === "done" && !peer.ended) this.#ended(peer, snapshot.output);
+    });
+    actor.start();
+  }
+
+  /** A local request to one peer's ready statechart (`local.requestUpdate`, `local.close`). */
+  request(role: TraceRole, type: "local.requestUpdate" | "local.close"): void {
+    this.peer(role).ready?.send({ type });
   }
 
   stop(): void {
     for (const peer of Object.values(this.#peers)) {
       peer.handshake.stop();
-      peer.keyUpdate?.stop();
+      peer.ready?.stop();
     }
   }
 }
@@ -380,20 +437,24 @@ class Simulation {
 /**
  * Produces a deterministic trace of both peers by running the real
  * statecharts back to back on a simulated clock (see the module doc for what
- * is stood in for). The same options always give the same events.
+ * is stood in for): the handshake, then in the ready phase a key update
+ * started by the responder and the close handshake started by the
+ * initiator. The same options always give the same events; times count from
+ * 0 in simulated milliseconds.
  *
- * @param options The scenario, whether to add a key update and noise, the latency.
+ * @param options The scenario, whether to add a key update, the close and noise, the latency.
  * @returns The events of both peers in the order they happened.
  * @throws {RangeError} If `latency` is negative or not finite.
+ * @throws {TypeError} If `scenario` is unknown.
  *
- * @example Both peers reach ready, then rotate to epoch 3
+ * @example Both peers reach ready, rotate to epoch 3, then close
  * ```ts
  * import { simulateHandshakeTrace } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
  *
  * const trace = simulateHandshakeTrace();
  * const ends = trace.filter((event) => event.type === "end");
- * assert.deepEqual(ends.map((event) => event.outcome), ["ready", "ready"]);
+ * assert.deepEqual(ends.map((event) => event.outcome), ["ready", "ready", "closed", "closed"]);
  * assert.ok(trace.some((event) => event.type === "keys" && event.epoch === 3));
  * ```
  */
@@ -409,7 +470,9 @@ export function simulateHandshakeTrace(options: SimulationOptions = {}): TraceEv
     throw new TypeError(`Cannot simulate handshake: unknown scenario "${scenario}"`);
   }
   const noise = options.noise ?? true;
-  const simulation = new Simulation(scenario, latency);
+  const keyUpdate = options.keyUpdate ?? true;
+  const close = options.close ?? true;
+  const simulation = new Simulation(scenario, latency, keyUpdate || close);
   try {
     simulation.start(noise);
     simulation.run();
@@ -420,8 +483,12 @@ export function simulateHandshakeTrace(options: SimulationOptions = {}): TraceEv
       simulation.sendNoise(simulation.peer("responder"), 96);
       simulation.run();
     }
-    if (ready && (options.keyUpdate ?? true)) {
-      simulation.startKeyUpdate("responder");
+    if (ready && keyUpdate) {
+      simulation.request("responder", "local.requestUpdate");
+      simulation.run();
+    }
+    if (ready && close) {
+      simulation.request("initiator", "local.close");
       simulation.run();
     }
     return simulation.events;

@@ -1,6 +1,7 @@
 /**
  * Handshake traces: a bounded recorder for {@linkcode TraceEvent}s, a
- * parser for saved traces, and a Mermaid `sequenceDiagram` of a trace.
+ * parser for saved traces, a merge of both peers' traces, and a Mermaid
+ * `sequenceDiagram` of a trace.
  *
  * ```ts ignore
  * const recorder = new TraceRecorder();
@@ -8,6 +9,12 @@
  * await session.ready;
  * await Deno.writeTextFile("trace.json", JSON.stringify(recorder));
  * ```
+ *
+ * Times: a session stamps `at` with its clock's time (with the system clock,
+ * milliseconds since the Unix epoch), so the traces of two peers share one
+ * time base and merge by `at` ({@linkcode mergeTraces}). What this module
+ * shows counts from the first event (`0.0 ms`), so hand-written or simulated
+ * traces that count from 0 read the same.
  *
  * @module
  */
@@ -228,12 +235,56 @@ export function parseTrace(input: unknown): TraceEvent[] {
   });
 }
 
+/**
+ * Merges traces (each peer's, or several recordings) into one, in `at`
+ * order. Events with the same `at` keep their order: the order of the
+ * arguments, then each trace's own order. The traces must share a time base,
+ * as the traces of sessions on one clock do.
+ *
+ * @param traces The traces, each in recording order.
+ * @returns A new array of the same event objects, earliest first.
+ * @throws {TypeError} If an element is not a trace event.
+ *
+ * @example Two peers recorded apart, merged
+ * ```ts
+ * import type { TraceEvent } from "@qgate/handshake";
+ * import { mergeTraces } from "./trace.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const responder: TraceEvent[] = [
+ *   { type: "frame", at: 1_000.2, role: "responder", direction: "sent", kind: "beginMetaExchange", epoch: 0, size: 83, noise: false },
+ * ];
+ * const initiator: TraceEvent[] = [
+ *   { type: "state", at: 1_000, role: "initiator", state: "metaExchange.awaitingOffer" },
+ *   { type: "frame", at: 1_000.9, role: "initiator", direction: "received", kind: "beginMetaExchange", epoch: 0, size: 83, noise: false },
+ * ];
+ * const merged = mergeTraces(initiator, responder);
+ * assert.deepEqual(merged.map((event) => event.at), [1_000, 1_000.2, 1_000.9]);
+ * ```
+ */
+export function mergeTraces(...traces: readonly (readonly TraceEvent[])[]): TraceEvent[] {
+  const all = traces.flat();
+  all.forEach((event, index) => {
+    const problem = traceEventProblem(event);
+    if (problem !== undefined) {
+      throw new TypeError(`Cannot merge traces: event ${index}: ${problem}`);
+    }
+  });
+  // Array.prototype.sort is stable: ties keep their order.
+  return all.sort((a, b) => a.at - b.at);
+}
+
 /** Options of {@linkcode traceToMermaidSequence}. */
 export interface MermaidSequenceOptions {
   /** A title above the diagram. */
   readonly title?: string;
   /** Show state changes as notes (default `true`). */
   readonly states?: boolean;
+  /**
+   * The time shown as `0.0 ms`, on the trace's time base (default: the
+   * earliest event's `at`).
+   */
+  readonly origin?: number;
 }
 
 const PEER: Readonly<Record<TraceRole, { id: string; side: string }>> = {
@@ -251,12 +302,40 @@ function safe(text: string): string {
     .replaceAll("\n", " ");
 }
 
-function frameLabel(frame: TraceFrameEvent, unmatched: boolean): string {
+function frameLabel(frame: TraceFrameEvent, origin: number, unmatched: boolean): string {
   const kind = frame.noise ? `~ noise ~` : frame.kind;
   const seen = unmatched && frame.direction === "received" ? " (received)" : "";
   return safe(
-    `${kind} · epoch ${frame.epoch} · ${frame.size} B · ${milliseconds(frame.at)}${seen}`,
+    `${kind} · epoch ${frame.epoch} · ${frame.size} B · ${milliseconds(frame.at - origin)}${seen}`,
   );
+}
+
+/**
+ * Pairs each received frame with the frame the other side sent: per
+ * direction, the n-th `kind` received with the n-th `kind` sent, whatever
+ * their order in the trace.
+ *
+ * @returns The indexes of received frames that have a sent one.
+ */
+function pairedReceipts(events: readonly TraceEvent[]): Set<number> {
+  const key = (role: TraceRole, kind: string): string => `${role}\u0000${kind}`;
+  const sent = new Map<string, number>();
+  for (const event of events) {
+    if (event.type === "frame" && event.direction === "sent") {
+      const k = key(event.role, event.kind);
+      sent.set(k, (sent.get(k) ?? 0) + 1);
+    }
+  }
+  const paired = new Set<number>();
+  events.forEach((event, index) => {
+    if (event.type !== "frame" || event.direction !== "received") return;
+    const k = key(event.role === "initiator" ? "responder" : "initiator", event.kind);
+    const left = sent.get(k) ?? 0;
+    if (left === 0) return;
+    sent.set(k, left - 1);
+    paired.add(index);
+  });
+  return paired;
 }
 
 /**
@@ -266,11 +345,15 @@ function frameLabel(frame: TraceFrameEvent, unmatched: boolean): string {
  * state changes and key switches as notes beside their peer, outcomes as
  * notes over both.
  *
- * A frame traced on both ends is drawn once, when it was sent; a received
- * frame without a matching sent one (a one-sided trace) is drawn on its own.
+ * Events are drawn in `at` order ({@linkcode mergeTraces}), so both peers'
+ * events may be given in any order, one peer's after the other's; times
+ * count from the earliest event (or `origin`). A frame traced on both ends is
+ * drawn once, when it was sent (the n-th frame of a kind one side sent is the
+ * n-th of that kind the other received); a received frame without a sent one
+ * (a one-sided trace) is drawn on its own.
  *
- * @param events The trace, in recording order.
- * @param options Title and whether to show state notes.
+ * @param events The trace: one or both peers' events.
+ * @param options Title, whether to show state notes, the time origin.
  * @returns The Mermaid source, ending in a newline.
  * @throws {TypeError} If an element is not a trace event.
  *
@@ -292,9 +375,19 @@ function frameLabel(frame: TraceFrameEvent, unmatched: boolean): string {
  * ```
  */
 export function traceToMermaidSequence(
-  events: readonly TraceEvent[],
+  trace: readonly TraceEvent[],
   options: MermaidSequenceOptions = {},
 ): string {
+  trace.forEach((event, index) => {
+    const problem = traceEventProblem(event);
+    if (problem !== undefined) throw new TypeError(`Cannot draw trace: event ${index}: ${problem}`);
+  });
+  const events = mergeTraces(trace);
+  const origin = options.origin ?? events[0]?.at ?? 0;
+  if (!Number.isFinite(origin)) {
+    throw new TypeError(`Cannot draw trace: "origin" must be a finite number, got ${origin}`);
+  }
+  const paired = pairedReceipts(events);
   const lines: string[] = [];
   if (options.title !== undefined) {
     lines.push("---", `title: ${JSON.stringify(safe(options.title))}`, "---");
@@ -302,36 +395,28 @@ export function traceToMermaidSequence(
   lines.push("sequenceDiagram");
   lines.push("  participant I as initiator");
   lines.push("  participant R as responder");
-  const inFlight: Record<TraceRole, string[]> = { initiator: [], responder: [] };
   const showStates = options.states ?? true;
   const merged = new Set<number>();
   events.forEach((event, index) => {
-    const problem = traceEventProblem(event);
-    if (problem !== undefined) throw new TypeError(`Cannot draw trace: event ${index}: ${problem}`);
     const peer = PEER[event.role];
     const other = PEER[event.role === "initiator" ? "responder" : "initiator"];
     switch (event.type) {
       case "frame": {
         if (event.direction === "sent") {
-          inFlight[event.role].push(event.kind);
           const arrow = event.noise ? "--)" : "->>";
-          lines.push(`  ${peer.id}${arrow}${other.id}: ${frameLabel(event, false)}`);
+          lines.push(`  ${peer.id}${arrow}${other.id}: ${frameLabel(event, origin, false)}`);
           return;
         }
-        const senderRole = event.role === "initiator" ? "responder" : "initiator";
-        const queue = inFlight[senderRole];
-        const match = queue.indexOf(event.kind);
-        if (match !== -1) {
-          queue.splice(match, 1);
-          return;
-        }
+        if (paired.has(index)) return;
         const arrow = event.noise ? "--)" : "->>";
-        lines.push(`  ${other.id}${arrow}${peer.id}: ${frameLabel(event, true)}`);
+        lines.push(`  ${other.id}${arrow}${peer.id}: ${frameLabel(event, origin, true)}`);
         return;
       }
       case "state":
         if (showStates) {
-          lines.push(`  Note ${peer.side}: ${safe(`${event.state} · ${milliseconds(event.at)}`)}`);
+          lines.push(
+            `  Note ${peer.side}: ${safe(`${event.state} · ${milliseconds(event.at - origin)}`)}`,
+          );
         }
         return;
       case "keys": {
@@ -357,7 +442,7 @@ export function traceToMermaidSequence(
         const code = event.code === undefined ? "" : ` ${event.code}`;
         lines.push(
           `  Note over ${peer.id}: ${
-            safe(`${event.role} ${event.outcome}${code} · ${milliseconds(event.at)}`)
+            safe(`${event.role} ${event.outcome}${code} · ${milliseconds(event.at - origin)}`)
           }`,
         );
         return;

@@ -2,11 +2,15 @@
  * Where the inspector gets its events: any {@linkcode TraceSource}, i.e. an
  * async iterable of {@linkcode TraceEvent}s opened on demand.
  *
- * - {@linkcode startLiveHandshake} runs a real handshake and key update
- *   between two sessions over the in-memory pipe and yields both peers'
- *   events as they happen. **This is the hook to the session runtime**:
- *   change it (not the inspector) when the runtime gains features.
+ * - {@linkcode startLiveHandshake} runs a real handshake, key update and
+ *   close between two sessions over the in-memory pipe and yields both
+ *   peers' events as they happen. **This is the hook to the session
+ *   runtime**: change it (not the inspector) when the runtime gains features.
  * - {@linkcode replayTrace} replays a recorded or simulated trace.
+ *
+ * Both peers' events share one time base (the sessions' clock), and every
+ * source yields them in `at` order; the page shows times relative to the
+ * first event of the run.
  *
  * @module
  */
@@ -20,6 +24,7 @@ import { nobleBackend } from "../crypto/noble_backend.ts";
 import { derivePeerUuid, formatUuid } from "../crypto/peer_uuid.ts";
 import type { SignatureKeyPair } from "../crypto/types.ts";
 import { simulateHandshakeTrace } from "./simulate.ts";
+import { mergeTraces } from "./trace.ts";
 import type { TraceEvent, TraceRole } from "./trace_types.ts";
 
 /** A named, restartable stream of trace events for the inspector. */
@@ -43,6 +48,11 @@ export interface LiveHandshakeOptions {
   readonly signal?: AbortSignal;
   /** After `ready`, the responder rotates the keys once (`session.updateKeys()`). Default `true`. */
   readonly keyUpdate?: boolean;
+  /**
+   * Then the initiator closes (`session.close()`): its Close is answered by
+   * the responder's and both sessions end `closed`. Default `true`.
+   */
+  readonly close?: boolean;
   /** Extra options for both sessions (identities and access are set up unless given). */
   readonly sessionOptions?: SessionOptions;
 }
@@ -111,17 +121,18 @@ function nextKeyUpdate(session: Session): Promise<void> {
  * in-memory pipe, both with fresh Ed25519 identities that the other's access
  * manager allows, and yields both peers' trace events as they happen. The
  * initiator opens with a noise frame; after `ready` the responder rotates the
- * keys once. Both sessions are closed when the iterable ends or is abandoned.
+ * keys once, then the initiator closes. Both sessions are closed when the
+ * iterable ends or is abandoned.
  *
  * This is the inspector's hook to the session runtime: what the runtime
- * traces is what the page shows. Each event's `at` counts from its own
- * session's start; the first state of each session is reported at `at: 0`
- * (it is entered while the session starts, before a listener can attach).
+ * traces (through `onTrace`, from each session's first state on) is what the
+ * page shows. Both sessions run on one clock (`sessionOptions.clock`, or the
+ * system clock), so their events share its time base.
  *
- * @param options The abort signal, whether to rotate keys, session options.
+ * @param options The abort signal, whether to rotate keys and close, session options.
  * @returns The events of both peers, in the order they happened.
  *
- * @example Both peers reach ready, then epoch 3
+ * @example Both peers reach ready, then epoch 3, then close
  * ```ts
  * import { startLiveHandshake } from "@qgate/handshake/viz";
  * import assert from "node:assert/strict";
@@ -132,7 +143,12 @@ function nextKeyUpdate(session: Session): Promise<void> {
  *   if (event.type === "end") outcomes.push(`${event.role} ${event.outcome}`);
  *   if (event.type === "keys") epoch = Math.max(epoch, event.epoch);
  * }
- * assert.deepEqual(outcomes.sort(), ["initiator ready", "responder ready"]);
+ * assert.deepEqual(outcomes.sort(), [
+ *   "initiator closed",
+ *   "initiator ready",
+ *   "responder closed",
+ *   "responder ready",
+ * ]);
  * assert.equal(epoch, 3);
  * ```
  */
@@ -146,27 +162,26 @@ export async function* startLiveHandshake(
   for (const key of [initiatorIdentity, responderIdentity]) {
     access.addPeer(formatUuid(derivePeerUuid(key.algorithm, key.publicKey)), key.publicKey);
   }
+  const queue = new EventQueue();
+  let lastAt = 0;
+  const userTrace = options.sessionOptions?.onTrace;
   const common: SessionOptions = {
     requireAuthentication: true,
     accessManager: access,
     extenders: ["7c9e6679-7425-40de-944b-e07fc1f90ae7"],
     ...options.sessionOptions,
+    // From each session's first state on, stamped by the sessions' one clock.
+    onTrace: (event) => {
+      userTrace?.(event);
+      lastAt = Math.max(lastAt, event.at);
+      queue.push(event);
+    },
   };
-  const queue = new EventQueue();
   const [a, b] = createMemoryPair();
   const sessions: Record<TraceRole, Session> = {
     initiator: initiate(a, { identity: initiatorIdentity, ...common }),
     responder: respond(b, { identity: responderIdentity, ...common }),
   };
-  let lastAt = 0;
-  const unsubscribe: (() => void)[] = [];
-  for (const session of [sessions.initiator, sessions.responder]) {
-    queue.push({ type: "state", at: 0, role: session.role, state: session.state });
-    unsubscribe.push(session.on("trace", (event) => {
-      lastAt = Math.max(lastAt, event.at);
-      queue.push(event);
-    }));
-  }
   const abort = (): void => queue.close();
   signal?.addEventListener("abort", abort, { once: true });
   // The initiator may open with noise before the responder's first message.
@@ -181,6 +196,11 @@ export async function* startLiveHandshake(
       ]);
       await sessions.responder.updateKeys().catch(() => {});
       await Promise.race([rotated, sessions.initiator.closed, sessions.responder.closed]);
+    }
+    if (ready && (options.close ?? true) && !(signal?.aborted ?? false)) {
+      // The initiator's Close is answered by the responder's: both end `closed`.
+      await sessions.initiator.close();
+      await sessions.responder.closed;
     }
     queue.close();
   })();
@@ -198,7 +218,6 @@ export async function* startLiveHandshake(
     }
   } finally {
     queue.close();
-    for (const stop of unsubscribe) stop();
     signal?.removeEventListener("abort", abort);
     await Promise.all([sessions.initiator.close(), sessions.responder.close()]);
     await driver;
@@ -218,10 +237,13 @@ export interface ReplayOptions {
 /**
  * A source that replays a fixed list of events, for recorded traces
  * ({@linkcode parseTrace}) and simulated ones ({@linkcode simulateHandshakeTrace}).
+ * The events are replayed in `at` order ({@linkcode mergeTraces}), so both
+ * peers' recordings may simply be concatenated.
  *
- * @param events The events, in order.
+ * @param events The events of one or both peers.
  * @param options Id, label and note.
  * @returns The source; every `open` replays the whole list.
+ * @throws {TypeError} If an element is not a trace event.
  *
  * @example Replaying a simulated failure
  * ```ts
@@ -237,7 +259,7 @@ export function replayTrace(
   events: readonly TraceEvent[],
   options: ReplayOptions = {},
 ): TraceSource {
-  const copy = events.map((event) => ({ ...event }));
+  const copy = mergeTraces(events).map((event) => ({ ...event }));
   return {
     id: options.id ?? "replay",
     label: options.label ?? "Replay",
@@ -269,14 +291,14 @@ export function defaultTraceSources(): TraceSource[] {
   return [
     {
       id: "live",
-      label: "Live handshake + key update",
+      label: "Live handshake + key update + close",
       note: "Two real sessions over an in-memory pipe (Ed25519 identities, default " +
-        "algorithms); after ready the responder rotates the keys once.",
+        "algorithms); after ready the responder rotates the keys once, then the initiator closes.",
       open: (signal) => startLiveHandshake({ signal }),
     },
     replayTrace(simulateHandshakeTrace(), {
       id: "simulated",
-      label: "Statecharts only: ready + key update",
+      label: "Statecharts only: ready + key update + close",
       note: "Both peers' statecharts wired back to back with stand-in crypto on a simulated clock.",
     }),
     replayTrace(simulateHandshakeTrace({ scenario: "authFailed" }), {

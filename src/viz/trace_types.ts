@@ -7,12 +7,19 @@
  * it, never the other way round. No trace event ever holds secret bytes.
  *
  * Conventions the viz tooling relies on:
- * - `at` is milliseconds since the trace (or session) started;
+ * - `at` is milliseconds on the session's clock: with the system clock,
+ *   since the Unix epoch, so both peers' events share one time base and
+ *   merge by `at`. The tools show times relative to the first event, so a
+ *   hand-written or simulated trace may count from 0 instead;
  * - a `state` event's `state` is a dotted path in the handshake statechart
  *   (`"primaryKeyExchange.awaitingAnswer"`); states of another statechart
- *   are prefixed with its id (`"keyUpdate.awaitingAnswer"`);
+ *   are prefixed with its id (`"ready.active.lifecycle.open"`, and in older
+ *   traces `"keyUpdate.awaitingAnswer"`). A parallel state's regions may be
+ *   traced one event per region, each naming a full path; a region's state
+ *   replaces only the previous state of that region;
  * - every frame appears once as `sent` by one role and once as `received`
- *   by the other when both ends are traced.
+ *   by the other when both ends are traced: the n-th frame of a kind one
+ *   side sent is the n-th frame of that kind the other side received.
  *
  * @module
  */

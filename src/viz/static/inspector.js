@@ -4,8 +4,11 @@
 "use strict";
 
 const ROLES = ["initiator", "responder"];
-const PREFIX = "keyUpdate.";
+/** The statecharts shown: the handshake, then the ready phase it hands over to. */
+const SHOWN = ["handshake", "ready"];
 const KEY_UPDATE_KINDS = new Set(["beginKeyUpdate", "endKeyUpdate", "keyUpdateReady"]);
+/** Zoom limits, as a share of the whole statechart's width. */
+const ZOOM = { min: 0.04, max: 2.5, step: 1.25 };
 
 /** "primaryKeyExchange" -> "Primary key exchange". */
 function words(key) {
@@ -40,18 +43,48 @@ function ms(at) {
   return `${at.toFixed(1)} ms`;
 }
 
-/** Which statechart and path a trace state belongs to. */
+/**
+ * Which statechart and path a trace state belongs to: `ready.<path>` is the
+ * ready statechart's; `keyUpdate.<path>` (older traces, and unprefixed states
+ * after ready) is its key-update region; anything else is the handshake's.
+ */
 function locate(state, afterReady) {
-  if (state.startsWith(PREFIX)) return { chart: "keyUpdate", path: state.slice(PREFIX.length) };
-  if (afterReady && state !== "ready") return { chart: "keyUpdate", path: state };
+  if (state.startsWith("ready.")) return { chart: "ready", path: state.slice("ready.".length) };
+  const keyUpdate = state.startsWith("keyUpdate.")
+    ? state.slice("keyUpdate.".length)
+    : afterReady && state !== "ready"
+    ? state
+    : undefined;
+  if (keyUpdate !== undefined) {
+    return {
+      chart: "ready",
+      path: keyUpdate === "failed" ? "failed" : `active.keyUpdate.${keyUpdate}`,
+    };
+  }
   return { chart: "handshake", path: state };
 }
 
-/** One statechart SVG in a peer panel that highlights and follows the active state. */
+/** Where a ready-statechart path shows on the rail. */
+function readyStep(path) {
+  if (path === "failed") return "failed";
+  if (path.startsWith("active.keyUpdate.updating")) return "keyUpdate";
+  if (path === "active.lifecycle.open") return "ready";
+  if (path.startsWith("active.lifecycle.") || path === "closed") return "close";
+  return undefined;
+}
+
+/**
+ * One statechart SVG in a peer panel: highlights the active state (one per
+ * region of a parallel state), follows it, and zooms and pans. The view is
+ * the SVG's viewBox: wheel or pinch zooms around the pointer, dragging pans,
+ * the keyboard does both while the chart has focus.
+ */
 class ChartView {
-  constructor(container, svgText, chart) {
+  constructor(container, svgText, chart, onManual) {
     this.container = container;
     this.chart = chart;
+    this.onManual = onManual;
+    this.states = new Map(chart.states.map((state) => [state.path, state]));
     container.innerHTML = svgText.slice(svgText.indexOf("<svg"));
     this.svg = container.querySelector("svg");
     this.svg.removeAttribute("width");
@@ -71,6 +104,15 @@ class ChartView {
     this.follow = true;
     this.active = undefined;
     this.animation = 0;
+    this.regions = new Map();
+    this.pointers = new Map();
+    container.tabIndex = 0;
+    container.setAttribute("role", "group");
+    container.setAttribute(
+      "aria-label",
+      `${chart.id} statechart: + and - zoom, arrow keys pan, 0 fits, f focuses the active phase`,
+    );
+    this.#listen();
   }
 
   reset() {
@@ -82,6 +124,7 @@ class ChartView {
     this.failedFrom = undefined;
     this.context = undefined;
     this.lastCluster = undefined;
+    this.regions.clear();
     this.frame(this.whole, false);
   }
 
@@ -89,13 +132,56 @@ class ChartView {
     return this.svg.querySelector(`[data-state="${CSS.escape(path)}"]`);
   }
 
-  highlight(path) {
-    const previous = this.activePath;
-    this.activePath = path;
-    for (const node of this.svg.querySelectorAll(".active, .current")) {
-      node.classList.remove("active", "current");
+  /** The deepest state of `path` this SVG draws (a newer trace may name deeper states). */
+  drawn(path) {
+    for (let at = path; at !== ""; at = at.slice(0, Math.max(0, at.lastIndexOf(".")))) {
+      const node = this.find(at);
+      if (node !== null) return { path: at, node };
     }
-    const node = this.find(path);
+    return { path, node: null };
+  }
+
+  /** The region of a parallel state that holds `path`, if any. */
+  regionOf(path) {
+    for (let at = path; at !== ""; at = at.slice(0, Math.max(0, at.lastIndexOf(".")))) {
+      const state = this.states.get(at);
+      if (state?.parent && this.states.get(state.parent)?.type === "parallel") return at;
+    }
+    return undefined;
+  }
+
+  /**
+   * The phase a state belongs to: the outermost compound state above it
+   * (below a parallel state, the region), or none for a top-level state.
+   */
+  phaseOf(path) {
+    const keys = path.split(".");
+    for (let depth = 1; depth < keys.length; depth++) {
+      const state = this.states.get(keys.slice(0, depth).join("."));
+      if (state?.type === "compound") return state.path;
+    }
+    return undefined;
+  }
+
+  highlight(tracedPath) {
+    const previous = this.activePath;
+    const { path, node } = this.drawn(tracedPath);
+    this.activePath = path;
+    const region = this.regionOf(path);
+    if (region === undefined) {
+      // Outside the parallel regions (or no regions at all): one active state.
+      for (const stale of this.svg.querySelectorAll(".active")) stale.classList.remove("active");
+      this.regions.clear();
+    } else {
+      this.regions.get(region)?.classList.remove("active");
+      for (const marker of this.svg.querySelectorAll(".failure.active, [data-any].active")) {
+        marker.classList.remove("active");
+      }
+      if (node !== null) this.regions.set(region, node);
+    }
+    for (const cluster of this.svg.querySelectorAll(".current")) {
+      cluster.classList.remove("current");
+    }
     if (path === "failed" && previous !== undefined) {
       // Show which failure transition fired: the red marker beside the last state.
       const marker = this.svg.querySelector(`[data-fail="${CSS.escape(previous)}"]`);
@@ -109,15 +195,11 @@ class ChartView {
       }
     }
     if (node !== null) node.classList.add("active", "visited");
-    const phase = this.chart.states.find((state) =>
-      state.parent === "" && (path === state.path || path.startsWith(`${state.path}.`))
-    );
-    const cluster = phase === undefined ? null : this.find(phase.path);
-    if (cluster !== null && cluster.classList.contains("cluster")) {
-      cluster.classList.add("current");
-    }
+    const phase = this.phaseOf(path);
+    const cluster = phase === undefined ? null : this.find(phase);
     const inCluster = cluster !== null && cluster.classList.contains("cluster");
-    // A top-level state (ready, failed) is shown with the phase it came from.
+    if (inCluster) cluster.classList.add("current");
+    // A top-level state (ready, closed, failed) is shown with the phase it came from.
     this.context = inCluster ? cluster : this.lastCluster;
     if (inCluster) this.lastCluster = cluster;
     this.active = inCluster ? cluster : node;
@@ -162,6 +244,7 @@ class ChartView {
     };
   }
 
+  /** Zooms to the active state's phase (with the phase it came from, for a top-level state). */
   focus() {
     if (this.active === undefined || this.active === null || this.container.hidden) return;
     let box = this.boxOf(this.active);
@@ -169,12 +252,16 @@ class ChartView {
       const other = this.boxOf(this.context);
       const x = Math.min(box.x, other.x);
       const y = Math.min(box.y, other.y);
-      box = {
+      const both = {
         x,
         y,
         width: Math.max(box.x + box.width, other.x + other.width) - x,
         height: Math.max(box.y + box.height, other.y + other.height) - y,
       };
+      // The phase it came from only when it is near: not across the whole chart.
+      const near = both.width <= 1.5 * Math.max(box.width, other.width) &&
+        both.height <= 1.5 * Math.max(box.height, other.height);
+      if (near) box = both;
     }
     const pad = 28;
     const width = Math.max(box.width + 2 * pad, 480);
@@ -187,11 +274,18 @@ class ChartView {
     }, true);
   }
 
-  toggleFollow() {
-    this.follow = !this.follow;
-    if (this.follow) this.focus();
-    else this.frame(this.whole, true);
-    return this.follow;
+  /** Shows the whole statechart, and stops following. */
+  fit() {
+    if (this.follow) {
+      this.follow = false;
+      this.onManual?.();
+    }
+    this.frame(this.whole, true);
+  }
+
+  setFollow(on) {
+    this.follow = on;
+    if (on) this.focus();
   }
 
   frame(target, animate) {
@@ -215,9 +309,118 @@ class ChartView {
     };
     this.animation = requestAnimationFrame(step);
   }
+
+  // ---- zoom and pan ----
+
+  /** A point on the page in the SVG's coordinates (what the viewBox is made of). */
+  toSvg(clientX, clientY) {
+    return new DOMPoint(clientX, clientY).matrixTransform(this.svg.getScreenCTM().inverse());
+  }
+
+  /** The centre of the chart on the page. */
+  centre() {
+    const rect = this.container.getBoundingClientRect();
+    return { clientX: rect.left + rect.width / 2, clientY: rect.top + rect.height / 2 };
+  }
+
+  /**
+   * Zooms by `factor` (> 1 zooms in) keeping the point under the pointer
+   * where it is on screen.
+   */
+  zoomAt(factor, clientX, clientY) {
+    const point = this.toSvg(clientX, clientY);
+    const min = this.whole.width * ZOOM.min;
+    const max = this.whole.width * ZOOM.max;
+    const width = Math.min(max, Math.max(min, this.view.width / factor));
+    const scale = width / this.view.width;
+    this.#manual({
+      x: point.x - (point.x - this.view.x) * scale,
+      y: point.y - (point.y - this.view.y) * scale,
+      width,
+      height: this.view.height * scale,
+    });
+  }
+
+  /** Moves the view by a distance on screen, in CSS pixels. */
+  panBy(dx, dy) {
+    const scale = this.svg.getScreenCTM().a;
+    this.#manual({
+      ...this.view,
+      x: this.view.x - dx / scale,
+      y: this.view.y - dy / scale,
+    });
+  }
+
+  #manual(box) {
+    cancelAnimationFrame(this.animation);
+    this.frame(box, false);
+    if (this.follow) {
+      // The user took over: stop following until asked again.
+      this.follow = false;
+      this.onManual?.();
+    }
+  }
+
+  #listen() {
+    const container = this.container;
+    container.addEventListener("wheel", (event) => {
+      event.preventDefault();
+      // A pinch on a touchpad arrives as a wheel with ctrlKey and small deltas.
+      const speed = event.ctrlKey ? 0.01 : 0.0015;
+      const unit = event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? 400 : 1;
+      this.zoomAt(Math.exp(-event.deltaY * unit * speed), event.clientX, event.clientY);
+    }, { passive: false });
+    container.addEventListener("pointerdown", (event) => {
+      if (event.button !== 0) return;
+      container.setPointerCapture(event.pointerId);
+      this.pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+      container.classList.add("dragging");
+    });
+    container.addEventListener("pointermove", (event) => {
+      const last = this.pointers.get(event.pointerId);
+      if (last === undefined) return;
+      const now = { x: event.clientX, y: event.clientY };
+      if (this.pointers.size === 2) {
+        // Two fingers: zoom by the change of their distance, around their middle.
+        const [other] = [...this.pointers].filter(([id]) => id !== event.pointerId)
+          .map(([, point]) => point);
+        const before = Math.hypot(last.x - other.x, last.y - other.y);
+        const after = Math.hypot(now.x - other.x, now.y - other.y);
+        if (before > 0) this.zoomAt(after / before, (now.x + other.x) / 2, (now.y + other.y) / 2);
+      } else {
+        this.panBy(now.x - last.x, now.y - last.y);
+      }
+      this.pointers.set(event.pointerId, now);
+    });
+    const release = (event) => {
+      this.pointers.delete(event.pointerId);
+      if (this.pointers.size === 0) container.classList.remove("dragging");
+    };
+    container.addEventListener("pointerup", release);
+    container.addEventListener("pointercancel", release);
+    container.addEventListener("keydown", (event) => {
+      const { clientX, clientY } = this.centre();
+      const step = 60;
+      const keys = {
+        "+": () => this.zoomAt(ZOOM.step, clientX, clientY),
+        "=": () => this.zoomAt(ZOOM.step, clientX, clientY),
+        "-": () => this.zoomAt(1 / ZOOM.step, clientX, clientY),
+        "ArrowLeft": () => this.panBy(step, 0),
+        "ArrowRight": () => this.panBy(-step, 0),
+        "ArrowUp": () => this.panBy(0, step),
+        "ArrowDown": () => this.panBy(0, -step),
+        "0": () => this.fit(),
+        "f": () => this.focus(),
+      };
+      const action = keys[event.key];
+      if (action === undefined || event.altKey || event.metaKey || event.ctrlKey) return;
+      event.preventDefault();
+      action();
+    });
+  }
 }
 
-/** One peer's panel: outcome, current state, epochs, statecharts. */
+/** One peer's panel: outcome, current state, epochs, statecharts and their view controls. */
 class PeerView {
   constructor(section, role, charts, svgs) {
     this.section = section;
@@ -243,44 +446,85 @@ class PeerView {
     for (const chart of charts) {
       const tab = element("button", "", chart.id);
       tab.type = "button";
+      tab.dataset.chart = chart.id;
       tab.addEventListener("click", () => this.show(chart.id));
       tabs.append(tab);
       this.tabs.set(chart.id, tab);
       const container = element("div", "chart");
       container.dataset.chart = chart.id;
       section.append(container);
-      this.views.set(chart.id, new ChartView(container, svgs.get(chart.id), chart));
+      const view = new ChartView(container, svgs.get(chart.id), chart, () => this.syncFollow());
+      this.views.set(chart.id, view);
     }
     tabs.append(element("span", "spacer"));
-    const follow = element("button", "follow on", "follow");
-    follow.type = "button";
-    follow.title = "Zoom to the active phase, or show the whole statechart";
-    follow.addEventListener("click", () => {
-      const on = this.views.get(this.visible)?.toggleFollow();
-      follow.classList.toggle("on", on);
-    });
-    tabs.append(follow);
+    const tool = (name, text, label, action) => {
+      const button = element("button", `tool ${name}`, text);
+      button.type = "button";
+      button.dataset.tool = name;
+      button.title = label;
+      button.setAttribute("aria-label", label);
+      button.addEventListener("click", () => {
+        const view = this.views.get(this.visible);
+        if (view !== undefined) action(view);
+      });
+      tabs.append(button);
+      return button;
+    };
+    const around = (view, factor) => {
+      const { clientX, clientY } = view.centre();
+      view.zoomAt(factor, clientX, clientY);
+    };
+    tool("zoom-out", "−", "Zoom out (-)", (view) => around(view, 1 / ZOOM.step));
+    tool("zoom-in", "+", "Zoom in (+)", (view) => around(view, ZOOM.step));
+    tool("fit", "fit", "Show the whole statechart (0)", (view) => view.fit());
+    tool("focus", "focus", "Zoom to the active phase (f)", (view) => view.focus());
+    this.follow = tool(
+      "follow",
+      "follow",
+      "Follow the active phase as it changes",
+      (view) => {
+        view.setFollow(!view.follow);
+        this.syncFollow();
+      },
+    );
+    this.follow.classList.add("on");
     this.reset();
   }
 
   reset() {
     this.ready = false;
     this.section.dataset.outcome = "";
+    delete this.section.dataset.code;
     this.outcome.textContent = "waiting";
     this.now.replaceChildren(element("span", "phase-name", "not started"));
     this.setEpoch("send", 0);
     this.setEpoch("receive", 0);
-    for (const view of this.views.values()) view.reset();
+    for (const view of this.views.values()) {
+      view.reset();
+      view.follow = true;
+    }
     this.show("handshake");
   }
 
+  /** The follow button tells whether the visible chart follows the active phase. */
+  syncFollow() {
+    const on = this.views.get(this.visible)?.follow ?? false;
+    this.follow.classList.toggle("on", on);
+    this.follow.setAttribute("aria-pressed", String(on));
+  }
+
   show(chartId) {
+    if (!this.views.has(chartId)) return;
     this.visible = chartId;
-    for (const [id, tab] of this.tabs) tab.classList.toggle("on", id === chartId);
+    for (const [id, tab] of this.tabs) {
+      tab.classList.toggle("on", id === chartId);
+      tab.setAttribute("aria-pressed", String(id === chartId));
+    }
     for (const [id, view] of this.views) {
       view.container.hidden = id !== chartId;
-      if (id === chartId) view.focus();
+      if (id === chartId && view.follow) view.focus();
     }
+    this.syncFollow();
   }
 
   setEpoch(direction, epoch) {
@@ -289,39 +533,57 @@ class PeerView {
     pill.textContent = `${direction} · epoch ${epoch}`;
   }
 
+  /**
+   * Shows a traced state: its statechart comes to the front with the state
+   * highlighted. Returns where the rail shows it.
+   */
   enter(state) {
     const { chart, path } = locate(state, this.ready);
     const view = this.views.get(chart);
-    if (view === undefined) return { chart, phase: path.split(".")[0] };
+    if (chart === "ready") {
+      const step = readyStep(path);
+      if (view === undefined) return { phase: step };
+      if (this.visible !== chart) this.show(chart);
+      view.highlight(path);
+      const shown = path.replace(/^active\./, "");
+      this.now.replaceChildren(element("span", "phase-name", "Ready"));
+      this.now.append(element("span", "state-name", shown));
+      return { phase: step };
+    }
+    const [phase, ...rest] = path.split(".");
+    if (view === undefined) return { phase };
     if (this.visible !== chart) this.show(chart);
     view.highlight(path);
-    const [phase, ...rest] = path.split(".");
-    const phaseName = chart === "handshake" ? words(phase) : words(chart);
-    const stateName = chart === "handshake" ? rest.join(".") : path;
-    this.now.replaceChildren(element("span", "phase-name", phaseName));
-    if (stateName !== "") this.now.append(element("span", "state-name", stateName));
-    return { chart, phase: chart === "handshake" ? phase : "keyUpdate" };
+    this.now.replaceChildren(element("span", "phase-name", words(phase)));
+    if (rest.length > 0) this.now.append(element("span", "state-name", rest.join(".")));
+    return { phase };
   }
 
   end(event) {
-    if (event.outcome === "ready") this.ready = true;
-    if (event.outcome === "failed") {
-      this.views.get(this.ready ? "keyUpdate" : "handshake")?.explainFailure(event.code);
+    if (event.outcome === "ready") {
+      this.ready = true;
+      // The handshake hands over to the ready phase: show its statechart.
+      this.show("ready");
+    }
+    if (event.outcome === "failed" || (event.outcome === "closed" && event.code)) {
+      this.views.get(this.ready ? "ready" : "handshake")?.explainFailure(event.code);
     }
     this.section.dataset.outcome = event.outcome;
+    if (event.code) this.section.dataset.code = event.code;
     this.outcome.textContent = event.code ? `${event.outcome} · ${event.code}` : event.outcome;
   }
 }
 
 /** The phase rail: the handshake's phases in order, then the key update. */
 class Rail {
-  constructor(list, handshake, hasKeyUpdate) {
+  constructor(list, handshake, hasReady) {
     this.list = list;
     this.steps = new Map();
     const phases = handshake.states.filter((state) =>
       state.parent === "" && !(state.type === "final" && state.key === "failed")
     ).map((state) => state.key);
-    if (hasKeyUpdate) phases.push("keyUpdate");
+    // After ready, the ready statechart: key updates, then the close handshake.
+    if (hasReady) phases.push("keyUpdate", "close");
     this.order = phases;
     list.replaceChildren();
     phases.forEach((phase, index) => {
@@ -355,9 +617,7 @@ class Rail {
       item.classList.toggle(`at-${role}`, position === index);
       item.classList.toggle(`done-${role}`, position < index);
     });
-    if (phase === "ready" || phase === "keyUpdate") {
-      this.steps.get("ready")?.classList.add("reached");
-    }
+    if (index >= this.order.indexOf("ready")) this.steps.get("ready")?.classList.add("reached");
   }
 
   failed(role) {
@@ -388,7 +648,11 @@ class Sequence {
     this.list.scrollTop = this.list.scrollHeight;
   }
 
-  frame(event) {
+  /**
+   * A frame: a sent one starts an arrow, its receipt (the next frame of that
+   * kind from that side) completes it. `at` is relative to the run's first event.
+   */
+  frame(event, at) {
     if (event.direction === "received") {
       const sender = event.role === "initiator" ? "responder" : "initiator";
       const queue = this.pending[sender];
@@ -397,8 +661,11 @@ class Sequence {
         const [row] = queue.splice(index, 1);
         row.classList.remove("in-flight");
         row.classList.add("delivered");
-        // Each peer's clock starts with its own session: show the receive time as a tooltip only.
-        row.title = `received by the ${event.role} at ${ms(event.at)} (its own clock)`;
+        // Both peers' events share one time base: the receive time and the time in flight.
+        row.dataset.receivedAt = at.toFixed(3);
+        const flight = at - Number(row.dataset.sentAt);
+        row.title = `sent by the ${sender} at ${ms(Number(row.dataset.sentAt))}, ` +
+          `received by the ${event.role} at ${ms(at)} (${ms(flight)} in flight)`;
         return;
       }
     }
@@ -410,6 +677,8 @@ class Sequence {
     const row = element("li", `frame ${from === "initiator" ? "to-right" : "to-left"}`);
     row.dataset.kind = event.kind;
     row.dataset.from = from;
+    if (event.direction === "sent") row.dataset.sentAt = at.toFixed(3);
+    else row.dataset.receivedAt = at.toFixed(3);
     if (event.noise) row.classList.add("noise");
     row.classList.add(event.direction === "sent" ? "in-flight" : "delivered");
     const label = element("div", "label");
@@ -417,7 +686,7 @@ class Sequence {
     label.append(
       element("span", "kind", event.noise ? "noise" : event.kind),
       tag,
-      element("span", "meta", `${event.size} B · ${ms(event.at)}`),
+      element("span", "meta", `${event.size} B · ${ms(at)}`),
     );
     row.append(label, element("div", "line"));
     this.list.append(row);
@@ -458,7 +727,8 @@ class Sequence {
 
   end(event) {
     const text = `${event.role} ${event.outcome}${event.code ? ` · ${event.code}` : ""}`;
-    this.note(event.role, `end ${event.outcome}`, [element("span", "", text)]);
+    const kind = event.code ? `end ${event.outcome} with-code` : `end ${event.outcome}`;
+    this.note(event.role, kind, [element("span", "", text)]);
   }
 
   updateTotals() {
@@ -479,7 +749,7 @@ class Inspector {
       getJson("/api/statecharts"),
       getJson("/api/sources"),
     ]);
-    const shown = charts.filter((chart) => chart.id === "handshake" || chart.id === "keyUpdate");
+    const shown = SHOWN.flatMap((id) => charts.filter((chart) => chart.id === id));
     const svgs = new Map(
       await Promise.all(
         shown.map(async (chart) => [chart.id, await getText(`/api/statechart/${chart.id}.svg`)]),
@@ -489,7 +759,7 @@ class Inspector {
     this.rail = new Rail(
       document.getElementById("rail"),
       handshake,
-      shown.some((chart) => chart.id === "keyUpdate"),
+      shown.some((chart) => chart.id === "ready"),
     );
     this.peers = {};
     for (const role of ROLES) {
@@ -521,7 +791,10 @@ class Inspector {
     start.addEventListener("click", () => this.start(select.value));
     this.setRun("idle");
     globalThis.addEventListener("resize", () => {
-      for (const peer of Object.values(this.peers)) peer.views.get(peer.visible)?.focus();
+      for (const peer of Object.values(this.peers)) {
+        const view = peer.views.get(peer.visible);
+        if (view?.follow) view.focus();
+      }
     });
   }
 
@@ -536,6 +809,7 @@ class Inspector {
     this.sequence.reset();
     for (const peer of Object.values(this.peers)) peer.reset();
     this.lastKeys = undefined;
+    this.origin = undefined;
   }
 
   start(sourceId) {
@@ -567,19 +841,24 @@ class Inspector {
 
   apply(event) {
     const peer = this.peers[event.role];
+    // Times count from the run's first event; both peers share one time base.
+    this.origin ??= event.at;
     switch (event.type) {
       case "state": {
         const { phase } = peer.enter(event.state);
         if (phase === "failed") this.rail.failed(event.role);
-        else this.rail.at(event.role, phase);
+        else if (phase !== undefined) this.rail.at(event.role, phase);
         this.lastKeys = undefined;
         break;
       }
       case "frame":
-        this.sequence.frame(event);
-        // A runtime that does not trace key-update states still shows the phase.
+        this.sequence.frame(event, event.at - this.origin);
+        // A runtime that does not trace every region still shows the phase.
         if (KEY_UPDATE_KINDS.has(event.kind) && this.rail.steps.has("keyUpdate")) {
           this.rail.at(event.role, "keyUpdate");
+        }
+        if (event.kind === "close" && this.rail.steps.has("close")) {
+          this.rail.at(event.role, "close");
         }
         this.lastKeys = undefined;
         break;
