@@ -45,7 +45,12 @@ export type { HandshakePhase, QGateErrorOptions } from "./src/errors.ts";
 // sessions
 export { initiate, respond, Session } from "./src/session/session.ts";
 export type { PeerDetails, Role } from "./src/session/details.ts";
-export type { CloseInfo, SessionEventMap, SessionListener } from "./src/session/events.ts";
+export type {
+  CloseInfo,
+  SessionEventMap,
+  SessionListener,
+  TraceEvent,
+} from "./src/session/events.ts";
 export type {
   Clock,
   KeyUpdateSettings,
@@ -64,7 +69,6 @@ export { nobleBackend } from "./src/crypto/noble_backend.ts";
 export { nodeCryptoBackend } from "./src/crypto/node_backend.ts";
 export { webCryptoBackend } from "./src/crypto/webcrypto_backend.ts";
 export { seededRandom, systemRandom } from "./src/crypto/random.ts";
-export { derivePeerUuid, formatUuid } from "./src/crypto/peer_uuid.ts";
 export { generateIdentity, peerUuidOf } from "./src/crypto/identity.ts";
 export type { GenerateIdentityOptions } from "./src/crypto/identity.ts";
 

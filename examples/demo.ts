@@ -36,12 +36,11 @@
 import {
   AccessManager,
   connectTcp,
-  derivePeerUuid,
-  formatUuid,
   listenTcp,
   Local,
   nobleBackend,
   type PeerDetails,
+  peerUuidOf,
   type Role,
   type Session,
 } from "@qgate/handshake";
@@ -129,8 +128,7 @@ function printWire(): void {
 async function identity(name: SignatureName): Promise<SignatureKeyPair> {
   return await nobleBackend.signature(name)!.generateKeyPair({});
 }
-const uuidOf = (pair: SignatureKeyPair): string =>
-  formatUuid(derivePeerUuid(pair.algorithm, pair.publicKey));
+const uuidOf = (pair: SignatureKeyPair): string => peerUuidOf(pair.algorithm, pair.publicKey);
 
 console.log(
   bold("qgate demo") + ": two peers, one TCP connection on 127.0.0.1, the full handshake",

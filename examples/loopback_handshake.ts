@@ -27,10 +27,9 @@
 import {
   AccessManager,
   createMemoryPair,
-  derivePeerUuid,
-  formatUuid,
   initiate,
   nobleBackend,
+  peerUuidOf,
   respond,
 } from "@qgate/handshake";
 
@@ -39,8 +38,8 @@ const ed25519 = nobleBackend.signature("Ed25519")!;
 const alice = await ed25519.generateKeyPair({});
 const bob = await ed25519.generateKeyPair({});
 const access = new AccessManager();
-access.addPeer(formatUuid(derivePeerUuid("Ed25519", alice.publicKey)), alice.publicKey);
-access.addPeer(formatUuid(derivePeerUuid("Ed25519", bob.publicKey)), bob.publicKey);
+access.addPeer(peerUuidOf("Ed25519", alice.publicKey), alice.publicKey);
+access.addPeer(peerUuidOf("Ed25519", bob.publicKey), bob.publicKey);
 
 const chat = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10"; // an extender UUID both peers run
 const [a, b] = createMemoryPair(); // or a Deno.Conn, a WebSocket, anything with readable/writable

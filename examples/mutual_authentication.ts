@@ -32,11 +32,10 @@
 import {
   AccessManager,
   connectTcp,
-  derivePeerUuid,
-  formatUuid,
   HandshakeError,
   listenTcp,
   nobleBackend,
+  peerUuidOf,
 } from "@qgate/handshake";
 import type { SignatureKeyPair, SignatureName } from "@qgate/handshake/crypto";
 
@@ -45,7 +44,7 @@ async function identity(name: SignatureName): Promise<SignatureKeyPair> {
 }
 
 function uuidOf(pair: SignatureKeyPair): string {
-  return formatUuid(derivePeerUuid(pair.algorithm, pair.publicKey));
+  return peerUuidOf(pair.algorithm, pair.publicKey);
 }
 
 const server = await identity("Ed25519");

@@ -52,12 +52,11 @@
 import {
   AccessManager,
   connectTcp,
-  derivePeerUuid,
-  formatUuid,
   initiate,
   type ListenerFailure,
   listenTcp,
   nobleBackend,
+  peerUuidOf,
   seededRandom,
   type Session,
   type TcpListener,
@@ -249,7 +248,7 @@ async function runClients(
   }, 50);
   const knowsServer = new AccessManager();
   knowsServer.addPeer(
-    formatUuid(derivePeerUuid("Ed25519", plan.serverPublicKey)),
+    peerUuidOf("Ed25519", plan.serverPublicKey),
     plan.serverPublicKey,
   );
   const honestFailures: Record<string, number> = {};

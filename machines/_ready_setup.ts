@@ -21,7 +21,7 @@ import type {
   KeyUpdateReadyMessage,
   Message,
 } from "../src/codec/message_types.ts";
-import { DEFAULT_RETRANSMIT, type Role } from "./_setup.ts";
+import { DEFAULT_RETRANSMIT, type Role, type TransportVariant } from "./_setup.ts";
 
 /** Input of the ready-phase statecharts. */
 export interface ReadyInput {
@@ -377,14 +377,35 @@ export const READY_ROOT_TRANSITIONS = {
   "local.fail": { target: "#readyFailed", actions: "failWithEventCode" },
 } as const;
 
-/** The `after` block of a waiting state that retransmits on datagrams. */
-export const RETRANSMIT = {
-  retransmitDelay: {
-    guard: "isDatagram",
-    reenter: true,
-    actions: ["retransmitFlight", "countRetransmit"],
-  },
-} as const;
+/**
+ * The `after` block of a waiting state that retransmits on datagrams. On a
+ * stream nothing is lost, so no retransmission timer is scheduled at all.
+ *
+ * @param target The waiting state, re-entered after each retransmission.
+ * @param variant The transport the statechart is built for.
+ * @returns The `after` block: empty on streams.
+ */
+export function retransmitAfter<const Target extends string>(
+  target: Target,
+  variant: TransportVariant,
+): {
+  retransmitDelay?: {
+    readonly guard: "isDatagram";
+    readonly target: Target;
+    readonly reenter: true;
+    readonly actions: readonly ["retransmitFlight", "countRetransmit"];
+  };
+} {
+  if (variant === "stream") return {};
+  return {
+    retransmitDelay: {
+      guard: "isDatagram",
+      target,
+      reenter: true,
+      actions: ["retransmitFlight", "countRetransmit"],
+    },
+  };
+}
 
 /** Shorthand guards built from the named ones. */
 export const GUARDS = {

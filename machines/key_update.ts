@@ -39,8 +39,9 @@ import {
   READY_ROOT_TRANSITIONS,
   readyOutput,
   readySetup,
-  RETRANSMIT,
+  retransmitAfter,
 } from "./_ready_setup.ts";
+import type { TransportVariant } from "./_setup.ts";
 
 export type {
   ReadyCommand as KeyUpdateCommand,
@@ -48,108 +49,121 @@ export type {
   ReadyInput as KeyUpdateInput,
 } from "./_ready_setup.ts";
 
-/** The key-update cycle as a region that the ready statechart composes. */
-export const keyUpdateRegion = readySetup.createStateConfig({
-  initial: "idle",
-  states: {
-    idle: {
-      id: "keyUpdateIdle",
-      on: {
-        "local.requestUpdate": { guard: "isOpen", target: "updating" },
-        "peer.beginKeyUpdate": [
-          { guard: GUARDS.nextEpochWhileOpen, target: "updating.answering" },
-          // After our Close we answer nothing: the peer's Close follows under its current keys.
-          { guard: GUARDS.closingOnly },
-        ],
+/**
+ * The key-update cycle as a region that the ready statechart composes.
+ *
+ * @param variant The transport it is built for: on streams the waiting
+ *   states schedule no retransmission.
+ * @returns The region's states.
+ */
+// deno-lint-ignore explicit-function-return-type
+export function keyUpdateRegion(variant: TransportVariant) {
+  return readySetup.createStateConfig({
+    initial: "idle",
+    states: {
+      idle: {
+        id: "keyUpdateIdle",
+        on: {
+          "local.requestUpdate": { guard: "isOpen", target: "updating" },
+          "peer.beginKeyUpdate": [
+            { guard: GUARDS.nextEpochWhileOpen, target: "updating.answering" },
+            // After our Close we answer nothing: the peer's Close follows under its current keys.
+            { guard: GUARDS.closingOnly },
+          ],
+        },
+        after: { keyUpdateInterval: { guard: "isOpen", target: "updating" } },
       },
-      after: { keyUpdateInterval: { guard: "isOpen", target: "updating" } },
-    },
-    updating: {
-      initial: "offering",
-      on: { "local.requestUpdate": {} },
-      after: { keyUpdateTimeout: failTo(ErrorCode.TIMEOUT) },
-      states: {
-        offering: {
-          entry: "requestOffer",
-          on: {
-            "crypto.updateOffered": { target: "awaitingAnswer", actions: "sendBegin" },
-            // The peer started first and has not seen an offer from us: answer it.
-            "peer.beginKeyUpdate": { guard: "isForNextEpoch", target: "answering" },
-          },
-        },
-        awaitingAnswer: {
-          on: {
-            // The peer already sends with the new keys: receive with them at once.
-            "peer.endKeyUpdate": {
-              guard: "isForNextEpoch",
-              target: "finishing",
-              actions: ["requestFinish", "activateReceive"],
+      updating: {
+        initial: "offering",
+        on: { "local.requestUpdate": {} },
+        after: { keyUpdateTimeout: failTo(ErrorCode.TIMEOUT) },
+        states: {
+          offering: {
+            entry: "requestOffer",
+            on: {
+              "crypto.updateOffered": { target: "awaitingAnswer", actions: "sendBegin" },
+              // The peer started first and has not seen an offer from us: answer it.
+              "peer.beginKeyUpdate": { guard: "isForNextEpoch", target: "answering" },
             },
-            "peer.beginKeyUpdate": [
-              // Both started: the responder's update wins, the initiator answers it.
-              { guard: "isResponder" },
-              { guard: "isForNextEpoch", target: "answering" },
-            ],
           },
-          after: { retransmitDelay: { ...RETRANSMIT.retransmitDelay, target: "awaitingAnswer" } },
-        },
-        finishing: {
-          on: {
-            "crypto.updateFinished": {
-              target: "#keyUpdateIdle",
-              actions: [
-                "sendReady",
-                "activateSend",
-                "scheduleNext",
-                "announceUpdate",
-                "advanceEpoch",
+          awaitingAnswer: {
+            on: {
+              // The peer already sends with the new keys: receive with them at once.
+              "peer.endKeyUpdate": {
+                guard: "isForNextEpoch",
+                target: "finishing",
+                actions: ["requestFinish", "activateReceive"],
+              },
+              "peer.beginKeyUpdate": [
+                // Both started: the responder's update wins, the initiator answers it.
+                { guard: "isResponder" },
+                { guard: "isForNextEpoch", target: "answering" },
+              ],
+            },
+            after: retransmitAfter("awaitingAnswer", variant),
+          },
+          finishing: {
+            on: {
+              "crypto.updateFinished": {
+                target: "#keyUpdateIdle",
+                actions: [
+                  "sendReady",
+                  "activateSend",
+                  "scheduleNext",
+                  "announceUpdate",
+                  "advanceEpoch",
+                ],
+              },
+            },
+          },
+          answering: {
+            entry: "requestAnswer",
+            on: {
+              "crypto.updateAnswered": [
+                {
+                  // Datagrams: receive the new epoch at once, keep sending the old
+                  // one until the starter proves it holds the new keys.
+                  guard: "isDatagram",
+                  target: "awaitingReady",
+                  actions: ["sendEnd", "activateReceive", "scheduleNext"],
+                },
+                { target: "awaitingReady", actions: ["sendEnd", "activateSend", "scheduleNext"] },
               ],
             },
           },
-        },
-        answering: {
-          entry: "requestAnswer",
-          on: {
-            "crypto.updateAnswered": [
-              {
-                // Datagrams: receive the new epoch at once, keep sending the old
-                // one until the starter proves it holds the new keys.
-                guard: "isDatagram",
-                target: "awaitingReady",
-                actions: ["sendEnd", "activateReceive", "scheduleNext"],
-              },
-              { target: "awaitingReady", actions: ["sendEnd", "activateSend", "scheduleNext"] },
-            ],
+          awaitingReady: {
+            on: {
+              "peer.keyUpdateReady": [
+                {
+                  guard: GUARDS.datagramNextEpoch,
+                  target: "#keyUpdateIdle",
+                  actions: ["activateSend", "announceUpdate", "advanceEpoch"],
+                },
+                {
+                  guard: "isForNextEpoch",
+                  target: "#keyUpdateIdle",
+                  actions: ["activateReceive", "announceUpdate", "advanceEpoch"],
+                },
+              ],
+            },
+            after: retransmitAfter("awaitingReady", variant),
           },
-        },
-        awaitingReady: {
-          on: {
-            "peer.keyUpdateReady": [
-              {
-                guard: GUARDS.datagramNextEpoch,
-                target: "#keyUpdateIdle",
-                actions: ["activateSend", "announceUpdate", "advanceEpoch"],
-              },
-              {
-                guard: "isForNextEpoch",
-                target: "#keyUpdateIdle",
-                actions: ["activateReceive", "announceUpdate", "advanceEpoch"],
-              },
-            ],
-          },
-          after: { retransmitDelay: { ...RETRANSMIT.retransmitDelay, target: "awaitingReady" } },
         },
       },
     },
-  },
-});
+  });
+}
 
-/** The key-update cycle alone: `idle` between updates, `failed` (final) on error. */
+/**
+ * The key-update cycle alone: `idle` between updates, `failed` (final) on
+ * error. Built for datagrams, the complete cycle (the input's transport
+ * decides whether retransmissions happen).
+ */
 export const keyUpdateMachine = readySetup.createMachine({
   id: "keyUpdate",
   context: createReadyContext,
   initial: "idle",
   on: READY_ROOT_TRANSITIONS,
   output: readyOutput,
-  states: { ...keyUpdateRegion.states, failed: FAILED_STATE },
+  states: { ...keyUpdateRegion("datagram").states, failed: FAILED_STATE },
 });

@@ -44,87 +44,105 @@ import {
   READY_ROOT_TRANSITIONS,
   readyOutput,
   readySetup,
-  RETRANSMIT,
+  retransmitAfter,
 } from "./_ready_setup.ts";
+import type { TransportVariant } from "./_setup.ts";
 import { keyUpdateRegion } from "./key_update.ts";
 
 /** The ready phase's lifecycle: open, closing, closed. */
-const lifecycle = readySetup.createStateConfig({
-  initial: "open",
-  states: {
-    open: {
-      id: "readyOpen",
-      on: {
-        "local.close": "closeRequested",
-        "peer.close": { target: "#readySettled", actions: ["closeWith", "sendClose"] },
+// deno-lint-ignore explicit-function-return-type
+function lifecycle(variant: TransportVariant) {
+  return readySetup.createStateConfig({
+    initial: "open",
+    states: {
+      open: {
+        id: "readyOpen",
+        on: {
+          "local.close": "closeRequested",
+          "peer.close": { target: "#readySettled", actions: ["closeWith", "sendClose"] },
+        },
       },
-    },
-    closeRequested: {
-      always: {
-        guard: "isUpdateIdle",
-        target: "closing",
-        actions: ["sendClose", "markClosing"],
+      closeRequested: {
+        always: {
+          guard: "isUpdateIdle",
+          target: "closing",
+          actions: ["sendClose", "markClosing"],
+        },
+        on: {
+          "local.close": {},
+          "peer.close": { target: "#readySettled", actions: ["closeWith", "sendClose"] },
+        },
       },
-      on: {
-        "local.close": {},
-        "peer.close": { target: "#readySettled", actions: ["closeWith", "sendClose"] },
-      },
-    },
-    closing: {
-      initial: "awaitingPeerClose",
-      on: {
-        "local.close": {},
-        "peer.close": { target: "#readySettled", actions: "closeWith" },
-      },
-      after: { closeTimeout: failTo(ErrorCode.TIMEOUT) },
-      states: {
-        awaitingPeerClose: {
-          after: {
-            retransmitDelay: { ...RETRANSMIT.retransmitDelay, target: "awaitingPeerClose" },
+      closing: {
+        initial: "awaitingPeerClose",
+        on: {
+          "local.close": {},
+          "peer.close": { target: "#readySettled", actions: "closeWith" },
+        },
+        after: { closeTimeout: failTo(ErrorCode.TIMEOUT) },
+        states: {
+          awaitingPeerClose: {
+            after: retransmitAfter("awaitingPeerClose", variant),
           },
         },
       },
     },
-  },
-});
+  });
+}
 
-/** The ready phase: `active` (lifecycle and key updates), then `closed` or `failed`. */
-export const readyMachine = readySetup.createMachine({
-  id: "ready",
-  context: createReadyContext,
-  initial: "active",
-  output: readyOutput,
-  states: {
-    active: {
-      type: "parallel",
-      on: {
-        ...READY_ROOT_TRANSITIONS,
-        "peer.extenderData": { actions: "deliverMessage" },
-        "peer.extenderUpdate": { actions: "recordExtenders" },
-      },
-      states: { lifecycle, keyUpdate: keyUpdateRegion },
-    },
-    settled: {
-      id: "readySettled",
-      always: [{ guard: "isDatagram", target: "lingering" }, { target: "closed" }],
-    },
-    lingering: {
-      entry: ["announceSettled", "resetRetransmits"],
-      on: {
-        // The keys are gone; our Close may have been lost: answer whatever the
-        // peer still sends with the very datagram that carried it, a few times
-        // at most (a peer that has it drops the copy as a replay).
-        "transport.datagram": {
-          guard: "hasAnswersLeft",
-          actions: ["repeatClose", "countRetransmit"],
+/**
+ * Builds the ready statechart for one kind of transport. On a stream the
+ * waiting states schedule no retransmission timers (nothing is lost there);
+ * on datagrams they do, and a settled session lingers.
+ *
+ * @param variant `"stream"` or `"datagram"`.
+ * @returns The ready statechart.
+ */
+// deno-lint-ignore explicit-function-return-type
+export function createReadyMachine(variant: TransportVariant) {
+  return readySetup.createMachine({
+    id: "ready",
+    context: createReadyContext,
+    initial: "active",
+    output: readyOutput,
+    states: {
+      active: {
+        type: "parallel",
+        on: {
+          ...READY_ROOT_TRANSITIONS,
+          "peer.extenderData": { actions: "deliverMessage" },
+          "peer.extenderUpdate": { actions: "recordExtenders" },
         },
-        "peer.*": {},
-        "local.*": {},
-        "transport.closed": "closed",
+        states: { lifecycle: lifecycle(variant), keyUpdate: keyUpdateRegion(variant) },
       },
-      after: { lingerTime: "closed" },
+      settled: {
+        id: "readySettled",
+        always: [{ guard: "isDatagram", target: "lingering" }, { target: "closed" }],
+      },
+      lingering: {
+        entry: ["announceSettled", "resetRetransmits"],
+        on: {
+          // The keys are gone; our Close may have been lost: answer whatever the
+          // peer still sends with the very datagram that carried it, a few times
+          // at most (a peer that has it drops the copy as a replay).
+          "transport.datagram": {
+            guard: "hasAnswersLeft",
+            actions: ["repeatClose", "countRetransmit"],
+          },
+          "peer.*": {},
+          "local.*": {},
+          "transport.closed": "closed",
+        },
+        after: { lingerTime: "closed" },
+      },
+      closed: { id: "readyClosed", type: "final", entry: "announceEnd" },
+      failed: FAILED_STATE,
     },
-    closed: { id: "readyClosed", type: "final", entry: "announceEnd" },
-    failed: FAILED_STATE,
-  },
-});
+  });
+}
+
+/** The ready phase on stream transports: `active`, then `closed` or `failed`. */
+export const readyMachine = createReadyMachine("stream");
+
+/** The ready phase on datagram transports: retransmits and lingers after settling. */
+export const datagramReadyMachine = createReadyMachine("datagram");

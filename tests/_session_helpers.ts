@@ -8,11 +8,10 @@ import {
   AccessManager,
   type Clock,
   createMemoryPair,
-  derivePeerUuid,
-  formatUuid,
   initiate,
   nobleBackend,
   type PeerDetails,
+  peerUuidOf,
   respond,
   seededRandom,
   type Session,
@@ -31,7 +30,7 @@ export async function identityFor(
 
 /** The PeerUUID of an identity. */
 export function uuidOf(identity: SignatureKeyPair): string {
-  return formatUuid(derivePeerUuid(identity.algorithm, identity.publicKey));
+  return peerUuidOf(identity.algorithm, identity.publicKey);
 }
 
 /** An access manager that allows exactly these identities. */

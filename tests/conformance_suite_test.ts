@@ -167,6 +167,7 @@ Deno.test("measureStatechartCoverage() takes every transition of every statechar
     "authentication",
     "sessionInit",
     "ready",
+    "datagramReady",
   ]);
   for (const chart of coverage) {
     assert.ok(chart.total > 10, chart.name);

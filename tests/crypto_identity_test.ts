@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import {
-  derivePeerUuid,
   ErrorCode,
-  formatUuid,
   generateIdentity,
   HandshakeError,
   nobleBackend,
   peerUuidOf,
   seededRandom,
 } from "../mod.ts";
-import { type CryptoBackend, SIGNATURES } from "../src/crypto/mod.ts";
+import { type CryptoBackend, derivePeerUuid, formatUuid, SIGNATURES } from "../src/crypto/mod.ts";
 
 Deno.test("generateIdentity() takes a scheme name in any case and returns the canonical key pair", async () => {
   for (const { name } of SIGNATURES) {

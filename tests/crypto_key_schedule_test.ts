@@ -351,6 +351,11 @@ function recordingHash(): { hash: HashFunction; prks: Uint8Array[]; ikms: Uint8A
       prks.push(prk);
       return SHA256.expand(prk, info, length);
     },
+    // A schedule that keys HMAC once per chaining key hands it over here.
+    expander(prk) {
+      prks.push(prk);
+      return SHA256.expander!(prk);
+    },
   };
   return { hash, prks, ikms };
 }

@@ -24,13 +24,12 @@ import {
   autoBackend,
   createAutoBackend,
   createMemoryPair,
-  derivePeerUuid,
   ErrorCode,
-  formatUuid,
   HandshakeError,
   initiate,
   nobleBackend,
   nodeCryptoBackend,
+  peerUuidOf,
   QGateError,
   respond,
   seededRandom,
@@ -708,7 +707,7 @@ async function identities(): Promise<{
   const bob = await scheme.generateKeyPair({ seed: new Uint8Array(32).fill(22) });
   const access = new AccessManager();
   for (const pair of [alice, bob]) {
-    access.addPeer(formatUuid(derivePeerUuid(pair.algorithm, pair.publicKey)), pair.publicKey);
+    access.addPeer(peerUuidOf(pair.algorithm, pair.publicKey), pair.publicKey);
   }
   return { alice, bob, access };
 }

@@ -39,7 +39,7 @@ import { primaryKeyExchangeMachine } from "../../machines/primary_key_exchange.t
 import { secondaryKeyExchangeMachine } from "../../machines/secondary_key_exchange.ts";
 import { authenticationMachine } from "../../machines/authentication.ts";
 import { sessionInitMachine } from "../../machines/session_init.ts";
-import { readyMachine } from "../../machines/ready.ts";
+import { datagramReadyMachine, readyMachine } from "../../machines/ready.ts";
 import type { HandshakeInput, Role } from "../../machines/_setup.ts";
 import { ErrorCode } from "../errors.ts";
 import { isHandshakeKind, type Message } from "../codec/message_types.ts";
@@ -474,8 +474,8 @@ function readyEvents(coverage: TransitionCoverage, snapshot: AnyMachineSnapshot)
   ];
 }
 
-function coverReady(): TransitionCoverage {
-  const coverage = new TransitionCoverage("ready", readyMachine);
+function coverReady(name: string, machine: AnyStateMachine): TransitionCoverage {
+  const coverage = new TransitionCoverage(name, machine);
   for (const datagram of [false, true]) {
     for (const requests of READY_SCENARIOS) {
       for (const snapshot of runReady(coverage, requests, datagram)) {
@@ -492,8 +492,9 @@ function coverReady(): TransitionCoverage {
  * Measures the transition coverage of every qgate statechart through pure
  * `transition()` steps (see the module documentation for the scenarios).
  *
- * @returns One entry per statechart: the handshake, the five phase machines
- *   and the ready phase (which composes the key-update cycle).
+ * @returns One entry per statechart: the handshake (built for streams and
+ *   for datagrams), the five phase machines and the ready phase (which
+ *   composes the key-update cycle; for streams and for datagrams).
  *
  * @example Every transition of every statechart is taken
  * ```ts
@@ -501,7 +502,7 @@ function coverReady(): TransitionCoverage {
  * import assert from "node:assert/strict";
  *
  * const coverage = measureStatechartCoverage();
- * assert.equal(coverage.length, 8);
+ * assert.equal(coverage.length, 9);
  * for (const chart of coverage) assert.equal(chart.covered, chart.total, chart.name);
  * ```
  */
@@ -517,7 +518,8 @@ export function measureStatechartCoverage(): StatechartCoverage[] {
   ];
   const reports = [
     ...family.map(([name, machine]) => coverHandshakeFamily(name, machine).report()),
-    coverReady().report(),
+    coverReady("ready", readyMachine).report(),
+    coverReady("datagramReady", datagramReadyMachine).report(),
   ];
   return reports.map(({ name, covered, total, uncovered }) => ({
     name,

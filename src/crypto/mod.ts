@@ -81,6 +81,12 @@ export type { KeyScheduleOptions, KeyScheduleStage, PreKeys, TrafficKeys } from 
 export { Transcript, TRANSCRIPT_LABEL } from "./transcript.ts";
 
 // identities
-export { parseUuid, randomSessionId, verifyPeerUuid } from "./peer_uuid.ts";
+export {
+  derivePeerUuid,
+  formatUuid,
+  parseUuid,
+  randomSessionId,
+  verifyPeerUuid,
+} from "./peer_uuid.ts";
 export { authenticationPayload } from "./authentication.ts";
 export type { AuthenticationRole } from "./authentication.ts";

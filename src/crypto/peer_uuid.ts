@@ -41,7 +41,7 @@ function signatureId(signature: SignatureName, what: string): number {
  *
  * @example Deriving and formatting a PeerUUID
  * ```ts
- * import { derivePeerUuid, formatUuid } from "@qgate/handshake";
+ * import { derivePeerUuid, formatUuid } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const uuid = derivePeerUuid("Ed25519", new Uint8Array(32).fill(1));
@@ -79,7 +79,7 @@ export function derivePeerUuid(
  *
  * @example Checking a claimed PeerUUID
  * ```ts
- * import { derivePeerUuid } from "@qgate/handshake";
+ * import { derivePeerUuid } from "@qgate/handshake/crypto";
  * import { verifyPeerUuid } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
@@ -116,7 +116,7 @@ export function verifyPeerUuid(
  *
  * @example Formatting bytes
  * ```ts
- * import { formatUuid } from "@qgate/handshake";
+ * import { formatUuid } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const bytes = Uint8Array.from({ length: 16 }, (_, i) => i);
@@ -149,7 +149,7 @@ export function formatUuid(bytes: Uint8Array): string {
  *
  * @example A round trip
  * ```ts
- * import { formatUuid } from "@qgate/handshake";
+ * import { formatUuid } from "@qgate/handshake/crypto";
  * import { parseUuid } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *

@@ -94,7 +94,7 @@ let poolOffset = POOL.length;
  *
  * @example Random padding for a record
  * ```ts
- * import { publicRandom } from "@qgate/handshake";
+ * import { publicRandom } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * const [low = 0, high = 0] = publicRandom(2);

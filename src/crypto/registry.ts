@@ -137,7 +137,7 @@ function infoOfName<C extends AlgorithmCategory>(
  *
  * @example Normalising names from a configuration file
  * ```ts
- * import { canonicalAlgorithmName } from "@qgate/handshake";
+ * import { canonicalAlgorithmName } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * assert.equal(canonicalAlgorithmName("signature", "ed25519"), "Ed25519");
@@ -162,7 +162,7 @@ export function canonicalAlgorithmName<C extends AlgorithmCategory>(
  *
  * @example
  * ```ts
- * import { algorithmId } from "@qgate/handshake";
+ * import { algorithmId } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
  *
  * assert.equal(algorithmId("hash", "blake2b"), 0x0004);

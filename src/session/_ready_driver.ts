@@ -17,7 +17,7 @@ import { type Actor, createActor } from "xstate";
 import { ErrorCode, SessionError } from "../errors.ts";
 import type { CryptoBackend, KeyExchange, RandomSource } from "../crypto/types.ts";
 import { isHandshakeKind, type Message } from "../codec/message_types.ts";
-import { readyMachine } from "../../machines/ready.ts";
+import { datagramReadyMachine, readyMachine } from "../../machines/ready.ts";
 import type { ReadyCommand, ReadyEvent, ReadyOutcome } from "../../machines/_ready_setup.ts";
 import { KeyRotation } from "./_key_rotation.ts";
 import type { Arrival, Connection, MessageSink } from "./_connection.ts";
@@ -115,7 +115,9 @@ export class ReadyDriver implements MessageSink {
       random: args.random,
       recordLimit: Math.max(settings.maxRecords * 2, 2 ** 20),
     });
-    const actor = createActor(readyMachine, {
+    // On streams, the statechart built without retransmission timers.
+    const machine = connection.datagram ? datagramReadyMachine : readyMachine;
+    const actor = createActor(machine, {
       clock: args.clock,
       input: {
         role,

@@ -22,7 +22,7 @@ import { authenticationPhase } from "../../machines/authentication.ts";
 import { sessionInitPhase } from "../../machines/session_init.ts";
 import { datagramHandshakeMachine } from "../../machines/handshake.ts";
 import { keyUpdateMachine } from "../../machines/key_update.ts";
-import { readyMachine } from "../../machines/ready.ts";
+import { datagramReadyMachine } from "../../machines/ready.ts";
 import type { ReadyInput } from "../../machines/_ready_setup.ts";
 
 /** One registered statechart. */
@@ -134,7 +134,7 @@ export const STATECHARTS: readonly RegisteredStatechart[] = [
     description:
       "After ready: data and extender updates, key updates and the close handshake, side by side",
     source: "machines/ready.ts",
-    machine: readyMachine,
+    machine: datagramReadyMachine,
     sampleInput: SAMPLE_READY_INPUT,
   },
   {

@@ -247,7 +247,7 @@ export function parseTrace(input: unknown): TraceEvent[] {
  *
  * @example Two peers recorded apart, merged
  * ```ts
- * import type { TraceEvent } from "@qgate/handshake";
+ * import type { TraceEvent } from "@qgate/handshake/viz";
  * import { mergeTraces } from "./trace.ts";
  * import assert from "node:assert/strict";
  *

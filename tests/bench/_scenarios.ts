@@ -22,10 +22,9 @@ import {
   AccessManager,
   connTransport,
   createMemoryPair,
-  derivePeerUuid,
-  formatUuid,
   initiate,
   nobleBackend,
+  peerUuidOf,
   respond,
   type Session,
   type SessionOptions,
@@ -68,7 +67,7 @@ export async function peers(): Promise<Peers> {
   const bob = await scheme.generateKeyPair({ seed: new Uint8Array(32).fill(2) });
   const access = new AccessManager();
   for (const pair of [alice, bob]) {
-    access.addPeer(formatUuid(derivePeerUuid(pair.algorithm, pair.publicKey)), pair.publicKey);
+    access.addPeer(peerUuidOf(pair.algorithm, pair.publicKey), pair.publicKey);
   }
   return { alice, bob, access };
 }

@@ -65,9 +65,9 @@ async function run(): Promise<BrowserRunResult> {
   const url = new URLSearchParams(location.search).get("ws");
   if (url === null) throw new TypeError("Cannot run: the page needs ?ws=<WebSocket URL>");
   const qgate: typeof Qgate = await import(new URL("./qgate.js", import.meta.url).href);
-  const { autoBackend, AccessManager, derivePeerUuid, formatUuid } = qgate;
+  const { autoBackend, AccessManager, peerUuidOf } = qgate;
   const uuidOf = (pair: Qgate.SignatureKeyPair): string =>
-    formatUuid(derivePeerUuid(pair.algorithm, pair.publicKey));
+    peerUuidOf(pair.algorithm, pair.publicKey);
   const identity = await seededIdentity(qgate.nobleBackend, INITIATOR_IDENTITY_SEED);
   const peer = await seededIdentity(qgate.nobleBackend, RESPONDER_IDENTITY_SEED);
   const accessManager = new AccessManager();

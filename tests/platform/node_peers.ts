@@ -93,14 +93,14 @@ const guard = setTimeout(() => fail(`not finished after ${GUARD_MS} ms`), GUARD_
 const bundle = process.argv[2];
 if (bundle === undefined) throw new Error("usage: node node_peers.mjs <qgate.mjs>");
 const qgate: typeof Qgate = await import(pathToFileURL(bundle).href);
-const { autoBackend, AccessManager, derivePeerUuid, formatUuid, nodeSocketTransport } = qgate;
+const { autoBackend, AccessManager, nodeSocketTransport, peerUuidOf } = qgate;
 
 async function identity(): Promise<Qgate.SignatureKeyPair> {
   return await autoBackend.signature("Ed25519")!.generateKeyPair({});
 }
 
 function uuidOf(pair: Qgate.SignatureKeyPair): string {
-  return formatUuid(derivePeerUuid(pair.algorithm, pair.publicKey));
+  return peerUuidOf(pair.algorithm, pair.publicKey);
 }
 
 function accessFor(pair: Qgate.SignatureKeyPair): Qgate.AccessManager {

@@ -1,0 +1,160 @@
+/**
+ * What a handshake asks of XState and of the clock, per transport kind: the
+ * events each statechart takes, the state changes the runtime traces and the
+ * timers it schedules. The counts are budgets: a change that adds an event,
+ * a transition or a timer to every handshake makes these tests fail, and the
+ * budget is then raised on purpose or the change reconsidered.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type EventObject,
+  initialTransition,
+  transition,
+} from "xstate";
+import {
+  type Clock,
+  createDatagramPair,
+  createMemoryPair,
+  initiate,
+  respond,
+  type SessionOptions,
+  type TraceEvent,
+  type Transport,
+} from "../mod.ts";
+import { datagramHandshakeMachine, handshakeMachine } from "../machines/handshake.ts";
+import { fixedStandIn, runStandInPair, standInInput } from "../src/viz/_standin.ts";
+
+/** A clock that counts what is scheduled on it. */
+function countingClock(): { clock: Clock; scheduled: number[] } {
+  const scheduled: number[] = [];
+  return {
+    scheduled,
+    clock: {
+      now: () => performance.timeOrigin + performance.now(),
+      setTimeout: (fn, ms) => {
+        scheduled.push(ms);
+        return setTimeout(fn, ms);
+      },
+      clearTimeout: (id) => clearTimeout(id as number),
+    },
+  };
+}
+
+interface SideCost {
+  /** Timers scheduled until the event, in order, by delay. */
+  readonly timers: number;
+  /** State changes traced until the event. */
+  readonly states: number;
+}
+
+interface RunCost {
+  readonly ready: { initiator: SideCost; responder: SideCost };
+  readonly closed: { initiator: SideCost; responder: SideCost };
+}
+
+/** Runs one handshake and an orderly close, counting per side. */
+async function measure(pair: readonly [Transport, Transport]): Promise<RunCost> {
+  const clocks = { initiator: countingClock(), responder: countingClock() };
+  const traces: Record<"initiator" | "responder", TraceEvent[]> = { initiator: [], responder: [] };
+  const options = (role: "initiator" | "responder"): SessionOptions => ({
+    requireAuthentication: false,
+    noise: { enabled: false },
+    maxHandshakeDelay: 0,
+    maxPadding: 0,
+    clock: clocks[role].clock,
+    onTrace: (event) => traces[role].push(event),
+  });
+  const cost = (role: "initiator" | "responder"): SideCost => ({
+    timers: clocks[role].scheduled.length,
+    states: traces[role].filter((event) => event.type === "state").length,
+  });
+  const initiator = initiate(pair[0], options("initiator"));
+  const responder = respond(pair[1], options("responder"));
+  await Promise.all([initiator.ready, responder.ready]);
+  const ready = { initiator: cost("initiator"), responder: cost("responder") };
+  await Promise.all([initiator.close(), responder.closed]);
+  return { ready, closed: { initiator: cost("initiator"), responder: cost("responder") } };
+}
+
+/**
+ * Timers every side schedules until ready, whatever the transport: the
+ * handshake deadline, one deadline per phase (5), the write watchdog of the
+ * first write, and the first key-update interval.
+ */
+const STREAM_TIMERS_TO_READY = 1 + 5 + 1 + 1;
+/** Datagrams add one retransmission timer per state that waits for the peer (5). */
+const DATAGRAM_TIMERS_TO_READY = STREAM_TIMERS_TO_READY + 5;
+/**
+ * States traced until ready: one waiting state per phase, `verifying`
+ * between the peer's proof and its verdict, and `ready`.
+ */
+const STATES_TO_READY = 5 + 1 + 1 + 1;
+
+Deno.test("a stream handshake schedules no timer that cannot fire", async () => {
+  const cost = await measure(createMemoryPair());
+  for (const role of ["initiator", "responder"] as const) {
+    assert.deepEqual(cost.ready[role], {
+      timers: STREAM_TIMERS_TO_READY,
+      states: STATES_TO_READY,
+    }, role);
+  }
+  // Closing: the closer arms its close deadline only (no retransmission on a
+  // stream); the side that answers arms nothing.
+  assert.equal(cost.closed.initiator.timers, STREAM_TIMERS_TO_READY + 1);
+  assert.equal(cost.closed.responder.timers, STREAM_TIMERS_TO_READY);
+});
+
+Deno.test("a datagram handshake adds one retransmission timer per waiting state", async () => {
+  const cost = await measure(createDatagramPair());
+  for (const role of ["initiator", "responder"] as const) {
+    assert.deepEqual(cost.ready[role], {
+      timers: DATAGRAM_TIMERS_TO_READY,
+      states: STATES_TO_READY,
+    }, role);
+  }
+  // Closing on datagrams: the closer's deadline and Close retransmission,
+  // then each side's lingering time.
+  assert.equal(cost.closed.initiator.timers, DATAGRAM_TIMERS_TO_READY + 3);
+  assert.equal(cost.closed.responder.timers, DATAGRAM_TIMERS_TO_READY + 1);
+});
+
+/** Events each side's handshake statechart takes in a full run, and how many change its state. */
+function statechartSteps(machine: AnyStateMachine): Record<string, { events: number }> {
+  const steps: Record<string, { events: number }> = {
+    initiator: { events: 0 },
+    responder: { events: 0 },
+  };
+  const transport = machine === datagramHandshakeMachine ? "datagram" : "stream";
+  let ready = 0;
+  runStandInPair<AnyMachineSnapshot>({
+    initial: (role) => initialTransition(machine, standInInput(role, { transport })),
+    transition: (role, snapshot, event: EventObject) => {
+      steps[role]!.events++;
+      const [next, actions] = transition(machine, snapshot, event);
+      return [next, actions];
+    },
+    crypto: () => fixedStandIn(),
+    observe: (_, snapshot) => {
+      if (snapshot.status === "done") ready++;
+    },
+    maxSteps: 200,
+  });
+  assert.equal(ready, 2, "both sides end");
+  return steps;
+}
+
+Deno.test("a handshake statechart takes six events per side on either transport", () => {
+  // Five peer messages and one verdict: every crypto step is a command that
+  // reports back only when it fails (the verdict is the one that always does).
+  for (const machine of [handshakeMachine, datagramHandshakeMachine]) {
+    assert.deepEqual(statechartSteps(machine), {
+      initiator: { events: 6 },
+      responder: { events: 6 },
+    });
+  }
+});
