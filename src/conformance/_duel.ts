@@ -40,8 +40,22 @@ export interface DuelOptions {
   readonly referenceExtras?: ReferenceExtras;
   /** Called with the reference session right after it started. */
   readonly onReference?: (session: Session) => void;
+  /**
+   * Runs once both sides are ready, before the cleanup (within the same
+   * deadline): what a case does with the established session (the close
+   * exchange).
+   */
+  readonly afterReady?: (endpoints: AfterReady) => Promise<void>;
   /** Real-time budget for the outcomes, and again for the cleanup, in ms. */
   readonly deadline: number;
+}
+
+/** Both established endpoints, for {@linkcode DuelOptions.afterReady}. */
+export interface AfterReady {
+  /** The implementation under test. */
+  readonly iut: ConformanceEndpoint;
+  /** The reference peer's session. */
+  readonly reference: Session;
 }
 
 /** What a duel observed. */
@@ -104,6 +118,18 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
   if (iut !== undefined) waits.push(settle(iut).then((outcome) => void (outcomes.iut = outcome)));
   if (await withDeadline(Promise.all(waits), options.deadline) === undefined) {
     problems.push("outcome");
+  } else if (
+    options.afterReady !== undefined && iut !== undefined &&
+    outcomes.iut?.status === "ready" && outcomes.reference?.status === "ready"
+  ) {
+    const after = options.afterReady({ iut, reference: reference.session }).then(
+      () => true,
+      (error) => {
+        problems.push(`after ready: ${error instanceof Error ? error.message : String(error)}`);
+        return true;
+      },
+    );
+    if (await withDeadline(after, options.deadline) === undefined) problems.push("after ready");
   }
   const cleanup = Promise.all([
     iut?.close().catch(() => {}),

@@ -57,7 +57,12 @@ export interface ConformanceEndpointSpec {
   /** The Global Shared Secret, if any. */
   readonly globalSharedSecret: Uint8Array | undefined;
   /** Handshake timeouts in ms: any one waiting state, and the whole handshake. */
-  readonly timeouts: { readonly phase: number; readonly handshake: number };
+  readonly timeouts: {
+    readonly phase: number;
+    readonly handshake: number;
+    /** How long a close waits for the peer's Close (PROTOCOL.md §13), when a case sets it. */
+    readonly close?: number;
+  };
   /** What to export once ready, so the suite can compare session keys. */
   readonly exporter: {
     readonly label: string;
@@ -93,8 +98,19 @@ export type EndpointOutcome =
 export interface ConformanceEndpoint {
   /** Settles once the handshake is ready or failed; never rejects. */
   readonly outcome: Promise<EndpointOutcome>;
-  /** Ends the endpoint and releases the transport; resolves once it is gone. */
+  /**
+   * Ends the endpoint and releases the transport; resolves once it is gone.
+   * Once ready, this is the orderly close of PROTOCOL.md §13 (send Close,
+   * wait for the peer's); it resolves however that ends.
+   */
   close(): Promise<void>;
+  /**
+   * How the session ended after ready: `code` `undefined` for an orderly close
+   * (both Close messages crossed), else the error code. Settles once the
+   * session has ended; never rejects. The close cases need it: an adapter
+   * without it fails them, saying so.
+   */
+  readonly closed?: Promise<{ readonly code: string | undefined }>;
 }
 
 /** What the suite needs from an implementation under test. */
@@ -125,6 +141,8 @@ export interface ReferenceExtras {
 /** A qgate endpoint with its session, for the suite's reference peer. */
 export interface QgateEndpoint extends ConformanceEndpoint {
   readonly session: Session;
+  /** How the session ended after ready (always offered by qgate). */
+  readonly closed: Promise<{ readonly code: string | undefined }>;
 }
 
 /**
@@ -194,8 +212,9 @@ export function startQgateEndpoint(
     session,
     outcome,
     close: async () => {
-      await session.close();
+      await session.close().catch(() => {});
     },
+    closed: session.closed.then(({ code }) => ({ code })),
   };
 }
 
@@ -216,7 +235,7 @@ export function startQgateEndpoint(
 export const qgateAdapter: ConformanceAdapter = {
   name: "qgate",
   start: (transport, spec) => {
-    const { outcome, close } = startQgateEndpoint(transport, spec);
-    return { outcome, close };
+    const { outcome, close, closed } = startQgateEndpoint(transport, spec);
+    return { outcome, close, closed };
   },
 };

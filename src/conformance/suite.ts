@@ -10,11 +10,13 @@
  *   full matrix with `long`), each authentication mode and signature
  *   scheme, with and without a Global Shared Secret. Both sides must reach
  *   ready with the suite the negotiation rule gives, the same exporter
- *   output and the right peer identity.
+ *   output and the right peer identity; and the close exchange either side
+ *   starts (`close/…`), which must end both sessions without a code.
  * - `negative`: the record-level attack catalogue (tampering, framing,
  *   truncation, drops, duplicates, replays, wrong-phase messages, invalid key
  *   shares, forged proofs), each with the exact code for the side that meets
- *   it and for the other side.
+ *   it and for the other side; and a close that cannot complete (the peer's
+ *   Close never arrives, a record lost before it), which must end with a code.
  * - `mitm`: downgrades, key substitution and modified meta exchanges by a
  *   relay, and a man in the middle with her own or a borrowed identity.
  * - `policy`: configurations that must fail (nothing in common,
@@ -40,6 +42,7 @@ import { ROLES } from "../viz/_standin.ts";
 import { makeIdentities } from "./_fixtures.ts";
 import type { Finding, PropertyFinding } from "./_findings.ts";
 import { positiveCases } from "./_positive_cases.ts";
+import { closeCases } from "./_close_cases.ts";
 import { policyCases } from "./_policy_cases.ts";
 import { mutationCases } from "./_mutation_cases.ts";
 import { impersonationCases } from "./_impersonation_cases.ts";
@@ -145,6 +148,7 @@ export async function runConformance(
     ...mutationCases(context),
     ...impersonationCases(context),
     ...propertyCases(context),
+    ...closeCases(context),
   ].filter((item) =>
     categories.includes(item.category) &&
     (options.only === undefined || item.id.startsWith(options.only))

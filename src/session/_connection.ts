@@ -307,7 +307,9 @@ export class Connection {
       // A sink stuck in a write may hold the abort back forever: do not wait for it then.
       if (!this.#writeStalled) await aborted;
     }
-    await this.#reader.cancel().catch(() => {});
+    // Pending reads end at once; the transport's own cancel may take as long
+    // as it likes (or never finish): the session has ended either way.
+    void this.#reader.cancel().catch(() => {});
     if (!this.#lingering) this.records.dispose();
   }
 

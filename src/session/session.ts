@@ -76,6 +76,8 @@ export class Session implements AsyncDisposable {
   #sendTail: Promise<void> | undefined;
   /** Set once `close()` was called: no more sends. */
   #closeCalled = false;
+  /** `close()` started an orderly close: it reports a close that did not complete. */
+  #orderlyClose = false;
   #ended = false;
   #lastState = "";
   /** The statechart's last state, once the session has ended. */
@@ -382,15 +384,31 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Closes the session. Once ready, this is an orderly close: the records of
-   * every `send()` called before are written first, then this side's Close;
-   * it resolves when the peer's Close has arrived, which proves every record
-   * the peer sent arrived too (`code` undefined), or with the code that
-   * ended the session instead (`ERR_TIMEOUT` if the peer does not answer
-   * within `timeouts.close`, `ERR_TRANSPORT_CLOSED` if the transport ends
-   * first). During the handshake it aborts it (`ERR_ABORTED`).
+   * Closes the session. Once ready, this is an orderly close (PROTOCOL.md
+   * §13): the records of every `send()` called before are written first,
+   * then this side's Close; it resolves when the peer's Close has arrived,
+   * which proves every record the peer sent arrived too (`code` undefined).
+   * During the handshake it aborts it (resolving with `ERR_ABORTED`). On a
+   * session that already ended it resolves with how it ended.
    *
-   * @returns How the session ended. Never rejects.
+   * @returns How the session ended.
+   * @throws {SessionError} If the orderly close it started did not complete:
+   *   `ERR_TIMEOUT` when the peer does not answer within `timeouts.close`,
+   *   `ERR_TRANSPORT_CLOSED` when the transport ends first, or the code of a
+   *   record that did not open. `closed` resolves with the same code.
+   *
+   * @example Closing after a handshake
+   * ```ts
+   * import { createMemoryPair, initiate, respond } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = createMemoryPair();
+   * const client = initiate(a, { requireAuthentication: false });
+   * const server = respond(b, { requireAuthentication: false });
+   * await Promise.all([client.ready, server.ready]);
+   * assert.deepEqual(await client.close(), { code: undefined, local: true });
+   * assert.deepEqual(await server.closed, { code: undefined, local: false });
+   * ```
    */
   async close(): Promise<CloseInfo> {
     if (!this.#closeCalled && !this.#ended) {
@@ -398,20 +416,27 @@ export class Session implements AsyncDisposable {
       const phase = this.#phase;
       if (phase instanceof HandshakeDriver) phase.abort();
       else if (phase instanceof ReadyDriver) {
+        this.#orderlyClose = true;
         if (this.#sendTail !== undefined) await this.#sendTail.catch(() => {});
         if (this.#phase === phase) phase.close();
       }
     }
-    return await this.#closed;
+    const info = await this.#closed;
+    if (this.#orderlyClose && info.code !== undefined) {
+      throw new SessionError(info.code, `Close did not complete: ${info.code}`);
+    }
+    return info;
   }
 
   /**
    * Closes the session when a `using` block ends (`await using session = …`).
+   * Unlike {@linkcode Session.close} it never throws: how the session ended
+   * is in `closed`.
    *
    * @returns Resolves once the session has ended.
    */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+    await this.close().catch(() => {});
   }
 
   // ---- internals ----
