@@ -16,7 +16,10 @@ import {
   derivePreKeys,
   type Hasher,
   type HashFunction,
+  type KeyExchange,
+  type KeyExchangeState,
   type SignatureKeyPair,
+  type SignatureScheme,
 } from "../../src/crypto/mod.ts";
 import {
   AccessManager,
@@ -39,6 +42,69 @@ export interface Scenario {
   run(): Promise<void>;
   /** Releases listeners, sessions and pipes. */
   close(): Promise<void>;
+}
+
+/** The largest application payload the record benchmarks send: what fits one record. */
+export const ONE_RECORD = 65_000;
+
+/** A key exchange that costs nothing: shares are random bytes, the secret their XOR. */
+function freeKeyExchange(real: KeyExchange): KeyExchange {
+  const length = 32;
+  const xor = (a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> =>
+    Uint8Array.from({ length }, (_, i) => a[i]! ^ b[i]!);
+  return {
+    name: real.name,
+    id: real.id,
+    kind: real.kind,
+    offerLength: real.offerLength,
+    answerLength: real.answerLength,
+    offer(random) {
+      const offer = new Uint8Array(real.offerLength);
+      offer.set(random(length));
+      const state = { secret: offer.slice(0, length), dispose() {} };
+      return Promise.resolve({ offer, state: state as unknown as KeyExchangeState });
+    },
+    answer(offer, random) {
+      const answer = new Uint8Array(real.answerLength);
+      answer.set(random(length));
+      return Promise.resolve({ answer, sharedSecret: xor(offer, answer) });
+    },
+    finish(state, answer) {
+      return Promise.resolve(xor((state as unknown as { secret: Uint8Array }).secret, answer));
+    },
+  };
+}
+
+/** A signature scheme that costs nothing: every proof is zeros and verifies. */
+function freeSignature(real: SignatureScheme): SignatureScheme {
+  return {
+    ...real,
+    generateKeyPair: (options) => real.generateKeyPair(options),
+    sign: () => Promise.resolve(new Uint8Array(real.signatureLength)),
+    verify: () => Promise.resolve(true),
+  };
+}
+
+/**
+ * A backend whose key exchanges and signatures cost nothing (and protect
+ * nothing), over `base`'s AEADs and hashes: a handshake with it measures the
+ * protocol's own work (symmetric crypto, codec, statecharts, runtime).
+ * Benchmarks only.
+ */
+export function freeCryptoBackend(base: CryptoBackend): CryptoBackend {
+  return {
+    name: `free key exchanges and signatures over ${base.name}`,
+    keyExchange: (name) => {
+      const real = base.keyExchange(name);
+      return real === undefined ? undefined : freeKeyExchange(real);
+    },
+    signature: (name) => {
+      const real = base.signature(name);
+      return real === undefined ? undefined : freeSignature(real);
+    },
+    aead: (name) => base.aead(name),
+    hash: (name) => base.hash(name),
+  };
 }
 
 /** The extender both peers run in the record benchmarks. */
