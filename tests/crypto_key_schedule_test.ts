@@ -9,7 +9,7 @@ import {
 } from "../src/crypto/key_schedule.ts";
 import type { TrafficKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
-import type { HashFunction, HashName } from "../src/crypto/types.ts";
+import type { HashFunction, HashName, HkdfExpander } from "../src/crypto/types.ts";
 import { propertyConfig } from "./_property.ts";
 
 interface KeysHex {
@@ -352,7 +352,7 @@ function recordingHash(): { hash: HashFunction; prks: Uint8Array[]; ikms: Uint8A
       return SHA256.expand(prk, info, length);
     },
     // A schedule that keys HMAC once per chaining key hands it over here.
-    expander(prk) {
+    expander(prk): HkdfExpander {
       prks.push(prk);
       return SHA256.expander!(prk);
     },

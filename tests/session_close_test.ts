@@ -40,10 +40,10 @@ function gatedPair(): {
   let mode: "pass" | "withhold" | "dropNext" = "pass";
   let cut = (): void => {};
   const gate = new TransformStream<Uint8Array, Uint8Array>({
-    start(controller) {
+    start(controller): void {
       cut = () => controller.terminate();
     },
-    transform(chunk, controller) {
+    transform(chunk, controller): void {
       if (mode === "withhold") return;
       if (mode === "dropNext") {
         mode = "pass";

@@ -17,6 +17,8 @@ import {
   type Hasher,
   type HashFunction,
   type KeyExchange,
+  type KeyExchangeAnswer,
+  type KeyExchangeOffer,
   type KeyExchangeState,
   type SignatureKeyPair,
   type SignatureScheme,
@@ -58,18 +60,18 @@ function freeKeyExchange(real: KeyExchange): KeyExchange {
     kind: real.kind,
     offerLength: real.offerLength,
     answerLength: real.answerLength,
-    offer(random) {
+    offer(random): Promise<KeyExchangeOffer> {
       const offer = new Uint8Array(real.offerLength);
       offer.set(random(length));
-      const state = { secret: offer.slice(0, length), dispose() {} };
+      const state = { secret: offer.slice(0, length), dispose(): void {} };
       return Promise.resolve({ offer, state: state as unknown as KeyExchangeState });
     },
-    answer(offer, random) {
+    answer(offer, random): Promise<KeyExchangeAnswer> {
       const answer = new Uint8Array(real.answerLength);
       answer.set(random(length));
       return Promise.resolve({ answer, sharedSecret: xor(offer, answer) });
     },
-    finish(state, answer) {
+    finish(state, answer): Promise<Uint8Array<ArrayBuffer>> {
       return Promise.resolve(xor((state as unknown as { secret: Uint8Array }).secret, answer));
     },
   };
