@@ -18,6 +18,7 @@
  */
 
 import { type Actor, createActor } from "xstate";
+import { CommandQueue } from "./_command_queue.ts";
 import { ErrorCode, HandshakeError, QGateError } from "../errors.ts";
 import { CipherState } from "../crypto/cipher_state.ts";
 import { KeySchedule } from "../crypto/key_schedule.ts";
@@ -134,10 +135,12 @@ export class HandshakeDriver implements MessageSink {
   readonly #context: HandshakeContext;
   readonly #actor: Actor<typeof handshakeMachine>;
   readonly #transcript = new Transcript();
-  readonly #queue: HandshakeCommand[] = [];
-  /** Settles when the command that is waiting for asynchronous work is done. */
-  #pending: Promise<void> | undefined;
-  #running = false;
+  readonly #queue: CommandQueue<HandshakeCommand> = new CommandQueue({
+    execute: (command) => this.#execute(command),
+    failed: (command, error) => this.#cryptoFailed(command, error),
+    stopped: () => this.#done,
+    idle: () => this.#idle(),
+  });
   /** Run once no command is running or queued. */
   #idleCallbacks: (() => void)[] = [];
   #done = false;
@@ -177,7 +180,7 @@ export class HandshakeDriver implements MessageSink {
       },
     });
     this.#actor = actor;
-    actor.on("*", (command) => this.#enqueue(command));
+    actor.on("*", (command) => this.#queue.push(command));
     actor.subscribe({
       next: (snapshot) => {
         if (context.observer.watching) {
@@ -210,7 +213,7 @@ export class HandshakeDriver implements MessageSink {
    * leader between its offer and its keys) or commands are still running.
    */
   get quiet(): boolean {
-    return this.#running || this.#actor.getSnapshot().hasTag("quiet");
+    return this.#queue.running || this.#actor.getSnapshot().hasTag("quiet");
   }
 
   /** Starts the statechart. */
@@ -239,7 +242,7 @@ export class HandshakeDriver implements MessageSink {
 
   /** Whether commands are running or queued. */
   get busy(): boolean {
-    return this.#running || this.#queue.length > 0;
+    return this.#queue.busy;
   }
 
   /** Cancels the handshake (`local.abort`). */
@@ -254,7 +257,7 @@ export class HandshakeDriver implements MessageSink {
   dispose(): void {
     this.#done = true;
     this.#actor.stop();
-    this.#queue.length = 0;
+    this.#queue.clear();
     this.#kexState?.dispose();
     this.#kexState = undefined;
     this.#discardPrepared();
@@ -272,7 +275,7 @@ export class HandshakeDriver implements MessageSink {
       const seen = flights.received(type, body);
       if (seen !== "new") {
         this.#send({ type: "peer.duplicate", ofLastTrigger: seen === "duplicateOfTrigger" });
-        return this.#pending;
+        return this.#queue.pending;
       }
     }
     if (isHandshakeKind(message.kind)) {
@@ -284,7 +287,7 @@ export class HandshakeDriver implements MessageSink {
     }
     // On datagrams the peer's first records after its handshake may overtake
     // its last handshake message: they are dropped like lost datagrams.
-    return this.#pending;
+    return this.#queue.pending;
   }
 
   onInvalidInput(code: ErrorCode): void {
@@ -299,35 +302,8 @@ export class HandshakeDriver implements MessageSink {
     if (!this.#done) this.#actor.send(event);
   }
 
-  #enqueue(command: HandshakeCommand): void {
-    this.#queue.push(command);
-    if (!this.#running) this.#run();
-  }
-
-  /** Runs queued commands until one has to wait; it resumes the queue when done. */
-  #run(): void {
-    this.#running = true;
-    for (let command = this.#queue.shift(); command; command = this.#queue.shift()) {
-      if (this.#done) break;
-      let result: void | Promise<void>;
-      try {
-        result = this.#execute(command);
-      } catch (error) {
-        this.#cryptoFailed(command, error);
-        continue;
-      }
-      if (result instanceof Promise) {
-        this.#pending = result.then(
-          () => this.#resume(),
-          (error) => {
-            this.#cryptoFailed(command, error);
-            this.#resume();
-          },
-        );
-        return;
-      }
-    }
-    this.#running = false;
+  /** The command queue ran dry: noise may go, and what waited for that runs. */
+  #idle(): void {
     this.#wakeNoise();
     const callbacks = this.#idleCallbacks;
     this.#idleCallbacks = [];
@@ -335,7 +311,7 @@ export class HandshakeDriver implements MessageSink {
   }
 
   #whenIdle(callback: () => void): void {
-    if (this.#running) this.#idleCallbacks.push(callback);
+    if (this.#queue.running) this.#idleCallbacks.push(callback);
     else callback();
   }
 
@@ -345,14 +321,8 @@ export class HandshakeDriver implements MessageSink {
     else this.#fail(output?.failure.code ?? ErrorCode.INTERNAL);
   }
 
-  #resume(): void {
-    this.#pending = undefined;
-    this.#run();
-  }
-
   /** A command failed: nothing queued after it may run; the statechart decides. */
   #cryptoFailed(command: HandshakeCommand, error: unknown): void {
-    this.#queue.length = 0;
     const phase = phaseOfCommand(command);
     this.#send({
       type: "crypto.failed",
@@ -606,7 +576,7 @@ export class HandshakeDriver implements MessageSink {
     // Everything is handed over: nothing secret stays here.
     this.#schedule = undefined;
     this.#done = true;
-    this.#queue.length = 0;
+    this.#queue.clear();
     this.#context.observer.ready(established);
   }
 }

@@ -14,6 +14,7 @@
  */
 
 import { type Actor, createActor } from "xstate";
+import { CommandQueue } from "./_command_queue.ts";
 import { ErrorCode, SessionError } from "../errors.ts";
 import type { CryptoBackend, KeyExchange, RandomSource } from "../crypto/types.ts";
 import { isHandshakeKind, type Message } from "../codec/message_types.ts";
@@ -81,9 +82,11 @@ export class ReadyDriver implements MessageSink {
   readonly #args: ReadyContextArgs;
   readonly #actor: Actor<typeof readyMachine>;
   readonly #rotation: KeyRotation;
-  readonly #queue: ReadyCommand[] = [];
-  #pending: Promise<void> | undefined;
-  #running = false;
+  readonly #queue: CommandQueue<ReadyCommand> = new CommandQueue({
+    execute: (command) => this.#execute(command),
+    failed: (_, error) => this.#send({ type: "crypto.failed", code: codeOf(error) }),
+    stopped: () => this.#done,
+  });
   #done = false;
   #lastState = "";
   #localExtenders: string[];
@@ -129,7 +132,7 @@ export class ReadyDriver implements MessageSink {
       },
     });
     this.#actor = actor;
-    actor.on("*", (command) => this.#enqueue(command));
+    actor.on("*", (command) => this.#queue.push(command));
     actor.subscribe({
       next: (snapshot) => {
         if (args.observer.watching) {
@@ -234,7 +237,7 @@ export class ReadyDriver implements MessageSink {
   /** Stops the statechart and wipes every key this phase holds. */
   dispose(): void {
     this.#done = true;
-    this.#queue.length = 0;
+    this.#queue.clear();
     this.#actor.stop();
     this.#rotation.dispose();
     this.#args.established.schedule.dispose();
@@ -248,18 +251,18 @@ export class ReadyDriver implements MessageSink {
       // statechart delivers data and does nothing else: skip the step.
       if (typeof this.#actor.getSnapshot().value === "object") this.#deliver(message);
       else this.#send({ type: "peer.extenderData", message });
-      return this.#pending;
+      return this.#queue.pending;
     }
     const flights = this.#args.connection.flights;
     if (flights !== undefined && isControlKind(message.kind)) {
       const seen = flights.received(arrival.type, arrival.body);
       if (seen !== "new") {
         this.#send({ type: "peer.duplicate", ofLastTrigger: seen === "duplicateOfTrigger" });
-        return this.#pending;
+        return this.#queue.pending;
       }
     }
     this.#send(eventOf(message));
-    return this.#pending;
+    return this.#queue.pending;
   }
 
   onInvalidInput(code: ErrorCode): void {
@@ -276,43 +279,6 @@ export class ReadyDriver implements MessageSink {
 
   #send(event: ReadyEvent): void {
     if (!this.#done) this.#actor.send(event);
-  }
-
-  #enqueue(command: ReadyCommand): void {
-    this.#queue.push(command);
-    if (!this.#running) this.#run();
-  }
-
-  #run(): void {
-    this.#running = true;
-    for (let command = this.#queue.shift(); command; command = this.#queue.shift()) {
-      if (this.#done) break;
-      let result: void | Promise<void>;
-      try {
-        result = this.#execute(command);
-      } catch (error) {
-        this.#queue.length = 0;
-        this.#send({ type: "crypto.failed", code: codeOf(error) });
-        continue;
-      }
-      if (result instanceof Promise) {
-        this.#pending = result.then(
-          () => this.#resume(),
-          (error) => {
-            this.#queue.length = 0;
-            this.#send({ type: "crypto.failed", code: codeOf(error) });
-            this.#resume();
-          },
-        );
-        return;
-      }
-    }
-    this.#running = false;
-  }
-
-  #resume(): void {
-    this.#pending = undefined;
-    this.#run();
   }
 
   #execute(command: ReadyCommand): void | Promise<void> {
@@ -377,7 +343,7 @@ export class ReadyDriver implements MessageSink {
   #end(outcome: ReadyOutcome): void {
     if (this.#done) return;
     this.#done = true;
-    this.#queue.length = 0;
+    this.#queue.clear();
     this.#args.observer.ended(outcome);
   }
 
