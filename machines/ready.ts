@@ -28,10 +28,12 @@
  * Close: truncation), `ERR_UNEXPECTED_MESSAGE`, `ERR_ABORTED`, or the code of
  * a record that did not open or of a failed key exchange.
  *
- * Application data (`peer.extenderData`) is accepted in every state of
- * `active`, and all it does is deliver: the runtime may deliver it without a
+ * Application data (`peer.extenderData` and the chunks that continue it,
+ * `peer.extenderDataContinuation`) is accepted in every state of `active`,
+ * and all it does is deliver: the runtime may deliver it without a
  * transition while the statechart is `active` (a test checks that both
- * agree), so data costs no statechart step.
+ * agree), so data costs no statechart step. Putting the chunks of one
+ * message back together is framing, done by the runtime's codec.
  *
  * @module
  */
@@ -100,6 +102,7 @@ export const readyMachine = readySetup.createMachine({
       on: {
         ...READY_ROOT_TRANSITIONS,
         "peer.extenderData": { actions: "deliverMessage" },
+        "peer.extenderDataContinuation": { actions: "deliverMessage" },
         "peer.extenderUpdate": { actions: "recordExtenders" },
       },
       states: { lifecycle, keyUpdate: keyUpdateRegion },

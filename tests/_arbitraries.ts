@@ -20,6 +20,7 @@ import type {
   BeginMetaExchangeMessage,
   CloseMessage,
   EndMetaExchangeMessage,
+  ExtenderDataContinuationMessage,
   ExtenderDataMessage,
   ExtenderUpdateMessage,
   KeyShareMessage,
@@ -183,8 +184,19 @@ export const messageArbitraries: { readonly [K in MessageKind]: fc.Arbitrary<Mes
     epoch,
   })),
   extenderData: fc
-    .record({ extender: uuidArbitrary, data: fc.uint8Array({ maxLength: 64 }) })
-    .map((fields): ExtenderDataMessage => ({ kind: "extenderData", ...fields })),
+    .record({
+      extender: uuidArbitrary,
+      data: fc.uint8Array({ maxLength: 64 }),
+      more: fc.oneof(fc.constant(0), fc.nat({ max: 2 ** 24 })),
+    })
+    .map(({ extender, data, more }): ExtenderDataMessage =>
+      more === 0
+        ? { kind: "extenderData", extender, data }
+        : { kind: "extenderData", extender, total: data.length + more, data }
+    ),
+  extenderDataContinuation: fc
+    .uint8Array({ minLength: 1, maxLength: 64 })
+    .map((data): ExtenderDataContinuationMessage => ({ kind: "extenderDataContinuation", data })),
   extenderUpdate: uuidListArbitrary().map((extenders): ExtenderUpdateMessage => ({
     kind: "extenderUpdate",
     extenders,

@@ -46,6 +46,9 @@ export const SESSION_ID_LENGTH = 8;
 /** Length of an extender UUID in bytes. */
 export const UUID_LENGTH = 16;
 
+/** Bytes in front of the data in an ExtenderData body: `uuid extender ‖ u32 total`. */
+export const EXTENDER_DATA_HEADER_LENGTH = 20;
+
 /** Largest key share, public key or proof the codec carries (a u16 length). */
 export const MAX_SHARE_LENGTH = 0xffff;
 
@@ -326,10 +329,30 @@ function encodeKeyUpdate(
  * once, straight into the record (internal).
  */
 export function encodeMessageParts(message: Message): readonly Uint8Array[] {
+  if (message.kind === "extenderDataContinuation") {
+    assertContinuation(message.data);
+    return [message.data];
+  }
   if (message.kind !== "extenderData") return [encodeMessage(message)];
+  return [extenderDataHeader(message), message.data];
+}
+
+/** The fixed fields of an ExtenderData body: `uuid extender ‖ u32 total`. */
+function extenderDataHeader(
+  message: { readonly extender: Uint8Array; readonly total?: number; readonly data: Uint8Array },
+): Uint8Array<ArrayBuffer> {
   assertLength(ENCODE, "extender", message.extender, UUID_LENGTH);
   assertBytes(ENCODE, "data", message.data);
-  return [message.extender, message.data];
+  const total = message.total ?? message.data.length;
+  assertInteger(ENCODE, "total", total, message.data.length, MAX_U32);
+  return new ByteWriter(EXTENDER_DATA_HEADER_LENGTH).bytes(message.extender).u32(total).finish();
+}
+
+function assertContinuation(data: Uint8Array): void {
+  assertBytes(ENCODE, "data", data);
+  if (data.length === 0) {
+    throw new RangeError(`Cannot ${ENCODE}: continuation "data" must not be empty`);
+  }
 }
 
 /**
@@ -341,7 +364,9 @@ export function encodeMessageParts(message: Message): readonly Uint8Array[] {
  * @throws {RangeError} If a field is out of range: a session id that is not 8
  *   bytes, an algorithm list with 0 or more than 255 ids or a duplicate, a
  *   key share, public key or proof outside 1 to 65,535 bytes, UUIDs that are
- *   not 16 bytes or not strictly ascending, a close reason other than 0 or 1.
+ *   not 16 bytes or not strictly ascending, a close reason other than 0 or 1,
+ *   an extender data `total` below its chunk's length or above 2^32 - 1, an
+ *   empty continuation chunk.
  *
  * @example Encoding and decoding a close message
  * ```ts
@@ -384,13 +409,16 @@ export function encodeMessage(message: Message): Uint8Array<ArrayBuffer> {
     case "keyUpdateReady":
       assertInteger(ENCODE, "epoch", message.epoch, 0, MAX_U32);
       return new ByteWriter(4).u32(message.epoch).finish();
-    case "extenderData":
-      assertLength(ENCODE, "extender", message.extender, UUID_LENGTH);
-      assertBytes(ENCODE, "data", message.data);
-      return new ByteWriter(UUID_LENGTH + message.data.length)
-        .bytes(message.extender)
+    case "extenderData": {
+      const header = extenderDataHeader(message);
+      return new ByteWriter(header.length + message.data.length)
+        .bytes(header)
         .bytes(message.data)
         .finish();
+    }
+    case "extenderDataContinuation":
+      assertContinuation(message.data);
+      return message.data.slice();
     case "close":
       assertInteger(ENCODE, "reason", message.reason, 0, 1);
       return new Uint8Array([message.reason]);
@@ -517,9 +545,17 @@ function decodeBody(kind: MessageKind, body: Uint8Array): Message {
       break;
     case "extenderData": {
       const extender = reader.bytes(UUID_LENGTH);
-      message = { kind, extender, data: reader.rest() };
+      const total = reader.u32();
+      const data = reader.rest();
+      if (total < data.length) {
+        malformed(`Cannot decode extenderData: total ${total} is below the chunk's length`);
+      }
+      message = total === data.length ? { kind, extender, data } : { kind, extender, total, data };
       break;
     }
+    case "extenderDataContinuation":
+      if (body.length === 0) malformed(`Cannot decode extenderDataContinuation: empty chunk`);
+      return { kind, data: body };
     case "close": {
       const reason = reader.u8();
       if (reason > 1) malformed(`Cannot decode close: unknown reason ${reason}`);
@@ -542,7 +578,8 @@ function decodeBody(kind: MessageKind, body: Uint8Array): Message {
  * @throws {FrameError} `ERR_MALFORMED_MESSAGE` for an unknown type, a wrong
  *   length, trailing bytes, unknown flag bits, duplicate algorithm ids, an
  *   algorithm list of 0 entries, an empty key share, UUIDs not strictly
- *   ascending or an unknown close reason.
+ *   ascending, an unknown close reason, an extender data total below its
+ *   chunk's length or an empty continuation chunk.
  *
  * @example Rejecting trailing bytes
  * ```ts

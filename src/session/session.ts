@@ -42,9 +42,6 @@ import {
   type SessionOptions,
 } from "./options.ts";
 
-/** The bytes an extender UUID's record carries besides the data. */
-const EXTENDER_ID_LENGTH = 16;
-
 /**
  * One end of a qgate connection: the handshake, then protected application
  * data for extenders, until either side closes.
@@ -281,21 +278,14 @@ export class Session implements AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    const maxChunk = this.#connection.records.maxBodyLength(this.#options.profile.maxPadding) -
-      EXTENDER_ID_LENGTH;
-    const chunks: Uint8Array[] = [];
-    let offset = 0;
-    do {
-      const chunk = data.subarray(offset, offset + maxChunk);
-      offset += chunk.length;
-      chunks.push(chunk);
-    } while (offset < data.length);
-    const message = (chunk: Uint8Array): Message => ({
-      kind: "extenderData",
-      extender: id,
-      data: chunk,
-    });
-    return this.#sendInOrder(chunks.map((chunk) => [chunk.length, () => message(chunk)]));
+    let parts: ReturnType<ReadyDriver["fragment"]>;
+    try {
+      const room = this.#connection.records.maxBodyLength(this.#options.profile.maxPadding);
+      parts = driver.fragment(id, data, room);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#sendInOrder(parts.map((part) => [part.data.length, () => part]));
   }
 
   /**
