@@ -127,7 +127,12 @@ function authentication<K extends "beginAuthentication" | "endAuthentication">(
 function sessionInit<K extends "beginSessionInit" | "endSessionInit">(
   kind: K,
 ): fc.Arbitrary<SessionInitMessage<K>> {
-  return uuidListArbitrary().map((extenders) => ({ kind, extenders }));
+  return fc.tuple(
+    uuidListArbitrary(),
+    fc.oneof(fc.constant(1_048_576), fc.integer({ min: 1_024, max: 0xffff_ffff })),
+  ).map(([extenders, maxMessageSize]) =>
+    maxMessageSize === 1_048_576 ? { kind, extenders } : { kind, extenders, maxMessageSize }
+  );
 }
 
 function keyUpdate<K extends "beginKeyUpdate" | "endKeyUpdate">(

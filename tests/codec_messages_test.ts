@@ -84,10 +84,10 @@ const HAND_WRITTEN: { message: Message; body: string }[] = [
     },
     body: "01 0001 0002 aabb 0003 ccddee",
   },
-  { message: { kind: "beginSessionInit", extenders: [] }, body: "0000" },
+  { message: { kind: "beginSessionInit", extenders: [] }, body: "0000 00100000" },
   {
-    message: { kind: "endSessionInit", extenders: [UUID_A, UUID_B] },
-    body: "0002 00000000000000000000000000000001 00000000000000000000000000000002",
+    message: { kind: "endSessionInit", extenders: [UUID_A, UUID_B], maxMessageSize: 4_096 },
+    body: "0002 00000000000000000000000000000001 00000000000000000000000000000002 00001000",
   },
   {
     message: {
@@ -190,7 +190,9 @@ const MALFORMED: { name: string; type: number; body: string }[] = [
     type: 0x51,
     body: "0002 00000000000000000000000000000002 00000000000000000000000000000001",
   },
-  { name: "session init trailing byte", type: 0x51, body: "0000 00" },
+  { name: "session init trailing byte", type: 0x51, body: "0000 00100000 00" },
+  { name: "session init without maxMessageSize", type: 0x51, body: "0000" },
+  { name: "session init maxMessageSize below 1,024", type: 0x51, body: "0000 000003ff" },
   { name: "session init one-byte count", type: 0x51, body: "00" },
   { name: "key update empty classical share", type: 0x60, body: "00000001 0000 0001 aa" },
   { name: "key update empty post-quantum share", type: 0x61, body: "00000001 0001 aa 0000" },

@@ -20,13 +20,14 @@
 
 import { ErrorCode, FrameError } from "../errors.ts";
 import type { ExtenderDataContinuationMessage, ExtenderDataMessage } from "./message_types.ts";
-import { EXTENDER_DATA_HEADER_LENGTH, UUID_LENGTH } from "./messages.ts";
+import {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  EXTENDER_DATA_HEADER_LENGTH,
+  MIN_MAX_MESSAGE_SIZE,
+  UUID_LENGTH,
+} from "./messages.ts";
 
-/** The default largest application message, in bytes (1 MiB). */
-export const DEFAULT_MAX_MESSAGE_SIZE = 1_048_576;
-
-/** The smallest `maxMessageSize` a session accepts, in bytes. */
-export const MIN_MAX_MESSAGE_SIZE = 1_024;
+export { DEFAULT_MAX_MESSAGE_SIZE, MIN_MAX_MESSAGE_SIZE };
 
 /** The largest `maxMessageSize` a session accepts, in bytes (16 MiB). */
 export const MAX_MAX_MESSAGE_SIZE = 16_777_216;

@@ -173,6 +173,11 @@ export interface SessionInitMessage<Kind extends "beginSessionInit" | "endSessio
   readonly kind: Kind;
   /** 16-byte extender UUIDs, strictly ascending. */
   readonly extenders: readonly Uint8Array[];
+  /**
+   * The largest application message the sender accepts, in bytes (a u32, at
+   * least 1,024). Absent means the default, 1,048,576 (1 MiB).
+   */
+  readonly maxMessageSize?: number;
 }
 
 /** Either side starts a key update: a fresh classical and post-quantum offer. */

@@ -49,6 +49,12 @@ export const UUID_LENGTH = 16;
 /** Bytes in front of the data in an ExtenderData body: `uuid extender ‖ u32 total`. */
 export const EXTENDER_DATA_HEADER_LENGTH = 20;
 
+/** The default largest application message, in bytes (1 MiB). */
+export const DEFAULT_MAX_MESSAGE_SIZE = 1_048_576;
+
+/** The smallest `maxMessageSize` a side may have or announce, in bytes. */
+export const MIN_MAX_MESSAGE_SIZE = 1_024;
+
 /** Largest key share, public key or proof the codec carries (a u16 length). */
 export const MAX_SHARE_LENGTH = 0xffff;
 
@@ -366,7 +372,8 @@ function assertContinuation(data: Uint8Array): void {
  *   key share, public key or proof outside 1 to 65,535 bytes, UUIDs that are
  *   not 16 bytes or not strictly ascending, a close reason other than 0 or 1,
  *   an extender data `total` below its chunk's length or above 2^32 - 1, an
- *   empty continuation chunk.
+ *   empty continuation chunk, a session init `maxMessageSize` below 1,024 or
+ *   above 2^32 - 1.
  *
  * @example Encoding and decoding a close message
  * ```ts
@@ -400,7 +407,12 @@ export function encodeMessage(message: Message): Uint8Array<ArrayBuffer> {
     case "endAuthentication":
       return encodeAuthentication(message);
     case "beginSessionInit":
-    case "endSessionInit":
+    case "endSessionInit": {
+      const max = message.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+      assertInteger(ENCODE, "maxMessageSize", max, MIN_MAX_MESSAGE_SIZE, MAX_U32);
+      const list = encodeUuidList(message.extenders);
+      return new ByteWriter(list.length + 4).bytes(list).u32(max).finish();
+    }
     case "extenderUpdate":
       return encodeUuidList(message.extenders);
     case "beginKeyUpdate":
@@ -501,7 +513,16 @@ function decodeSessionInit<Kind extends "beginSessionInit" | "endSessionInit">(
   kind: Kind,
   reader: ByteReader,
 ): SessionInitMessage<Kind> {
-  return { kind, extenders: readUuidList(reader, kind) };
+  const extenders = readUuidList(reader, kind);
+  const maxMessageSize = reader.u32();
+  if (maxMessageSize < MIN_MAX_MESSAGE_SIZE) {
+    malformed(
+      `Cannot decode ${kind}: maxMessageSize ${maxMessageSize} is below ${MIN_MAX_MESSAGE_SIZE}`,
+    );
+  }
+  return maxMessageSize === DEFAULT_MAX_MESSAGE_SIZE
+    ? { kind, extenders }
+    : { kind, extenders, maxMessageSize };
 }
 
 function decodeBody(kind: MessageKind, body: Uint8Array): Message {
@@ -579,7 +600,8 @@ function decodeBody(kind: MessageKind, body: Uint8Array): Message {
  *   length, trailing bytes, unknown flag bits, duplicate algorithm ids, an
  *   algorithm list of 0 entries, an empty key share, UUIDs not strictly
  *   ascending, an unknown close reason, an extender data total below its
- *   chunk's length or an empty continuation chunk.
+ *   chunk's length, an empty continuation chunk or a session init
+ *   `maxMessageSize` below 1,024.
  *
  * @example Rejecting trailing bytes
  * ```ts

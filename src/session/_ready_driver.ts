@@ -26,7 +26,7 @@ import {
   type Message,
 } from "../codec/message_types.ts";
 import { fragmentMessage, MessageAssembler } from "../codec/message_assembler.ts";
-import { EXTENDER_DATA_HEADER_LENGTH } from "../codec/messages.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE, EXTENDER_DATA_HEADER_LENGTH } from "../codec/messages.ts";
 import { readyMachine } from "../../machines/ready.ts";
 import type { ReadyCommand, ReadyEvent, ReadyOutcome } from "../../machines/_ready_setup.ts";
 import { KeyRotation } from "./_key_rotation.ts";
@@ -196,7 +196,8 @@ export class ReadyDriver implements MessageSink {
    * @param data The whole message.
    * @param room The largest body one record carries.
    * @returns The messages to send, in order, consecutively.
-   * @throws {RangeError} If `data` is longer than `maxMessageSize`, or (on
+   * @throws {RangeError} If `data` is longer than the smaller of this side's
+   *   `maxMessageSize` and the one the peer announced in session init, or (on
    *   datagrams, where records may be lost or reordered) than one record holds.
    */
   fragment(
@@ -204,10 +205,10 @@ export class ReadyDriver implements MessageSink {
     data: Uint8Array,
     room: number,
   ): (ExtenderDataMessage | ExtenderDataContinuationMessage)[] {
-    const { maxMessageSize } = this.#args.options;
+    const maxMessageSize = this.maxMessageSize;
     if (data.length > maxMessageSize) {
       throw new RangeError(
-        `Cannot send: "data" must be at most maxMessageSize ${maxMessageSize} bytes, got ${data.length}`,
+        `Cannot send: "data" must be at most ${maxMessageSize} bytes (the smaller of both sides' maxMessageSize), got ${data.length}`,
       );
     }
     const single = room - EXTENDER_DATA_HEADER_LENGTH;
@@ -217,6 +218,12 @@ export class ReadyDriver implements MessageSink {
       );
     }
     return fragmentMessage(extender, data, room);
+  }
+
+  /** The largest message this side may send: the smaller of both sides' `maxMessageSize`. */
+  get maxMessageSize(): number {
+    const peer = this.#args.established.peer.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    return Math.min(this.#args.options.maxMessageSize, peer);
   }
 
   /** Asks for a key update now (one already running is not repeated). */

@@ -213,13 +213,13 @@ export interface SessionOptions {
    */
   maxBufferedBytes?: number;
   /**
-   * The largest application message, in bytes (default 1 MiB; 1,024 to
-   * 16 MiB). One `send()` arrives as one message, cut into as many records
-   * as it needs (PROTOCOL.md §9.2); a larger `send()` is a `RangeError`
-   * before anything is written, and a peer whose message is larger fails the
-   * session with `ERR_FRAME_TOO_LARGE`. It is not announced: both peers
-   * should use the same value. On datagram transports a message must also
-   * fit one record.
+   * The largest application message this side accepts, in bytes (default
+   * 1 MiB; 1,024 to 16 MiB), announced to the peer in session init. One
+   * `send()` arrives as one message, cut into as many records as it needs
+   * (PROTOCOL.md §9.4); a `send()` above the smaller of both sides' limits is
+   * a `RangeError` before anything is written, and a peer whose message is
+   * larger fails the session with `ERR_FRAME_TOO_LARGE`. On datagram
+   * transports a message must also fit one record.
    */
   maxMessageSize?: number;
   /**
