@@ -133,9 +133,9 @@ export function fragmentMessage(
  * const data = new Uint8Array(100).map((_, i) => i);
  * const assembler = new MessageAssembler();
  * const [start, rest] = fragmentMessage(new Uint8Array(16), data, 90);
- * assert.equal(assembler.push(start as never), undefined);
+ * assert.equal(assembler.push(start!), undefined);
  * assert.equal(assembler.pending, 30);
- * assert.deepEqual(assembler.push(rest as never)?.data, data);
+ * assert.deepEqual(assembler.push(rest!)?.data, data);
  * ```
  */
 export class MessageAssembler {
