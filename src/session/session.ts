@@ -258,9 +258,12 @@ export class Session implements AsyncDisposable {
    * before the Close, and a resolved `send()` means its records were written.
    *
    * @param extender The extender UUID; the peer must have announced it.
-   * @param data The bytes; split into records as needed. Each record waits
-   *   for room under `maxBufferedBytes` (backpressure) before it is queued.
+   * @param data The bytes: one message, which the peer receives whole (cut
+   *   into as many records as it needs). It waits for room under
+   *   `maxBufferedBytes` (backpressure) before its records are queued.
    * @returns Resolves once every record is written to the transport.
+   * @throws {RangeError} If `data` is longer than the smaller of both sides'
+   *   `maxMessageSize` or, on datagrams, than one record holds (nothing is sent).
    * @throws {SessionError} `ERR_SESSION_CLOSED` before ready or after close;
    *   `ERR_UNKNOWN_EXTENDER` if the peer does not run that extender;
    *   `ERR_RESOURCE_LIMIT` if sends that were not awaited already wait for
