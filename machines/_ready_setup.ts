@@ -16,6 +16,7 @@ import type {
   BeginKeyUpdateMessage,
   CloseMessage,
   EndKeyUpdateMessage,
+  ExtenderDataContinuationMessage,
   ExtenderDataMessage,
   ExtenderUpdateMessage,
   KeyUpdateReadyMessage,
@@ -92,6 +93,11 @@ export const DEFAULT_CLOSE_TIMEOUT = 10_000;
 /** Events the ready-phase statecharts accept. */
 export type ReadyEvent =
   | { readonly type: "peer.extenderData"; readonly message: ExtenderDataMessage }
+  | {
+    /** The next chunk of the application message an `extenderData` started. */
+    readonly type: "peer.extenderDataContinuation";
+    readonly message: ExtenderDataContinuationMessage;
+  }
   | { readonly type: "peer.extenderUpdate"; readonly message: ExtenderUpdateMessage }
   | { readonly type: "peer.close"; readonly message: CloseMessage }
   | { readonly type: "peer.beginKeyUpdate"; readonly message: BeginKeyUpdateMessage }
@@ -126,7 +132,11 @@ export type ReadyEvent =
 /** Commands the ready-phase statecharts emit, in the order they must run. */
 export type ReadyCommand =
   | { readonly type: "frame.send"; readonly message: Message }
-  | { readonly type: "message.deliver"; readonly message: ExtenderDataMessage }
+  | {
+    /** Application data (whole, or a chunk the runtime puts together with the others). */
+    readonly type: "message.deliver";
+    readonly message: ExtenderDataMessage | ExtenderDataContinuationMessage;
+  }
   | { readonly type: "extenders.record"; readonly message: ExtenderUpdateMessage }
   | { readonly type: "keyUpdate.offer"; readonly epoch: number }
   | { readonly type: "keyUpdate.answer"; readonly message: BeginKeyUpdateMessage }
@@ -264,7 +274,7 @@ export const readySetup = setup({
     }),
 
     deliverMessage: emit(({ event }) => {
-      assertEvent(event, "peer.extenderData");
+      assertEvent(event, ["peer.extenderData", "peer.extenderDataContinuation"]);
       return { type: "message.deliver" as const, message: event.message };
     }),
     recordExtenders: emit(({ event }) => {

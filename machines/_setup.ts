@@ -74,6 +74,8 @@ export interface PeerFacts {
   readonly version?: { readonly major: number; readonly minor: number };
   /** The peer's extender UUIDs as hex, ascending. */
   readonly extenders?: readonly string[];
+  /** The largest application message the peer accepts, as it announced in session init. */
+  readonly maxMessageSize?: number;
 }
 
 /** Timeouts in milliseconds. */
@@ -98,6 +100,8 @@ export interface HandshakeInput {
   readonly identity?: SignatureName;
   /** Our extender UUIDs as hex, ascending. */
   readonly extenders: readonly string[];
+  /** The largest application message we accept, announced in session init (default 1 MiB). */
+  readonly maxMessageSize?: number;
   /** Timeouts. */
   readonly timeouts: HandshakeTimeouts;
   /** Set when a phase machine runs alone after an earlier phase (tests, exploration). */
@@ -133,6 +137,8 @@ export interface HandshakeContext {
   readonly requireAuthentication: boolean;
   readonly identity: SignatureName | undefined;
   readonly extenders: readonly string[];
+  /** What session init announces as our largest application message; `undefined`: the default. */
+  readonly maxMessageSize: number | undefined;
   readonly timeouts: HandshakeTimeouts;
   /** Whether records can be lost or reordered (datagram transports). */
   readonly datagram: boolean;
@@ -485,11 +491,19 @@ export const handshakeSetup = setup({
       message: {
         kind: params.kind,
         extenders: context.extenders.map(hexToBytes),
+        ...(context.maxMessageSize === undefined ? {} : { maxMessageSize: context.maxMessageSize }),
       } satisfies SessionInitMessage<typeof params.kind>,
     })),
     recordPeerExtenders: assign(({ context, event }) => {
       assertEvent(event, ["peer.beginSessionInit", "peer.endSessionInit"]);
-      return { peer: { ...context.peer, extenders: event.message.extenders.map(bytesToHex) } };
+      const { maxMessageSize } = event.message;
+      return {
+        peer: {
+          ...context.peer,
+          extenders: event.message.extenders.map(bytesToHex),
+          ...(maxMessageSize === undefined ? {} : { maxMessageSize }),
+        },
+      };
     }),
   },
 });
@@ -508,6 +522,7 @@ export function createHandshakeContext({ input }: { input: HandshakeInput }): Ha
     requireAuthentication: input.requireAuthentication,
     identity: input.identity,
     extenders: input.extenders,
+    maxMessageSize: input.maxMessageSize,
     timeouts: input.timeouts,
     datagram: input.transport === "datagram",
     retransmit: input.retransmit ?? DEFAULT_RETRANSMIT,

@@ -111,6 +111,7 @@ export function createReadyMachine(variant: TransportVariant) {
         on: {
           ...READY_ROOT_TRANSITIONS,
           "peer.extenderData": { actions: "deliverMessage" },
+          "peer.extenderDataContinuation": { actions: "deliverMessage" },
           "peer.extenderUpdate": { actions: "recordExtenders" },
         },
         states: { lifecycle: lifecycle(variant), keyUpdate: keyUpdateRegion(variant) },

@@ -20,6 +20,7 @@ import type {
   BeginMetaExchangeMessage,
   CloseMessage,
   EndMetaExchangeMessage,
+  ExtenderDataContinuationMessage,
   ExtenderDataMessage,
   ExtenderUpdateMessage,
   KeyShareMessage,
@@ -126,7 +127,12 @@ function authentication<K extends "beginAuthentication" | "endAuthentication">(
 function sessionInit<K extends "beginSessionInit" | "endSessionInit">(
   kind: K,
 ): fc.Arbitrary<SessionInitMessage<K>> {
-  return uuidListArbitrary().map((extenders) => ({ kind, extenders }));
+  return fc.tuple(
+    uuidListArbitrary(),
+    fc.oneof(fc.constant(1_048_576), fc.integer({ min: 1_024, max: 0xffff_ffff })),
+  ).map(([extenders, maxMessageSize]) =>
+    maxMessageSize === 1_048_576 ? { kind, extenders } : { kind, extenders, maxMessageSize }
+  );
 }
 
 function keyUpdate<K extends "beginKeyUpdate" | "endKeyUpdate">(
@@ -183,8 +189,19 @@ export const messageArbitraries: { readonly [K in MessageKind]: fc.Arbitrary<Mes
     epoch,
   })),
   extenderData: fc
-    .record({ extender: uuidArbitrary, data: fc.uint8Array({ maxLength: 64 }) })
-    .map((fields): ExtenderDataMessage => ({ kind: "extenderData", ...fields })),
+    .record({
+      extender: uuidArbitrary,
+      data: fc.uint8Array({ maxLength: 64 }),
+      more: fc.oneof(fc.constant(0), fc.nat({ max: 2 ** 24 })),
+    })
+    .map(({ extender, data, more }): ExtenderDataMessage =>
+      more === 0
+        ? { kind: "extenderData", extender, data }
+        : { kind: "extenderData", extender, total: data.length + more, data }
+    ),
+  extenderDataContinuation: fc
+    .uint8Array({ minLength: 1, maxLength: 64 })
+    .map((data): ExtenderDataContinuationMessage => ({ kind: "extenderDataContinuation", data })),
   extenderUpdate: uuidListArbitrary().map((extenders): ExtenderUpdateMessage => ({
     kind: "extenderUpdate",
     extenders,

@@ -183,7 +183,7 @@ Deno.test("encodeMessage() accepts 65,535 extender UUIDs and rejects 65,536", as
     });
   assert.equal(
     encodeMessage({ kind: "beginSessionInit", extenders: uuids(0xffff) }).length,
-    2 + 16 * 0xffff,
+    2 + 16 * 0xffff + 4, // the UUID list, then u32 maxMessageSize
   );
   await fails(
     () => encodeMessage({ kind: "beginSessionInit", extenders: uuids(0x10000) }),

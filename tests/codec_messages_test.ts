@@ -84,10 +84,10 @@ const HAND_WRITTEN: { message: Message; body: string }[] = [
     },
     body: "01 0001 0002 aabb 0003 ccddee",
   },
-  { message: { kind: "beginSessionInit", extenders: [] }, body: "0000" },
+  { message: { kind: "beginSessionInit", extenders: [] }, body: "0000 00100000" },
   {
-    message: { kind: "endSessionInit", extenders: [UUID_A, UUID_B] },
-    body: "0002 00000000000000000000000000000001 00000000000000000000000000000002",
+    message: { kind: "endSessionInit", extenders: [UUID_A, UUID_B], maxMessageSize: 4_096 },
+    body: "0002 00000000000000000000000000000001 00000000000000000000000000000002 00001000",
   },
   {
     message: {
@@ -110,8 +110,13 @@ const HAND_WRITTEN: { message: Message; body: string }[] = [
   { message: { kind: "keyUpdateReady", epoch: 258 }, body: "00000102" },
   {
     message: { kind: "extenderData", extender: UUID_B, data: hex("68690a") },
-    body: "00000000000000000000000000000002 68690a",
+    body: "00000000000000000000000000000002 00000003 68690a",
   },
+  {
+    message: { kind: "extenderData", extender: UUID_B, total: 0x010000, data: hex("68") },
+    body: "00000000000000000000000000000002 00010000 68",
+  },
+  { message: { kind: "extenderDataContinuation", data: hex("690a") }, body: "690a" },
   {
     message: { kind: "extenderUpdate", extenders: [UUID_A] },
     body: "0001 00000000000000000000000000000001",
@@ -185,7 +190,9 @@ const MALFORMED: { name: string; type: number; body: string }[] = [
     type: 0x51,
     body: "0002 00000000000000000000000000000002 00000000000000000000000000000001",
   },
-  { name: "session init trailing byte", type: 0x51, body: "0000 00" },
+  { name: "session init trailing byte", type: 0x51, body: "0000 00100000 00" },
+  { name: "session init without maxMessageSize", type: 0x51, body: "0000" },
+  { name: "session init maxMessageSize below 1,024", type: 0x51, body: "0000 000003ff" },
   { name: "session init one-byte count", type: 0x51, body: "00" },
   { name: "key update empty classical share", type: 0x60, body: "00000001 0000 0001 aa" },
   { name: "key update empty post-quantum share", type: 0x61, body: "00000001 0001 aa 0000" },
@@ -200,6 +207,13 @@ const MALFORMED: { name: string; type: number; body: string }[] = [
   },
   { name: "close reason 2", type: 0x7f, body: "02" },
   { name: "close empty", type: 0x7f, body: "" },
+  { name: "extender data without total", type: 0x70, body: "00000000000000000000000000000002" },
+  {
+    name: "extender data total below its chunk",
+    type: 0x70,
+    body: "00000000000000000000000000000002 00000001 6869",
+  },
+  { name: "empty continuation", type: 0x72, body: "" },
   { name: "close trailing byte", type: 0x7f, body: "00 00" },
 ];
 
@@ -315,12 +329,12 @@ Deno.test("decodeMessage() behaviour", async (t) => {
   });
 
   await t.step("returns byte fields that alias the body", () => {
-    const body = hex("00000000000000000000000000000002 68690a");
+    const body = hex("00000000000000000000000000000002 00000003 68690a");
     const message = decodeMessage(MESSAGE_TYPE.extenderData, body);
     assert.equal(message.kind, "extenderData");
     if (message.kind !== "extenderData") return;
     assert.equal(message.data.buffer, body.buffer);
-    body[16] = 0;
+    body[20] = 0;
     assert.equal(message.data[0], 0);
   });
 

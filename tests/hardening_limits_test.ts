@@ -377,7 +377,7 @@ Deno.test("resolveOptions() checks maxBufferedBytes and maxRecordLength", async 
     );
     assert.deepEqual(
       largestOutgoingRecord({ ...DEFAULT_PREFERENCES, extenders: 1_000, backend: nobleBackend }),
-      { length: 2 + 16_000 + 21, message: "session init" },
+      { length: 2 + 16_000 + 4 + 21, message: "session init" },
     );
   });
 });

@@ -533,6 +533,7 @@ const NON_NOISE_KINDS = (Object.keys(
     keyUpdateReady: 0,
     extenderData: 0,
     extenderUpdate: 0,
+    extenderDataContinuation: 0,
     close: 0,
   } satisfies Record<Exclude<MessageKind, "noise">, 0>,
 )) as Exclude<MessageKind, "noise">[];

@@ -32,6 +32,7 @@ export const MESSAGE_TYPE: {
   readonly extenderData: 0x70;
   readonly extenderUpdate: 0x71;
   readonly close: 0x7f;
+  readonly extenderDataContinuation: 0x72;
 } = {
   noise: 0x01,
   beginMetaExchange: 0x10,
@@ -50,6 +51,7 @@ export const MESSAGE_TYPE: {
   extenderData: 0x70,
   extenderUpdate: 0x71,
   close: 0x7f,
+  extenderDataContinuation: 0x72,
 };
 
 /** The name of a message kind, e.g. `"beginMetaExchange"`. */
@@ -171,6 +173,11 @@ export interface SessionInitMessage<Kind extends "beginSessionInit" | "endSessio
   readonly kind: Kind;
   /** 16-byte extender UUIDs, strictly ascending. */
   readonly extenders: readonly Uint8Array[];
+  /**
+   * The largest application message the sender accepts, in bytes (a u32, at
+   * least 1,024). Absent means the default, 1,048,576 (1 MiB).
+   */
+  readonly maxMessageSize?: number;
 }
 
 /** Either side starts a key update: a fresh classical and post-quantum offer. */
@@ -211,7 +218,22 @@ export interface ExtenderDataMessage {
   readonly kind: "extenderData";
   /** 16-byte extender UUID. */
   readonly extender: Uint8Array;
-  /** The application bytes. */
+  /**
+   * The length of the whole application message, of which `data` is the
+   * first chunk (a u32; at least `data.length`). Absent when the message is
+   * whole in this record (the total equals `data.length`); the rest follows
+   * in {@linkcode ExtenderDataContinuationMessage}s.
+   */
+  readonly total?: number;
+  /** The application bytes (the first chunk when `total` is larger). */
+  readonly data: Uint8Array;
+}
+
+/** The next chunk of the application message an {@linkcode ExtenderDataMessage} started. */
+export interface ExtenderDataContinuationMessage {
+  /** The message kind. */
+  readonly kind: "extenderDataContinuation";
+  /** The chunk: 1 or more bytes. */
   readonly data: Uint8Array;
 }
 
@@ -249,4 +271,5 @@ export type Message =
   | KeyUpdateReadyMessage
   | ExtenderDataMessage
   | ExtenderUpdateMessage
+  | ExtenderDataContinuationMessage
   | CloseMessage;

@@ -46,6 +46,15 @@ export const SESSION_ID_LENGTH = 8;
 /** Length of an extender UUID in bytes. */
 export const UUID_LENGTH = 16;
 
+/** Bytes in front of the data in an ExtenderData body: `uuid extender ‖ u32 total`. */
+export const EXTENDER_DATA_HEADER_LENGTH = 20;
+
+/** The default largest application message, in bytes (1 MiB). */
+export const DEFAULT_MAX_MESSAGE_SIZE = 1_048_576;
+
+/** The smallest `maxMessageSize` a side may have or announce, in bytes. */
+export const MIN_MAX_MESSAGE_SIZE = 1_024;
+
 /** Largest key share, public key or proof the codec carries (a u16 length). */
 export const MAX_SHARE_LENGTH = 0xffff;
 
@@ -326,10 +335,30 @@ function encodeKeyUpdate(
  * once, straight into the record (internal).
  */
 export function encodeMessageParts(message: Message): readonly Uint8Array[] {
+  if (message.kind === "extenderDataContinuation") {
+    assertContinuation(message.data);
+    return [message.data];
+  }
   if (message.kind !== "extenderData") return [encodeMessage(message)];
+  return [extenderDataHeader(message), message.data];
+}
+
+/** The fixed fields of an ExtenderData body: `uuid extender ‖ u32 total`. */
+function extenderDataHeader(
+  message: { readonly extender: Uint8Array; readonly total?: number; readonly data: Uint8Array },
+): Uint8Array<ArrayBuffer> {
   assertLength(ENCODE, "extender", message.extender, UUID_LENGTH);
   assertBytes(ENCODE, "data", message.data);
-  return [message.extender, message.data];
+  const total = message.total ?? message.data.length;
+  assertInteger(ENCODE, "total", total, message.data.length, MAX_U32);
+  return new ByteWriter(EXTENDER_DATA_HEADER_LENGTH).bytes(message.extender).u32(total).finish();
+}
+
+function assertContinuation(data: Uint8Array): void {
+  assertBytes(ENCODE, "data", data);
+  if (data.length === 0) {
+    throw new RangeError(`Cannot ${ENCODE}: continuation "data" must not be empty`);
+  }
 }
 
 /**
@@ -341,7 +370,10 @@ export function encodeMessageParts(message: Message): readonly Uint8Array[] {
  * @throws {RangeError} If a field is out of range: a session id that is not 8
  *   bytes, an algorithm list with 0 or more than 255 ids or a duplicate, a
  *   key share, public key or proof outside 1 to 65,535 bytes, UUIDs that are
- *   not 16 bytes or not strictly ascending, a close reason other than 0 or 1.
+ *   not 16 bytes or not strictly ascending, a close reason other than 0 or 1,
+ *   an extender data `total` below its chunk's length or above 2^32 - 1, an
+ *   empty continuation chunk, a session init `maxMessageSize` below 1,024 or
+ *   above 2^32 - 1.
  *
  * @example Encoding and decoding a close message
  * ```ts
@@ -375,7 +407,12 @@ export function encodeMessage(message: Message): Uint8Array<ArrayBuffer> {
     case "endAuthentication":
       return encodeAuthentication(message);
     case "beginSessionInit":
-    case "endSessionInit":
+    case "endSessionInit": {
+      const max = message.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+      assertInteger(ENCODE, "maxMessageSize", max, MIN_MAX_MESSAGE_SIZE, MAX_U32);
+      const list = encodeUuidList(message.extenders);
+      return new ByteWriter(list.length + 4).bytes(list).u32(max).finish();
+    }
     case "extenderUpdate":
       return encodeUuidList(message.extenders);
     case "beginKeyUpdate":
@@ -384,13 +421,16 @@ export function encodeMessage(message: Message): Uint8Array<ArrayBuffer> {
     case "keyUpdateReady":
       assertInteger(ENCODE, "epoch", message.epoch, 0, MAX_U32);
       return new ByteWriter(4).u32(message.epoch).finish();
-    case "extenderData":
-      assertLength(ENCODE, "extender", message.extender, UUID_LENGTH);
-      assertBytes(ENCODE, "data", message.data);
-      return new ByteWriter(UUID_LENGTH + message.data.length)
-        .bytes(message.extender)
+    case "extenderData": {
+      const header = extenderDataHeader(message);
+      return new ByteWriter(header.length + message.data.length)
+        .bytes(header)
         .bytes(message.data)
         .finish();
+    }
+    case "extenderDataContinuation":
+      assertContinuation(message.data);
+      return message.data.slice();
     case "close":
       assertInteger(ENCODE, "reason", message.reason, 0, 1);
       return new Uint8Array([message.reason]);
@@ -473,7 +513,16 @@ function decodeSessionInit<Kind extends "beginSessionInit" | "endSessionInit">(
   kind: Kind,
   reader: ByteReader,
 ): SessionInitMessage<Kind> {
-  return { kind, extenders: readUuidList(reader, kind) };
+  const extenders = readUuidList(reader, kind);
+  const maxMessageSize = reader.u32();
+  if (maxMessageSize < MIN_MAX_MESSAGE_SIZE) {
+    malformed(
+      `Cannot decode ${kind}: maxMessageSize ${maxMessageSize} is below ${MIN_MAX_MESSAGE_SIZE}`,
+    );
+  }
+  return maxMessageSize === DEFAULT_MAX_MESSAGE_SIZE
+    ? { kind, extenders }
+    : { kind, extenders, maxMessageSize };
 }
 
 function decodeBody(kind: MessageKind, body: Uint8Array): Message {
@@ -517,9 +566,17 @@ function decodeBody(kind: MessageKind, body: Uint8Array): Message {
       break;
     case "extenderData": {
       const extender = reader.bytes(UUID_LENGTH);
-      message = { kind, extender, data: reader.rest() };
+      const total = reader.u32();
+      const data = reader.rest();
+      if (total < data.length) {
+        malformed(`Cannot decode extenderData: total ${total} is below the chunk's length`);
+      }
+      message = total === data.length ? { kind, extender, data } : { kind, extender, total, data };
       break;
     }
+    case "extenderDataContinuation":
+      if (body.length === 0) malformed(`Cannot decode extenderDataContinuation: empty chunk`);
+      return { kind, data: body };
     case "close": {
       const reason = reader.u8();
       if (reason > 1) malformed(`Cannot decode close: unknown reason ${reason}`);
@@ -542,7 +599,9 @@ function decodeBody(kind: MessageKind, body: Uint8Array): Message {
  * @throws {FrameError} `ERR_MALFORMED_MESSAGE` for an unknown type, a wrong
  *   length, trailing bytes, unknown flag bits, duplicate algorithm ids, an
  *   algorithm list of 0 entries, an empty key share, UUIDs not strictly
- *   ascending or an unknown close reason.
+ *   ascending, an unknown close reason, an extender data total below its
+ *   chunk's length, an empty continuation chunk or a session init
+ *   `maxMessageSize` below 1,024.
  *
  * @example Rejecting trailing bytes
  * ```ts

@@ -27,6 +27,7 @@ export type {
   CloseMessage,
   EndKeyUpdateMessage,
   EndMetaExchangeMessage,
+  ExtenderDataContinuationMessage,
   ExtenderDataMessage,
   ExtenderUpdateMessage,
   KeyShareMessage,
@@ -41,6 +42,7 @@ export {
   decodePlaintext,
   encodeMessage,
   encodePlaintext,
+  EXTENDER_DATA_HEADER_LENGTH,
   MAX_ALGORITHM_LIST_LENGTH,
   MAX_SHARE_LENGTH,
   messageKindOf,
@@ -49,6 +51,16 @@ export {
   SESSION_ID_LENGTH,
   UUID_LENGTH,
 } from "./messages.ts";
+
+// application messages over several records
+export {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  fragmentMessage,
+  MAX_MAX_MESSAGE_SIZE,
+  MessageAssembler,
+  MIN_MAX_MESSAGE_SIZE,
+} from "./message_assembler.ts";
+export type { AssembledMessage, MessageAssemblerOptions } from "./message_assembler.ts";
 
 // stream records
 export {

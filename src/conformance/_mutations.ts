@@ -204,6 +204,8 @@ export function exampleMessage(kind: Exclude<MessageKind, "noise">): Message {
       return { kind, epoch: 3 };
     case "extenderData":
       return { kind, extender: id, data: new TextEncoder().encode("early") };
+    case "extenderDataContinuation":
+      return { kind, data: new TextEncoder().encode("early") };
     case "extenderUpdate":
       return { kind, extenders: [id] };
     case "close":

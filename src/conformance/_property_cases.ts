@@ -402,6 +402,7 @@ const KIND_EXAMPLES: Record<Exclude<MessageKind, "noise">, true> = {
   keyUpdateReady: true,
   extenderData: true,
   extenderUpdate: true,
+  extenderDataContinuation: true,
   close: true,
 };
 

@@ -457,6 +457,10 @@ function readyEvents(coverage: TransitionCoverage, snapshot: AnyMachineSnapshot)
       { type: "peer.keyUpdateReady", message: { kind: "keyUpdateReady", epoch: next } },
     ]),
     { type: "peer.extenderData", message: { kind: "extenderData", extender, data: SHARE } },
+    {
+      type: "peer.extenderDataContinuation",
+      message: { kind: "extenderDataContinuation", data: SHARE },
+    },
     { type: "peer.extenderUpdate", message: { kind: "extenderUpdate", extenders: [extender] } },
     { type: "peer.close", message: { kind: "close", reason: 0 } },
     { type: "peer.close", message: { kind: "close", reason: 1 } },

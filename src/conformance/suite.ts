@@ -47,6 +47,7 @@ import { policyCases } from "./_policy_cases.ts";
 import { mutationCases } from "./_mutation_cases.ts";
 import { impersonationCases } from "./_impersonation_cases.ts";
 import { propertyCases } from "./_property_cases.ts";
+import { messageCases } from "./_message_cases.ts";
 
 /** Options of {@linkcode runConformance}. */
 export interface ConformanceOptions {
@@ -147,6 +148,7 @@ export async function runConformance(
     ...policyCases(context),
     ...mutationCases(context),
     ...impersonationCases(context),
+    ...messageCases(context),
     ...propertyCases(context),
     ...closeCases(context),
   ].filter((item) =>

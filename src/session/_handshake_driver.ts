@@ -174,6 +174,7 @@ export class HandshakeDriver implements MessageSink {
         preferences: options.preferences,
         requireAuthentication: options.requireAuthentication,
         extenders: options.extenders.map((uuid) => uuid.replaceAll("-", "")),
+        maxMessageSize: options.maxMessageSize,
         timeouts: options.profile.timeouts,
         transport: context.connection.datagram ? "datagram" : "stream",
         ...(options.identity === undefined ? {} : { identity: options.identity.algorithm }),

@@ -8,7 +8,10 @@
  * switches them where the commands say. Application data is delivered
  * without a statechart step while the statechart is `active` (where the
  * statechart itself does nothing but deliver it; `tests/machines_ready_test.ts`
- * checks that the two agree), so data costs no transition.
+ * checks that the two agree), so data costs no transition. A message spread
+ * over several records is put back together by the codec's
+ * `MessageAssembler` (at most one incomplete message, at most
+ * `maxMessageSize` bytes) and delivered whole.
  *
  * @module
  */
@@ -17,7 +20,14 @@ import { type Actor, createActor } from "xstate";
 import { CommandQueue } from "./_command_queue.ts";
 import { ErrorCode, SessionError } from "../errors.ts";
 import type { CryptoBackend, KeyExchange, RandomSource } from "../crypto/types.ts";
-import { isHandshakeKind, type Message } from "../codec/message_types.ts";
+import {
+  type ExtenderDataContinuationMessage,
+  type ExtenderDataMessage,
+  isHandshakeKind,
+  type Message,
+} from "../codec/message_types.ts";
+import { fragmentMessage, MessageAssembler } from "../codec/message_assembler.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE, EXTENDER_DATA_HEADER_LENGTH } from "../codec/messages.ts";
 import { datagramReadyMachine, readyMachine } from "../../machines/ready.ts";
 import type { ReadyCommand, ReadyEvent, ReadyOutcome } from "../../machines/_ready_setup.ts";
 import { KeyRotation } from "./_key_rotation.ts";
@@ -95,6 +105,7 @@ export class ReadyDriver implements MessageSink {
   #sendEpoch: number;
   #epochBytes = 0;
   #epochRecords = 0;
+  readonly #assembler: MessageAssembler;
 
   /**
    * Takes the established session over and starts the ready statechart.
@@ -107,6 +118,10 @@ export class ReadyDriver implements MessageSink {
     this.#localExtenders = [...options.extenders];
     this.#peerExtenders = args.peerExtenders;
     this.#sendEpoch = established.epoch;
+    this.#assembler = new MessageAssembler({
+      maxMessageSize: options.maxMessageSize,
+      fragments: !connection.datagram,
+    });
     const settings = options.profile.keyUpdate;
     this.#rotation = new KeyRotation({
       role,
@@ -178,6 +193,44 @@ export class ReadyDriver implements MessageSink {
     return this.#args.established.schedule.exporter(label, context, length);
   }
 
+  /**
+   * Cuts one application message into the messages that carry it, or refuses
+   * it before anything is sent.
+   *
+   * @param extender The 16-byte extender UUID.
+   * @param data The whole message.
+   * @param room The largest body one record carries.
+   * @returns The messages to send, in order, consecutively.
+   * @throws {RangeError} If `data` is longer than the smaller of this side's
+   *   `maxMessageSize` and the one the peer announced in session init, or (on
+   *   datagrams, where records may be lost or reordered) than one record holds.
+   */
+  fragment(
+    extender: Uint8Array,
+    data: Uint8Array,
+    room: number,
+  ): (ExtenderDataMessage | ExtenderDataContinuationMessage)[] {
+    const maxMessageSize = this.maxMessageSize;
+    if (data.length > maxMessageSize) {
+      throw new RangeError(
+        `Cannot send: "data" must be at most ${maxMessageSize} bytes (the smaller of both sides' maxMessageSize), got ${data.length}`,
+      );
+    }
+    const single = room - EXTENDER_DATA_HEADER_LENGTH;
+    if (this.#args.connection.datagram && data.length > single) {
+      throw new RangeError(
+        `Cannot send: "data" must fit one datagram record (${single} bytes), got ${data.length}`,
+      );
+    }
+    return fragmentMessage(extender, data, room);
+  }
+
+  /** The largest message this side may send: the smaller of both sides' `maxMessageSize`. */
+  get maxMessageSize(): number {
+    const peer = this.#args.established.peer.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    return Math.min(this.#args.options.maxMessageSize, peer);
+  }
+
   /** Asks for a key update now (one already running is not repeated). */
   requestUpdate(): void {
     this.#send({ type: "local.requestUpdate" });
@@ -246,11 +299,11 @@ export class ReadyDriver implements MessageSink {
   onMessage(arrival: Arrival): void | Promise<void> {
     if (this.#done) return;
     const message = arrival.message;
-    if (message.kind === "extenderData") {
+    if (message.kind === "extenderData" || message.kind === "extenderDataContinuation") {
       // In every state of `active` (the only compound top-level state) the
       // statechart delivers data and does nothing else: skip the step.
-      if (typeof this.#actor.getSnapshot().value === "object") this.#deliver(message);
-      else this.#send({ type: "peer.extenderData", message });
+      if (typeof this.#actor.getSnapshot().value === "object") this.#assemble(message);
+      else this.#send(eventOf(message));
       return this.#queue.pending;
     }
     const flights = this.#args.connection.flights;
@@ -289,7 +342,7 @@ export class ReadyDriver implements MessageSink {
         connection.send(command.message, { track: true }).catch(() => {});
         return;
       case "message.deliver":
-        return this.#deliver(command.message);
+        return this.#assemble(command.message);
       case "extenders.record":
         return this.#recordExtenders(command.message.extenders);
       case "flight.retransmit":
@@ -347,8 +400,19 @@ export class ReadyDriver implements MessageSink {
     this.#args.observer.ended(outcome);
   }
 
-  #deliver(message: Extract<Message, { kind: "extenderData" }>): void {
-    const extender = formatUuidHex(bytesToHex(message.extender));
+  #assemble(message: ExtenderDataMessage | ExtenderDataContinuationMessage): void {
+    let whole;
+    try {
+      whole = this.#assembler.push(message);
+    } catch (error) {
+      this.#send({ type: "transport.invalidRecord", code: codeOf(error) });
+      return;
+    }
+    if (whole !== undefined) this.#deliver(whole.extender, whole.data);
+  }
+
+  #deliver(id: Uint8Array, data: Uint8Array): void {
+    const extender = formatUuidHex(bytesToHex(id));
     if (!this.#localExtenders.includes(extender)) {
       // Data still in flight for an extender we just removed is dropped;
       // data for one we never announced is the peer's error.
@@ -357,7 +421,7 @@ export class ReadyDriver implements MessageSink {
       this.fail(ErrorCode.UNKNOWN_EXTENDER);
       return;
     }
-    this.#args.observer.message(extender, message.data);
+    this.#args.observer.message(extender, data);
   }
 
   #recordExtenders(ids: readonly Uint8Array[]): void {
@@ -399,6 +463,7 @@ function isControlKind(kind: Message["kind"]): boolean {
 function eventOf(message: Message): ReadyEvent {
   switch (message.kind) {
     case "extenderData":
+    case "extenderDataContinuation":
     case "extenderUpdate":
     case "close":
     case "beginKeyUpdate":

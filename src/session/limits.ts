@@ -513,6 +513,6 @@ export function largestOutgoingRecord(input: OutgoingRecordInput): OutgoingRecor
       );
     }
   }
-  consider(2 + 16 * input.extenders, "session init");
+  consider(2 + 16 * input.extenders + 4, "session init"); // extenders, then u32 maxMessageSize
   return largest;
 }

@@ -21,6 +21,11 @@ import {
 import { type AlgorithmPreferences, DEFAULT_PREFERENCES } from "../handshake_policy.ts";
 import { DEFAULT_MAX_RECORD_LENGTH } from "../codec/stream_records.ts";
 import {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  MAX_MAX_MESSAGE_SIZE,
+  MIN_MAX_MESSAGE_SIZE,
+} from "../codec/message_assembler.ts";
+import {
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_WRITE_TIMEOUT,
   largestOutgoingRecord,
@@ -208,6 +213,16 @@ export interface SessionOptions {
    */
   maxBufferedBytes?: number;
   /**
+   * The largest application message this side accepts, in bytes (default
+   * 1 MiB; 1,024 to 16 MiB), announced to the peer in session init. One
+   * `send()` arrives as one message, cut into as many records as it needs
+   * (PROTOCOL.md §9.4); a `send()` above the smaller of both sides' limits is
+   * a `RangeError` before anything is written, and a peer whose message is
+   * larger fails the session with `ERR_FRAME_TOO_LARGE`. On datagram
+   * transports a message must also fit one record.
+   */
+  maxMessageSize?: number;
+  /**
    * How long one record may take to be written to the transport, in ms
    * (default 60,000; 1 to 3,600,000). A write that takes longer (a peer that
    * stopped reading, a transport that stalls) fails the session with
@@ -250,6 +265,8 @@ export interface ResolvedOptions {
   readonly maxRecordLength: number;
   /** The most application bytes held for writing at once. */
   readonly maxBufferedBytes: number;
+  /** The largest application message sent or accepted, in bytes. */
+  readonly maxMessageSize: number;
   /** How long one record write may take, in ms. */
   readonly writeTimeout: number;
   /** The caller's cancellation signal, if any. */
@@ -415,6 +432,15 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (!Number.isSafeInteger(maxBufferedBytes)) {
     fail(`"maxBufferedBytes" must be an integer, got ${maxBufferedBytes}`);
   }
+  const maxMessageSize = checkNumber(
+    "maxMessageSize",
+    options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    MIN_MAX_MESSAGE_SIZE,
+    MAX_MAX_MESSAGE_SIZE,
+  );
+  if (!Number.isSafeInteger(maxMessageSize)) {
+    fail(`"maxMessageSize" must be an integer, got ${maxMessageSize}`);
+  }
   const writeTimeout = checkNumber(
     "writeTimeout",
     options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
@@ -474,6 +500,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     extenders: normalised.sort(),
     maxRecordLength,
     maxBufferedBytes,
+    maxMessageSize,
     writeTimeout,
     signal: options.signal,
   };

@@ -42,9 +42,6 @@ import {
   type SessionOptions,
 } from "./options.ts";
 
-/** The bytes an extender UUID's record carries besides the data. */
-const EXTENDER_ID_LENGTH = 16;
-
 /**
  * One end of a qgate connection: the handshake, then protected application
  * data for extenders, until either side closes.
@@ -263,9 +260,12 @@ export class Session implements AsyncDisposable {
    * before the Close, and a resolved `send()` means its records were written.
    *
    * @param extender The extender UUID; the peer must have announced it.
-   * @param data The bytes; split into records as needed. Each record waits
-   *   for room under `maxBufferedBytes` (backpressure) before it is queued.
+   * @param data The bytes: one message, which the peer receives whole (cut
+   *   into as many records as it needs). It waits for room under
+   *   `maxBufferedBytes` (backpressure) before its records are queued.
    * @returns Resolves once every record is written to the transport.
+   * @throws {RangeError} If `data` is longer than the smaller of both sides'
+   *   `maxMessageSize` or, on datagrams, than one record holds (nothing is sent).
    * @throws {SessionError} `ERR_SESSION_CLOSED` before ready or after close;
    *   `ERR_UNKNOWN_EXTENDER` if the peer does not run that extender;
    *   `ERR_RESOURCE_LIMIT` if sends that were not awaited already wait for
@@ -283,21 +283,14 @@ export class Session implements AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    const maxChunk = this.#connection.records.maxBodyLength(this.#options.profile.maxPadding) -
-      EXTENDER_ID_LENGTH;
-    const chunks: Uint8Array[] = [];
-    let offset = 0;
-    do {
-      const chunk = data.subarray(offset, offset + maxChunk);
-      offset += chunk.length;
-      chunks.push(chunk);
-    } while (offset < data.length);
-    const message = (chunk: Uint8Array): Message => ({
-      kind: "extenderData",
-      extender: id,
-      data: chunk,
-    });
-    return this.#sendInOrder(chunks.map((chunk) => [chunk.length, () => message(chunk)]));
+    let parts: ReturnType<ReadyDriver["fragment"]>;
+    try {
+      const room = this.#connection.records.maxBodyLength(this.#options.profile.maxPadding);
+      parts = driver.fragment(id, data, room);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#sendInOrder(parts.map((part) => [part.data.length, () => part]));
   }
 
   /**

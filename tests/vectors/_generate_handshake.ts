@@ -467,7 +467,8 @@ async function live(
 }
 
 function streamOf(run: LiveRun, direction: Direction): string {
-  return bytesToHex(run.relay.salts[direction]!) +
+  const salt = run.relay.salts[direction];
+  return (salt === undefined ? "" : bytesToHex(salt)) +
     run.relay.records[direction].map((record) => bytesToHex(record.wire)).join("");
 }
 
