@@ -70,6 +70,8 @@ export interface Established {
   readonly epoch: number;
   /** Public facts about the peer, from the statechart. */
   readonly peer: PeerFacts;
+  /** The identity public key the peer proved it holds, when it presented one. */
+  readonly peerPublicKey: Uint8Array | undefined;
 }
 
 /** What the driver tells its owner. */
@@ -149,6 +151,8 @@ export class HandshakeDriver implements MessageSink {
   #kexState: KeyExchangeState | undefined;
   #secret: Uint8Array | undefined;
   #transcriptBeforeLast: Uint8Array | undefined;
+  /** The identity public key the peer proved, kept for access re-checks once ready. */
+  #peerPublicKey: Uint8Array | undefined;
   /** Noise waiting for the statechart to leave its quiet states and the commands to finish. */
   #noiseWaiters: (() => void)[] = [];
   /** The leader's offer for a later slot, started early (`keyExchange.prepare`). */
@@ -169,7 +173,8 @@ export class HandshakeDriver implements MessageSink {
         role,
         sessionId: context.sessionId,
         preferences: options.preferences,
-        requireAuthentication: options.requireAuthentication,
+        // Default-deny is required authentication: the peer is told, so it can give up early.
+        requireAuthentication: requiresAuthentication(options),
         extenders: options.extenders.map((uuid) => uuid.replaceAll("-", "")),
         timeouts: options.profile.timeouts,
         transport: context.connection.datagram ? "datagram" : "stream",
@@ -590,6 +595,7 @@ export class HandshakeDriver implements MessageSink {
       );
     const uuid = formatUuid(derivePeerUuid(name, identity.publicKey));
     const access = options.accessManager?.check(uuid, identity.publicKey) ?? "unknown";
+    if (signatureValid) this.#peerPublicKey = identity.publicKey.slice();
     return { presented: true, signatureValid, access, uuid, signature: name };
   }
 
@@ -602,6 +608,7 @@ export class HandshakeDriver implements MessageSink {
       schedule: this.#schedule!,
       epoch: this.#context.connection.records.sendEpoch,
       peer: snapshot.context.peer,
+      peerPublicKey: this.#peerPublicKey,
     };
     // Everything is handed over: nothing secret stays here.
     this.#schedule = undefined;
@@ -609,6 +616,20 @@ export class HandshakeDriver implements MessageSink {
     this.#queue.length = 0;
     this.#context.observer.ready(established);
   }
+}
+
+/**
+ * Whether this side requires its peer to authenticate: `requireAuthentication`,
+ * or an access manager that denies peers that do not authenticate
+ * (`unauthenticated: "deny"`).
+ *
+ * @param options The session's options.
+ * @returns The policy the handshake and every later access re-check apply.
+ */
+export function requiresAuthentication(
+  options: Pick<ResolvedOptions, "requireAuthentication" | "accessManager">,
+): boolean {
+  return options.requireAuthentication || options.accessManager?.unauthenticated === "deny";
 }
 
 /** The phase a command belongs to, for a failure reported after the statechart moved on. */

@@ -28,7 +28,8 @@ import type { ReadyOutcome } from "../../machines/_ready_setup.ts";
 import { createRecordLayer } from "./_record_layer.ts";
 import { FlightTracker } from "./_flight.ts";
 import { Connection, randomInt } from "./_connection.ts";
-import { type Established, HandshakeDriver } from "./_handshake_driver.ts";
+import { type Established, HandshakeDriver, requiresAuthentication } from "./_handshake_driver.ts";
+import { judgePeer } from "../handshake_policy.ts";
 import { formatUuidHex, ReadyDriver } from "./_ready_driver.ts";
 import { SendBudget } from "./limits.ts";
 import { SYSTEM_CLOCK } from "./_system_clock.ts";
@@ -82,6 +83,12 @@ export class Session implements AsyncDisposable {
   #finalState = "";
   #noiseTimer: unknown;
   #abortListener: (() => void) | undefined;
+  /** Stops listening to the access manager (set while ready). */
+  #stopWatchingAccess: (() => void) | undefined;
+  /** The peer's proved identity key and whether it authenticated, for access re-checks. */
+  #admitted:
+    | { readonly publicKey: Uint8Array | undefined; readonly authenticated: boolean }
+    | undefined;
   #updateWaiters: ((epoch: number) => void)[] = [];
 
   /** Use {@linkcode initiate} or {@linkcode respond}. */
@@ -585,6 +592,8 @@ export class Session implements AsyncDisposable {
           }
         },
         keyUpdate: (epoch) => {
+          // Access is re-checked at every key update (PROTOCOL.md §10).
+          if (!this.#recheckAccess()) return;
           this.#emit("keyUpdate", { epoch });
           const waiters = this.#updateWaiters;
           this.#updateWaiters = [];
@@ -596,6 +605,13 @@ export class Session implements AsyncDisposable {
     });
     this.#phase = ready;
     this.#connection.attach(ready);
+    this.#admitted = { publicKey: established.peerPublicKey, authenticated: peer.authenticated };
+    const access = this.#options.accessManager;
+    if (access !== undefined) {
+      this.#stopWatchingAccess = access.watch((uuid) => {
+        if (uuid === peer.uuid) this.#recheckAccess();
+      });
+    }
     if (this.#tracing()) {
       this.#trace({ type: "end", at: this.#now(), role, outcome: "ready" });
     }
@@ -603,6 +619,33 @@ export class Session implements AsyncDisposable {
     const details = this.#details;
     if (!this.#connection.busy) this.#resolveReady(details);
     else void this.#connection.drain().then(() => this.#resolveReady(details));
+  }
+
+  /**
+   * Asks the access manager again whether the peer may stay: an
+   * authenticated peer must still be allowed with the same key; any other
+   * peer is judged as at the handshake. A peer that may not stay ends the
+   * session with `ERR_PEER_NOT_ALLOWED`.
+   *
+   * @returns Whether the peer may stay.
+   */
+  #recheckAccess(): boolean {
+    const admitted = this.#admitted;
+    const details = this.#details;
+    const manager = this.#options.accessManager;
+    if (admitted === undefined || details === undefined || manager === undefined) return true;
+    const presented = admitted.publicKey !== undefined && details.peerUuid !== undefined;
+    const access = presented ? manager.check(details.peerUuid!, admitted.publicKey!) : "none";
+    const code = admitted.authenticated && access !== "allowed"
+      ? ErrorCode.PEER_NOT_ALLOWED
+      : judgePeer(
+        { presented, signatureValid: presented, access },
+        requiresAuthentication(this.#options),
+      );
+    if (code === undefined) return true;
+    const phase = this.#phase;
+    if (phase instanceof ReadyDriver) phase.fail(ErrorCode.PEER_NOT_ALLOWED);
+    return false;
   }
 
   #localOutcome(outcome: ReadyOutcome): boolean {
@@ -664,6 +707,8 @@ export class Session implements AsyncDisposable {
       );
     }
     if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
+    this.#stopWatchingAccess?.();
+    this.#stopWatchingAccess = undefined;
     if (this.#abortListener !== undefined) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
     }
