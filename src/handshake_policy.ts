@@ -38,6 +38,12 @@ export interface AlgorithmPreferences {
   readonly hashes: readonly HashName[];
   /** Identity signature schemes this peer accepts from the other side. */
   readonly signatures: readonly SignatureName[];
+  /**
+   * Allows classical exchanges in `secondaryKeyExchanges` (default `false`:
+   * such a configuration is refused, since the secondary slot is what makes
+   * a session post-quantum).
+   */
+  readonly allowClassicalSecondary?: boolean;
 }
 
 /** The algorithms both peers use for one session. */
@@ -63,6 +69,77 @@ export const DEFAULT_PREFERENCES: AlgorithmPreferences = {
   hashes: ["SHA-256", "SHA-512", "BLAKE2b", "SHA3-256"],
   signatures: ["Ed25519", "Ed448", "ML-DSA-44", "ML-DSA-65", "ML-DSA-87", "Ed25519+ML-DSA-65"],
 };
+
+/**
+ * Tells whether a key exchange resists a quantum adversary (the ML-KEM family).
+ *
+ * @param name A key exchange name.
+ * @returns `true` for a post-quantum KEM.
+ *
+ * @example
+ * ```ts
+ * import { isPostQuantumKeyExchange } from "./handshake_policy.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isPostQuantumKeyExchange("ML-KEM-768"), true);
+ * assert.equal(isPostQuantumKeyExchange("X25519"), false);
+ * ```
+ */
+export function isPostQuantumKeyExchange(name: KeyExchangeName): boolean {
+  return name.startsWith("ML-KEM-");
+}
+
+/**
+ * Tells whether a negotiated suite is post-quantum: its keys depend on a
+ * post-quantum shared secret (in either slot, §7.2 of PROTOCOL.md).
+ *
+ * @param suite The negotiated algorithms.
+ * @returns `true` when either key exchange is post-quantum.
+ *
+ * @example
+ * ```ts
+ * import { isPostQuantumSuite } from "./handshake_policy.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const suite = {
+ *   primaryKeyExchange: "X25519",
+ *   secondaryKeyExchange: "X448",
+ *   aead: "ChaCha20-Poly1305",
+ *   hash: "SHA-256",
+ * } as const;
+ * assert.equal(isPostQuantumSuite(suite), false);
+ * ```
+ */
+export function isPostQuantumSuite(suite: NegotiatedSuite): boolean {
+  return isPostQuantumKeyExchange(suite.primaryKeyExchange) ||
+    isPostQuantumKeyExchange(suite.secondaryKeyExchange);
+}
+
+/**
+ * The classical exchanges a configuration lists in the secondary slot, when
+ * it did not opt in to them with `allowClassicalSecondary`.
+ *
+ * @param preferences The local preferences.
+ * @returns The offending names; empty when the configuration is acceptable.
+ *
+ * @example
+ * ```ts
+ * import { refusedSecondaries } from "./handshake_policy.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(refusedSecondaries({ secondaryKeyExchanges: ["ML-KEM-768", "X448"] }), ["X448"]);
+ * assert.deepEqual(
+ *   refusedSecondaries({ secondaryKeyExchanges: ["X448"], allowClassicalSecondary: true }),
+ *   [],
+ * );
+ * ```
+ */
+export function refusedSecondaries(
+  preferences: Pick<AlgorithmPreferences, "secondaryKeyExchanges" | "allowClassicalSecondary">,
+): KeyExchangeName[] {
+  if (preferences.allowClassicalSecondary === true) return [];
+  return preferences.secondaryKeyExchanges.filter((name) => !isPostQuantumKeyExchange(name));
+}
 
 /**
  * Tells whether a peer's protocol version can talk to ours (same major).

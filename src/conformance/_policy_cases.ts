@@ -32,6 +32,22 @@ const POLICY_CASES: readonly ConfiguredCase[] = [
     },
   },
   {
+    // An implementation must not fall back to a classical secondary exchange
+    // its user did not allow: the default secondary slot is post-quantum only.
+    name: "classical-secondary-not-allowed",
+    sides: () => ({
+      initiator: {
+        requireAuthentication: false,
+        algorithms: { secondaryKeyExchanges: ["X25519"], allowClassicalSecondary: true },
+      },
+      responder: { requireAuthentication: false },
+    }),
+    expect: {
+      initiator: fail(NO_COMMON_ALGORITHM, "metaExchange"),
+      responder: fail(TRANSPORT_CLOSED),
+    },
+  },
+  {
     name: "responder-requires-anonymous-initiator",
     sides: (ids) => {
       const { b } = ids.byScheme.get("Ed25519")!;

@@ -33,6 +33,12 @@ export interface PeerDetails {
   readonly peerVersion: { readonly major: number; readonly minor: number };
   /** The extender UUIDs the peer runs. */
   readonly peerExtenders: readonly string[];
+  /**
+   * Whether the session's keys depend on a post-quantum shared secret (a
+   * post-quantum exchange in either slot). `false` only when both negotiated
+   * exchanges are classical, which needs `algorithms.allowClassicalSecondary`.
+   */
+  readonly postQuantum: boolean;
   /** Whether a Global Shared Secret protected the connection. */
   readonly globalSharedSecret: boolean;
 }

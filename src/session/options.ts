@@ -18,7 +18,11 @@ import {
   type SignatureKeyPair,
   SIGNATURES,
 } from "../crypto/types.ts";
-import { type AlgorithmPreferences, DEFAULT_PREFERENCES } from "../handshake_policy.ts";
+import {
+  type AlgorithmPreferences,
+  DEFAULT_PREFERENCES,
+  refusedSecondaries,
+} from "../handshake_policy.ts";
 import { DEFAULT_MAX_RECORD_LENGTH } from "../codec/stream_records.ts";
 import {
   DEFAULT_MAX_BUFFERED_BYTES,
@@ -347,6 +351,20 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
       DEFAULT_PREFERENCES.signatures,
     ),
   };
+  const allowClassical = algorithms.allowClassicalSecondary ?? false;
+  if (typeof allowClassical !== "boolean") {
+    throw new TypeError(
+      `Cannot create session: "algorithms.allowClassicalSecondary" must be a boolean`,
+    );
+  }
+  const refused = refusedSecondaries({ ...preferences, allowClassicalSecondary: allowClassical });
+  if (refused.length > 0) {
+    throw new TypeError(
+      `Cannot create session: "algorithms.secondaryKeyExchanges" must be post-quantum, got "${
+        refused.join('", "')
+      }" (set "algorithms.allowClassicalSecondary: true" to allow it)`,
+    );
+  }
 
   const identity = options.identity;
   if (identity !== undefined) {

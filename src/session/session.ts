@@ -29,7 +29,7 @@ import { createRecordLayer } from "./_record_layer.ts";
 import { FlightTracker } from "./_flight.ts";
 import { Connection, randomInt } from "./_connection.ts";
 import { type Established, HandshakeDriver, requiresAuthentication } from "./_handshake_driver.ts";
-import { judgePeer } from "../handshake_policy.ts";
+import { isPostQuantumSuite, judgePeer } from "../handshake_policy.ts";
 import { formatUuidHex, ReadyDriver } from "./_ready_driver.ts";
 import { SendBudget } from "./limits.ts";
 import { SYSTEM_CLOCK } from "./_system_clock.ts";
@@ -551,6 +551,7 @@ export class Session implements AsyncDisposable {
     this.#details = {
       role: this.#role,
       algorithms: established.suite,
+      postQuantum: isPostQuantumSuite(established.suite),
       peerUuid: peer.uuid,
       peerSignature: peer.signature,
       authenticated: peer.authenticated,
