@@ -16,7 +16,10 @@ import { outcome, startPair, waitFor } from "./_session_helpers.ts";
 const HASH = nobleBackend.hash("SHA-256")!;
 const AEAD = nobleBackend.aead("ChaCha20-Poly1305")!;
 
-function rotation(role: Role, options: { maxEpoch?: number; now?: () => number } = {}) {
+function rotation(
+  role: Role,
+  options: { maxEpoch?: number; now?: () => number } = {},
+): KeyRotation {
   const schedule = new KeySchedule(HASH);
   schedule.mixPrimary(new Uint8Array(32).fill(1), new Uint8Array(32).fill(2));
   schedule.mixSecondary(new Uint8Array(32).fill(3), new Uint8Array(32).fill(4));
