@@ -43,6 +43,9 @@ import {
   type SessionOptions,
 } from "./options.ts";
 
+/** The smallest noise body of a datagram initiator's opening record (about 1,200 bytes on the wire). */
+const OPENING_NOISE_LENGTH = 1_150;
+
 /** The bytes an extender UUID's record carries besides the data. */
 const EXTENDER_ID_LENGTH = 16;
 
@@ -434,7 +437,11 @@ export class Session implements AsyncDisposable {
     if (this.#connection.datagram && this.#role === "initiator") {
       // Over datagrams nothing tells the responder we exist until we send:
       // open with a noise record, as our first flight, resent until it answers.
-      const size = randomInt(this.#random, 64);
+      // It is padded to about 1,200 bytes: a responder sends an address that
+      // has not proved it receives there at most three times what it got
+      // (PROTOCOL.md §12.4), and its first flights need that much.
+      const room = this.#connection.records.maxBodyLength(0);
+      const size = Math.min(room, OPENING_NOISE_LENGTH + randomInt(this.#random, 64));
       this.#connection.send({ kind: "noise", data: this.#random(size) }, { track: true })
         .catch(() => {});
     }
