@@ -154,6 +154,14 @@ export interface RecordLayerOptions {
   /** Datagrams only: the clock and how long a previous epoch stays usable. */
   readonly now: () => number;
   readonly graceMs: number;
+  /**
+   * Datagrams only: arms a timer, so the previous epoch's keys go when the
+   * grace period ends even if nothing arrives. Without it they go at the next
+   * switch or the next datagram after the deadline.
+   */
+  readonly setTimer?: (fn: () => void, ms: number) => unknown;
+  /** Cancels a timer `setTimer` armed. */
+  readonly clearTimer?: (id: unknown) => void;
 }
 
 function gss(options: RecordLayerOptions): { globalSharedSecret?: Uint8Array } {
@@ -242,8 +250,16 @@ class DatagramRecordLayer implements RecordLayer {
   readonly #sealer: DatagramSealer;
   readonly #opener: DatagramOpener;
   #dropped = 0;
+  /** The timer functions and grace period (not the options: they hold the GSS). */
+  readonly #options: Pick<RecordLayerOptions, "setTimer" | "clearTimer" | "graceMs">;
+  #expiry: unknown;
 
   constructor(options: RecordLayerOptions) {
+    this.#options = {
+      graceMs: options.graceMs,
+      ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
+      ...(options.clearTimer === undefined ? {} : { clearTimer: options.clearTimer }),
+    };
     const maxDatagramLength = Math.min(options.maxRecordLength + 64, 65_507);
     this.#sealer = new DatagramSealer({
       backend: options.backend,
@@ -287,10 +303,28 @@ class DatagramRecordLayer implements RecordLayer {
 
   setSendCipher(cipher: CipherState): void {
     this.#sealer.setCipher(cipher);
+    this.#armExpiry();
   }
 
   setReceiveCipher(cipher: CipherState): void {
     this.#opener.setCipher(cipher);
+    this.#armExpiry();
+  }
+
+  /**
+   * The previous epoch's keys, both directions, go when the grace period
+   * after the last switch ends: the opener's (reordered datagrams) and the
+   * sealer's (a flight to retransmit under them).
+   */
+  #armExpiry(): void {
+    const { setTimer, clearTimer, graceMs } = this.#options;
+    if (setTimer === undefined) return;
+    if (this.#expiry !== undefined) clearTimer?.(this.#expiry);
+    this.#expiry = setTimer(() => {
+      this.#expiry = undefined;
+      this.#sealer.dropPrevious();
+      if (!this.#opener.expire()) this.#armExpiry();
+    }, graceMs);
   }
 
   cut(chunk: Uint8Array): CutRecord[] {
@@ -317,6 +351,8 @@ class DatagramRecordLayer implements RecordLayer {
   finish(): void {}
 
   dispose(): void {
+    if (this.#expiry !== undefined) this.#options.clearTimer?.(this.#expiry);
+    this.#expiry = undefined;
     this.#sealer.dispose();
     this.#opener.dispose();
   }

@@ -124,6 +124,8 @@ export class Session implements AsyncDisposable {
       maxRecordLength: options.maxRecordLength,
       now: () => this.#clock.now(),
       graceMs: options.profile.keyUpdate.gracePeriod,
+      setTimer: (fn, ms) => this.#clock.setTimeout(fn, ms),
+      clearTimer: (id) => this.#clock.clearTimeout(id),
     });
     this.#connection = new Connection(transport, records, {
       clock: this.#clock,
