@@ -357,6 +357,59 @@ export function cannotSatisfyPeer(
   return !fromWireIds(SIGNATURES, peerAccepts).includes(identity);
 }
 
+/**
+ * When a side with an identity reveals it in the authentication phase:
+ * `"always"` (default, QuantumGate's behaviour: the responder proves first),
+ * `"whenRequired"` only when the peer requires authentication, `"afterPeer"`
+ * only to a peer that has already authenticated (so a responder, which goes
+ * first, never reveals it).
+ */
+export type IdentityDisclosure = "always" | "whenRequired" | "afterPeer";
+
+/**
+ * Decides whether this side reveals its identity now. Whatever the mode, an
+ * identity whose scheme the peer does not accept is withheld: the peer could
+ * only fail it, so a peer that does not require authentication gets an
+ * anonymous side instead (and one that requires it gave up in the meta
+ * exchange already, see {@linkcode cannotSatisfyPeer}).
+ *
+ * @param mode The local disclosure policy.
+ * @param facts What is known of the peer so far.
+ * @returns `true` to send the identity and its proof.
+ *
+ * @example
+ * ```ts
+ * import { shouldDiscloseIdentity } from "./handshake_policy.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const facts = { accepts: true, requires: false, authenticated: false };
+ * assert.equal(shouldDiscloseIdentity("always", facts), true);
+ * assert.equal(shouldDiscloseIdentity("whenRequired", facts), false);
+ * assert.equal(shouldDiscloseIdentity("always", { ...facts, accepts: false }), false);
+ * ```
+ */
+export function shouldDiscloseIdentity(
+  mode: IdentityDisclosure,
+  facts: {
+    /** The peer accepts our identity scheme (its meta-exchange list). */
+    readonly accepts: boolean;
+    /** The peer requires us to authenticate. */
+    readonly requires: boolean;
+    /** The peer has already authenticated to us. */
+    readonly authenticated: boolean;
+  },
+): boolean {
+  if (!facts.accepts) return false;
+  switch (mode) {
+    case "always":
+      return true;
+    case "whenRequired":
+      return facts.requires;
+    case "afterPeer":
+      return facts.authenticated;
+  }
+}
+
 /** What the runtime found when it checked a peer's authentication message. */
 export interface PeerVerdict {
   /** The peer sent an identity (public key and proof). */

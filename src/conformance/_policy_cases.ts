@@ -86,6 +86,20 @@ const POLICY_CASES: readonly ConfiguredCase[] = [
     expect: { initiator: fail(TRANSPORT_CLOSED), responder: fail(AUTH_REQUIRED, "metaExchange") },
   },
   {
+    // An identity the peer cannot verify is withheld when the peer does not
+    // require authentication: the handshake completes unauthenticated
+    // instead of failing on a proof the peer would reject.
+    name: "unaccepted-scheme-without-requirement",
+    sides: (ids) => {
+      const { a } = ids.byScheme.get("Ed25519")!;
+      return {
+        initiator: { identity: a, requireAuthentication: false },
+        responder: { requireAuthentication: false, algorithms: { signatures: ["ML-DSA-65"] } },
+      };
+    },
+    expect: { initiator: READY, responder: READY },
+  },
+  {
     name: "unknown-responder",
     sides: (ids) => {
       const { a, b } = ids.byScheme.get("Ed25519")!;

@@ -41,7 +41,12 @@ import {
   type Message,
 } from "../codec/message_types.ts";
 import { encodeMessage, messageTypeOf } from "../codec/messages.ts";
-import { fromWireIds, type NegotiatedSuite, type PeerVerdict } from "../handshake_policy.ts";
+import {
+  fromWireIds,
+  type NegotiatedSuite,
+  type PeerVerdict,
+  shouldDiscloseIdentity,
+} from "../handshake_policy.ts";
 import { datagramHandshakeMachine, handshakeMachine } from "../../machines/handshake.ts";
 import type {
   HandshakeCommand,
@@ -72,6 +77,8 @@ export interface Established {
   readonly peer: PeerFacts;
   /** The identity public key the peer proved it holds, when it presented one. */
   readonly peerPublicKey: Uint8Array | undefined;
+  /** This side proved its identity to the peer (and the peer accepted the proof). */
+  readonly localAuthenticated: boolean;
 }
 
 /** What the driver tells its owner. */
@@ -153,6 +160,10 @@ export class HandshakeDriver implements MessageSink {
   #transcriptBeforeLast: Uint8Array | undefined;
   /** The identity public key the peer proved, kept for access re-checks once ready. */
   #peerPublicKey: Uint8Array | undefined;
+  /** The signature ids the peer accepts (its meta-exchange message). */
+  #peerAccepts: readonly number[] = [];
+  /** Whether this side sent its identity and proof. */
+  #disclosed = false;
   /** Noise waiting for the statechart to leave its quiet states and the commands to finish. */
   #noiseWaiters: (() => void)[] = [];
   /** The leader's offer for a later slot, started early (`keyExchange.prepare`). */
@@ -279,6 +290,10 @@ export class HandshakeDriver implements MessageSink {
         this.#send({ type: "peer.duplicate", ofLastTrigger: seen === "duplicateOfTrigger" });
         return this.#pending;
       }
+    }
+    if (message.kind === "beginMetaExchange" || message.kind === "endMetaExchange") {
+      // The schemes the peer can verify: an identity of another scheme is withheld.
+      this.#peerAccepts = message.signatures;
     }
     if (isHandshakeKind(message.kind)) {
       this.#transcriptBeforeLast = this.#transcript.hasHash ? this.#transcript.digest() : undefined;
@@ -543,7 +558,14 @@ export class HandshakeDriver implements MessageSink {
   async #prove(kind: "beginAuthentication" | "endAuthentication"): Promise<void> {
     const { options, backend, role, random } = this.#context;
     const identity = options.identity;
-    if (identity === undefined) return this.#sendFrame({ kind });
+    const peer = this.#actor.getSnapshot().context.peer;
+    const disclose = identity !== undefined && shouldDiscloseIdentity(options.identityDisclosure, {
+      accepts: fromWireIds(SIGNATURES, this.#peerAccepts).includes(identity.algorithm),
+      requires: peer.requiresAuthentication === true,
+      authenticated: peer.authenticated,
+    });
+    if (!disclose) return this.#sendFrame({ kind });
+    this.#disclosed = true;
     const scheme = backend.signature(identity.algorithm);
     if (scheme === undefined) {
       throw new HandshakeError(
@@ -609,6 +631,7 @@ export class HandshakeDriver implements MessageSink {
       epoch: this.#context.connection.records.sendEpoch,
       peer: snapshot.context.peer,
       peerPublicKey: this.#peerPublicKey,
+      localAuthenticated: this.#disclosed,
     };
     // Everything is handed over: nothing secret stays here.
     this.#schedule = undefined;

@@ -21,6 +21,7 @@ import {
 import {
   type AlgorithmPreferences,
   DEFAULT_PREFERENCES,
+  type IdentityDisclosure,
   refusedSecondaries,
 } from "../handshake_policy.ts";
 import { DEFAULT_MAX_RECORD_LENGTH } from "../codec/stream_records.ts";
@@ -165,6 +166,13 @@ export const MIN_GLOBAL_SHARED_SECRET_LENGTH = 32;
 export interface SessionOptions {
   /** Our identity key pair; without one we do not authenticate. */
   identity?: SignatureKeyPair;
+  /**
+   * When our identity is revealed (default `"always"`: the responder proves
+   * first, as in QuantumGate). `"whenRequired"`: only to a peer that requires
+   * authentication; `"afterPeer"`: only to a peer that authenticated first.
+   * An identity whose scheme the peer does not accept is never sent.
+   */
+  identityDisclosure?: IdentityDisclosure;
   /** Whether the peer must authenticate (default `true`, as in QuantumGate). */
   requireAuthentication?: boolean;
   /** Known peers; unknown peers are denied when authentication is required. */
@@ -238,6 +246,8 @@ export interface SessionOptions {
 export interface ResolvedOptions {
   /** Our identity key pair, if we authenticate. */
   readonly identity: SignatureKeyPair | undefined;
+  /** When our identity is revealed. */
+  readonly identityDisclosure: IdentityDisclosure;
   /** Whether the peer must authenticate. */
   readonly requireAuthentication: boolean;
   /** Known peers, if any. */
@@ -482,8 +492,18 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     );
   }
 
+  const identityDisclosure = options.identityDisclosure ?? "always";
+  if (!["always", "whenRequired", "afterPeer"].includes(identityDisclosure)) {
+    throw new TypeError(
+      `Cannot create session: "identityDisclosure" must be "always", "whenRequired" or "afterPeer", got "${
+        String(identityDisclosure)
+      }"`,
+    );
+  }
+
   return {
     identity,
+    identityDisclosure,
     requireAuthentication,
     accessManager: options.accessManager,
     preferences,

@@ -564,7 +564,7 @@ export class Session implements AsyncDisposable {
       peerUuid: peer.uuid,
       peerSignature: peer.signature,
       authenticated: peer.authenticated,
-      localAuthenticated: this.#options.identity !== undefined,
+      localAuthenticated: established.localAuthenticated,
       sessionId: this.#sessionId,
       peerSessionId: peer.sessionId ?? "",
       peerVersion: peer.version ?? { major: 0, minor: 0 },
