@@ -38,6 +38,12 @@ export interface AlgorithmPreferences {
   readonly hashes: readonly HashName[];
   /** Identity signature schemes this peer accepts from the other side. */
   readonly signatures: readonly SignatureName[];
+  /**
+   * Allows classical exchanges in `secondaryKeyExchanges` (default `false`:
+   * such a configuration is refused, since the secondary slot is what makes
+   * a session post-quantum).
+   */
+  readonly allowClassicalSecondary?: boolean;
 }
 
 /** The algorithms both peers use for one session. */
@@ -63,6 +69,77 @@ export const DEFAULT_PREFERENCES: AlgorithmPreferences = {
   hashes: ["SHA-256", "SHA-512", "BLAKE2b", "SHA3-256"],
   signatures: ["Ed25519", "Ed448", "ML-DSA-44", "ML-DSA-65", "ML-DSA-87", "Ed25519+ML-DSA-65"],
 };
+
+/**
+ * Tells whether a key exchange resists a quantum adversary (the ML-KEM family).
+ *
+ * @param name A key exchange name.
+ * @returns `true` for a post-quantum KEM.
+ *
+ * @example
+ * ```ts
+ * import { isPostQuantumKeyExchange } from "./handshake_policy.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isPostQuantumKeyExchange("ML-KEM-768"), true);
+ * assert.equal(isPostQuantumKeyExchange("X25519"), false);
+ * ```
+ */
+export function isPostQuantumKeyExchange(name: KeyExchangeName): boolean {
+  return name.startsWith("ML-KEM-");
+}
+
+/**
+ * Tells whether a negotiated suite is post-quantum: its keys depend on a
+ * post-quantum shared secret (in either slot, §7.2 of PROTOCOL.md).
+ *
+ * @param suite The negotiated algorithms.
+ * @returns `true` when either key exchange is post-quantum.
+ *
+ * @example
+ * ```ts
+ * import { isPostQuantumSuite } from "./handshake_policy.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const suite = {
+ *   primaryKeyExchange: "X25519",
+ *   secondaryKeyExchange: "X448",
+ *   aead: "ChaCha20-Poly1305",
+ *   hash: "SHA-256",
+ * } as const;
+ * assert.equal(isPostQuantumSuite(suite), false);
+ * ```
+ */
+export function isPostQuantumSuite(suite: NegotiatedSuite): boolean {
+  return isPostQuantumKeyExchange(suite.primaryKeyExchange) ||
+    isPostQuantumKeyExchange(suite.secondaryKeyExchange);
+}
+
+/**
+ * The classical exchanges a configuration lists in the secondary slot, when
+ * it did not opt in to them with `allowClassicalSecondary`.
+ *
+ * @param preferences The local preferences.
+ * @returns The offending names; empty when the configuration is acceptable.
+ *
+ * @example
+ * ```ts
+ * import { refusedSecondaries } from "./handshake_policy.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(refusedSecondaries({ secondaryKeyExchanges: ["ML-KEM-768", "X448"] }), ["X448"]);
+ * assert.deepEqual(
+ *   refusedSecondaries({ secondaryKeyExchanges: ["X448"], allowClassicalSecondary: true }),
+ *   [],
+ * );
+ * ```
+ */
+export function refusedSecondaries(
+  preferences: Pick<AlgorithmPreferences, "secondaryKeyExchanges" | "allowClassicalSecondary">,
+): KeyExchangeName[] {
+  if (preferences.allowClassicalSecondary === true) return [];
+  return preferences.secondaryKeyExchanges.filter((name) => !isPostQuantumKeyExchange(name));
+}
 
 /**
  * Tells whether a peer's protocol version can talk to ours (same major).
@@ -278,6 +355,59 @@ export function cannotSatisfyPeer(
   if (!peerRequires) return false;
   if (identity === undefined) return true;
   return !fromWireIds(SIGNATURES, peerAccepts).includes(identity);
+}
+
+/**
+ * When a side with an identity reveals it in the authentication phase:
+ * `"always"` (default, QuantumGate's behaviour: the responder proves first),
+ * `"whenRequired"` only when the peer requires authentication, `"afterPeer"`
+ * only to a peer that has already authenticated (so a responder, which goes
+ * first, never reveals it).
+ */
+export type IdentityDisclosure = "always" | "whenRequired" | "afterPeer";
+
+/**
+ * Decides whether this side reveals its identity now. Whatever the mode, an
+ * identity whose scheme the peer does not accept is withheld: the peer could
+ * only fail it, so a peer that does not require authentication gets an
+ * anonymous side instead (and one that requires it gave up in the meta
+ * exchange already, see {@linkcode cannotSatisfyPeer}).
+ *
+ * @param mode The local disclosure policy.
+ * @param facts What is known of the peer so far.
+ * @returns `true` to send the identity and its proof.
+ *
+ * @example
+ * ```ts
+ * import { shouldDiscloseIdentity } from "./handshake_policy.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const facts = { accepts: true, requires: false, authenticated: false };
+ * assert.equal(shouldDiscloseIdentity("always", facts), true);
+ * assert.equal(shouldDiscloseIdentity("whenRequired", facts), false);
+ * assert.equal(shouldDiscloseIdentity("always", { ...facts, accepts: false }), false);
+ * ```
+ */
+export function shouldDiscloseIdentity(
+  mode: IdentityDisclosure,
+  facts: {
+    /** The peer accepts our identity scheme (its meta-exchange list). */
+    readonly accepts: boolean;
+    /** The peer requires us to authenticate. */
+    readonly requires: boolean;
+    /** The peer has already authenticated to us. */
+    readonly authenticated: boolean;
+  },
+): boolean {
+  if (!facts.accepts) return false;
+  switch (mode) {
+    case "always":
+      return true;
+    case "whenRequired":
+      return facts.requires;
+    case "afterPeer":
+      return facts.authenticated;
+  }
 }
 
 /** What the runtime found when it checked a peer's authentication message. */

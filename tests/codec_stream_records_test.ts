@@ -158,7 +158,7 @@ Deno.test("RecordSealer behaviour", async (t) => {
     const gss = new TextEncoder().encode("gss");
     const sealer = newSealer(2, { globalSharedSecret: gss });
     const salt = sealer.preamble();
-    const { preKey, headerKey } = derivePreKeys(salt, gss);
+    const { preKey, headerKey, openingHeaderKey } = derivePreKeys(salt, gss);
     for (let index = 0; index < 3; index++) {
       const body = new Uint8Array(index * 7).fill(index + 1);
       const padding = index * 3;
@@ -167,7 +167,8 @@ Deno.test("RecordSealer behaviour", async (t) => {
       const header = new Uint8Array([length >> 16, (length >> 8) & 0xff, length & 0xff]);
       const nonce = new Uint8Array(12);
       new DataView(nonce.buffer).setUint32(8, index);
-      const mask = chacha20(headerKey, nonce, new Uint8Array(3));
+      // Record 0 is masked with the GSS-free opening header key (PROTOCOL.md §6).
+      const mask = chacha20(index === 0 ? openingHeaderKey : headerKey, nonce, new Uint8Array(3));
       const ciphertext = chacha20poly1305(preKey, nonce, header).encrypt(
         encodePlaintext(0x70, body, padding),
       );

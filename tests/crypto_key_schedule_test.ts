@@ -52,6 +52,7 @@ interface Vectors {
     globalSharedSecret: string | null;
     preKey: string;
     headerKey: string;
+    openingHeaderKey: string;
   }[];
 }
 
@@ -154,7 +155,17 @@ Deno.test("derivePreKeys() matches the known-answer vectors", () => {
       : derivePreKeys(fromHex(vector.salt), fromHex(vector.globalSharedSecret));
     assert.equal(toHex(keys.preKey), vector.preKey);
     assert.equal(toHex(keys.headerKey), vector.headerKey);
+    assert.equal(toHex(keys.openingHeaderKey), vector.openingHeaderKey);
   }
+});
+
+Deno.test("derivePreKeys() mixes the GSS into the header key but not into the opening header key", () => {
+  const salt = new Uint8Array(SALT_LENGTH).fill(3);
+  const open = derivePreKeys(salt);
+  const secret = derivePreKeys(salt, new Uint8Array(32).fill(9));
+  assert.deepEqual(open.headerKey, open.openingHeaderKey);
+  assert.notDeepEqual(secret.headerKey, open.headerKey);
+  assert.deepEqual(secret.openingHeaderKey, open.openingHeaderKey);
 });
 
 Deno.test("derivePreKeys() depends on salt and GSS and rejects a wrong salt length", () => {

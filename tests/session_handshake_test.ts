@@ -92,11 +92,19 @@ Deno.test("initiate() over a DH or KEM in either slot reaches ready", async () =
   const pair = startPair(
     {
       requireAuthentication: false,
-      algorithms: { primaryKeyExchanges: ["ML-KEM-512"], secondaryKeyExchanges: ["X448"] },
+      algorithms: {
+        primaryKeyExchanges: ["ML-KEM-512"],
+        secondaryKeyExchanges: ["X448"],
+        allowClassicalSecondary: true,
+      },
     },
     {
       requireAuthentication: false,
-      algorithms: { primaryKeyExchanges: ["ML-KEM-512"], secondaryKeyExchanges: ["X448"] },
+      algorithms: {
+        primaryKeyExchanges: ["ML-KEM-512"],
+        secondaryKeyExchanges: ["X448"],
+        allowClassicalSecondary: true,
+      },
     },
   );
   const { initiator } = await outcome(pair);
@@ -359,4 +367,45 @@ Deno.test("each side's salt leaves with its first record, in one write per recor
   }
   assert.equal(initiator.bytesSent, initiatorSide.chunks.reduce((sum, n) => sum + n, 0));
   assert.equal(responder.bytesSent, responderSide.chunks.reduce((sum, n) => sum + n, 0));
+});
+
+Deno.test("initiate() refuses a classical exchange in the secondary slot unless allowed", async (t) => {
+  for (const secondary of ["X25519", "P-256"] as const) {
+    await t.step(secondary, () => {
+      assert.throws(
+        () =>
+          initiate(createMemoryPair()[0], {
+            requireAuthentication: false,
+            algorithms: { secondaryKeyExchanges: ["ML-KEM-768", secondary] },
+          }),
+        TypeError,
+      );
+    });
+  }
+});
+
+Deno.test("PeerDetails.postQuantum tells whether the session's keys depend on a post-quantum secret", async (t) => {
+  const cases = [
+    { primary: "X25519", secondary: "ML-KEM-768", postQuantum: true },
+    { primary: "X25519", secondary: "X448", postQuantum: false },
+    { primary: "ML-KEM-512", secondary: "X25519", postQuantum: true },
+  ] as const;
+  for (const { primary, secondary, postQuantum } of cases) {
+    await t.step(`${primary} + ${secondary}`, async () => {
+      const algorithms = {
+        primaryKeyExchanges: [primary],
+        secondaryKeyExchanges: [secondary],
+        allowClassicalSecondary: true,
+      };
+      const pair = startPair(
+        { requireAuthentication: false, algorithms },
+        { requireAuthentication: false, algorithms },
+      );
+      const { initiator, responder } = await outcome(pair);
+      assert.ok(isDetails(initiator) && isDetails(responder));
+      assert.equal(initiator.postQuantum, postQuantum);
+      assert.equal(responder.postQuantum, postQuantum);
+      await closePair(pair);
+    });
+  }
 });

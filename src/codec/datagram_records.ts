@@ -166,6 +166,8 @@ export class DatagramSealer {
     assertLength(context, "random(16)", salt, SALT_LENGTH);
     this.#salt = Uint8Array.from(salt);
     const { preKey, headerKey } = derivePreKeys(this.#salt, gss);
+    // The sealer needs the GSS only here: its copy goes at once.
+    gss?.fill(0);
     this.#headerKey = headerKey;
     this.#cipher = new CipherState(aead, preKey, 0);
     preKey.fill(0);
@@ -323,6 +325,15 @@ export class DatagramSealer {
     }
   }
 
+  /**
+   * Disposes the previous epoch's cipher state, kept since `setCipher()` to
+   * retransmit a flight sealed under it; sealing under it fails afterwards.
+   */
+  dropPrevious(): void {
+    this.#previous?.dispose();
+    this.#previous = undefined;
+  }
+
   /** Forgets the header key and disposes the current cipher state. */
   dispose(): void {
     this.#headerKey.fill(0);
@@ -438,8 +449,8 @@ export class DatagramOpener {
       );
     }
     const { gss, maxDatagramLength } = checkCommon(context, options);
-    // A copy, wiped on dispose: the caller may wipe its own.
-    this.#gss = gss === undefined ? undefined : Uint8Array.from(gss);
+    // checkCommon's copy, wiped once a salt is adopted or on dispose: the caller may wipe its own.
+    this.#gss = gss as Uint8Array<ArrayBuffer> | undefined;
     this.#maxDatagramLength = maxDatagramLength;
   }
 
@@ -626,6 +637,21 @@ export class DatagramOpener {
     }
   }
 
+  /**
+   * Disposes the previous epoch's keys if their grace deadline has passed
+   * (a datagram arriving after it would do the same).
+   *
+   * @returns `true` when no previous epoch is held any more.
+   */
+  expire(): boolean {
+    const previous = this.#previous;
+    if (previous !== undefined && this.#now() >= previous.deadline) {
+      previous.cipher.dispose();
+      this.#previous = undefined;
+    }
+    return this.#previous === undefined;
+  }
+
   /** Disposes every cipher state and forgets the header key. */
   dispose(): void {
     this.#gss?.fill(0);
@@ -664,6 +690,8 @@ export class DatagramOpener {
     if (adopted === undefined) {
       this.#peerSalt = candidate.salt;
       this.#headerKey = candidate.headerKey;
+      // Only candidate salts need the GSS: once one is adopted, its copy goes.
+      this.#gss?.fill(0);
       if (this.#epochZeroClosed) {
         // setCipher() ran while this datagram was opening: keep the salt, not epoch 0's keys.
         candidate.slot.cipher.dispose();

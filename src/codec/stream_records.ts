@@ -7,13 +7,14 @@
  * ```
  * record       = maskedLength (3) ‖ ciphertext (length bytes, tag included)
  * length       = u24, 17 ≤ length ≤ maxRecordLength (default 65,536)
- * mask         = ChaCha20(headerKey, nonce = u32 0 ‖ u64 recordIndex)[0..3]
+ * mask         = ChaCha20(index 0 ? openingHeaderKey : headerKey, nonce = u32 0 ‖ u64 recordIndex)[0..3]
  * maskedLength = length XOR mask
  * ```
  *
  * The clear 3-byte length is the AEAD's associated data. Epoch 0 seals with
- * ChaCha20-Poly1305 under `preKey`; `preKey` and `headerKey` come from the
- * sender's salt and the optional Global Shared Secret. Later epochs use the
+ * ChaCha20-Poly1305 under `preKey`; `preKey` and both header keys come from
+ * the sender's salt and the optional Global Shared Secret (the opening header
+ * key, for record 0 only, never depends on the GSS: PROTOCOL.md §6). Later epochs use the
  * cipher states the session derives and hands over with `setCipher()`.
  *
  * The sending side is {@linkcode RecordSealer}. The receiving side is split
@@ -154,6 +155,7 @@ export interface RecordSealerOptions {
 export class RecordSealer {
   readonly #salt: Uint8Array<ArrayBuffer>;
   readonly #headerKey: Uint8Array;
+  readonly #openingHeaderKey: Uint8Array;
   readonly #maxRecordLength: number;
   #cipher: CipherState;
   #index = 0;
@@ -178,8 +180,9 @@ export class RecordSealer {
     const salt = options.random(SALT_LENGTH);
     assertLength(context, "random(16)", salt, SALT_LENGTH);
     this.#salt = Uint8Array.from(salt);
-    const { preKey, headerKey } = derivePreKeys(this.#salt, gss);
+    const { preKey, headerKey, openingHeaderKey } = derivePreKeys(this.#salt, gss);
     this.#headerKey = headerKey;
+    this.#openingHeaderKey = openingHeaderKey;
     this.#cipher = new CipherState(aead, preKey, 0);
     preKey.fill(0);
   }
@@ -319,7 +322,7 @@ export class RecordSealer {
       // Index and counter are taken now, before any await: call order = wire order.
       const index = this.#index++;
       const sealing = this.#cipher.seal(plaintext, header, sealed);
-      const mask = lengthMask(this.#headerKey, index);
+      const mask = this.#mask(index);
       return sealing.then(({ ciphertext }) => {
         if (ciphertext.length !== length) {
           throw new TypeError(`Cannot ${context}: the AEAD's tag is not ${TAG_LENGTH} bytes`);
@@ -337,10 +340,19 @@ export class RecordSealer {
     }
   }
 
-  /** Forgets the header key and disposes the current cipher state. Later seals reject. */
+  /** Forgets the header keys and disposes the current cipher state. Later seals reject. */
   dispose(): void {
     this.#headerKey.fill(0);
+    this.#openingHeaderKey.fill(0);
     this.#cipher.dispose();
+  }
+
+  /** Record 0 is framed with the GSS-free key (PROTOCOL.md §6); that key goes once used. */
+  #mask(index: number): Uint8Array {
+    if (index !== 0) return lengthMask(this.#headerKey, index);
+    const mask = lengthMask(this.#openingHeaderKey, 0);
+    this.#openingHeaderKey.fill(0);
+    return mask;
   }
 }
 
@@ -410,6 +422,7 @@ export class FrameDecoder {
   readonly #salt = new Uint8Array(SALT_LENGTH);
   readonly #header = new Uint8Array(RECORD_HEADER_LENGTH);
   #headerKey: Uint8Array | undefined;
+  #openingHeaderKey: Uint8Array | undefined;
   #preKey: Uint8Array | undefined;
   #phase = PHASE_SALT;
   /** Bytes of the current part (salt, header or body) received so far. */
@@ -608,17 +621,24 @@ export class FrameDecoder {
   }
 
   #onSalt(): void {
-    const { preKey, headerKey } = derivePreKeys(this.#salt, this.#globalSharedSecret);
+    const { preKey, headerKey, openingHeaderKey } = derivePreKeys(
+      this.#salt,
+      this.#globalSharedSecret,
+    );
     this.#globalSharedSecret?.fill(0);
     this.#globalSharedSecret = undefined;
     this.#preKey = preKey;
     this.#headerKey = headerKey;
+    this.#openingHeaderKey = openingHeaderKey;
     this.#phase = PHASE_HEADER;
     this.#filled = 0;
   }
 
   #onHeader(): void {
-    const mask = lengthMask(this.#headerKey!, this.#index);
+    // Record 0 is framed with the GSS-free key (PROTOCOL.md §6); that key goes once used.
+    const opening = this.#index === 0;
+    const mask = lengthMask(opening ? this.#openingHeaderKey! : this.#headerKey!, this.#index);
+    if (opening) this.#openingHeaderKey?.fill(0);
     const clear = new Uint8Array(RECORD_HEADER_LENGTH);
     for (let i = 0; i < RECORD_HEADER_LENGTH; i++) clear[i] = this.#header[i]! ^ mask[i]!;
     const length = (clear[0]! << 16) | (clear[1]! << 8) | clear[2]!;

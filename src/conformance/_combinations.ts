@@ -14,7 +14,7 @@ import {
   type KeyExchangeName,
 } from "../crypto/types.ts";
 import { seededRandom } from "../crypto/random.ts";
-import type { AlgorithmPreferences } from "../handshake_policy.ts";
+import { type AlgorithmPreferences, isPostQuantumKeyExchange } from "../handshake_policy.ts";
 
 /** One algorithm per category. */
 export interface Combination {
@@ -91,5 +91,9 @@ export function only(combination: Combination): Partial<AlgorithmPreferences> {
     secondaryKeyExchanges: [combination.secondaryKeyExchange],
     aeads: [combination.aead],
     hashes: [combination.hash],
+    // A classical exchange in the secondary slot is refused unless asked for.
+    ...(isPostQuantumKeyExchange(combination.secondaryKeyExchange)
+      ? {}
+      : { allowClassicalSecondary: true }),
   };
 }

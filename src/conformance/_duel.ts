@@ -91,7 +91,10 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
     globalSharedSecret: options.reference.globalSharedSecret,
     secrets: () => ({ primary: secrets[0], secondary: secrets[1] }),
   });
-  const relay = createRelay(options.relay?.(tracker) ?? {});
+  const relay = createRelay({
+    globalSharedSecret: options.reference.globalSharedSecret,
+    ...options.relay?.(tracker),
+  });
   const role: ConformanceRole = options.iut.role;
   const [iutTransport, referenceTransport] = role === "initiator"
     ? [relay.initiatorTransport, relay.responderTransport]

@@ -32,6 +32,22 @@ const POLICY_CASES: readonly ConfiguredCase[] = [
     },
   },
   {
+    // An implementation must not fall back to a classical secondary exchange
+    // its user did not allow: the default secondary slot is post-quantum only.
+    name: "classical-secondary-not-allowed",
+    sides: () => ({
+      initiator: {
+        requireAuthentication: false,
+        algorithms: { secondaryKeyExchanges: ["X25519"], allowClassicalSecondary: true },
+      },
+      responder: { requireAuthentication: false },
+    }),
+    expect: {
+      initiator: fail(NO_COMMON_ALGORITHM, "metaExchange"),
+      responder: fail(TRANSPORT_CLOSED),
+    },
+  },
+  {
     name: "responder-requires-anonymous-initiator",
     sides: (ids) => {
       const { b } = ids.byScheme.get("Ed25519")!;
@@ -68,6 +84,20 @@ const POLICY_CASES: readonly ConfiguredCase[] = [
       };
     },
     expect: { initiator: fail(TRANSPORT_CLOSED), responder: fail(AUTH_REQUIRED, "metaExchange") },
+  },
+  {
+    // An identity the peer cannot verify is withheld when the peer does not
+    // require authentication: the handshake completes unauthenticated
+    // instead of failing on a proof the peer would reject.
+    name: "unaccepted-scheme-without-requirement",
+    sides: (ids) => {
+      const { a } = ids.byScheme.get("Ed25519")!;
+      return {
+        initiator: { identity: a, requireAuthentication: false },
+        responder: { requireAuthentication: false, algorithms: { signatures: ["ML-DSA-65"] } },
+      };
+    },
+    expect: { initiator: READY, responder: READY },
   },
   {
     name: "unknown-responder",

@@ -69,12 +69,17 @@ export function recordMask(headerKey: Uint8Array, index: number): Uint8Array {
   return chacha20(headerKey, nonce(index, 12), new Uint8Array(3));
 }
 
-/** README "Pre-key protection": the epoch-0 key and the header key of one salt. */
+/**
+ * PROTOCOL.md §6 "Pre-key protection": the epoch-0 key, the header key (with
+ * the GSS mixed in) and the GSS-free opening header key of one salt.
+ */
 export function preKeysOf(
   salt: Uint8Array,
   globalSharedSecret: Uint8Array | undefined,
-): { preKey: Uint8Array; headerKey: Uint8Array } {
+): { preKey: Uint8Array; headerKey: Uint8Array; openingHeaderKey: Uint8Array } {
   const gss = globalSharedSecret ?? new Uint8Array(0);
+  const header = (ikm: Uint8Array): Uint8Array =>
+    expand(sha256, extract(sha256, ikm, salt), encoder.encode("qgate/1 header key"), 32);
   return {
     preKey: expand(
       sha256,
@@ -82,12 +87,8 @@ export function preKeysOf(
       encoder.encode("qgate/1 pre-key"),
       32,
     ),
-    headerKey: expand(
-      sha256,
-      extract(sha256, encoder.encode("qgate/1 header"), salt),
-      encoder.encode("qgate/1 header key"),
-      32,
-    ),
+    headerKey: header(concatBytes(encoder.encode("qgate/1 header"), gss)),
+    openingHeaderKey: header(encoder.encode("qgate/1 header")),
   };
 }
 
@@ -155,6 +156,7 @@ export interface RecordTrackerOptions {
 interface DirectionState {
   salt: Uint8Array | undefined;
   headerKey: Uint8Array | undefined;
+  openingHeaderKey?: Uint8Array | undefined;
   epoch: number;
   /** Records opened in the current epoch. */
   counter: number;
@@ -247,14 +249,25 @@ export class RecordTracker {
   setSalt(direction: Direction, salt: Uint8Array): void {
     const state = this.#state[direction];
     state.salt = salt.slice();
-    const { preKey, headerKey } = preKeysOf(salt, this.#gss);
+    const { preKey, headerKey, openingHeaderKey } = preKeysOf(salt, this.#gss);
     state.headerKey = headerKey;
+    state.openingHeaderKey = openingHeaderKey;
     this.#keys.set(`${direction}/0`, sealer("ChaCha20-Poly1305", preKey));
   }
 
   /** The header key of a direction, once its salt is known. */
   headerKey(direction: Direction): Uint8Array | undefined {
     return this.#state[direction].headerKey;
+  }
+
+  /**
+   * The length mask of a direction's record `index`, once its salt is known:
+   * record 0 is masked with the GSS-free opening header key (§6).
+   */
+  recordMask(direction: Direction, index: number): Uint8Array | undefined {
+    const state = this.#state[direction];
+    const key = index === 0 ? state.openingHeaderKey : state.headerKey;
+    return key === undefined ? undefined : recordMask(key, index);
   }
 
   /**

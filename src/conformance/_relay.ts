@@ -194,6 +194,12 @@ export interface RelayOptions {
   readonly prelude?: readonly DeliveryStep[];
   /** The delivery schedule, cycled after the prelude (default {@linkcode PASS_THROUGH}). */
   readonly schedule?: readonly DeliveryStep[];
+  /**
+   * The GSS the peers use, if any: with one, record lengths after each
+   * direction's first record are masked with a key that depends on it
+   * (PROTOCOL.md §6), so the relay needs it to find record boundaries.
+   */
+  readonly globalSharedSecret?: Uint8Array | undefined;
 }
 
 /** The length mask of record `index`: ChaCha20(headerKey, u32 0 ‖ u64 index)[0..3]. */
@@ -203,6 +209,11 @@ export function lengthMask(headerKey: Uint8Array, index: number): Uint8Array {
   view.setUint32(4, Math.floor(index / 2 ** 32));
   view.setUint32(8, index >>> 0);
   return chacha20(headerKey, nonce, new Uint8Array(RECORD_HEADER_LENGTH));
+}
+
+/** The mask of record `index`: record 0 with the GSS-free opening header key (§6). */
+function maskOf(openingKey: Uint8Array, headerKey: Uint8Array, index: number): Uint8Array {
+  return lengthMask(index === 0 ? openingKey : headerKey, index);
 }
 
 /** A clear 3-byte length header. */
@@ -226,17 +237,20 @@ class Lane {
   readonly #sink: WritableStreamDefaultWriter<Uint8Array>;
   readonly #script: RelayScript;
   readonly #wake: () => void;
-  readonly #decoder = new FrameDecoder({ maxRecordLength: MAX_RECORD_LENGTH });
+  readonly #decoder: FrameDecoder;
+  readonly #gss: Uint8Array | undefined;
   readonly records: TappedRecord[] = [];
   readonly queue: QueueItem[] = [];
   readonly #saltBytes: number[] = [];
   salt: Uint8Array | undefined;
   #inHeaderKey: Uint8Array | undefined;
+  #inOpeningKey: Uint8Array | undefined;
   /** Opens the sender's epoch-0 records while they open. */
   #inCipher: AeadCipher | undefined;
   /** Seals under the receiver's view of epoch 0. */
   #outCipher: AeadCipher | undefined;
   #outHeaderKey: Uint8Array | undefined;
+  #outOpeningKey: Uint8Array | undefined;
   #outIndex = 0;
   #ended = false;
   sourceDone = false;
@@ -249,8 +263,14 @@ class Lane {
     sink: WritableStream<Uint8Array>,
     script: RelayScript,
     wake: () => void,
+    globalSharedSecret?: Uint8Array,
   ) {
     this.direction = direction;
+    this.#gss = globalSharedSecret;
+    this.#decoder = new FrameDecoder({
+      maxRecordLength: MAX_RECORD_LENGTH,
+      ...(globalSharedSecret === undefined ? {} : { globalSharedSecret }),
+    });
     this.#source = source.getReader();
     this.#sink = sink.getWriter();
     this.#script = script;
@@ -306,7 +326,7 @@ class Lane {
       const header = sealed.header;
       const ciphertext = sealed.ciphertext;
       const wire = concatBytes(...[
-        xorHeader(header, lengthMask(this.#inHeaderKey!, sealed.index)),
+        xorHeader(header, maskOf(this.#inOpeningKey!, this.#inHeaderKey!, sealed.index)),
         ciphertext,
       ]);
       const record: TappedRecord = {
@@ -327,12 +347,14 @@ class Lane {
 
   #onSalt(salt: Uint8Array): void {
     this.salt = salt;
-    const keys = derivePreKeys(salt);
+    const keys = derivePreKeys(salt, this.#gss);
     this.#inHeaderKey = keys.headerKey;
+    this.#inOpeningKey = keys.openingHeaderKey;
     this.#inCipher = PRE_KEY_CIPHER.createCipher(keys.preKey);
     const forwarded = this.#script.salt?.(this.direction, salt) ?? salt;
-    const out = derivePreKeys(forwarded);
+    const out = derivePreKeys(forwarded, this.#gss);
     this.#outHeaderKey = out.headerKey;
+    this.#outOpeningKey = out.openingHeaderKey;
     this.#outCipher = PRE_KEY_CIPHER.createCipher(out.preKey);
     this.#push(forwarded.slice());
   }
@@ -363,6 +385,7 @@ class Lane {
   #context(): RecordContext {
     const outCipher = this.#outCipher!;
     const headerKey = this.#outHeaderKey!;
+    const openingKey = this.#outOpeningKey!;
     return {
       direction: this.direction,
       outIndex: this.#outIndex,
@@ -377,14 +400,14 @@ class Lane {
         const ciphertext = await outCipher.seal(counterNonce(counter, 12), plaintext, header);
         return { header, ciphertext };
       },
-      mask: (header, index) => xorHeader(header, lengthMask(headerKey, index)),
+      mask: (header, index) => xorHeader(header, maskOf(openingKey, headerKey, index)),
     };
   }
 
   #emit(emissions: readonly Emission[]): void {
     for (const emission of emissions) {
       if ("record" in emission) {
-        const mask = lengthMask(this.#outHeaderKey!, this.#outIndex++);
+        const mask = maskOf(this.#outOpeningKey!, this.#outHeaderKey!, this.#outIndex++);
         this.#push(
           concatBytes(...[xorHeader(emission.record.header, mask), emission.record.ciphertext]),
         );
@@ -480,8 +503,22 @@ export function startRelay(
     resolve?.();
   };
   const lanes: Record<Direction, Lane> = {
-    i2r: new Lane("i2r", initiatorFar.readable, responderFar.writable, script, wake),
-    r2i: new Lane("r2i", responderFar.readable, initiatorFar.writable, script, wake),
+    i2r: new Lane(
+      "i2r",
+      initiatorFar.readable,
+      responderFar.writable,
+      script,
+      wake,
+      options.globalSharedSecret,
+    ),
+    r2i: new Lane(
+      "r2i",
+      responderFar.readable,
+      initiatorFar.writable,
+      script,
+      wake,
+      options.globalSharedSecret,
+    ),
   };
 
   const deliverAll = async (): Promise<void> => {

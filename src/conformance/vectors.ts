@@ -276,7 +276,8 @@ export function startVectorEndpoint(
   const holder: { session?: Session } = {};
   const abort = new AbortController();
   const options: SessionOptions = {
-    algorithms: config.algorithms,
+    // A vector fixes both sides' lists; a classical secondary in them is deliberate.
+    algorithms: { ...config.algorithms, allowClassicalSecondary: true },
     requireAuthentication: config.requireAuthentication,
     accessManager: access,
     timeouts: config.timeouts,

@@ -16,6 +16,13 @@ import type { Aead, AeadCipher } from "./types.ts";
 /** Default records per key and direction before `ERR_NONCE_EXHAUSTED` (2^32). */
 export const DEFAULT_RECORD_LIMIT = 2 ** 32;
 
+/**
+ * The record limit of every epoch, a protocol constant (PROTOCOL.md §5.4):
+ * a sender never seals more records under one key, and a receiver opens up
+ * to this many whatever its own key-update settings say.
+ */
+export const EPOCH_RECORD_LIMIT = 2 ** 32;
+
 /** The largest record limit a cipher state accepts (2^48, the datagram sequence space). */
 export const MAX_RECORD_LIMIT = 2 ** 48;
 

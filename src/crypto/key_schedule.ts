@@ -398,31 +398,44 @@ export function keyUpdateTranscript(
 export interface PreKeys {
   /** The ChaCha20-Poly1305 key for epoch-0 records (32 bytes). */
   readonly preKey: Uint8Array<ArrayBuffer>;
-  /** The ChaCha20 key that masks record headers for the whole connection (32 bytes). */
+  /**
+   * The ChaCha20 key that masks record headers for the whole connection (32
+   * bytes); it depends on the GSS when one is configured.
+   */
   readonly headerKey: Uint8Array<ArrayBuffer>;
+  /**
+   * The GSS-free header key, which masks only the length of a stream
+   * direction's first record (record index 0), so that a peer with another
+   * GSS still finds that record's boundary and fails on its AEAD. Equal to
+   * `headerKey` without a GSS.
+   */
+  readonly openingHeaderKey: Uint8Array<ArrayBuffer>;
 }
 
 /**
  * Derives one direction's epoch-0 record key and header-masking key:
  *
  * ```
- * preKey    = HKDF-SHA-256(ikm = "qgate/1 gss" ‖ GSS, salt = senderSalt, info = "qgate/1 pre-key", 32)
- * headerKey = HKDF-SHA-256(ikm = "qgate/1 header", salt = senderSalt, info = "qgate/1 header key", 32)
+ * preKey           = HKDF-SHA-256(ikm = "qgate/1 gss" ‖ GSS, salt = senderSalt, info = "qgate/1 pre-key", 32)
+ * headerKey        = HKDF-SHA-256(ikm = "qgate/1 header" ‖ GSS, salt = senderSalt, info = "qgate/1 header key", 32)
+ * openingHeaderKey = HKDF-SHA-256(ikm = "qgate/1 header", salt = senderSalt, info = "qgate/1 header key", 32)
  * ```
  *
  * Without a Global Shared Secret the pre-key is obfuscation only: anyone who
- * sees the salt can derive it. With one, a peer without it cannot read or
- * forge epoch-0 records. The header key never depends on the GSS: framing
- * always parses, so a peer with a different GSS fails deterministically with
- * `ERR_DECRYPT_FAILED` on its first record instead of on a garbage length.
+ * sees the salt can derive it, and both header keys are the same. With one, a
+ * peer without it cannot read or forge epoch-0 records, nor find the record
+ * boundaries of a stream after its first record. The first record of a
+ * stream direction is framed with the GSS-free `openingHeaderKey`, so a peer
+ * with a different GSS finds it and fails deterministically with
+ * `ERR_DECRYPT_FAILED` on its AEAD instead of on a garbage length.
  * Always SHA-256 (the hash is not negotiated yet).
  *
  * @param salt The sending peer's 16-byte salt.
  * @param globalSharedSecret The GSS; absent or empty means none.
- * @returns Fresh `preKey` and `headerKey`; the caller wipes them.
+ * @returns Fresh `preKey`, `headerKey` and `openingHeaderKey`; the caller wipes them.
  * @throws {RangeError} If `salt` is not 16 bytes.
  *
- * @example The GSS changes the pre-key, not the header key
+ * @example The GSS changes the pre-key and the header key, not the opening header key
  * ```ts
  * import { derivePreKeys } from "@qgate/handshake/crypto";
  * import assert from "node:assert/strict";
@@ -432,7 +445,9 @@ export interface PreKeys {
  * const secret = derivePreKeys(salt, new TextEncoder().encode("shared"));
  * assert.equal(open.preKey.length, 32);
  * assert.notDeepEqual(open.preKey, secret.preKey);
- * assert.deepEqual(open.headerKey, secret.headerKey);
+ * assert.notDeepEqual(open.headerKey, secret.headerKey);
+ * assert.deepEqual(open.openingHeaderKey, secret.openingHeaderKey);
+ * assert.deepEqual(open.headerKey, open.openingHeaderKey);
  * assert.deepEqual(derivePreKeys(salt, new Uint8Array(0)), open);
  * ```
  */
@@ -451,8 +466,16 @@ export function derivePreKeys(salt: Uint8Array, globalSharedSecret?: Uint8Array)
   const preKey = sha256.expand(prk, PRE_KEY_INFO, 32);
   ikm.fill(0);
   prk.fill(0);
-  const headerPrk = sha256.extract(salt, HEADER_LABEL);
-  const headerKey = sha256.expand(headerPrk, HEADER_KEY_INFO, 32);
-  headerPrk.fill(0);
-  return Object.freeze({ preKey, headerKey });
+  const openingPrk = sha256.extract(salt, HEADER_LABEL);
+  const openingHeaderKey = sha256.expand(openingPrk, HEADER_KEY_INFO, 32);
+  openingPrk.fill(0);
+  let headerKey = openingHeaderKey.slice();
+  if (gss.length > 0) {
+    const headerIkm = concatBytes(HEADER_LABEL, gss);
+    const headerPrk = sha256.extract(salt, headerIkm);
+    headerKey = sha256.expand(headerPrk, HEADER_KEY_INFO, 32);
+    headerIkm.fill(0);
+    headerPrk.fill(0);
+  }
+  return Object.freeze({ preKey, headerKey, openingHeaderKey });
 }

@@ -38,6 +38,12 @@ import {
 import { explainPermission, netEntry } from "./_permission.ts";
 import { DEFAULT_MAX_HANDSHAKES } from "./listener.ts";
 
+/**
+ * How many times the bytes received from an address a listener may send to
+ * it before the address has proved that it receives there (PROTOCOL.md §12.4).
+ */
+export const AMPLIFICATION_FACTOR = 3;
+
 /** A UDP address to dial or bind. */
 export interface UdpAddress {
   /** Host name or IP address (default `"127.0.0.1"`). */
@@ -199,6 +205,8 @@ export class UdpListener extends Listener {
   readonly #peers = new Map<string, UdpPeer>();
   readonly #cookies: UdpCookieResponder;
   readonly #cookieThreshold: number;
+  readonly #budgets = new WeakMap<UdpPeer, AmplificationBudget>();
+  #amplificationDrops = 0;
   #stopped = false;
 
   /**
@@ -244,6 +252,14 @@ export class UdpListener extends Listener {
   /** Cookie replies sent, valid echoes and datagrams too short to answer, so far. */
   get cookieStats(): UdpCookieStats {
     return this.#cookies.stats;
+  }
+
+  /**
+   * Datagrams not sent because an address that has not proved it receives
+   * there would have got more than three times what it sent.
+   */
+  get amplificationDrops(): number {
+    return this.#amplificationDrops;
   }
 
   /** The address the listener is bound to. */
@@ -321,8 +337,24 @@ export class UdpListener extends Listener {
         const created = new UdpPeer(this.#socket, from, () => {
           if (this.#peers.get(key) === created) this.#peers.delete(key);
         });
-        const session = this.accept(created.transport, key);
+        // An echoed cookie proves the sender receives here; otherwise the
+        // budget holds until an authentic record arrives (PROTOCOL.md §12.4).
+        const budget = new AmplificationBudget(!deliver);
+        this.#budgets.set(created, budget);
+        const holder: { session?: Session } = {};
+        const transport = {
+          kind: "datagram" as const,
+          readable: created.transport.readable,
+          writable: budgetedWritable(created.transport.writable, budget, () => {
+            const session = holder.session;
+            // A responder reaches epoch 2 only after an authentic epoch-1
+            // record, sealed with keys from the share it sent to this address.
+            return session !== undefined && session.epoch >= 2;
+          }, () => this.#amplificationDrops++),
+        };
+        const session = this.accept(transport, key);
         if (session === undefined) continue;
+        holder.session = session;
         this.#peers.set(key, created);
         void session.closed.then(() => {
           created.end();
@@ -330,9 +362,62 @@ export class UdpListener extends Listener {
         });
         peer = created;
       }
+      this.#budgets.get(peer)?.receive(datagram.length);
       if (deliver) peer.deliver(datagram);
     }
   }
+}
+
+/**
+ * Anti-amplification (PROTOCOL.md §12.4): until an address has proved that it
+ * receives there, the responder sends it at most {@linkcode AMPLIFICATION_FACTOR}
+ * times the bytes it received from it, retransmissions included.
+ */
+class AmplificationBudget {
+  #received = 0;
+  #sent = 0;
+  #validated: boolean;
+
+  constructor(validated: boolean) {
+    this.#validated = validated;
+  }
+
+  receive(bytes: number): void {
+    this.#received += bytes;
+  }
+
+  /** Takes `bytes` from the budget; `false` (nothing taken) when they do not fit. */
+  spend(bytes: number, proved: () => boolean): boolean {
+    if (!this.#validated && proved()) this.#validated = true;
+    if (this.#validated) return true;
+    if (this.#sent + bytes > AMPLIFICATION_FACTOR * this.#received) return false;
+    this.#sent += bytes;
+    return true;
+  }
+}
+
+/**
+ * A writable that drops (as the network would) every datagram the budget
+ * does not cover; the statecharts retransmit once the peer sends more.
+ */
+function budgetedWritable(
+  inner: WritableStream<Uint8Array>,
+  budget: AmplificationBudget,
+  proved: () => boolean,
+  onDrop: () => void,
+): WritableStream<Uint8Array> {
+  const writer = inner.getWriter();
+  return new WritableStream<Uint8Array>({
+    write: async (datagram) => {
+      if (!budget.spend(datagram.length, proved)) {
+        onDrop();
+        return;
+      }
+      await writer.write(datagram);
+    },
+    close: () => writer.close(),
+    abort: (reason) => writer.abort(reason),
+  });
 }
 
 /**

@@ -8,8 +8,9 @@
  * listener answers it with a **cookie reply** and forgets it. The initiator
  * answers the reply with a **cookie echo**; a valid echo from the same
  * address makes the listener start a session for it. A reply is never longer
- * than the datagram that caused it (no amplification), and a datagram too
- * short for a reply gets none.
+ * than the datagram that caused it, and a datagram too short for a reply gets
+ * none; what a session then sends an address that has not proved it receives
+ * there is bounded separately (three times what it received, PROTOCOL.md §12.4).
  *
  * ```
  * cookieKey = HKDF-SHA-256(ikm = "qgate/1 gss" ‖ GSS, salt = "qgate/1 cookie", info = "qgate/1 cookie key", 32)

@@ -470,6 +470,10 @@ export class Connection {
       ? decodeDatagramMessage(type, body)
       : decodeMessage(type, body);
     if (message === undefined) return;
+    // Datagrams: a message must come under its own epoch, and an older epoch
+    // only for a retransmission or session traffic (PROTOCOL.md §5.2).
+    const flights = this.#settings.flights;
+    if (!this.records.admit(message, epoch, () => flights?.knows(type, body) ?? false)) return;
     this.#settings.observer.received(message.kind, epoch, record.size);
     if (message.kind === "noise") return;
     const pending = this.#sink?.onMessage({ message, type, body, epoch, size: record.size });

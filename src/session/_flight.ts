@@ -56,6 +56,18 @@ export class FlightTracker {
   }
 
   /**
+   * Tells whether a message was already received (among the last ones
+   * remembered), without recording it.
+   *
+   * @param type The message type.
+   * @param body The message body.
+   * @returns `true` for a copy of a message already received.
+   */
+  knows(type: number, body: Uint8Array): boolean {
+    return this.#seen.includes(keyOf(type, body));
+  }
+
+  /**
    * Records a sent handshake or key-update message as part of the current flight.
    *
    * @param message The message.

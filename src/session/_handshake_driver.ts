@@ -42,7 +42,12 @@ import {
   type Message,
 } from "../codec/message_types.ts";
 import { encodeMessage, messageTypeOf } from "../codec/messages.ts";
-import { fromWireIds, type NegotiatedSuite, type PeerVerdict } from "../handshake_policy.ts";
+import {
+  fromWireIds,
+  type NegotiatedSuite,
+  type PeerVerdict,
+  shouldDiscloseIdentity,
+} from "../handshake_policy.ts";
 import { datagramHandshakeMachine, handshakeMachine } from "../../machines/handshake.ts";
 import type {
   HandshakeCommand,
@@ -71,6 +76,10 @@ export interface Established {
   readonly epoch: number;
   /** Public facts about the peer, from the statechart. */
   readonly peer: PeerFacts;
+  /** The identity public key the peer proved it holds, when it presented one. */
+  readonly peerPublicKey: Uint8Array | undefined;
+  /** This side proved its identity to the peer (and the peer accepted the proof). */
+  readonly localAuthenticated: boolean;
 }
 
 /** What the driver tells its owner. */
@@ -152,6 +161,12 @@ export class HandshakeDriver implements MessageSink {
   #kexState: KeyExchangeState | undefined;
   #secret: Uint8Array | undefined;
   #transcriptBeforeLast: Uint8Array | undefined;
+  /** The identity public key the peer proved, kept for access re-checks once ready. */
+  #peerPublicKey: Uint8Array | undefined;
+  /** The signature ids the peer accepts (its meta-exchange message). */
+  #peerAccepts: readonly number[] = [];
+  /** Whether this side sent its identity and proof. */
+  #disclosed = false;
   /** Noise waiting for the statechart to leave its quiet states and the commands to finish. */
   #noiseWaiters: (() => void)[] = [];
   /** The leader's offer for a later slot, started early (`keyExchange.prepare`). */
@@ -172,7 +187,8 @@ export class HandshakeDriver implements MessageSink {
         role,
         sessionId: context.sessionId,
         preferences: options.preferences,
-        requireAuthentication: options.requireAuthentication,
+        // Default-deny is required authentication: the peer is told, so it can give up early.
+        requireAuthentication: requiresAuthentication(options),
         extenders: options.extenders.map((uuid) => uuid.replaceAll("-", "")),
         maxMessageSize: options.maxMessageSize,
         timeouts: options.profile.timeouts,
@@ -278,6 +294,10 @@ export class HandshakeDriver implements MessageSink {
         this.#send({ type: "peer.duplicate", ofLastTrigger: seen === "duplicateOfTrigger" });
         return this.#queue.pending;
       }
+    }
+    if (message.kind === "beginMetaExchange" || message.kind === "endMetaExchange") {
+      // The schemes the peer can verify: an identity of another scheme is withheld.
+      this.#peerAccepts = message.signatures;
     }
     if (isHandshakeKind(message.kind)) {
       this.#transcriptBeforeLast = this.#transcript.hasHash ? this.#transcript.digest() : undefined;
@@ -509,7 +529,14 @@ export class HandshakeDriver implements MessageSink {
   async #prove(kind: "beginAuthentication" | "endAuthentication"): Promise<void> {
     const { options, backend, role, random } = this.#context;
     const identity = options.identity;
-    if (identity === undefined) return this.#sendFrame({ kind });
+    const peer = this.#actor.getSnapshot().context.peer;
+    const disclose = identity !== undefined && shouldDiscloseIdentity(options.identityDisclosure, {
+      accepts: fromWireIds(SIGNATURES, this.#peerAccepts).includes(identity.algorithm),
+      requires: peer.requiresAuthentication === true,
+      authenticated: peer.authenticated,
+    });
+    if (!disclose) return this.#sendFrame({ kind });
+    this.#disclosed = true;
     const scheme = backend.signature(identity.algorithm);
     if (scheme === undefined) {
       throw new HandshakeError(
@@ -561,6 +588,7 @@ export class HandshakeDriver implements MessageSink {
       );
     const uuid = formatUuid(derivePeerUuid(name, identity.publicKey));
     const access = options.accessManager?.check(uuid, identity.publicKey) ?? "unknown";
+    if (signatureValid) this.#peerPublicKey = identity.publicKey.slice();
     return { presented: true, signatureValid, access, uuid, signature: name };
   }
 
@@ -573,6 +601,8 @@ export class HandshakeDriver implements MessageSink {
       schedule: this.#schedule!,
       epoch: this.#context.connection.records.sendEpoch,
       peer: snapshot.context.peer,
+      peerPublicKey: this.#peerPublicKey,
+      localAuthenticated: this.#disclosed,
     };
     // Everything is handed over: nothing secret stays here.
     this.#schedule = undefined;
@@ -580,6 +610,20 @@ export class HandshakeDriver implements MessageSink {
     this.#queue.clear();
     this.#context.observer.ready(established);
   }
+}
+
+/**
+ * Whether this side requires its peer to authenticate: `requireAuthentication`,
+ * or an access manager that denies peers that do not authenticate
+ * (`unauthenticated: "deny"`).
+ *
+ * @param options The session's options.
+ * @returns The policy the handshake and every later access re-check apply.
+ */
+export function requiresAuthentication(
+  options: Pick<ResolvedOptions, "requireAuthentication" | "accessManager">,
+): boolean {
+  return options.requireAuthentication || options.accessManager?.unauthenticated === "deny";
 }
 
 /** The phase a command belongs to, for a failure reported after the statechart moved on. */

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { CipherState } from "../crypto/cipher_state.ts";
+import { CipherState, EPOCH_RECORD_LIMIT } from "../crypto/cipher_state.ts";
+import { ErrorCode, SessionError } from "../errors.ts";
 import { type KeySchedule, keyUpdateTranscript } from "../crypto/key_schedule.ts";
 import type {
   Aead,
@@ -31,8 +32,24 @@ export interface KeyRotationContext {
   readonly aead: Aead;
   readonly schedule: KeySchedule;
   readonly random: RandomSource;
-  readonly recordLimit: number;
+  /**
+   * The last epoch the transport can carry: 65,535 on datagrams (a `u16` in
+   * the record header), 2^32 - 1 on streams.
+   */
+  readonly maxEpoch: number;
+  /** The session clock's `now()`, for the rate limit on updates the peer starts. */
+  readonly now: () => number;
 }
+
+/**
+ * How many key updates the peer may start in a burst, and how many more it
+ * earns per second (PROTOCOL.md §10.5): a token bucket. Honest peers start an
+ * update every few minutes, or after a gigabyte; a peer that starts more
+ * costs a key exchange pair each time and fails with `ERR_RESOURCE_LIMIT`.
+ */
+export const PEER_UPDATE_BURST = 32;
+/** Key updates a peer earns per second once its burst is spent. */
+export const PEER_UPDATE_RATE = 1;
 
 /** Public shares of one side of an update. */
 export interface UpdateShares {
@@ -48,6 +65,8 @@ export class KeyRotation {
     | undefined;
   #send: CipherState | undefined;
   #receive: CipherState | undefined;
+  #peerTokens = PEER_UPDATE_BURST;
+  #peerTokensAt: number | undefined;
 
   /**
    * Binds the rotation to the session's negotiated algorithms and key schedule.
@@ -65,6 +84,7 @@ export class KeyRotation {
    * @returns The public offers.
    */
   async offer(epoch: number): Promise<UpdateShares> {
+    this.#checkEpoch(epoch);
     this.#discardOffer();
     const { primary, secondary, random } = this.#context;
     const [classical, postQuantum] = [await primary.offer(random), await secondary.offer(random)];
@@ -85,6 +105,8 @@ export class KeyRotation {
    * @returns The public answers.
    */
   async answer(begin: BeginKeyUpdateMessage): Promise<UpdateShares> {
+    this.#checkEpoch(begin.epoch);
+    this.#spendPeerToken();
     this.#discardOffer();
     const { primary, secondary, random } = this.#context;
     const classical = await primary.answer(begin.primaryShare, random);
@@ -176,7 +198,7 @@ export class KeyRotation {
     beginBody: Uint8Array,
     endBody: Uint8Array,
   ): void {
-    const { hash, schedule, aead, role, recordLimit } = this.#context;
+    const { hash, schedule, aead, role } = this.#context;
     const keys = schedule.mixUpdate(
       classical,
       postQuantum,
@@ -187,10 +209,40 @@ export class KeyRotation {
       : [keys.responderToInitiator, keys.initiatorToResponder];
     this.#send?.dispose();
     this.#receive?.dispose();
-    this.#send = new CipherState(aead, send, keys.epoch, { limit: recordLimit });
-    this.#receive = new CipherState(aead, receive, keys.epoch, { limit: recordLimit });
+    // The record limit is a protocol constant (PROTOCOL.md §5.4), the same for
+    // sealing and opening: a local `maxRecords` only decides when this side
+    // starts an update, never what it accepts from the peer.
+    this.#send = new CipherState(aead, send, keys.epoch, { limit: EPOCH_RECORD_LIMIT });
+    this.#receive = new CipherState(aead, receive, keys.epoch, { limit: EPOCH_RECORD_LIMIT });
     send.fill(0);
     receive.fill(0);
+  }
+
+  /** Refuses an epoch the transport cannot carry: the session cannot go on. */
+  #checkEpoch(epoch: number): void {
+    if (epoch > this.#context.maxEpoch) {
+      throw new SessionError(
+        ErrorCode.NONCE_EXHAUSTED,
+        `Cannot update keys: epoch ${epoch} is beyond the last epoch ${this.#context.maxEpoch} this transport carries`,
+      );
+    }
+  }
+
+  /** Takes one token of the peer's update budget, or fails with `ERR_RESOURCE_LIMIT`. */
+  #spendPeerToken(): void {
+    const now = this.#context.now();
+    if (this.#peerTokensAt !== undefined) {
+      const earned = ((now - this.#peerTokensAt) / 1_000) * PEER_UPDATE_RATE;
+      this.#peerTokens = Math.min(PEER_UPDATE_BURST, this.#peerTokens + Math.max(0, earned));
+    }
+    this.#peerTokensAt = now;
+    if (this.#peerTokens < 1) {
+      throw new SessionError(
+        ErrorCode.RESOURCE_LIMIT,
+        `Cannot answer key update: the peer started more than ${PEER_UPDATE_BURST} updates plus ${PEER_UPDATE_RATE} per second`,
+      );
+    }
+    this.#peerTokens -= 1;
   }
 
   #discardOffer(): void {

@@ -31,6 +31,8 @@ import { DEFAULT_MAX_MESSAGE_SIZE, EXTENDER_DATA_HEADER_LENGTH } from "../codec/
 import { datagramReadyMachine, readyMachine } from "../../machines/ready.ts";
 import type { ReadyCommand, ReadyEvent, ReadyOutcome } from "../../machines/_ready_setup.ts";
 import { KeyRotation } from "./_key_rotation.ts";
+import { EPOCH_RECORD_LIMIT } from "../crypto/cipher_state.ts";
+import { MAX_DATAGRAM_EPOCH } from "../codec/datagram_records.ts";
 import type { Arrival, Connection, MessageSink } from "./_connection.ts";
 import { randomInt } from "./_connection.ts";
 import { codeOf, type Established, stateToString } from "./_handshake_driver.ts";
@@ -131,7 +133,8 @@ export class ReadyDriver implements MessageSink {
       aead: established.aead,
       schedule: established.schedule,
       random: args.random,
-      recordLimit: Math.max(settings.maxRecords * 2, 2 ** 20),
+      maxEpoch: connection.datagram ? MAX_DATAGRAM_EPOCH : 0xffff_ffff,
+      now: () => args.clock.now(),
     });
     // On streams, the statechart built without retransmission timers.
     const machine = connection.datagram ? datagramReadyMachine : readyMachine;
@@ -280,7 +283,9 @@ export class ReadyDriver implements MessageSink {
     this.#epochBytes += bytes;
     if (sealed) this.#epochRecords++;
     const { maxBytes, maxRecords } = this.#args.options.profile.keyUpdate;
-    if (this.#epochBytes >= maxBytes || this.#epochRecords >= maxRecords) {
+    // Leave room under the protocol's record limit for the update's own messages.
+    const records = Math.min(maxRecords, EPOCH_RECORD_LIMIT / 2);
+    if (this.#epochBytes >= maxBytes || this.#epochRecords >= records) {
       this.#epochBytes = 0;
       this.#epochRecords = 0;
       this.requestUpdate();

@@ -16,6 +16,72 @@ import type { CryptoBackend, RandomSource } from "../crypto/types.ts";
 import { FrameError } from "../errors.ts";
 import { FrameDecoder, RecordOpener, RecordSealer } from "../codec/stream_records.ts";
 import { DatagramOpener, DatagramSealer } from "../codec/datagram_records.ts";
+import type { Message } from "../codec/message_types.ts";
+
+/** The epoch the session keys start at: records of earlier epochs carry the handshake only. */
+const SESSION_EPOCH = 2;
+
+/**
+ * The epoch each handshake message is sealed under (PROTOCOL.md §3.3, §5.2).
+ * Key-update messages are sealed under the epoch before the one they name.
+ */
+const HANDSHAKE_EPOCHS: Readonly<Record<string, number>> = {
+  beginMetaExchange: 0,
+  endMetaExchange: 0,
+  beginPrimaryKeyExchange: 0,
+  endPrimaryKeyExchange: 0,
+  beginSecondaryKeyExchange: 1,
+  endSecondaryKeyExchange: 1,
+  beginAuthentication: 2,
+  endAuthentication: 2,
+  beginSessionInit: 2,
+  endSessionInit: 2,
+};
+
+/**
+ * Tells whether a datagram message may be delivered, given the epoch that
+ * opened it and the receiver's current receive epoch (PROTOCOL.md §5.2):
+ *
+ * - a handshake message must be sealed under its own epoch, a key-update
+ *   message for epoch `e` under `e - 1`, everything else under a session
+ *   epoch (2 or later); noise may come under any epoch;
+ * - a handshake message under an epoch older than the current receive epoch,
+ *   or a key-update message for an epoch older than it, is delivered only
+ *   if it is a copy of one already received (a retransmission); session
+ *   traffic (data, extender updates, Close) under the previous epoch is
+ *   delivered while the opener still holds its keys (the grace period).
+ *
+ * So a message forged under epoch 0 (whose keys anyone without the GSS can
+ * derive) after the handshake moved on is dropped: never answered, never fatal.
+ *
+ * @param message The decoded message.
+ * @param epoch The epoch whose keys opened it.
+ * @param receiveEpoch The receiver's current receive epoch.
+ * @param isKnownCopy Tells whether it is a copy of a message already received.
+ * @returns Whether to deliver it.
+ */
+export function isEpochAdmissible(
+  message: Message,
+  epoch: number,
+  receiveEpoch: number,
+  isKnownCopy: () => boolean,
+): boolean {
+  if (message.kind === "noise") return true;
+  const own = HANDSHAKE_EPOCHS[message.kind];
+  if (own !== undefined) {
+    if (epoch !== own) return false;
+    return epoch >= receiveEpoch || isKnownCopy();
+  }
+  if (
+    message.kind === "beginKeyUpdate" || message.kind === "endKeyUpdate" ||
+    message.kind === "keyUpdateReady"
+  ) {
+    if (epoch < SESSION_EPOCH || epoch !== message.epoch - 1) return false;
+    // The update to the epoch received now or a later one; an older update only as a copy.
+    return message.epoch >= receiveEpoch || isKnownCopy();
+  }
+  return epoch >= SESSION_EPOCH;
+}
 
 /** A record cut from the transport, not yet opened. */
 export interface CutRecord {
@@ -63,6 +129,16 @@ export interface RecordLayer {
   cut(chunk: Uint8Array): CutRecord[];
   /** Opens a record; `undefined` when a datagram was dropped. */
   open(record: CutRecord): Promise<OpenedRecord | undefined>;
+  /**
+   * Datagrams: whether an opened message may be delivered given the epoch
+   * that opened it (see {@linkcode isEpochAdmissible}); a refused one is
+   * dropped and counted. Streams admit everything (their order is exact).
+   *
+   * @param message The decoded message.
+   * @param epoch The epoch whose keys opened it.
+   * @param isKnownCopy Tells whether it is a copy of a message already received.
+   */
+  admit(message: Message, epoch: number, isKnownCopy: () => boolean): boolean;
   /** Called at end of input: a stream must not end inside a record. */
   finish(): void;
   /** Wipes every key. */
@@ -78,6 +154,14 @@ export interface RecordLayerOptions {
   /** Datagrams only: the clock and how long a previous epoch stays usable. */
   readonly now: () => number;
   readonly graceMs: number;
+  /**
+   * Datagrams only: arms a timer, so the previous epoch's keys go when the
+   * grace period ends even if nothing arrives. Without it they go at the next
+   * switch or the next datagram after the deadline.
+   */
+  readonly setTimer?: (fn: () => void, ms: number) => unknown;
+  /** Cancels a timer `setTimer` armed. */
+  readonly clearTimer?: (id: unknown) => void;
 }
 
 function gss(options: RecordLayerOptions): { globalSharedSecret?: Uint8Array } {
@@ -147,6 +231,10 @@ class StreamRecordLayer implements RecordLayer {
     return { type, body, epoch };
   }
 
+  admit(): boolean {
+    return true;
+  }
+
   finish(): void {
     this.#decoder.finish();
   }
@@ -162,8 +250,16 @@ class DatagramRecordLayer implements RecordLayer {
   readonly #sealer: DatagramSealer;
   readonly #opener: DatagramOpener;
   #dropped = 0;
+  /** The timer functions and grace period (not the options: they hold the GSS). */
+  readonly #options: Pick<RecordLayerOptions, "setTimer" | "clearTimer" | "graceMs">;
+  #expiry: unknown;
 
   constructor(options: RecordLayerOptions) {
+    this.#options = {
+      graceMs: options.graceMs,
+      ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
+      ...(options.clearTimer === undefined ? {} : { clearTimer: options.clearTimer }),
+    };
     const maxDatagramLength = Math.min(options.maxRecordLength + 64, 65_507);
     this.#sealer = new DatagramSealer({
       backend: options.backend,
@@ -207,10 +303,28 @@ class DatagramRecordLayer implements RecordLayer {
 
   setSendCipher(cipher: CipherState): void {
     this.#sealer.setCipher(cipher);
+    this.#armExpiry();
   }
 
   setReceiveCipher(cipher: CipherState): void {
     this.#opener.setCipher(cipher);
+    this.#armExpiry();
+  }
+
+  /**
+   * The previous epoch's keys, both directions, go when the grace period
+   * after the last switch ends: the opener's (reordered datagrams) and the
+   * sealer's (a flight to retransmit under them).
+   */
+  #armExpiry(): void {
+    const { setTimer, clearTimer, graceMs } = this.#options;
+    if (setTimer === undefined) return;
+    if (this.#expiry !== undefined) clearTimer?.(this.#expiry);
+    this.#expiry = setTimer(() => {
+      this.#expiry = undefined;
+      this.#sealer.dropPrevious();
+      if (!this.#opener.expire()) this.#armExpiry();
+    }, graceMs);
   }
 
   cut(chunk: Uint8Array): CutRecord[] {
@@ -228,9 +342,17 @@ class DatagramRecordLayer implements RecordLayer {
     }
   }
 
+  admit(message: Message, epoch: number, isKnownCopy: () => boolean): boolean {
+    if (isEpochAdmissible(message, epoch, this.#opener.epoch, isKnownCopy)) return true;
+    this.#dropped++;
+    return false;
+  }
+
   finish(): void {}
 
   dispose(): void {
+    if (this.#expiry !== undefined) this.#options.clearTimer?.(this.#expiry);
+    this.#expiry = undefined;
     this.#sealer.dispose();
     this.#opener.dispose();
   }

@@ -1,12 +1,36 @@
 /**
  * The access manager: which peers, identified by PeerUUID and public key,
- * may connect.
+ * may connect, and may stay connected.
+ *
+ * Changes take effect on live sessions too: every session that uses an
+ * access manager listens to it, and a change that no longer admits its peer
+ * (`removePeer`, `setAllowed(uuid, false)`, `addPeer` with another key)
+ * ends that session with `ERR_PEER_NOT_ALLOWED`. Sessions also re-check their
+ * peer at every key update (PROTOCOL.md §10).
  *
  * @module
  */
 
 /** The access manager's answer for one peer. */
 export type AccessDecision = "allowed" | "denied" | "unknown";
+
+/** What happens to a peer that does not authenticate (no identity, or an unknown one). */
+export type UnauthenticatedPolicy = "allow" | "deny";
+
+/** Options for {@linkcode AccessManager}. */
+export interface AccessManagerOptions {
+  /**
+   * What happens to a peer that does not authenticate: presents no identity,
+   * or one this manager does not list. `"allow"` (default) lets it connect
+   * unauthenticated unless `requireAuthentication` is set; `"deny"` refuses
+   * it with `ERR_PEER_NOT_ALLOWED` whatever `requireAuthentication` says
+   * (default-deny): a session using this manager requires authentication
+   * as if `requireAuthentication` were set, tells its peer so in the meta
+   * exchange (a peer without identity gives up early with
+   * `ERR_AUTH_REQUIRED`), and applies it again at every re-check.
+   */
+  readonly unauthenticated?: UnauthenticatedPolicy;
+}
 
 interface PeerEntry {
   readonly publicKey: Uint8Array;
@@ -50,6 +74,70 @@ function normaliseUuid(uuid: string): string {
  */
 export class AccessManager {
   readonly #peers = new Map<string, PeerEntry>();
+  readonly #listeners = new Set<(uuid: string) => void>();
+  readonly #unauthenticated: UnauthenticatedPolicy;
+
+  /**
+   * Creates an empty access manager.
+   *
+   * @param options `unauthenticated: "deny"` refuses every peer that does not
+   * authenticate (default `"allow"`).
+   * @throws {TypeError} If `unauthenticated` is neither `"allow"` nor `"deny"`.
+   */
+  constructor(options: AccessManagerOptions = {}) {
+    const policy = options.unauthenticated ?? "allow";
+    if (policy !== "allow" && policy !== "deny") {
+      throw new TypeError(
+        `Cannot create access manager: "unauthenticated" must be "allow" or "deny", got "${
+          String(policy)
+        }"`,
+      );
+    }
+    this.#unauthenticated = policy;
+  }
+
+  /** What happens to a peer that does not authenticate: `"allow"` or `"deny"`. */
+  get unauthenticated(): UnauthenticatedPolicy {
+    return this.#unauthenticated;
+  }
+
+  /**
+   * Listens to changes: `listener` is called with the normalised UUID of
+   * every peer added, changed or removed. Sessions use it to end a
+   * connection whose peer is no longer allowed.
+   *
+   * @param listener Called synchronously after each change.
+   * @returns A function that stops listening.
+   *
+   * @example Watching a revocation
+   * ```ts
+   * import { AccessManager } from "@qgate/handshake";
+   * import assert from "node:assert/strict";
+   *
+   * const access = new AccessManager();
+   * const seen: string[] = [];
+   * const stop = access.watch((uuid) => seen.push(uuid));
+   * access.addPeer("0c2f4a8e-1b3d-8e5f-9a7b-0c1d2e3f4a5b", new Uint8Array(32));
+   * access.removePeer("0c2f4a8e-1b3d-8e5f-9a7b-0c1d2e3f4a5b");
+   * stop();
+   * assert.equal(seen.length, 2);
+   * ```
+   */
+  watch(listener: (uuid: string) => void): () => void {
+    const own = (uuid: string): void => listener(uuid);
+    this.#listeners.add(own);
+    return () => this.#listeners.delete(own);
+  }
+
+  #changed(uuid: string): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(uuid);
+      } catch {
+        // A listener's fault must not stop the others from hearing of a revocation.
+      }
+    }
+  }
 
   /**
    * Adds a peer, or replaces its entry.
@@ -60,11 +148,14 @@ export class AccessManager {
    * @throws {TypeError} If the UUID is not in UUID form.
    */
   addPeer(uuid: string, publicKey: Uint8Array, allowed = true): void {
-    this.#peers.set(normaliseUuid(uuid), { publicKey: publicKey.slice(), allowed });
+    const key = normaliseUuid(uuid);
+    this.#peers.set(key, { publicKey: publicKey.slice(), allowed });
+    this.#changed(key);
   }
 
   /**
-   * Changes whether a known peer may connect.
+   * Changes whether a known peer may connect. Revoking (`false`) ends the
+   * peer's live sessions with `ERR_PEER_NOT_ALLOWED`.
    *
    * @param uuid The peer's UUID.
    * @param allowed The new permission.
@@ -75,17 +166,22 @@ export class AccessManager {
     const entry = this.#peers.get(key);
     if (entry === undefined) return false;
     this.#peers.set(key, { publicKey: entry.publicKey, allowed });
+    this.#changed(key);
     return true;
   }
 
   /**
-   * Forgets a peer.
+   * Forgets a peer. Its live authenticated sessions end with
+   * `ERR_PEER_NOT_ALLOWED`.
    *
    * @param uuid The peer's UUID.
    * @returns `true` if the peer was known.
    */
   removePeer(uuid: string): boolean {
-    return this.#peers.delete(normaliseUuid(uuid));
+    const key = normaliseUuid(uuid);
+    const known = this.#peers.delete(key);
+    if (known) this.#changed(key);
+    return known;
   }
 
   /**

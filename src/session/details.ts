@@ -23,7 +23,12 @@ export interface PeerDetails {
   readonly peerSignature: SignatureName | undefined;
   /** The peer proved an identity that our access manager allows. */
   readonly authenticated: boolean;
-  /** We presented an identity (the peer accepted it, or the handshake would have failed). */
+  /**
+   * We proved our identity to the peer: we sent it (see `identityDisclosure`;
+   * an identity whose scheme the peer does not accept is never sent) and the
+   * handshake completed, so the peer verified the proof. Whether the peer's
+   * access manager knows us is the peer's to report.
+   */
   readonly localAuthenticated: boolean;
   /** Our session id as hex. */
   readonly sessionId: string;
@@ -33,6 +38,12 @@ export interface PeerDetails {
   readonly peerVersion: { readonly major: number; readonly minor: number };
   /** The extender UUIDs the peer runs. */
   readonly peerExtenders: readonly string[];
+  /**
+   * Whether the session's keys depend on a post-quantum shared secret (a
+   * post-quantum exchange in either slot). `false` only when both negotiated
+   * exchanges are classical, which needs `algorithms.allowClassicalSecondary`.
+   */
+  readonly postQuantum: boolean;
   /** Whether a Global Shared Secret protected the connection. */
   readonly globalSharedSecret: boolean;
 }

@@ -18,7 +18,12 @@ import {
   type SignatureKeyPair,
   SIGNATURES,
 } from "../crypto/types.ts";
-import { type AlgorithmPreferences, DEFAULT_PREFERENCES } from "../handshake_policy.ts";
+import {
+  type AlgorithmPreferences,
+  DEFAULT_PREFERENCES,
+  type IdentityDisclosure,
+  refusedSecondaries,
+} from "../handshake_policy.ts";
 import { DEFAULT_MAX_RECORD_LENGTH } from "../codec/stream_records.ts";
 import {
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -166,6 +171,13 @@ export const MIN_GLOBAL_SHARED_SECRET_LENGTH = 32;
 export interface SessionOptions {
   /** Our identity key pair; without one we do not authenticate. */
   identity?: SignatureKeyPair;
+  /**
+   * When our identity is revealed (default `"always"`: the responder proves
+   * first, as in QuantumGate). `"whenRequired"`: only to a peer that requires
+   * authentication; `"afterPeer"`: only to a peer that authenticated first.
+   * An identity whose scheme the peer does not accept is never sent.
+   */
+  identityDisclosure?: IdentityDisclosure;
   /** Whether the peer must authenticate (default `true`, as in QuantumGate). */
   requireAuthentication?: boolean;
   /** Known peers; unknown peers are denied when authentication is required. */
@@ -249,6 +261,8 @@ export interface SessionOptions {
 export interface ResolvedOptions {
   /** Our identity key pair, if we authenticate. */
   readonly identity: SignatureKeyPair | undefined;
+  /** When our identity is revealed. */
+  readonly identityDisclosure: IdentityDisclosure;
   /** Whether the peer must authenticate. */
   readonly requireAuthentication: boolean;
   /** Known peers, if any. */
@@ -364,6 +378,20 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
       DEFAULT_PREFERENCES.signatures,
     ),
   };
+  const allowClassical = algorithms.allowClassicalSecondary ?? false;
+  if (typeof allowClassical !== "boolean") {
+    throw new TypeError(
+      `Cannot create session: "algorithms.allowClassicalSecondary" must be a boolean`,
+    );
+  }
+  const refused = refusedSecondaries({ ...preferences, allowClassicalSecondary: allowClassical });
+  if (refused.length > 0) {
+    throw new TypeError(
+      `Cannot create session: "algorithms.secondaryKeyExchanges" must be post-quantum, got "${
+        refused.join('", "')
+      }" (set "algorithms.allowClassicalSecondary: true" to allow it)`,
+    );
+  }
 
   const identity = options.identity;
   if (identity !== undefined) {
@@ -490,8 +518,18 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     );
   }
 
+  const identityDisclosure = options.identityDisclosure ?? "always";
+  if (!["always", "whenRequired", "afterPeer"].includes(identityDisclosure)) {
+    throw new TypeError(
+      `Cannot create session: "identityDisclosure" must be "always", "whenRequired" or "afterPeer", got "${
+        String(identityDisclosure)
+      }"`,
+    );
+  }
+
   return {
     identity,
+    identityDisclosure,
     requireAuthentication,
     accessManager: options.accessManager,
     preferences,

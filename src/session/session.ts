@@ -28,7 +28,8 @@ import type { ReadyOutcome } from "../../machines/_ready_setup.ts";
 import { createRecordLayer } from "./_record_layer.ts";
 import { FlightTracker } from "./_flight.ts";
 import { Connection, randomInt } from "./_connection.ts";
-import { type Established, HandshakeDriver } from "./_handshake_driver.ts";
+import { type Established, HandshakeDriver, requiresAuthentication } from "./_handshake_driver.ts";
+import { isPostQuantumSuite, judgePeer } from "../handshake_policy.ts";
 import { formatUuidHex, ReadyDriver } from "./_ready_driver.ts";
 import { SendBudget } from "./limits.ts";
 import { SYSTEM_CLOCK } from "./_system_clock.ts";
@@ -41,6 +42,9 @@ import {
   resolveOptions,
   type SessionOptions,
 } from "./options.ts";
+
+/** The smallest noise body of a datagram initiator's opening record (about 1,200 bytes on the wire). */
+const OPENING_NOISE_LENGTH = 1_150;
 
 /**
  * One end of a qgate connection: the handshake, then protected application
@@ -81,6 +85,12 @@ export class Session implements AsyncDisposable {
   #finalState = "";
   #noiseTimer: unknown;
   #abortListener: (() => void) | undefined;
+  /** Stops listening to the access manager (set while ready). */
+  #stopWatchingAccess: (() => void) | undefined;
+  /** The peer's proved identity key and whether it authenticated, for access re-checks. */
+  #admitted:
+    | { readonly publicKey: Uint8Array | undefined; readonly authenticated: boolean }
+    | undefined;
   #updateWaiters: ((epoch: number) => void)[] = [];
 
   /** Use {@linkcode initiate} or {@linkcode respond}. */
@@ -113,6 +123,8 @@ export class Session implements AsyncDisposable {
       maxRecordLength: options.maxRecordLength,
       now: () => this.#clock.now(),
       graceMs: options.profile.keyUpdate.gracePeriod,
+      setTimer: (fn, ms) => this.#clock.setTimeout(fn, ms),
+      clearTimer: (id) => this.#clock.clearTimeout(id),
     });
     this.#connection = new Connection(transport, records, {
       clock: this.#clock,
@@ -445,7 +457,11 @@ export class Session implements AsyncDisposable {
     if (this.#connection.datagram && this.#role === "initiator") {
       // Over datagrams nothing tells the responder we exist until we send:
       // open with a noise record, as our first flight, resent until it answers.
-      const size = randomInt(this.#random, 64);
+      // It is padded to about 1,200 bytes: a responder sends an address that
+      // has not proved it receives there at most three times what it got
+      // (PROTOCOL.md §12.4), and its first flights need that much.
+      const room = this.#connection.records.maxBodyLength(0);
+      const size = Math.min(room, OPENING_NOISE_LENGTH + randomInt(this.#random, 64));
       this.#connection.send({ kind: "noise", data: this.#random(size) }, { track: true })
         .catch(() => {});
     }
@@ -562,10 +578,11 @@ export class Session implements AsyncDisposable {
     this.#details = {
       role: this.#role,
       algorithms: established.suite,
+      postQuantum: isPostQuantumSuite(established.suite),
       peerUuid: peer.uuid,
       peerSignature: peer.signature,
       authenticated: peer.authenticated,
-      localAuthenticated: this.#options.identity !== undefined,
+      localAuthenticated: established.localAuthenticated,
       sessionId: this.#sessionId,
       peerSessionId: peer.sessionId ?? "",
       peerVersion: peer.version ?? { major: 0, minor: 0 },
@@ -603,6 +620,8 @@ export class Session implements AsyncDisposable {
           }
         },
         keyUpdate: (epoch) => {
+          // Access is re-checked at every key update (PROTOCOL.md §10).
+          if (!this.#recheckAccess()) return;
           this.#emit("keyUpdate", { epoch });
           const waiters = this.#updateWaiters;
           this.#updateWaiters = [];
@@ -614,6 +633,13 @@ export class Session implements AsyncDisposable {
     });
     this.#phase = ready;
     this.#connection.attach(ready);
+    this.#admitted = { publicKey: established.peerPublicKey, authenticated: peer.authenticated };
+    const access = this.#options.accessManager;
+    if (access !== undefined) {
+      this.#stopWatchingAccess = access.watch((uuid) => {
+        if (uuid === peer.uuid) this.#recheckAccess();
+      });
+    }
     if (this.#tracing()) {
       this.#trace({ type: "end", at: this.#now(), role, outcome: "ready" });
     }
@@ -621,6 +647,33 @@ export class Session implements AsyncDisposable {
     const details = this.#details;
     if (!this.#connection.busy) this.#resolveReady(details);
     else void this.#connection.drain().then(() => this.#resolveReady(details));
+  }
+
+  /**
+   * Asks the access manager again whether the peer may stay: an
+   * authenticated peer must still be allowed with the same key; any other
+   * peer is judged as at the handshake. A peer that may not stay ends the
+   * session with `ERR_PEER_NOT_ALLOWED`.
+   *
+   * @returns Whether the peer may stay.
+   */
+  #recheckAccess(): boolean {
+    const admitted = this.#admitted;
+    const details = this.#details;
+    const manager = this.#options.accessManager;
+    if (admitted === undefined || details === undefined || manager === undefined) return true;
+    const presented = admitted.publicKey !== undefined && details.peerUuid !== undefined;
+    const access = presented ? manager.check(details.peerUuid!, admitted.publicKey!) : "none";
+    const code = admitted.authenticated && access !== "allowed"
+      ? ErrorCode.PEER_NOT_ALLOWED
+      : judgePeer(
+        { presented, signatureValid: presented, access },
+        requiresAuthentication(this.#options),
+      );
+    if (code === undefined) return true;
+    const phase = this.#phase;
+    if (phase instanceof ReadyDriver) phase.fail(ErrorCode.PEER_NOT_ALLOWED);
+    return false;
   }
 
   #localOutcome(outcome: ReadyOutcome): boolean {
@@ -682,6 +735,8 @@ export class Session implements AsyncDisposable {
       );
     }
     if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
+    this.#stopWatchingAccess?.();
+    this.#stopWatchingAccess = undefined;
     if (this.#abortListener !== undefined) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
     }

@@ -445,7 +445,10 @@ async function live(
       return [{ record }];
     },
   };
-  const relay = createRelay({ script: observing });
+  const relay = createRelay({
+    script: observing,
+    ...(gss === undefined ? {} : { globalSharedSecret: hexToBytes(gss) }),
+  });
   const taps = {
     initiator: tap(relay.initiatorTransport),
     responder: tap(relay.responderTransport),
@@ -467,8 +470,11 @@ async function live(
 }
 
 function streamOf(run: LiveRun, direction: Direction): string {
+  // A side that fails before it writes anything (a stream initiator without
+  // noise writes its salt with its first record) sent no salt.
   const salt = run.relay.salts[direction];
-  return (salt === undefined ? "" : bytesToHex(salt)) +
+  if (salt === undefined) return "";
+  return bytesToHex(salt) +
     run.relay.records[direction].map((record) => bytesToHex(record.wire)).join("");
 }
 

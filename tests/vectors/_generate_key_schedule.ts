@@ -180,7 +180,15 @@ for (const withGss of [false, true]) {
     encoder.encode("qgate/1 pre-key"),
     32,
   );
+  // PROTOCOL.md §6: the GSS is mixed into the header key; the opening header
+  // key (record 0 of a stream direction) never depends on it.
   const headerKey = expand(
+    sha256,
+    extract(sha256, concatBytes(encoder.encode("qgate/1 header"), gss), salt),
+    encoder.encode("qgate/1 header key"),
+    32,
+  );
+  const openingHeaderKey = expand(
     sha256,
     extract(sha256, encoder.encode("qgate/1 header"), salt),
     encoder.encode("qgate/1 header key"),
@@ -191,6 +199,7 @@ for (const withGss of [false, true]) {
     globalSharedSecret: withGss ? hex(gss) : null,
     preKey: hex(preKey),
     headerKey: hex(headerKey),
+    openingHeaderKey: hex(openingHeaderKey),
   });
 }
 
