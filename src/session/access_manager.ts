@@ -29,7 +29,7 @@ export interface AccessManagerOptions {
    * exchange (a peer without identity gives up early with
    * `ERR_AUTH_REQUIRED`), and applies it again at every re-check.
    */
-  readonly unauthenticated?: UnauthenticatedPolicy;
+  readonly unauthenticated?: "allow" | "deny";
 }
 
 interface PeerEntry {
@@ -97,7 +97,7 @@ export class AccessManager {
   }
 
   /** What happens to a peer that does not authenticate: `"allow"` or `"deny"`. */
-  get unauthenticated(): UnauthenticatedPolicy {
+  get unauthenticated(): "allow" | "deny" {
     return this.#unauthenticated;
   }
 

@@ -177,7 +177,7 @@ export interface SessionOptions {
    * authentication; `"afterPeer"`: only to a peer that authenticated first.
    * An identity whose scheme the peer does not accept is never sent.
    */
-  identityDisclosure?: IdentityDisclosure;
+  identityDisclosure?: "always" | "whenRequired" | "afterPeer";
   /** Whether the peer must authenticate (default `true`, as in QuantumGate). */
   requireAuthentication?: boolean;
   /** Known peers; unknown peers are denied when authentication is required. */
