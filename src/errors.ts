@@ -237,3 +237,65 @@ export class SessionError extends QGateError {
     this.name = "SessionError";
   }
 }
+
+const REFUSED_BY_PEER =
+  "the peer does not allow this side's identity (its access manager lacks this side's PeerUUID, " +
+  "lists it with allowed: false, or lists another public key for it); the peer requires " +
+  "authentication and this side presented no identity, or one whose scheme the peer does not " +
+  "accept";
+
+/**
+ * The message of a {@linkcode HandshakeError}: the phase and code, and for the
+ * codes a refusal produces, the likely causes. A peer that refuses us (denied,
+ * unknown or unauthenticated: `ERR_PEER_NOT_ALLOWED` or `ERR_AUTH_REQUIRED` on
+ * its side) only closes the connection, so the wire does not say which; on
+ * this side that is `ERR_TRANSPORT_CLOSED`, and the message lists what may
+ * have happened. The text is for people; match on `code`.
+ *
+ * @param code The handshake's failure code.
+ * @param phase The phase it failed in, if known.
+ * @returns A sentence-case message without secrets.
+ *
+ * @example A closed connection during authentication lists the likely causes
+ * ```ts
+ * import { ErrorCode, handshakeFailureMessage } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const message = handshakeFailureMessage(ErrorCode.TRANSPORT_CLOSED, "authentication");
+ * assert.match(message, /^Handshake failed in authentication: ERR_TRANSPORT_CLOSED/);
+ * assert.match(message, /access manager/);
+ * ```
+ */
+export function handshakeFailureMessage(
+  code: ErrorCode,
+  phase: HandshakePhase | undefined,
+): string {
+  const head = `Handshake failed in ${phase ?? "an unknown phase"}: ${code}`;
+  switch (code) {
+    case ErrorCode.PEER_NOT_ALLOWED:
+      return `${head}: the access manager does not allow the peer. Likely causes: the peer's ` +
+        `PeerUUID is not registered (addPeer(uuid, publicKey)); it is registered with ` +
+        `allowed: false; it is registered with another public key (the peer changed identity)`;
+    case ErrorCode.AUTH_REQUIRED:
+      return `${head}: authentication is required but cannot happen. Likely causes: this side ` +
+        `requires authentication and the peer presents no identity, or one whose scheme is not ` +
+        `in "algorithms.signatures"; the peer requires authentication and this side has no ` +
+        `"identity", or one whose scheme the peer does not accept`;
+    case ErrorCode.TRANSPORT_CLOSED:
+      if (phase === "authentication" || phase === "sessionInit") {
+        return `${head}: the peer closed the connection without saying why (a refusal looks ` +
+          `the same on the wire). Likely causes: ${REFUSED_BY_PEER}; the peer stopped or the ` +
+          `network failed`;
+      }
+      if (phase === "metaExchange") {
+        return `${head}: the peer closed the connection without saying why. Likely causes: ` +
+          `the peer requires authentication and this side has no identity whose scheme it ` +
+          `accepts; no common algorithm or protocol version; a different "globalSharedSecret" ` +
+          `(or one side has none); the peer is not a qgate peer; the peer stopped or the ` +
+          `network failed`;
+      }
+      return head;
+    default:
+      return head;
+  }
+}

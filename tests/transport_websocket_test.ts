@@ -260,7 +260,8 @@ Deno.test("connectWebSocket() reports what goes wrong before and while dialling"
     const reason = new Error("before");
     await assert.rejects(
       connectWebSocket("ws://127.0.0.1:1/", { ...OPEN, signal: AbortSignal.abort(reason) }),
-      (error) => error === reason,
+      (error) =>
+        error instanceof SessionError && error.code === ErrorCode.ABORTED && error.cause === reason,
     );
     const listener = listenWebSocket({}, OPEN);
     const controller = new AbortController();

@@ -4,22 +4,31 @@
  * ```
  * deno task conformance                          the suite against qgate, the table, then
  *                                                "transitions covered: N/M" per statechart
+ *   --adapter <module>                           the suite against another implementation: a module
+ *                                                whose default export (or export "adapter") is a
+ *                                                ConformanceAdapter (docs/conformance.md)
  *   --long                                       every algorithm combination, 100 runs per property
  *   --only <id-prefix>  --roles initiator|responder
  *   --seed <n> [--path <p>]  --runs <n>  --sample <n>
  *   --json <file|->                              the report (suite, coverage, exploration) as JSON
  *   --explore                                    also the exhaustive exploration (QGATE_EXPLORE_DEPTH)
- * deno task conformance --target 127.0.0.1:PORT [--role initiator|responder] [--timeout ms] [--gss hex]
- *                                                hostile peer: dials the target, one case per connection
+ * deno task conformance --target 127.0.0.1:PORT [--role initiator|responder] [--timeout ms]
+ *     [--identity file] [--require-authentication] [--gss hex|@file]
+ *                                                hostile peer: dials the target, one case per connection;
+ *                                                cases it cannot reach are "not run", with the reason
  * deno task conformance --listen [host:]PORT [--role responder|initiator] ...
  *                                                hostile peer: waits for the target to dial, once per case
  * deno task conformance --runner "<command>" [--vectors <directory>]
  *                                                drives an external runner (RUNNER.md) through the
  *                                                handshake vectors: those shipped with the package,
- *                                                or the two files in <directory> (needs --allow-run)
+ *                                                or the two files in <directory> (needs --allow-run);
+ *                                                a command starting with "deno" runs this Deno
  * ```
  *
- * The exit code is 1 when any case fails.
+ * Progress goes to stderr as the suite runs (a line per category, a counter,
+ * each failure); the report goes to stdout. Every reproduce line names the
+ * same adapter or target. The exit code is 1 when any case fails, 2 for a
+ * usage error.
  *
  * @module
  */
@@ -31,13 +40,27 @@ import { qgateAdapter } from "./adapter.ts";
 import { measureStatechartCoverage } from "./coverage.ts";
 import { exploreHandshake } from "./explore.ts";
 import { formatExploration } from "./explore_text.ts";
-import { formatHostileReport, runHostilePeer } from "./hostile_peer.ts";
+import { runHostilePeer } from "./hostile_peer.ts";
 import { runHandshakeVectors } from "./vector_harness.ts";
 import { loadHandshakeVectors } from "./vector_files.ts";
 import type { NegativeVector, PositiveVector, VectorFile } from "./vectors.ts";
-import { hexToBytes } from "../_hex.ts";
+import {
+  classifyTargetResults,
+  formatTargetRows,
+  loadAdapter,
+  readIdentityFile,
+  readSecret,
+  reproduceWith,
+  runnerCommand,
+  shellWord,
+  suiteProgress,
+} from "./_cli_support.ts";
 
-const FLAGS = new Set(["long", "explore", "help"]);
+const FLAGS = new Set(["long", "explore", "help", "require-authentication"]);
+
+function progress(line: string): void {
+  console.error(line);
+}
 
 function parse(args: readonly string[]): Map<string, string> {
   const options = new Map<string, string>();
@@ -86,16 +109,20 @@ function role(options: Map<string, string>): "initiator" | "responder" | undefin
   throw new TypeError(`Cannot parse "--role": "${value}" is not initiator or responder`);
 }
 
-function splitCommand(text: string): string[] {
-  return [...text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((match) =>
-    match[1] ?? match[2] ?? match[3]!
-  );
-}
-
 async function hostile(options: Map<string, string>): Promise<number> {
   const target = options.get("target");
   const listen = options.get("listen");
   const gss = options.get("gss");
+  const identityFile = options.get("identity");
+  const requireAuthentication = options.has("require-authentication");
+  if (requireAuthentication && identityFile === undefined) {
+    throw new TypeError(
+      `Cannot test the target: "--require-authentication" needs "--identity <file>" ` +
+        `holding a key the target allows (deno task peer identity writes one)`,
+    );
+  }
+  const identity = identityFile === undefined ? undefined : await readIdentityFile(identityFile);
+  const secret = gss === undefined ? undefined : await readSecret(gss);
   const chosenRole = role(options);
   const timeout = number(options, "timeout");
   const only = options.get("only");
@@ -105,18 +132,46 @@ async function hostile(options: Map<string, string>): Promise<number> {
     ...(chosenRole === undefined ? {} : { role: chosenRole }),
     ...(timeout === undefined ? {} : { timeout }),
     ...(only === undefined ? {} : { only }),
-    ...(gss === undefined ? {} : { globalSharedSecret: hexToBytes(gss) }),
+    ...(secret === undefined ? {} : { globalSharedSecret: secret }),
+    ...(identity === undefined ? {} : { identity }),
     onListening: ({ hostname, port }) =>
       console.log(`listening on ${hostname}:${port}: dial me once per case`),
-    onResult: (result) => console.error(`${result.verdict.padEnd(4)} ${result.id}`),
+    onResult: (result) =>
+      progress(`${result.verdict === "n/a" ? "not run" : result.verdict} ${result.id}`),
   });
-  console.log(formatHostileReport(report));
-  await writeJson(options, report);
-  return report.failed === 0 ? 0 : 1;
+  const rows = classifyTargetResults(report, {
+    identity: identity !== undefined,
+    requireAuthentication,
+    globalSharedSecret: secret !== undefined,
+  });
+  // The same target and options; an inline GSS is not echoed (give it as @file to reuse it).
+  const words = ["deno", "task", "conformance"];
+  if (target !== undefined) words.push("--target", target);
+  if (listen !== undefined) words.push("--listen", listen);
+  if (chosenRole !== undefined) words.push("--role", chosenRole);
+  if (timeout !== undefined) words.push("--timeout", String(timeout));
+  if (identityFile !== undefined) words.push("--identity", identityFile);
+  if (requireAuthentication) words.push("--require-authentication");
+  if (gss !== undefined) words.push("--gss", gss.startsWith("@") ? gss : "<GSS hex>");
+  console.log(formatTargetRows(report, rows, words.map(shellWord).join(" ")));
+  await writeJson(options, {
+    ...report,
+    rows: rows.map(({ id, status, reason }) => ({ id, status, reason })),
+  });
+  if (!rows.some((row) => row.status === "pass")) {
+    // Not run is never passed: a run that tested nothing does not succeed.
+    progress(
+      rows.length === 0
+        ? `nothing was tested: no ${chosenRole ?? "applicable"} case matches "--only ${only ?? ""}"`
+        : "nothing was tested: every case was not run (see the reasons above)",
+    );
+    return 1;
+  }
+  return rows.some((row) => row.status === "fail") ? 1 : 0;
 }
 
 async function vectors(options: Map<string, string>): Promise<number> {
-  const command = splitCommand(options.get("runner")!);
+  const command = runnerCommand(options.get("runner")!, Deno.execPath());
   const directory = options.get("vectors");
   const files: VectorFile<PositiveVector | NegativeVector>[] = [];
   if (directory === undefined) {
@@ -127,22 +182,25 @@ async function vectors(options: Map<string, string>): Promise<number> {
       files.push(JSON.parse(await Deno.readTextFile(`${directory}/${name}`)));
     }
   }
-  const child = new Deno.Command(command[0]!, {
+  const child = new Deno.Command(command[0], {
     args: command.slice(1),
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+  let done = 0;
   const results = await runHandshakeVectors(
     { writable: child.stdin, readable: child.stdout },
     files,
     {
       onResult: (result) => {
+        done++;
         if (result.status === "fail") {
           console.log(
             `FAIL ${result.id} (${result.role}): ${result.detail}`,
           );
         }
+        if (done % 20 === 0) progress(`… ${done} vector runs`);
       },
     },
   );
@@ -173,7 +231,13 @@ async function suite(options: Map<string, string>): Promise<number> {
   const sample = number(options, "sample");
   const only = options.get("only");
   const path = options.get("path");
-  const report = await runConformance(qgateAdapter, {
+  const adapterModule = options.get("adapter");
+  const adapter = adapterModule === undefined
+    ? qgateAdapter
+    : await loadAdapter(adapterModule, Deno.cwd());
+  const tracker = suiteProgress(progress);
+  progress(`conformance of ${adapter.name}: running…`);
+  const report = await runConformance(adapter, {
     long: options.has("long"),
     ...(roles === undefined ? {} : { roles }),
     ...(categories === undefined ? {} : { categories }),
@@ -182,15 +246,14 @@ async function suite(options: Map<string, string>): Promise<number> {
     ...(sample === undefined ? {} : { sample }),
     ...(only === undefined ? {} : { only }),
     ...(path === undefined ? {} : { path }),
-    onResult: (result) => {
-      if (result.status === "fail") {
-        console.error(`FAIL ${result.id} (${result.role}): ${result.detail}`);
-      }
-    },
+    onResult: tracker.onResult,
   });
-  console.log(formatConformanceTable(report));
+  tracker.finish();
+  const selection = adapterModule === undefined ? "" : `--adapter ${shellWord(adapterModule)}`;
+  console.log(reproduceWith(formatConformanceTable(report), selection));
   console.log("");
-  const coverage = measureStatechartCoverage();
+  // The coverage is of qgate's own statecharts: it says nothing about another adapter.
+  const coverage = adapterModule === undefined ? measureStatechartCoverage() : [];
   for (const chart of coverage) {
     console.log(`${chart.name}: transitions covered: ${chart.covered}/${chart.total}`);
     for (const label of chart.uncovered) console.log(`  uncovered: ${label}`);
@@ -217,8 +280,9 @@ if (import.meta.main) {
     const options = parse(Deno.args);
     if (options.has("help")) {
       console.log(
-        "usage: deno task conformance [--long] [--only id] [--roles r] [--seed n --path p] [--json file] [--explore]\n" +
-          "       deno task conformance --target host:port [--role initiator|responder] [--timeout ms] [--gss hex]\n" +
+        "usage: deno task conformance [--adapter module] [--long] [--only id] [--roles r] [--seed n --path p] [--json file] [--explore]\n" +
+          "       deno task conformance --target host:port [--role initiator|responder] [--timeout ms]\n" +
+          "                             [--identity file] [--require-authentication] [--gss hex|@file]\n" +
           "       deno task conformance --listen [host:]port [--role responder|initiator]\n" +
           '       deno task conformance --runner "<command>" [--vectors directory]   (needs --allow-run)',
       );

@@ -259,7 +259,8 @@ export class Listener implements AsyncIterable<Session> {
     this.#onSession = onSession;
     this.#signal = signal;
     this.#abortListener = () => {
-      this.#controller.abort();
+      // The caller's reason becomes the cause of every session's ERR_ABORTED.
+      this.#controller.abort(signal?.reason);
       void this.close();
     };
     signal?.throwIfAborted();

@@ -56,7 +56,8 @@ function describe(addr: Deno.Addr): string {
  * @throws {TypeError} For a wrong option type (nothing is dialled).
  * @throws {RangeError} For an option value out of range (nothing is dialled).
  * @throws {SessionError} `ERR_TRANSPORT_CLOSED` if the connection cannot be
- *   made; `ERR_ABORTED` if the signal aborts the dial; `ERR_PERMISSION_DENIED`
+ *   made; `ERR_ABORTED` if the signal aborts the dial (its reason is the error's
+ *   `cause`); `ERR_PERMISSION_DENIED`
  *   without Deno's `--allow-net` for the address (the message names the flag).
  *
  * @example Dialling a listener on loopback
@@ -98,7 +99,9 @@ export async function connectTcp(
     });
   } catch (error) {
     if (signal?.aborted) {
-      throw new SessionError(ErrorCode.ABORTED, "Cannot connect: aborted", { cause: error });
+      throw new SessionError(ErrorCode.ABORTED, "Cannot connect: aborted", {
+        cause: signal.reason,
+      });
     }
     const explained = explainPermission(`connect to ${netEntry(hostname, port)}`, error, [
       netEntry(hostname, port),

@@ -52,7 +52,8 @@ export interface ConnectWebSocketOptions extends SessionOptions {
  * @throws {DOMException} `SyntaxError` for an invalid URL (nothing is opened).
  * @throws {RangeError} For an option value out of range (nothing is opened).
  * @throws {SessionError} `ERR_TRANSPORT_CLOSED` if the socket cannot be
- *   opened; `ERR_ABORTED` if the signal aborts first; `ERR_PERMISSION_DENIED`
+ *   opened; `ERR_ABORTED` if the signal aborts first (its reason is the error's
+ *   `cause`); `ERR_PERMISSION_DENIED`
  *   without Deno's `--allow-net` for the server's address (the message names the flag).
  *
  * @example Dialling a qgate WebSocket server
@@ -75,7 +76,9 @@ export async function connectWebSocket(
   const { transport: transportOptions, protocols, ...sessionOptions } = options;
   resolveOptions(sessionOptions);
   const signal = sessionOptions.signal;
-  signal?.throwIfAborted();
+  if (signal?.aborted) {
+    throw new SessionError(ErrorCode.ABORTED, "Cannot connect: aborted", { cause: signal.reason });
+  }
   // Checked first: a wrong limit never opens a socket.
   const limits = checkWebSocketTransportOptions(transportOptions ?? {});
   let socket: WebSocket;
@@ -103,7 +106,11 @@ export async function connectWebSocket(
         } catch {
           // It is failing already.
         }
-        reject(new SessionError(ErrorCode.ABORTED, "Cannot connect: aborted"));
+        reject(
+          new SessionError(ErrorCode.ABORTED, "Cannot connect: aborted", {
+            cause: signal?.reason,
+          }),
+        );
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       socket.addEventListener("open", onOpen);

@@ -16,6 +16,7 @@ import {
   KEY_EXCHANGES,
   type RandomSource,
   type SignatureKeyPair,
+  type SignatureName,
   SIGNATURES,
 } from "../crypto/types.ts";
 import {
@@ -36,7 +37,8 @@ import {
   largestOutgoingRecord,
 } from "./limits.ts";
 import { autoBackend } from "../crypto/auto_backend.ts";
-import type { AccessManager } from "./access_manager.ts";
+import { AccessManager } from "./access_manager.ts";
+import { nobleBackend } from "../crypto/noble_backend.ts";
 import type { TraceEvent } from "./events.ts";
 
 /** A clock: the same shape XState's actors take, plus `now()` in milliseconds. */
@@ -289,43 +291,307 @@ export interface ResolvedOptions {
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function fail(message: string): never {
-  throw new RangeError(`Cannot create session: ${message}`);
+/**
+ * What a `TypeError` or `RangeError` from {@linkcode resolveOptions} carries
+ * besides its message: the dotted path of the offending option and, for an
+ * unknown key, the nearest valid one.
+ */
+export interface OptionErrorDetails {
+  /** The dotted path of the option, e.g. `"algorithms.aead"`. */
+  readonly option: string;
+  /** For an unknown key: the nearest valid key at the same level, as a dotted path. */
+  readonly suggestion?: string;
+}
+
+/** The keys {@linkcode SessionOptions} accepts at its top level. */
+const TOP_KEYS = [
+  "identity",
+  "identityDisclosure",
+  "requireAuthentication",
+  "accessManager",
+  "algorithms",
+  "globalSharedSecret",
+  "securityLevel",
+  "noise",
+  "maxPadding",
+  "maxHandshakeDelay",
+  "timeouts",
+  "keyUpdate",
+  "extenders",
+  "maxRecordLength",
+  "maxBufferedBytes",
+  "maxMessageSize",
+  "writeTimeout",
+  "signal",
+  "random",
+  "clock",
+  "backend",
+  "onTrace",
+] as const satisfies readonly (keyof SessionOptions)[];
+
+const ALGORITHM_KEYS = [
+  "primaryKeyExchanges",
+  "secondaryKeyExchanges",
+  "aeads",
+  "hashes",
+  "signatures",
+  "allowClassicalSecondary",
+] as const satisfies readonly (keyof AlgorithmPreferences)[];
+
+/** The keys each level of {@linkcode SessionOptions} accepts. */
+const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
+  "": TOP_KEYS,
+  algorithms: ALGORITHM_KEYS,
+  noise: [
+    "enabled",
+    "minInterval",
+    "maxInterval",
+    "minSize",
+    "maxSize",
+  ] satisfies (keyof NoiseSettings)[],
+  timeouts: ["phase", "handshake", "close"] satisfies (keyof TimeoutSettings)[],
+  keyUpdate: [
+    "minInterval",
+    "maxInterval",
+    "maxBytes",
+    "maxRecords",
+    "maxDuration",
+    "gracePeriod",
+  ] satisfies (keyof KeyUpdateSettings)[],
+};
+
+/** Fails to compile when a level above lists fewer keys than its type has. */
+type Unlisted<Options, Listed extends readonly string[]> = Exclude<keyof Options, Listed[number]>;
+const EVERY_KEY_LISTED: [
+  Unlisted<SessionOptions, typeof TOP_KEYS>,
+  Unlisted<AlgorithmPreferences, typeof ALGORITHM_KEYS>,
+] extends [never, never] ? true : false = true;
+void EVERY_KEY_LISTED;
+
+function optionError<E extends TypeError | RangeError>(
+  error: E,
+  option: string,
+  suggestion?: string,
+): E {
+  Object.defineProperty(error, "option", { value: option, enumerable: true });
+  if (suggestion !== undefined) {
+    Object.defineProperty(error, "suggestion", { value: suggestion, enumerable: true });
+  }
+  return error;
+}
+
+function fail(option: string, message: string): never {
+  throw optionError(new RangeError(`Cannot create session: ${message}`), option);
+}
+
+function wrongType(option: string, expected: string, value: unknown): never {
+  throw optionError(
+    new TypeError(`Cannot create session: "${option}" must be ${expected}, got ${describe(value)}`),
+    option,
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Uint8Array) return `a Uint8Array`;
+  switch (typeof value) {
+    case "string":
+      return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+    case "number":
+    case "boolean":
+    case "bigint":
+      return `${typeof value} ${String(value)}`;
+    case "object":
+      return `an object (${(value as object).constructor?.name ?? "no prototype"})`;
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
+/** Levenshtein distance, case-insensitive. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= x.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= y.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[y.length]!;
+}
+
+/**
+ * The valid key nearest to `key`: a key it abbreviates (`requireAuth`) wins,
+ * otherwise the smallest edit distance, ties to the first listed.
+ */
+function nearestKey(key: string, valid: readonly string[]): string {
+  const lower = key.toLowerCase();
+  const prefixed = lower.length >= 3
+    ? valid.filter((name) => name.toLowerCase().startsWith(lower))
+    : [];
+  const candidates = prefixed.length > 0 ? prefixed : valid;
+  let best = candidates[0]!;
+  let bestDistance = Infinity;
+  for (const name of candidates) {
+    const distance = editDistance(key, name);
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/**
+ * Checks that `value` is a plain options object whose own keys are all known
+ * at `level`; returns it typed as a record.
+ */
+function checkGroup(level: string, value: unknown): Record<string, unknown> {
+  const option = level === "" ? "options" : level;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    wrongType(option, "an object", value);
+  }
+  const valid = KNOWN_KEYS[level]!;
+  const prefix = level === "" ? "" : `${level}.`;
+  for (const key of Object.keys(value)) {
+    if (!valid.includes(key)) {
+      const suggestion = `${prefix}${nearestKey(key, valid)}`;
+      throw optionError(
+        new TypeError(
+          `Cannot create session: unknown option ${
+            JSON.stringify(`${prefix}${key}`)
+          }; did you mean "${suggestion}"?`,
+        ),
+        `${prefix}${key}`,
+        suggestion,
+      );
+    }
+  }
+  return value as Record<string, unknown>;
 }
 
 function checkList<Name extends string>(
   option: string,
   table: readonly AlgorithmInfo<Name>[],
-  names: readonly Name[] | undefined,
+  names: unknown,
   fallback: readonly Name[],
 ): readonly Name[] {
   if (names === undefined) return fallback;
-  if (!Array.isArray(names)) {
-    throw new TypeError(`Cannot create session: "${option}" must be an array of algorithm names`);
-  }
+  if (!Array.isArray(names)) wrongType(option, "an array of algorithm names", names);
   if (names.length === 0 || names.length > 255) {
-    fail(`"${option}" must list 1 to 255 algorithms, got ${names.length}`);
+    fail(option, `"${option}" must list 1 to 255 algorithms, got ${names.length}`);
   }
   const seen = new Set<string>();
   for (const name of names) {
     if (!table.some((entry) => entry.name === name)) {
-      throw new TypeError(`Cannot create session: "${option}" has unknown algorithm "${name}"`);
+      const known = table.map((entry) => entry.name);
+      const hint = typeof name === "string" ? `; did you mean "${nearestKey(name, known)}"?` : "";
+      throw optionError(
+        new TypeError(
+          `Cannot create session: "${option}" has unknown algorithm ${
+            typeof name === "string" ? `"${name}"` : describe(name)
+          }${hint}`,
+        ),
+        option,
+      );
     }
-    if (seen.has(name)) fail(`"${option}" lists "${name}" twice`);
+    if (seen.has(name)) fail(option, `"${option}" lists "${name}" twice`);
     seen.add(name);
   }
-  return [...names];
+  return [...names] as Name[];
 }
 
-function checkNumber(option: string, value: number, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
-    fail(`"${option}" must be a number in [${min}, ${max}], got ${String(value)}`);
+function checkNumber(
+  option: string,
+  value: unknown,
+  min: number,
+  max: number,
+  integer = false,
+): number {
+  if (typeof value !== "number") wrongType(option, "a number", value);
+  if (
+    !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))
+  ) {
+    fail(
+      option,
+      `"${option}" must be ${integer ? "an integer" : "a number"} in [${min}, ${max}], got ${
+        String(value)
+      }`,
+    );
   }
   return value;
 }
 
-function checkRange(option: string, min: number, max: number): void {
-  if (min > max) fail(`"${option}" minimum ${min} exceeds its maximum ${max}`);
+function checkRange(minOption: string, maxOption: string, min: number, max: number): void {
+  if (min > max) {
+    fail(minOption, `"${minOption}" (${min}) exceeds "${maxOption}" (${max})`);
+  }
+}
+
+function checkFunction(option: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "function") wrongType(option, "a function", value);
+}
+
+function checkMethods(option: string, value: unknown, methods: readonly string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== "object" || value === null) {
+    wrongType(option, `an object with ${methods.join(", ")}`, value);
+  }
+  for (const method of methods) {
+    if (typeof (value as Record<string, unknown>)[method] !== "function") {
+      wrongType(`${option}.${method}`, "a function", (value as Record<string, unknown>)[method]);
+    }
+  }
+}
+
+function checkIdentity(value: unknown, backend: CryptoBackend): SignatureKeyPair | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null) {
+    wrongType("identity", "a key pair from generateIdentity()", value);
+  }
+  const { algorithm, publicKey, secretKey } = value as Record<string, unknown>;
+  if (!SIGNATURES.some((entry) => entry.name === algorithm)) {
+    const known = SIGNATURES.map((entry) => entry.name);
+    throw optionError(
+      new TypeError(
+        `Cannot create session: "identity.algorithm" is unknown: ${describe(algorithm)}${
+          typeof algorithm === "string" ? `; did you mean "${nearestKey(algorithm, known)}"?` : ""
+        }`,
+      ),
+      "identity.algorithm",
+    );
+  }
+  if (!(publicKey instanceof Uint8Array)) {
+    wrongType("identity.publicKey", "a Uint8Array", publicKey);
+  }
+  if (!(secretKey instanceof Uint8Array)) {
+    wrongType("identity.secretKey", "a Uint8Array", secretKey);
+  }
+  const name = algorithm as SignatureName;
+  const scheme = backend.signature(name) ?? nobleBackend.signature(name);
+  if (scheme !== undefined) {
+    if (publicKey.length !== scheme.publicKeyLength) {
+      fail(
+        "identity.publicKey",
+        `"identity.publicKey" must be ${scheme.publicKeyLength} bytes for ${name}, got ${publicKey.length}`,
+      );
+    }
+    if (secretKey.length !== scheme.secretKeyLength) {
+      fail(
+        "identity.secretKey",
+        `"identity.secretKey" must be ${scheme.secretKeyLength} bytes for ${name}, got ${secretKey.length}`,
+      );
+    }
+  }
+  return value as SignatureKeyPair;
 }
 
 /**
@@ -333,8 +599,14 @@ function checkRange(option: string, min: number, max: number): void {
  *
  * @param options The caller's options.
  * @returns The resolved options.
- * @throws {TypeError} For a wrong type or an unknown name.
- * @throws {RangeError} For a value out of range.
+ * @throws {TypeError} For an unknown key at any level (the message names it
+ *   and the nearest valid key), a wrong type, an unknown algorithm, an
+ *   `accessManager` that is not an {@linkcode AccessManager}, or
+ *   `requireAuthentication` without an access manager. The error carries
+ *   {@linkcode OptionErrorDetails}.
+ * @throws {RangeError} For a value out of range, or identity keys whose
+ *   lengths do not fit the identity's signature scheme. The error carries
+ *   {@linkcode OptionErrorDetails}.
  *
  * @example Overriding one preset value
  * ```ts
@@ -346,16 +618,28 @@ function checkRange(option: string, min: number, max: number): void {
  * assert.equal(resolved.profile.noise.enabled, true);
  * assert.throws(() => resolveOptions({ securityLevel: 9 as 1 }), RangeError);
  * ```
+ *
+ * @example A misspelt key names the nearest valid one
+ * ```ts
+ * import { resolveOptions } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(
+ *   () => resolveOptions({ requireAuthentication: false, algorithms: { aead: [] } } as never),
+ *   { name: "TypeError", option: "algorithms.aead", suggestion: "algorithms.aeads" },
+ * );
+ * ```
  */
 export function resolveOptions(options: SessionOptions): ResolvedOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Cannot create session: "options" must be an object`);
-  }
-  const level = options.securityLevel ?? 1;
+  const given = checkGroup("", options);
+  const level = given.securityLevel ?? 1;
+  if (typeof level !== "number") wrongType("securityLevel", "a number from 1 to 5", level);
   const preset = SECURITY_LEVELS[level as SecurityLevel];
-  if (preset === undefined) fail(`"securityLevel" must be 1 to 5, got ${String(level)}`);
+  if (preset === undefined) fail("securityLevel", `"securityLevel" must be 1 to 5, got ${level}`);
 
-  const algorithms = options.algorithms ?? {};
+  const algorithms = given.algorithms === undefined
+    ? {}
+    : checkGroup("algorithms", given.algorithms);
   const preferences: AlgorithmPreferences = {
     primaryKeyExchanges: checkList(
       "algorithms.primaryKeyExchanges",
@@ -393,128 +677,148 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     );
   }
 
-  const identity = options.identity;
-  if (identity !== undefined) {
-    if (!SIGNATURES.some((entry) => entry.name === identity.algorithm)) {
-      throw new TypeError(
-        `Cannot create session: "identity.algorithm" is unknown: "${String(identity.algorithm)}"`,
-      );
-    }
-    if (
-      !(identity.publicKey instanceof Uint8Array) || !(identity.secretKey instanceof Uint8Array)
-    ) {
-      throw new TypeError(`Cannot create session: "identity" keys must be Uint8Array`);
-    }
+  checkMethods("backend", given.backend, ["keyExchange", "signature", "aead", "hash"]);
+  const backend = (given.backend ?? autoBackend) as CryptoBackend;
+  checkFunction("random", given.random);
+  checkMethods("clock", given.clock, ["now", "setTimeout", "clearTimeout"]);
+  checkFunction("onTrace", given.onTrace);
+  if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
+    wrongType("signal", "an AbortSignal", given.signal);
   }
 
-  const gss = options.globalSharedSecret;
+  const identity = checkIdentity(given.identity, backend);
+
+  const gss = given.globalSharedSecret;
   if (gss !== undefined) {
-    if (!(gss instanceof Uint8Array)) {
-      throw new TypeError(`Cannot create session: "globalSharedSecret" must be a Uint8Array`);
-    }
+    if (!(gss instanceof Uint8Array)) wrongType("globalSharedSecret", "a Uint8Array", gss);
     if (gss.length < MIN_GLOBAL_SHARED_SECRET_LENGTH) {
       fail(
+        "globalSharedSecret",
         `"globalSharedSecret" must be at least ${MIN_GLOBAL_SHARED_SECRET_LENGTH} bytes, got ${gss.length}`,
       );
     }
   }
 
-  const noise: NoiseSettings = { ...preset.noise, ...options.noise };
+  const noiseGiven = given.noise === undefined ? {} : checkGroup("noise", given.noise);
+  const noise = { ...preset.noise, ...noiseGiven } as NoiseSettings;
+  if (typeof noise.enabled !== "boolean") wrongType("noise.enabled", "a boolean", noise.enabled);
   checkNumber("noise.minInterval", noise.minInterval, 1, 86_400_000);
   checkNumber("noise.maxInterval", noise.maxInterval, 1, 86_400_000);
-  checkRange("noise interval", noise.minInterval, noise.maxInterval);
-  checkNumber("noise.minSize", noise.minSize, 0, 65_535);
-  checkNumber("noise.maxSize", noise.maxSize, 0, 65_535);
-  checkRange("noise size", noise.minSize, noise.maxSize);
-  const timeouts: TimeoutSettings = { ...preset.timeouts, ...options.timeouts };
+  checkRange("noise.minInterval", "noise.maxInterval", noise.minInterval, noise.maxInterval);
+  checkNumber("noise.minSize", noise.minSize, 0, 65_535, true);
+  checkNumber("noise.maxSize", noise.maxSize, 0, 65_535, true);
+  checkRange("noise.minSize", "noise.maxSize", noise.minSize, noise.maxSize);
+  const timeoutsGiven = given.timeouts === undefined ? {} : checkGroup("timeouts", given.timeouts);
+  const timeouts = { ...preset.timeouts, ...timeoutsGiven } as TimeoutSettings;
   checkNumber("timeouts.phase", timeouts.phase, 1, 3_600_000);
   checkNumber("timeouts.handshake", timeouts.handshake, 1, 3_600_000);
   checkNumber("timeouts.close", timeouts.close, 1, 3_600_000);
-  const keyUpdate: KeyUpdateSettings = { ...preset.keyUpdate, ...options.keyUpdate };
+  const keyUpdateGiven = given.keyUpdate === undefined
+    ? {}
+    : checkGroup("keyUpdate", given.keyUpdate);
+  const keyUpdate = { ...preset.keyUpdate, ...keyUpdateGiven } as KeyUpdateSettings;
   checkNumber("keyUpdate.minInterval", keyUpdate.minInterval, 1, 2 ** 31);
   checkNumber("keyUpdate.maxInterval", keyUpdate.maxInterval, 1, 2 ** 31);
-  checkRange("keyUpdate interval", keyUpdate.minInterval, keyUpdate.maxInterval);
-  checkNumber("keyUpdate.maxBytes", keyUpdate.maxBytes, 1, Number.MAX_SAFE_INTEGER);
-  checkNumber("keyUpdate.maxRecords", keyUpdate.maxRecords, 1, 2 ** 32);
+  checkRange(
+    "keyUpdate.minInterval",
+    "keyUpdate.maxInterval",
+    keyUpdate.minInterval,
+    keyUpdate.maxInterval,
+  );
+  checkNumber("keyUpdate.maxBytes", keyUpdate.maxBytes, 1, Number.MAX_SAFE_INTEGER, true);
+  checkNumber("keyUpdate.maxRecords", keyUpdate.maxRecords, 1, 2 ** 32, true);
   checkNumber("keyUpdate.maxDuration", keyUpdate.maxDuration, 1, 3_600_000);
   checkNumber("keyUpdate.gracePeriod", keyUpdate.gracePeriod, 0, 3_600_000);
-  const maxPadding = checkNumber("maxPadding", options.maxPadding ?? preset.maxPadding, 0, 65_535);
+  const maxPadding = checkNumber(
+    "maxPadding",
+    given.maxPadding ?? preset.maxPadding,
+    0,
+    65_535,
+    true,
+  );
   const maxHandshakeDelay = checkNumber(
     "maxHandshakeDelay",
-    options.maxHandshakeDelay ?? preset.maxHandshakeDelay,
+    given.maxHandshakeDelay ?? preset.maxHandshakeDelay,
     0,
     60_000,
   );
   const maxRecordLength = checkNumber(
     "maxRecordLength",
-    options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH,
+    given.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH,
     1_024,
     0xff_ffff,
+    true,
   );
   const maxBufferedBytes = checkNumber(
     "maxBufferedBytes",
-    options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+    given.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
     1_024,
     2 ** 32,
+    true,
   );
-  if (!Number.isSafeInteger(maxBufferedBytes)) {
-    fail(`"maxBufferedBytes" must be an integer, got ${maxBufferedBytes}`);
-  }
   const maxMessageSize = checkNumber(
     "maxMessageSize",
-    options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    given.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
     MIN_MAX_MESSAGE_SIZE,
     MAX_MAX_MESSAGE_SIZE,
+    true,
   );
-  if (!Number.isSafeInteger(maxMessageSize)) {
-    fail(`"maxMessageSize" must be an integer, got ${maxMessageSize}`);
-  }
   const writeTimeout = checkNumber(
     "writeTimeout",
-    options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
+    given.writeTimeout ?? DEFAULT_WRITE_TIMEOUT,
     1,
     3_600_000,
   );
 
-  const extenders = options.extenders ?? [];
-  const normalised = extenders.map((uuid) => {
+  const extenders = given.extenders ?? [];
+  if (!Array.isArray(extenders)) {
+    wrongType("extenders", "an array of UUID strings", extenders);
+  }
+  const normalised = extenders.map((uuid: unknown) => {
     const text = typeof uuid === "string" ? uuid.toLowerCase() : "";
     if (!UUID_PATTERN.test(text)) {
-      throw new TypeError(
-        `Cannot create session: "extenders" has an invalid UUID "${String(uuid)}"`,
+      throw optionError(
+        new TypeError(
+          `Cannot create session: "extenders" has an invalid UUID ${describe(uuid)}`,
+        ),
+        "extenders",
       );
     }
     return text;
   });
-  if (new Set(normalised).size !== normalised.length) fail(`"extenders" lists a UUID twice`);
+  if (new Set(normalised).size !== normalised.length) {
+    fail("extenders", `"extenders" lists a UUID twice`);
+  }
 
   // A record this side must send but cannot is caller misuse, not a peer's fault: say so now.
-  const backend = options.backend ?? autoBackend;
-  if (
-    typeof backend === "object" && backend !== null &&
-    typeof backend.keyExchange === "function" && typeof backend.signature === "function"
-  ) {
-    const largest = largestOutgoingRecord({
-      primaryKeyExchanges: preferences.primaryKeyExchanges,
-      secondaryKeyExchanges: preferences.secondaryKeyExchanges,
-      identity: identity?.algorithm,
-      extenders: normalised.length,
-      backend,
-    });
-    if (maxRecordLength < largest.length) {
-      fail(
-        `"maxRecordLength" must be at least ${largest.length} for the ${largest.message} this side may send, got ${maxRecordLength}`,
-      );
-    }
+  const largest = largestOutgoingRecord({
+    primaryKeyExchanges: preferences.primaryKeyExchanges,
+    secondaryKeyExchanges: preferences.secondaryKeyExchanges,
+    identity: identity?.algorithm,
+    extenders: normalised.length,
+    backend,
+  });
+  if (maxRecordLength < largest.length) {
+    fail(
+      "maxRecordLength",
+      `"maxRecordLength" must be at least ${largest.length} for the ${largest.message} this side may send, got ${maxRecordLength}`,
+    );
   }
 
-  const requireAuthentication = options.requireAuthentication ?? true;
+  const requireAuthentication = given.requireAuthentication ?? true;
   if (typeof requireAuthentication !== "boolean") {
-    throw new TypeError(`Cannot create session: "requireAuthentication" must be a boolean`);
+    wrongType("requireAuthentication", "a boolean", requireAuthentication);
   }
-  if (requireAuthentication && options.accessManager === undefined) {
-    throw new TypeError(
-      `Cannot create session: "requireAuthentication" needs an "accessManager" listing the allowed peers (or set "requireAuthentication: false")`,
+  const accessManager = given.accessManager;
+  if (accessManager !== undefined && !(accessManager instanceof AccessManager)) {
+    wrongType("accessManager", "an AccessManager", accessManager);
+  }
+  if (requireAuthentication && accessManager === undefined) {
+    throw optionError(
+      new TypeError(
+        `Cannot create session: "requireAuthentication" needs an "accessManager" listing the allowed peers (or set "requireAuthentication: false")`,
+      ),
+      "accessManager",
     );
   }
 
@@ -531,7 +835,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     identity,
     identityDisclosure,
     requireAuthentication,
-    accessManager: options.accessManager,
+    accessManager,
     preferences,
     globalSharedSecret: gss?.slice(),
     profile: { noise, maxPadding, maxHandshakeDelay, timeouts, keyUpdate },
@@ -540,6 +844,6 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     maxBufferedBytes,
     maxMessageSize,
     writeTimeout,
-    signal: options.signal,
+    signal: given.signal as AbortSignal | undefined,
   };
 }

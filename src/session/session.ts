@@ -17,7 +17,7 @@
  * @module
  */
 
-import { ErrorCode, HandshakeError, SessionError } from "../errors.ts";
+import { ErrorCode, HandshakeError, handshakeFailureMessage, SessionError } from "../errors.ts";
 import { autoBackend } from "../crypto/auto_backend.ts";
 import { systemRandom } from "../crypto/random.ts";
 import { randomSessionId } from "../crypto/peer_uuid.ts";
@@ -91,6 +91,8 @@ export class Session implements AsyncDisposable {
   #admitted:
     | { readonly publicKey: Uint8Array | undefined; readonly authenticated: boolean }
     | undefined;
+  /** The signal's reason once it aborted us: the `cause` of the error that reports the abort. */
+  #abortReason: unknown;
   #updateWaiters: ((epoch: number) => void)[] = [];
 
   /** Use {@linkcode initiate} or {@linkcode respond}. */
@@ -449,7 +451,7 @@ export class Session implements AsyncDisposable {
   #begin(): void {
     const signal = this.#options.signal;
     if (signal !== undefined) {
-      this.#abortListener = () => this.#abort();
+      this.#abortListener = () => this.#abort(signal.reason);
       signal.addEventListener("abort", this.#abortListener, { once: true });
     }
     (this.#phase as HandshakeDriver).start();
@@ -471,7 +473,7 @@ export class Session implements AsyncDisposable {
       if (this.#role === "initiator") this.#noiseTick(false);
       this.#scheduleNoise();
     }
-    if (signal?.aborted) queueMicrotask(() => this.#abort());
+    if (signal?.aborted) queueMicrotask(() => this.#abort(signal.reason));
   }
 
   /** The ready driver, if data may be sent now. */
@@ -559,7 +561,9 @@ export class Session implements AsyncDisposable {
     if (reschedule) this.#scheduleNoise();
   }
 
-  #abort(): void {
+  #abort(reason: unknown): void {
+    if (this.#ended) return;
+    this.#abortReason ??= reason;
     const phase = this.#phase;
     if (phase instanceof HandshakeDriver) phase.abort();
     else if (phase instanceof ReadyDriver) phase.abort();
@@ -726,12 +730,13 @@ export class Session implements AsyncDisposable {
     this.#finalState = phase instanceof HandshakeDriver ? phase.state : "ready";
     if (wasHandshaking) {
       const failed = phase.phase;
+      const reported = code ?? ErrorCode.ABORTED;
+      const aborted = reported === ErrorCode.ABORTED && this.#abortReason !== undefined;
       this.#rejectReady(
-        new HandshakeError(
-          code ?? ErrorCode.ABORTED,
-          `Handshake failed in ${failed}: ${code ?? ErrorCode.ABORTED}`,
-          { phase: failed },
-        ),
+        new HandshakeError(reported, handshakeFailureMessage(reported, failed), {
+          phase: failed,
+          ...(aborted ? { cause: this.#abortReason } : {}),
+        }),
       );
     }
     if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
