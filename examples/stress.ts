@@ -292,7 +292,7 @@ async function runClients(
   return {
     results: { times, honestFailures, hostile: hostileResults, peakHeap },
     close: async () => {
-      await Promise.all(sessions.map((session) => session.close()));
+      await Promise.all(sessions.map((session) => session.close().catch(() => {})));
     },
   };
 }

@@ -87,8 +87,12 @@ async function measure(pair: readonly [Transport, Transport]): Promise<RunCost> 
  * first write, and the first key-update interval.
  */
 const STREAM_TIMERS_TO_READY = 1 + 5 + 1 + 1;
-/** Datagrams add one retransmission timer per state that waits for the peer (5). */
-const DATAGRAM_TIMERS_TO_READY = STREAM_TIMERS_TO_READY + 5;
+/**
+ * Datagrams add one retransmission timer per state that waits for the peer
+ * (5), and one per key switch (epochs 1 and 2, each direction: 4) that ends
+ * the previous epoch's grace period.
+ */
+const DATAGRAM_TIMERS_TO_READY = STREAM_TIMERS_TO_READY + 5 + 4;
 /**
  * States traced until ready: one waiting state per phase, `verifying`
  * between the peer's proof and its verdict, and `ready`.

@@ -698,7 +698,16 @@ export interface RunOptions {
  */
 export async function runHandshake(options: RunOptions): Promise<HandshakeRun> {
   const deadline = options.deadline ?? 5_000;
-  const relay = createRelay(options.relay);
+  // A relay that only schedules delivery (no script) stands for the network:
+  // it is given the sessions' GSS so that it can find where records end
+  // (PROTOCOL.md §5.1 masks lengths with it). A scripted relay is an outsider
+  // and knows only what its options say.
+  const gss = options.relay?.script === undefined && options.relay?.globalSharedSecret === undefined
+    ? options.initiator.globalSharedSecret
+    : undefined;
+  const relay = createRelay(
+    gss === undefined ? options.relay : { ...options.relay, globalSharedSecret: gss },
+  );
   const started = performance.now();
   const initiator = observe(initiate(relay.initiatorTransport, options.initiator));
   const responder = observe(respond(relay.responderTransport, options.responder));
@@ -738,8 +747,11 @@ export async function runHandshake(options: RunOptions): Promise<HandshakeRun> {
   // Let the close callbacks above run before the test starts closing.
   await new Promise((resolve) => setTimeout(resolve, 0));
   cleaning = true;
-  const cleanup = Promise.all([initiator.session.close(), responder.session.close(), relay.done])
-    .then(() => true);
+  const cleanup = Promise.all([
+    initiator.session.close().catch(() => {}),
+    responder.session.close().catch(() => {}),
+    relay.done,
+  ]).then(() => true);
   if (await withDeadline(cleanup, deadline) === undefined) hung.push("cleanup");
 
   const side = (

@@ -463,7 +463,8 @@ export class Listener implements AsyncIterable<Session> {
     const sessions = [...this.#entries.keys()];
     // After an abort every session is already ending with ERR_ABORTED.
     if (!this.#controller.signal.aborted) {
-      await Promise.all(sessions.map((session) => session.close()));
+      // How each close went is in its `closed`; shutting down goes on regardless.
+      await Promise.all(sessions.map((session) => session.close().catch(() => {})));
     }
     await Promise.all(sessions.map((session) => session.closed));
     this.#queue.length = 0;
