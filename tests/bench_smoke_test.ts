@@ -113,6 +113,7 @@ Deno.test("summarize() measures every section and formatRows() prints targets", 
   assert.deepEqual([...groups], [
     "handshake in memory vs crypto floor",
     "handshake with free key exchanges and signatures",
+    "handshake in memory vs js-libp2p-noise XX",
     "handshake in memory vs every primitive it calls",
     "handshake over loopback TCP vs Deno TLS 1.3",
     "record throughput vs raw AEAD",

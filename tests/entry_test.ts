@@ -15,7 +15,13 @@ import assert from "node:assert/strict";
 const ROOT = new URL("../", import.meta.url);
 
 /** npm packages "." must never load: test, Graphviz and browser-automation dependencies. */
-const FORBIDDEN_IN_MAIN = ["fast-check", "@hpcc-js/wasm-graphviz", "playwright-core"];
+const FORBIDDEN_IN_MAIN = [
+  "fast-check",
+  "@hpcc-js/wasm-graphviz",
+  "playwright-core",
+  "@chainsafe/libp2p-noise",
+  "@libp2p/crypto",
+];
 
 /** The most names "." may export. */
 const MAX_MAIN_NAMES = 80;

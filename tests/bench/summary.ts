@@ -12,6 +12,7 @@
  */
 
 import type { CryptoBackend } from "../../src/crypto/mod.ts";
+import { libp2pNoiseHandshake } from "./_libp2p_noise.ts";
 import { autoBackend, nobleBackend } from "../../mod.ts";
 import {
   concurrentHandshakes,
@@ -194,6 +195,22 @@ async function handshakeRows(ids: Peers, options: SummaryOptions): Promise<Summa
       met: free.ratio >= FREE_CRYPTO_TARGET,
     },
   });
+  const libp2p = await libp2pNoiseHandshake();
+  try {
+    const versus = await compare(memoryHandshake(autoBackend, ids), libp2p, options);
+    rows.push({
+      group: "handshake in memory vs js-libp2p-noise XX (both sides and close)",
+      subject: "qgate handshake, native (autoBackend)",
+      value: versus.subject,
+      unit: "handshakes/s",
+      baseline: "libp2p Noise XX (X25519, ChaChaPoly, Ed25519 ids)",
+      baselineValue: versus.baseline,
+      ratio: versus.ratio,
+      target: { text: "> 1x", met: versus.ratio > 1 },
+    });
+  } finally {
+    await libp2p.close();
+  }
   // For reference, no target: the floor of every primitive a handshake calls,
   // so the ratio shows what the protocol machinery alone costs.
   for (const backend of [nobleBackend, autoBackend]) {
