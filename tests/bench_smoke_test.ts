@@ -123,7 +123,8 @@ Deno.test("summarize() measures every section and formatRows() prints targets", 
   ]);
   for (const row of rows) {
     assert.ok(Number.isFinite(row.value), row.subject);
-    if (row.ratio !== undefined) assert.ok(row.ratio > 0, row.subject);
+    // Rates are positive; memory figures of four sessions may be anything (GC).
+    if (row.ratio !== undefined && row.unit !== "bytes") assert.ok(row.ratio > 0, row.subject);
   }
   const table = formatRows(rows);
   assert.match(table, /target >= 0\.9x: (met|NOT met)/);
