@@ -60,8 +60,13 @@ export interface ReadyScenario {
   readonly data: Readonly<Record<Role, number>>;
   /** Sides that may ask to close (`local.close`); the other side answers. */
   readonly closers: readonly Role[];
-  /** Whether the key-update and close deadlines may fire (default `true`). */
+  /**
+   * Whether the key-update and close deadlines may fire any time they are
+   * armed (default `true`), or only when nothing else can happen.
+   */
   readonly deadlines?: boolean;
+  /** Datagrams: drops, duplicates and reorders the channel may make at depth 0 (default 0). */
+  readonly budget?: number;
 }
 
 /** The bounds of one scenario's search. */
@@ -70,7 +75,10 @@ export interface ReadyBounds {
   readonly budget: number;
   /** Retransmission timers each side may fire. */
   readonly retransmits: number;
-  /** Whether the key-update and close deadlines may fire (any time they are armed). */
+  /**
+   * Whether the key-update and close deadlines may fire any time they are
+   * armed (`true`), or only when nothing else can happen (`false`).
+   */
   readonly deadlines: boolean;
 }
 
@@ -557,6 +565,7 @@ const DEADLINES = ["keyUpdateTimeout", "closeTimeout"];
 /** Every move available from `joint`. */
 export function readyMoves(world: ReadyWorld, joint: ReadyJoint): ReadyMove[] {
   const list: ReadyMove[] = [];
+  const deadlines: ReadyMove[] = [];
   for (const role of ROLES) {
     const { snapshot, runtime } = joint.sides[role];
     if (runtime.ended !== undefined) continue;
@@ -596,20 +605,22 @@ export function readyMoves(world: ReadyWorld, joint: ReadyJoint): ReadyMove[] {
       });
     }
     for (const timer of runtime.timers) {
-      // Key updates start from the moves above; the interval timer stands for one of them.
-      if (timer.includes("keyUpdateInterval")) continue;
+      // Key updates start from the moves above; the interval timer only fires when nothing else
+      // can happen (a side whose peer is gone learns it from an update that gets no answer).
+      const interval = timer.includes("keyUpdateInterval");
       const retransmit = timer.includes("retransmitDelay");
       if (retransmit && (!world.datagram || runtime.retransmits >= world.bounds.retransmits)) {
         continue;
       }
-      if (!world.bounds.deadlines && DEADLINES.some((name) => timer.includes(name))) continue;
-      list.push({
+      const deadline = DEADLINES.some((name) => timer.includes(name));
+      (deadline || interval ? deadlines : list).push({
         label: `${role} timer ${timer.replace("xstate.after.", "")}`,
         apply: (next, log) => {
           const side = next.sides[role];
           side.runtime.timers = side.runtime.timers.filter((id) => id !== timer);
           if (retransmit) side.runtime.retransmits++;
-          else if (!timer.includes("lingerTime")) next.disturbed = true;
+          // A deadline that fires early disturbs the run; one that ends a quiet run does not.
+          if (deadline && world.bounds.deadlines) next.disturbed = true;
           readyStep(world, next, role, { type: timer }, log);
         },
       });
@@ -663,6 +674,11 @@ export function readyMoves(world: ReadyWorld, joint: ReadyJoint): ReadyMove[] {
         );
       }
     });
+  }
+  // Without early deadlines, time only runs out when nothing else can happen.
+  if (list.length === 0) list.push(...deadlines);
+  else if (world.bounds.deadlines) {
+    list.push(...deadlines.filter((move) => !move.label.includes("keyUpdateInterval")));
   }
   return list;
 }

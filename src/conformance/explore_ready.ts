@@ -22,9 +22,11 @@
  * count), send application data, and ask to close; records are delivered in
  * order; on datagrams, within the budget, any record in flight may be
  * dropped, duplicated or delivered ahead of the others; retransmission
- * timers fire up to a bound per side, and the key-update and close
- * deadlines may fire whenever they are armed. The key-update interval timer
- * is not fired: a requested update stands for it.
+ * timers fire up to a bound per side; the key-update and close deadlines
+ * fire whenever they are armed (a scenario may instead let them fire only
+ * when nothing else can happen); the key-update interval timer fires only
+ * when nothing else can happen (a requested update stands for it
+ * otherwise), which is how a datagram side whose peer is gone learns it.
  *
  * Invariants:
  *
@@ -75,10 +77,10 @@ export { READY_INVARIANTS } from "./_explore_ready.ts";
 /** Options of {@linkcode exploreReady}. */
 export interface ReadyExplorationOptions {
   /**
-   * The bound: on datagrams the channel's budget of drops, duplicates and
-   * reorders, and `depth` retransmissions per side (at least 1); with
-   * `depth >= 2` each side may also start a second key update. Default 1,
-   * or `QGATE_EXPLORE_READY_DEPTH` (2 takes about a minute).
+   * The bound: on datagrams `depth` more drops, duplicates and reorders
+   * than the scenario's own budget, and `max(1, depth)` retransmissions per
+   * side; from 2 on each side that starts a key update may start a second.
+   * Default 0, or `QGATE_EXPLORE_READY_DEPTH`.
    */
   readonly depth?: number;
   /** The scenarios (default {@linkcode DEFAULT_READY_SCENARIOS}). */
@@ -90,7 +92,7 @@ export interface ReadyExplorationOptions {
 }
 
 /** The default bound of {@linkcode exploreReady}. */
-export const DEFAULT_READY_EXPLORATION_DEPTH = 1;
+export const DEFAULT_READY_EXPLORATION_DEPTH = 0;
 
 /**
  * The scenarios explored by default: both sides start a key update, send
@@ -111,6 +113,15 @@ export const DEFAULT_READY_SCENARIOS: readonly ReadyScenario[] = [
     data: { initiator: 0, responder: 0 },
     closers: ["initiator"],
     deadlines: false,
+  },
+  {
+    name: "key update and close over datagrams that may be lost, duplicated or reordered",
+    transport: "datagram",
+    updates: { initiator: 1, responder: 0 },
+    data: { initiator: 0, responder: 0 },
+    closers: ["initiator"],
+    deadlines: false,
+    budget: 1,
   },
 ];
 
@@ -174,7 +185,7 @@ export function exploreReadyStatechart(
   const depth = options.depth ?? envDepth() ?? DEFAULT_READY_EXPLORATION_DEPTH;
   const scenarios = (options.scenarios ?? DEFAULT_READY_SCENARIOS).map((scenario) =>
     exploreReadyScenario(machine, widen(scenario, depth), {
-      budget: depth,
+      budget: (scenario.budget ?? 0) + depth,
       retransmits: Math.max(1, depth),
       deadlines: options.deadlines ?? scenario.deadlines ?? true,
     }, options.maxStates ?? 400_000)
