@@ -130,6 +130,8 @@ export interface ReadyRuntime {
   closeAsked: boolean;
   /** Sequence numbers of the peer's data delivered, in delivery order. */
   delivered: number[];
+  /** Epochs reported done (`keyUpdate.done`), in order. */
+  announced: number[];
   /** The statechart reached a final state: the transport is closed. */
   ended: ReadyOutcome | undefined;
   /** Streams: it read the end of the peer's transport. */
@@ -220,6 +222,7 @@ function freshRuntime(world: ReadyWorld, role: Role): ReadyRuntime {
     dataSent: 0,
     closeAsked: false,
     delivered: [],
+    announced: [],
     ended: undefined,
     sawEnd: false,
   };
@@ -464,6 +467,9 @@ function execute(
       return;
     case "message.deliver":
       return deliverData(world, joint, role, command.message, log);
+    case "keyUpdate.done":
+      runtime.announced.push(command.epoch);
+      return;
     case "session.settled":
       // Datagrams wipe the keys and linger; streams end right after.
       if (world.datagram) runtime.wiped = true;
@@ -481,7 +487,7 @@ function execute(
       return;
     }
     default:
-      // extenders.record, keyUpdate.done: reports, nothing to model.
+      // extenders.record: a report, nothing to model.
       return;
   }
 }
@@ -689,7 +695,10 @@ function idle(side: ReadySide): boolean {
   return typeof value === "object" && value.active?.keyUpdate === "idle";
 }
 
-/** Invariant 1 in one joint state: both idle ⇒ the same epoch everywhere. */
+/**
+ * Invariant 1 in one joint state: both idle ⇒ the same epoch everywhere, and
+ * each side reported every update up to it done, once, in order.
+ */
 export function epochsAgree(joint: ReadyJoint): boolean {
   const { initiator, responder } = joint.sides;
   if (!idle(initiator) || !idle(responder)) return true;
@@ -697,9 +706,11 @@ export function epochsAgree(joint: ReadyJoint): boolean {
     return true;
   }
   const epoch = (initiator.snapshot.context as { epoch: number }).epoch;
+  const done = Array.from({ length: epoch - READY_EPOCH }, (_, i) => READY_EPOCH + 1 + i);
   return [initiator, responder].every((side) =>
     (side.snapshot.context as { epoch: number }).epoch === epoch &&
-    side.runtime.sendEpoch === epoch && side.runtime.receiveEpoch === epoch
+    side.runtime.sendEpoch === epoch && side.runtime.receiveEpoch === epoch &&
+    side.runtime.announced.join() === done.join()
   );
 }
 

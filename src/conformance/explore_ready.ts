@@ -31,7 +31,9 @@
  * Invariants:
  *
  * 1. both key-update regions idle (and no crypto step under way) ⇒ both
- *    sides' statechart epochs, send epochs and receive epochs are equal;
+ *    sides' statechart epochs, send epochs and receive epochs are equal,
+ *    and each side reported every update up to that epoch done
+ *    (`keyUpdate.done`), once and in order;
  * 2. no (key, nonce) pair is used twice: a send key is switched on only for
  *    the next epoch and only before it sealed anything, counters only grow
  *    within a key, and nothing is sealed under an epoch whose key is gone
