@@ -21,8 +21,16 @@ export const INVARIANTS = [
 
 /** Per invariant: how often it was checked, and its first five violations. */
 export class Tally {
-  readonly checked: number[] = INVARIANTS.map(() => 0);
-  readonly violations: string[][] = INVARIANTS.map(() => []);
+  readonly names: readonly string[];
+  readonly checked: number[];
+  readonly violations: string[][];
+
+  /** @param names The invariants' names, numbered from 1 (default: the handshake's). */
+  constructor(names: readonly string[] = INVARIANTS) {
+    this.names = names;
+    this.checked = names.map(() => 0);
+    this.violations = names.map(() => []);
+  }
 
   check(invariant: number, ok: boolean, detail: () => string): void {
     this.checked[invariant - 1]!++;
@@ -32,7 +40,7 @@ export class Tally {
   }
 
   results(): InvariantResult[] {
-    return INVARIANTS.map((name, i) => ({
+    return this.names.map((name, i) => ({
       name,
       holds: this.violations[i]!.length === 0,
       checked: this.checked[i]!,

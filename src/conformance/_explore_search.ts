@@ -143,7 +143,7 @@ export function exploreScenario(
 }
 
 /** A node on a cycle of the graph, or `undefined` (iterative DFS with colours). */
-function findCycle(edges: readonly number[][]): number | undefined {
+export function findCycle(edges: readonly number[][]): number | undefined {
   const colour = new Uint8Array(edges.length);
   for (let root = 0; root < edges.length; root++) {
     if (colour[root] !== 0) continue;

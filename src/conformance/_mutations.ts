@@ -597,6 +597,22 @@ export const MUTATIONS: readonly Mutation[] = [
     expect: receiverFails("beginAuthentication", ErrorCode.AUTH_FAILED),
   },
   {
+    id: "unknown-scheme/beginAuthentication",
+    comment:
+      "the responder's identity names a signature scheme id nobody assigned (sealed with the session keys)",
+    flags: ["Authentication"],
+    target: "beginAuthentication",
+    applies: (config) => config.responder.identity !== undefined,
+    apply: (target) => {
+      const message = target.tracked.message;
+      if (message?.kind !== "beginAuthentication" || message.identity === undefined) {
+        return [{ record: target.record }];
+      }
+      return inPlace(target, { ...message, identity: { ...message.identity, signature: 0x7f7f } });
+    },
+    expect: receiverFails("beginAuthentication", ErrorCode.AUTH_FAILED),
+  },
+  {
     id: "stranger-identity/beginAuthentication",
     comment:
       "the responder's proof is replaced by a valid proof of an identity the initiator does not know",

@@ -85,6 +85,35 @@ export interface MutationConfig {
   readonly targets: readonly MutationTarget[];
   /** Mutants left out as equivalent. */
   readonly exclude: readonly Exclusion[];
+  /**
+   * Tests ignored in the workers' copies, each with its reason: a test that
+   * fails without a mutant would stop the run at the baseline.
+   */
+  readonly skipTests?: readonly SkippedTest[];
+}
+
+/** A test the workers' copies ignore. */
+export interface SkippedTest {
+  /** Its file, relative to the repository. */
+  readonly file: string;
+  /** Its name, exactly as in `Deno.test("…"`. */
+  readonly name: string;
+  /** Why it is left out. */
+  readonly reason: string;
+}
+
+/**
+ * Turns `Deno.test("name"` into `Deno.test.ignore("name"` in a test file's text.
+ *
+ * @param text The test file.
+ * @param name The test's name.
+ * @returns The text, or `undefined` when no test of that name is found.
+ */
+export function ignoreTest(text: string, name: string): string | undefined {
+  const call = `Deno.test(${JSON.stringify(name)}`;
+  return text.includes(call)
+    ? text.replace(call, `Deno.test.ignore(${JSON.stringify(name)}`)
+    : undefined;
 }
 
 /** The outcome of one mutant. */
@@ -481,6 +510,12 @@ export async function main(args: readonly string[]): Promise<number> {
       Array.from({ length: workers }, async (_, index) => {
         const copy = join(base, `worker-${index}`);
         await copyTree(ROOT, copy);
+        for (const skipped of config.skipTests ?? []) {
+          const path = join(copy, skipped.file);
+          const text = await Deno.readTextFile(path).catch(() => undefined);
+          const changed = text === undefined ? undefined : ignoreTest(text, skipped.name);
+          if (changed !== undefined) await Deno.writeTextFile(path, changed);
+        }
         return copy;
       }),
     );

@@ -1,0 +1,24 @@
+import { Session as Insp } from "node:inspector";
+import { freeCryptoBackend, memoryHandshake, peers } from "../tests/bench/_scenarios.ts";
+import { autoBackend } from "../mod.ts";
+const ids = await peers();
+const mode = Deno.args[0] ?? "native";
+const backend = mode === "free" ? freeCryptoBackend(autoBackend) : autoBackend;
+const scenario = memoryHandshake(backend, ids);
+const one = () => scenario.run();
+for (let k = 0; k < 200; k++) await one();
+const s = new Insp();
+s.connect();
+const post = (m: string, p?: object) =>
+  new Promise((res, rej) => s.post(m, p ?? {}, (e: unknown, r: unknown) => e ? rej(e) : res(r)));
+await post("Profiler.enable");
+await post("Profiler.setSamplingInterval", { interval: 100 });
+await post("Profiler.start");
+const N = Number(Deno.args[1] ?? 600);
+const t0 = performance.now();
+for (let k = 0; k < N; k++) await one();
+const t = (performance.now() - t0) / N;
+const { profile } = await post("Profiler.stop") as { profile: unknown };
+Deno.writeTextFileSync(`/tmp/qg/hs_${mode}.cpuprofile`, JSON.stringify(profile));
+console.log(`${mode}: ${t.toFixed(3)} ms per handshake+close (profiled)`);
+Deno.exit(0);
