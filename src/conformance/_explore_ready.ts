@@ -21,7 +21,11 @@ import type {
   ReadyOutcome,
 } from "../../machines/_ready_setup.ts";
 import { ErrorCode } from "../errors.ts";
-import type { ExtenderDataMessage, Message } from "../codec/message_types.ts";
+import type {
+  ExtenderDataContinuationMessage,
+  ExtenderDataMessage,
+  Message,
+} from "../codec/message_types.ts";
 import { hexToBytes as bytesOf } from "../_hex.ts";
 import {
   commandsOf,
@@ -496,10 +500,11 @@ function deliverData(
   world: ReadyWorld,
   joint: ReadyJoint,
   role: Role,
-  message: ExtenderDataMessage,
+  message: ExtenderDataMessage | ExtenderDataContinuationMessage,
   log: ReadyLog,
 ): void {
   const runtime = joint.sides[role].runtime;
+  // The model's messages are one record each: the first byte numbers them.
   const sequence = message.data[0]!;
   if (runtime.delivered.includes(sequence)) {
     log.violations.push({ invariant: 3, detail: `${role} delivered data #${sequence} twice` });

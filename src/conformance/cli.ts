@@ -11,7 +11,9 @@
  *   --only <id-prefix>  --roles initiator|responder
  *   --seed <n> [--path <p>]  --runs <n>  --sample <n>
  *   --json <file|->                              the report (suite, coverage, exploration) as JSON
- *   --explore                                    also the exhaustive exploration (QGATE_EXPLORE_DEPTH)
+ *   --explore                                    also the exhaustive explorations of the handshake
+ *                                                and of the ready phase (QGATE_EXPLORE_DEPTH,
+ *                                                QGATE_EXPLORE_READY_DEPTH)
  * deno task conformance --target 127.0.0.1:PORT [--role initiator|responder] [--timeout ms]
  *     [--identity file] [--require-authentication] [--gss hex|@file]
  *                                                hostile peer: dials the target, one case per connection;
@@ -39,6 +41,7 @@ import { formatConformanceTable } from "./suite_table.ts";
 import { qgateAdapter } from "./adapter.ts";
 import { measureStatechartCoverage } from "./coverage.ts";
 import { exploreHandshake } from "./explore.ts";
+import { exploreReady } from "./explore_ready.ts";
 import { formatExploration } from "./explore_text.ts";
 import { runHostilePeer } from "./hostile_peer.ts";
 import { runHandshakeVectors } from "./vector_harness.ts";
@@ -259,18 +262,25 @@ async function suite(options: Map<string, string>): Promise<number> {
     for (const label of chart.uncovered) console.log(`  uncovered: ${label}`);
   }
   let exploration;
+  let readyExploration;
   if (options.has("explore")) {
     exploration = exploreHandshake();
     console.log("");
     console.log(formatExploration(exploration));
+    readyExploration = exploreReady();
+    console.log("");
+    console.log(formatExploration(readyExploration));
   }
   await writeJson(options, {
     report,
     coverage,
     ...(exploration === undefined ? {} : { exploration }),
+    ...(readyExploration === undefined ? {} : { readyExploration }),
   });
   const uncovered = coverage.some((chart) => chart.covered !== chart.total);
-  const violated = exploration?.invariants.some((invariant) => !invariant.holds) ?? false;
+  const violated = [exploration, readyExploration].some((run) =>
+    run?.invariants.some((invariant) => !invariant.holds) ?? false
+  );
   return report.failed === 0 && !uncovered && !violated ? 0 : 1;
 }
 

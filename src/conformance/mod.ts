@@ -61,6 +61,8 @@ export { DEFAULT_EXPLORATION_SCENARIOS } from "./explore_scenarios.ts";
 export type { ExplorationScenario, ExplorationSide } from "./explore_scenarios.ts";
 export type { ExplorationReport, InvariantResult, ScenarioReport } from "./explore_report.ts";
 export { formatExploration } from "./explore_text.ts";
+export { DEFAULT_READY_EXPLORATION_DEPTH, exploreReady } from "./explore_ready.ts";
+export type { ReadyExplorationOptions, ReadyScenario } from "./explore_ready.ts";
 
 // the hostile peer
 export { formatHostileReport, runHostilePeer } from "./hostile_peer.ts";

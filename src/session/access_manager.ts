@@ -11,6 +11,8 @@
  * @module
  */
 
+import { equalBytes } from "@noble/ciphers/utils.js";
+
 /** The access manager's answer for one peer. */
 export type AccessDecision = "allowed" | "denied" | "unknown";
 
@@ -37,13 +39,6 @@ interface PeerEntry {
   readonly allowed: boolean;
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
-  return difference === 0;
-}
-
 function normaliseUuid(uuid: string): string {
   const text = uuid.toLowerCase();
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text)) {
@@ -59,7 +54,7 @@ function normaliseUuid(uuid: string): string {
  *
  * @example Allowing one peer
  * ```ts
- * import { AccessManager } from "@qgate/handshake";
+import { AccessManager } from "@qgate/handshake";
  * import assert from "node:assert/strict";
  *
  * const access = new AccessManager();

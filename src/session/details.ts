@@ -7,9 +7,9 @@
 
 import type { SignatureName } from "../crypto/types.ts";
 import type { NegotiatedSuite } from "../handshake_policy.ts";
+import type { Role } from "../../machines/_setup.ts";
 
-/** Which end of the connection a peer is. The responder leads every phase. */
-export type Role = "initiator" | "responder";
+export type { Role };
 
 /** What a session knows about its peer and itself. Public data only. */
 export interface PeerDetails {

@@ -25,6 +25,7 @@
  * @module
  */
 
+import { equalBytes as equalPublicBytes } from "../codec/_bytes.ts";
 import type { EventObject } from "xstate";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type {
@@ -153,8 +154,7 @@ export function commandsOf<C = HandshakeCommand>(actions: readonly ExecutableAct
  * public data only).
  */
 export function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  return a !== undefined && b !== undefined && a.length === b.length &&
-    a.every((x, i) => x === b[i]);
+  return a !== undefined && b !== undefined && equalPublicBytes(a, b);
 }
 
 /**
