@@ -16,6 +16,7 @@ import {
   HandshakeError,
   type ListenerFailure,
   listenTcp,
+  listenUdp,
   listenWebSocket,
   type Session,
   SessionError,
@@ -105,6 +106,14 @@ Deno.test("connectTcp() and connectWebSocket() carry the abort reason as cause",
     await assert.rejects(opening, abortedBy(during));
     await listener.close();
   });
+});
+
+Deno.test("listenUdp() with an aborted signal throws ERR_ABORTED with the reason as cause", () => {
+  const reason = new Error("udp before");
+  assert.throws(
+    () => listenUdp({}, { ...OPEN, signal: AbortSignal.abort(reason) }),
+    abortedBy(reason),
+  );
 });
 
 Deno.test("Listener with an aborted signal fails handshakes with the reason as cause", async () => {

@@ -457,7 +457,9 @@ export function listenUdp(
   const { hostname = "127.0.0.1", port = 0 } = address;
   checkPort("listen", port, 0);
   if (options.signal?.aborted) {
-    throw new SessionError(ErrorCode.ABORTED, "Cannot listen: aborted");
+    throw new SessionError(ErrorCode.ABORTED, "Cannot listen: aborted", {
+      cause: options.signal.reason,
+    });
   }
   let socket: Deno.DatagramConn;
   try {
