@@ -51,7 +51,7 @@
  */
 
 import type { AnyStateMachine } from "xstate";
-import { readyMachine } from "../../machines/ready.ts";
+import { datagramReadyMachine, readyMachine } from "../../machines/ready.ts";
 import type { ExplorationReport, InvariantResult, ScenarioReport } from "./explore_report.ts";
 import { findCycle } from "./_explore_search.ts";
 import { Tally } from "./_explore_invariants.ts";
@@ -167,7 +167,7 @@ function envDepth(): number | undefined {
  * ```
  */
 export function exploreReady(options: ReadyExplorationOptions = {}): ExplorationReport {
-  return exploreReadyStatechart(readyMachine, options);
+  return exploreReadyStatechart({ stream: readyMachine, datagram: datagramReadyMachine }, options);
 }
 
 /**
@@ -175,18 +175,23 @@ export function exploreReady(options: ReadyExplorationOptions = {}): Exploration
  * guard or action replaced through `machine.provide()`), to show that the
  * invariants catch a broken machine.
  *
- * @param machine A ready statechart with the same events and commands.
+ * @param machine A ready statechart with the same events and commands, or
+ *   one per transport (the stream statechart schedules no retransmission).
  * @param options The bound and the scenarios.
  * @returns The report.
  */
 export function exploreReadyStatechart(
-  machine: AnyStateMachine,
+  machine: AnyStateMachine | { stream: AnyStateMachine; datagram: AnyStateMachine },
   options: ReadyExplorationOptions = {},
 ): ExplorationReport {
+  const machineFor = (transport: "stream" | "datagram"): AnyStateMachine =>
+    "stream" in machine && "datagram" in machine
+      ? (machine as { stream: AnyStateMachine; datagram: AnyStateMachine })[transport]
+      : machine as AnyStateMachine;
   const started = performance.now();
   const depth = options.depth ?? envDepth() ?? DEFAULT_READY_EXPLORATION_DEPTH;
   const scenarios = (options.scenarios ?? DEFAULT_READY_SCENARIOS).map((scenario) =>
-    exploreReadyScenario(machine, widen(scenario, depth), {
+    exploreReadyScenario(machineFor(scenario.transport), widen(scenario, depth), {
       budget: (scenario.budget ?? 0) + depth,
       retransmits: Math.max(1, depth),
       deadlines: options.deadlines ?? scenario.deadlines ?? true,

@@ -1,0 +1,2 @@
+import { exploreReady, formatExploration } from "../src/conformance/mod.ts";
+console.log(formatExploration(exploreReady()));
