@@ -1,2 +1,0 @@
-import { exploreReady, formatExploration } from "../src/conformance/mod.ts";
-console.log(formatExploration(exploreReady()));
