@@ -3,7 +3,6 @@ import {
   connTransport,
   createDatagramPair,
   createMemoryPair,
-  ErrorCode,
   initiate,
   Local,
   respond,
