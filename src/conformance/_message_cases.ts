@@ -22,13 +22,10 @@
 
 import { ErrorCode } from "../errors.ts";
 import type { Message } from "../codec/message_types.ts";
-import { nobleBackend } from "../crypto/noble_backend.ts";
-import type { ConformanceRole, EndpointOutcome } from "./adapter.ts";
-import { startQgateEndpoint } from "./adapter.ts";
-import { instrumentBackend } from "./_instrumented_backend.ts";
-import { RecordTracker, type TrackedRecord } from "./_record_tracker.ts";
+import type { ConformanceRole } from "./adapter.ts";
+import { duel } from "./_duel.ts";
+import type { RecordTracker, TrackedRecord } from "./_record_tracker.ts";
 import {
-  createRelay,
   type Direction,
   directionFrom,
   type Emission,
@@ -167,13 +164,6 @@ export function announcedMaxMessageSize(tracker: RecordTracker, direction: Direc
   return 1_048_576;
 }
 
-function settle(outcome: Promise<EndpointOutcome>): Promise<EndpointOutcome> {
-  return Promise.resolve(outcome).catch((error: unknown) => ({
-    status: "failed" as const,
-    code: `outcome rejected: ${error instanceof Error ? error.name : String(error)}`,
-  }));
-}
-
 /**
  * Runs one hostile sequence against the implementation in `role`: both
  * sides reach ready, the reference's noise record is replaced by the
@@ -194,72 +184,45 @@ export async function runHostileMessage(
   const sides = authenticationSides(context.identities, "mutual");
   const referenceRole = otherRole(role);
   const direction = directionFrom(referenceRole);
-  const secrets: Uint8Array[] = [];
-  const tracker = new RecordTracker({
-    secrets: () => ({ primary: secrets[0], secondary: secrets[1] }),
-  });
   let applied = false;
   let done = false;
-  const relay = createRelay({
-    script: rewriteScript(tracker, direction, (tracked) => {
-      if (done) return [];
-      if (tracked.message?.kind !== "noise") return undefined;
-      applied = done = true;
-      return hostile.records(announcedMaxMessageSize(tracker, directionFrom(role)));
-    }),
-  });
-  const [iutTransport, referenceTransport] = role === "initiator"
-    ? [relay.initiatorTransport, relay.responderTransport]
-    : [relay.responderTransport, relay.initiatorTransport];
-  const seed = `message ${hostile.id}`;
-  const reference = startQgateEndpoint(
-    referenceTransport,
-    spec(referenceRole, sides[referenceRole], seed, context.timeouts),
-    { backend: instrumentBackend(nobleBackend, { onSecret: (secret) => secrets.push(secret) }) },
-  );
   const problems: string[] = [];
-  let iut;
-  try {
-    iut = await context.adapter.start(
-      iutTransport,
-      spec(role, sides[role], seed, context.timeouts),
-    );
-  } catch (error) {
-    problems.push(`adapter.start threw ${error instanceof Error ? error.name : String(error)}`);
-    await iutTransport.writable.abort().catch(() => {});
-    await iutTransport.readable.cancel().catch(() => {});
-  }
-  const outcomes = await withDeadline(
-    Promise.all([iut === undefined ? undefined : settle(iut.outcome), settle(reference.outcome)]),
-    context.deadline,
-  );
-  const [mine, theirs] = outcomes ?? [undefined, undefined];
-  if (outcomes === undefined) problems.push("outcome");
-  if (mine?.status !== "ready" || theirs?.status !== "ready") {
+  const seed = `message ${hostile.id}`;
+  const result = await duel({
+    adapter: context.adapter,
+    iut: spec(role, sides[role], seed, context.timeouts),
+    reference: spec(referenceRole, sides[referenceRole], seed, context.timeouts),
+    relay: (tracker) => ({
+      script: rewriteScript(tracker, direction, (tracked) => {
+        if (done) return [];
+        if (tracked.message?.kind !== "noise") return undefined;
+        applied = done = true;
+        return hostile.records(announcedMaxMessageSize(tracker, directionFrom(role)));
+      }),
+    }),
+    deadline: context.deadline,
+    afterReady: async ({ reference }) => {
+      await reference.sendNoise(1).catch(() => {});
+      const end = await withDeadline(reference.closed, context.deadline);
+      if (!applied) problems.push("the sequence was never sent");
+      if (end === undefined) {
+        problems.push(`the implementation kept the session after: ${hostile.comment}`);
+      } else if (end.code !== ErrorCode.TRANSPORT_CLOSED) {
+        problems.push(
+          `the reference ended with ${
+            end.code ?? "an orderly close"
+          }, not ${ErrorCode.TRANSPORT_CLOSED}`,
+        );
+      }
+    },
+  });
+  if (result.iut?.status !== "ready" || result.reference?.status !== "ready") {
     problems.push("both sides must reach ready first");
-  } else {
-    await reference.session.sendNoise(1).catch(() => {});
-    const end = await withDeadline(reference.session.closed, context.deadline);
-    if (!applied) problems.push("the sequence was never sent");
-    if (end === undefined) {
-      problems.push(`the implementation kept the session after: ${hostile.comment}`);
-    } else if (end.code !== ErrorCode.TRANSPORT_CLOSED) {
-      problems.push(
-        `the reference ended with ${
-          end.code ?? "an orderly close"
-        }, not ${ErrorCode.TRANSPORT_CLOSED}`,
-      );
-    }
   }
-  const cleanup = Promise.all([
-    iut?.close().catch(() => {}),
-    reference.close().catch(() => {}),
-    relay.done,
-  ]);
-  if (await withDeadline(cleanup, context.deadline) === undefined) problems.push("cleanup");
+  problems.push(...result.problems);
   return {
     expected,
-    actual: problems.length === 0 ? expected : describeOutcome(mine),
+    actual: problems.length === 0 ? expected : describeOutcome(result.iut),
     problems,
   };
 }
