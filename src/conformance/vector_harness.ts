@@ -280,7 +280,10 @@ export async function runHandshakeVectors(
             const side = test.sides[role];
             const run = await play(send, lines, start, side.incoming, side.end, deadline);
             problems = [...run.problems, ...compareOutcome(run.outcome, side.expected)];
-            if (!side.outgoing.startsWith(run.output)) {
+            // The recorded side may have stopped before writing its next flight,
+            // or may have written it before it saw the end: the two agree as far
+            // as both go.
+            if (!side.outgoing.startsWith(run.output) && !run.output.startsWith(side.outgoing)) {
               problems.push("wrote bytes the recorded run did not write");
             }
           }
