@@ -18,6 +18,7 @@ import {
   decodeMessage,
   decodePlaintext,
   encodeMessage,
+  encodeMessageParts,
   encodePlaintext,
 } from "../src/codec/messages.ts";
 import { MAX_SEQUENCE, ReplayWindow } from "../src/codec/replay_window.ts";
@@ -87,10 +88,38 @@ Deno.test("encodeMessage() accepts each field's largest value and rejects the ne
       await fails(() => encodeMessage({ ...OFFER, [list]: "ids" as never }), TypeError);
     }
   });
+  await t.step("the chosen version and key exchange ids", async () => {
+    await fails(
+      () => encodeMessage({ ...CHOICE, version: { major: PROTOCOL_VERSION.major, minor: 0x100 } }),
+      RangeError,
+    );
+    encodeMessage({ ...CHOICE, primaryKeyExchange: 0xffff, secondaryKeyExchange: 0xffff });
+    await fails(() => encodeMessage({ ...CHOICE, primaryKeyExchange: 0x10000 }), RangeError);
+    await fails(() => encodeMessage({ ...CHOICE, secondaryKeyExchange: 0x10000 }), RangeError);
+  });
   await t.step("the offered and chosen session id", async () => {
     await fails(() => encodeMessage({ ...OFFER, sessionId: new Uint8Array(7) }), RangeError);
     await fails(() => encodeMessage({ ...CHOICE, sessionId: new Uint8Array(9) }), RangeError);
   });
+});
+
+Deno.test("encodeMessageParts() gives the bytes of encodeMessage() for data and its continuation", () => {
+  const data = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
+  const messages = [
+    { kind: "extenderData", extender: new Uint8Array(16).fill(3), total: 900, data },
+    { kind: "extenderDataContinuation", data },
+  ] as const;
+  for (const message of messages) {
+    const parts = encodeMessageParts(message);
+    const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    assert.deepEqual(joined, encodeMessage(message), message.kind);
+    assert.deepEqual(decodeMessage(MESSAGE_TYPE[message.kind], joined), message, message.kind);
+  }
 });
 
 Deno.test("encodeMessage() and the decoders reject bytes that are not a Uint8Array", async () => {
