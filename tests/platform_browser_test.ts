@@ -24,29 +24,9 @@ import {
   texts,
   toHex,
 } from "./platform/shared.ts";
+import { CHROMIUM, chromiumMissing, ignoreBrowserTest } from "./_chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-
-function chromiumMissing(): boolean {
-  try {
-    return !Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return true;
-  }
-}
-
-function inCi(): boolean {
-  const value = Deno.env.get("CI");
-  return value !== undefined && value !== "" && value !== "false";
-}
-
-const skipBrowser = chromiumMissing() && !inCi();
-if (skipBrowser) {
-  console.log(
-    `platform_browser_test: skipping: ${CHROMIUM} is absent and CI is not set ` +
-      "(apt-get install -y chromium to run it)",
-  );
-}
+const skipBrowser = ignoreBrowserTest("platform_browser_test");
 
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));

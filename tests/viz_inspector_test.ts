@@ -3,31 +3,12 @@ import { HANDSHAKE_KINDS } from "../src/codec/message_types.ts";
 import { serveInspector } from "../src/viz/inspector.ts";
 import { simulateHandshakeTrace } from "../src/viz/simulate.ts";
 import { defaultTraceSources, replayTrace } from "../src/viz/trace_sources.ts";
+import { CHROMIUM, chromiumMissing, ignoreBrowserTest } from "./_chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const KEY_UPDATE_KINDS = ["beginKeyUpdate", "endKeyUpdate", "keyUpdateReady"];
 const ROLES = ["initiator", "responder"] as const;
 
-function chromiumMissing(): boolean {
-  try {
-    return !Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return true;
-  }
-}
-
-function inCi(): boolean {
-  const value = Deno.env.get("CI");
-  return value !== undefined && value !== "" && value !== "false";
-}
-
-const skipBrowser = chromiumMissing() && !inCi();
-if (skipBrowser) {
-  console.log(
-    `viz_inspector_test: skipping the browser test: ${CHROMIUM} is absent and CI is not set ` +
-      "(apt-get install -y chromium to run it)",
-  );
-}
+const skipBrowser = ignoreBrowserTest("viz_inspector_test");
 
 /** The simulated run cut just after the responder started its key update. */
 function midKeyUpdate(): ReturnType<typeof simulateHandshakeTrace> {

@@ -59,7 +59,7 @@
 
 import type { AnyStateMachine } from "xstate";
 import { datagramHandshakeMachine, handshakeMachine } from "../../machines/handshake.ts";
-import type { ExplorationReport, InvariantResult } from "./explore_report.ts";
+import { type ExplorationReport, summarizeExploration } from "./explore_report.ts";
 import { DEFAULT_EXPLORATION_SCENARIOS, type ExplorationScenario } from "./explore_scenarios.ts";
 import { INVARIANTS } from "./_explore_invariants.ts";
 import { exploreScenario } from "./_explore_search.ts";
@@ -169,22 +169,5 @@ export function exploreStatechart(
       maxStates: options.maxStates ?? 400_000,
     })
   );
-  const invariants = INVARIANTS.map((name, i): InvariantResult => {
-    const all = scenarios.map((scenario) => scenario.invariants[i]!);
-    return {
-      name,
-      holds: all.every((result) => result.holds),
-      checked: all.reduce((sum, result) => sum + result.checked, 0),
-      violations: all.flatMap((result, at) =>
-        result.violations.map((violation) => `${scenarios[at]!.name}: ${violation}`)
-      ).slice(0, 5),
-    };
-  });
-  return {
-    scenarios,
-    states: scenarios.reduce((sum, scenario) => sum + scenario.states, 0),
-    transitions: scenarios.reduce((sum, scenario) => sum + scenario.transitions, 0),
-    durationMs: Math.round(performance.now() - started),
-    invariants,
-  };
+  return summarizeExploration(INVARIANTS, scenarios, started);
 }

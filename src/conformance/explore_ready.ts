@@ -52,7 +52,11 @@
 
 import type { AnyStateMachine } from "xstate";
 import { datagramReadyMachine, readyMachine } from "../../machines/ready.ts";
-import type { ExplorationReport, InvariantResult, ScenarioReport } from "./explore_report.ts";
+import {
+  type ExplorationReport,
+  type ScenarioReport,
+  summarizeExploration,
+} from "./explore_report.ts";
 import { findCycle } from "./_explore_search.ts";
 import { Tally } from "./_explore_invariants.ts";
 import {
@@ -197,24 +201,7 @@ export function exploreReadyStatechart(
       deadlines: options.deadlines ?? scenario.deadlines ?? true,
     }, options.maxStates ?? 400_000)
   );
-  const invariants = READY_INVARIANTS.map((name, i): InvariantResult => {
-    const all = scenarios.map((scenario) => scenario.invariants[i]!);
-    return {
-      name,
-      holds: all.every((result) => result.holds),
-      checked: all.reduce((sum, result) => sum + result.checked, 0),
-      violations: all.flatMap((result, at) =>
-        result.violations.map((violation) => `${scenarios[at]!.name}: ${violation}`)
-      ).slice(0, 5),
-    };
-  });
-  return {
-    scenarios,
-    states: scenarios.reduce((sum, scenario) => sum + scenario.states, 0),
-    transitions: scenarios.reduce((sum, scenario) => sum + scenario.transitions, 0),
-    durationMs: Math.round(performance.now() - started),
-    invariants,
-  };
+  return summarizeExploration(READY_INVARIANTS, scenarios, started);
 }
 
 /** From depth 2 on, each side that starts an update may start one more. */

@@ -52,3 +52,38 @@ export interface ExplorationReport {
   /** Per invariant, over all scenarios. */
   readonly invariants: readonly InvariantResult[];
 }
+
+/**
+ * Sums the scenarios of one exploration into its report: each invariant
+ * holds if it held in every scenario (the first violations are kept, each
+ * named by its scenario).
+ *
+ * @param names The invariants' names, in the order of each scenario's results.
+ * @param scenarios Each scenario's report.
+ * @param started When the exploration started (`performance.now()`).
+ * @returns The exploration's report.
+ */
+export function summarizeExploration(
+  names: readonly string[],
+  scenarios: readonly ScenarioReport[],
+  started: number,
+): ExplorationReport {
+  const invariants = names.map((name, i): InvariantResult => {
+    const all = scenarios.map((scenario) => scenario.invariants[i]!);
+    return {
+      name,
+      holds: all.every((result) => result.holds),
+      checked: all.reduce((sum, result) => sum + result.checked, 0),
+      violations: all.flatMap((result, at) =>
+        result.violations.map((violation) => `${scenarios[at]!.name}: ${violation}`)
+      ).slice(0, 5),
+    };
+  });
+  return {
+    scenarios,
+    states: scenarios.reduce((sum, scenario) => sum + scenario.states, 0),
+    transitions: scenarios.reduce((sum, scenario) => sum + scenario.transitions, 0),
+    durationMs: Math.round(performance.now() - started),
+    invariants,
+  };
+}
