@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { chacha20, chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { ErrorCode, FrameError } from "../src/errors.ts";
-import { CipherState } from "../src/crypto/cipher_state.ts";
+import { ErrorCode, FrameError, SessionError } from "../src/errors.ts";
+import { CipherState, MAX_RECORD_LIMIT } from "../src/crypto/cipher_state.ts";
 import { derivePreKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
@@ -180,6 +180,46 @@ Deno.test("DatagramOpener behaviour", async (t) => {
         },
       ),
       propertyConfig(100),
+    );
+  });
+
+  await t.step("carries sequence numbers across 2^32 and up to 2^48 - 1", async () => {
+    const aead = nobleBackend.aead("ChaCha20-Poly1305")!;
+    const key = new Uint8Array(32).fill(9);
+    const wide = (epoch: number, counter = 0) =>
+      new CipherState(aead, key, epoch, { counter, limit: MAX_RECORD_LIMIT });
+    const sealer = newSealer(13);
+    const { opener } = newOpener();
+    await opener.open(await sealer.seal(1, new Uint8Array(0)));
+    opener.setCipher(wide(1));
+    const expected: number[] = [];
+    const wires: Uint8Array[] = [];
+    for (const [epoch, start] of [[1, 2 ** 32 - 1], [2, 2 ** 48 - 3]] as const) {
+      sealer.setCipher(wide(epoch, start));
+      for (let i = 0; i < 3; i++) {
+        expected.push(sealer.sequence);
+        wires.push(await sealer.seal(1, new Uint8Array([i])));
+      }
+    }
+    assert.deepEqual(expected, [
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 32 + 1,
+      2 ** 48 - 3,
+      2 ** 48 - 2,
+      2 ** 48 - 1,
+    ]);
+    // In order across 2^32, then the top of the space out of order.
+    for (const index of [0, 1, 2, 5, 3, 4]) {
+      if (index === 5) opener.setCipher(wide(2));
+      assert.equal((await opener.open(wires[index]!)).sequence, expected[index]);
+    }
+    for (const index of [2, 3, 5]) {
+      await assert.rejects(opener.open(wires[index]!), hasCode(ErrorCode.REPLAYED_RECORD));
+    }
+    await assert.rejects(
+      sealer.seal(1, new Uint8Array(0)),
+      (error: unknown) => error instanceof SessionError && error.code === ErrorCode.NONCE_EXHAUSTED,
     );
   });
 

@@ -162,3 +162,36 @@ Deno.test("CipherState.open() refuses an authentic record after dispose() or at 
   receiver.dispose();
   assert.equal(await receiver.open(0, sealed[0]!.ciphertext, AAD), undefined);
 });
+
+Deno.test("CipherState({ counter }) seals from that counter with its nonce, across 2^32 and up to 2^48 - 1", async () => {
+  const aead = nobleBackend.aead("ChaCha20-Poly1305")!;
+  for (const { counter, tail } of BOUNDARIES) {
+    const state = new CipherState(aead, KEY, 1, { counter, limit: MAX_RECORD_LIMIT });
+    assert.equal(state.counter, counter);
+    assert.equal(state.remaining, MAX_RECORD_LIMIT - counter);
+    const sealed = await state.seal(PLAINTEXT, AAD);
+    assert.equal(sealed.counter, counter, `counter ${counter}`);
+    const nonce = hexToBytes("00000000" + tail);
+    assert.deepEqual(sealed.ciphertext, chacha20poly1305(KEY, nonce, AAD).encrypt(PLAINTEXT));
+    assert.equal(state.counter, counter + 1);
+  }
+});
+
+Deno.test("CipherState({ counter }) at its limit is exhausted; out-of-range first counters are a RangeError", async () => {
+  const aead = nobleBackend.aead("ChaCha20-Poly1305")!;
+  const last = new CipherState(aead, KEY, 1, { counter: DEFAULT_RECORD_LIMIT - 1 });
+  assert.equal((await last.seal(PLAINTEXT, AAD)).counter, DEFAULT_RECORD_LIMIT - 1);
+  const exhausted = (error: unknown): boolean =>
+    error instanceof SessionError && error.code === ErrorCode.NONCE_EXHAUSTED;
+  await assert.rejects(last.seal(PLAINTEXT, AAD), exhausted);
+  const full = new CipherState(aead, KEY, 1, { counter: 5, limit: 5 });
+  assert.equal(full.remaining, 0);
+  assert.throws(() => full.advance(), exhausted);
+  for (const counter of [-1, 0.5, 6, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(
+      () => new CipherState(aead, KEY, 1, { counter, limit: 5 }),
+      RangeError,
+      String(counter),
+    );
+  }
+});

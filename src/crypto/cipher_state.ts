@@ -30,6 +30,13 @@ export const MAX_RECORD_LIMIT = 2 ** 48;
 export interface CipherStateOptions {
   /** Records this key may seal or open; at most {@linkcode MAX_RECORD_LIMIT}. */
   limit?: number;
+  /**
+   * The counter of the first record (default 0), in `[0, limit]`. The
+   * session always starts a key at 0; a later start serves tests that reach
+   * counters near 2^16, 2^32 or 2^48 without sealing that many records. The
+   * counters below it are never used with this key.
+   */
+  counter?: number;
 }
 
 /**
@@ -92,8 +99,8 @@ export class CipherState {
    * @param aead The AEAD algorithm.
    * @param key The key; copied by the AEAD, so the caller may wipe its copy.
    * @param epoch The epoch this key belongs to (0 = pre-key obfuscation).
-   * @param options The record limit.
-   * @throws {RangeError} If the key length or the limit is out of range.
+   * @param options The record limit and the first counter.
+   * @throws {RangeError} If the key length, the limit or the first counter is out of range.
    */
   constructor(aead: Aead, key: Uint8Array, epoch: number, options: CipherStateOptions = {}) {
     if (key.length !== aead.keyLength) {
@@ -107,10 +114,17 @@ export class CipherState {
         `Cannot create cipher state: "limit" must be an integer in [1, 2^48], got ${limit}`,
       );
     }
+    const counter = options.counter ?? 0;
+    if (!Number.isSafeInteger(counter) || counter < 0 || counter > limit) {
+      throw new RangeError(
+        `Cannot create cipher state: "counter" must be an integer in [0, limit], got ${counter}`,
+      );
+    }
     this.#cipher = aead.createCipher(key);
     this.#nonceLength = aead.nonceLength;
     this.#limit = limit;
     this.#epoch = epoch;
+    this.#counter = counter;
   }
 
   /** The epoch of this key. */
