@@ -26,6 +26,7 @@ import {
   type RecordSealerOptions,
   type SealedRecord,
 } from "../src/codec/stream_records.ts";
+import { lengthMask } from "../src/codec/_stream_common.ts";
 import {
   chunk,
   messageRecordInputArbitrary,
@@ -1081,5 +1082,21 @@ Deno.test("RecordOpener fails a record opened alongside one that failed before i
       error instanceof FrameError && error.code === ErrorCode.DECRYPT_FAILED,
       String(error),
     );
+  }
+});
+
+Deno.test("lengthMask() is ChaCha20 under the header key with nonce u32 0 ‖ u64 index, across 2^32", () => {
+  const headerKey = new Uint8Array(32).map((_, i) => i * 7 + 1);
+  const cases: readonly [number, string][] = [
+    [0, "000000000000000000000000"],
+    [1, "000000000000000000000001"],
+    [2 ** 32 - 1, "0000000000000000ffffffff"],
+    [2 ** 32, "000000000000000100000000"],
+    [2 ** 32 + 2 ** 16 + 3, "000000000000000100010003"],
+    [2 ** 48 - 1, "000000000000ffffffffffff"],
+  ];
+  for (const [index, nonceHex] of cases) {
+    const expected = chacha20(headerKey, hexToBytes(nonceHex), new Uint8Array(3));
+    assert.deepEqual(lengthMask(headerKey, index), expected, `record ${index}`);
   }
 });

@@ -7,6 +7,7 @@ import {
   CipherState,
   counterNonce,
   DEFAULT_RECORD_LIMIT,
+  EPOCH_RECORD_LIMIT,
   MAX_RECORD_LIMIT,
 } from "../src/crypto/cipher_state.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
@@ -194,4 +195,13 @@ Deno.test("CipherState({ counter }) at its limit is exhausted; out-of-range firs
       String(counter),
     );
   }
+});
+
+Deno.test("EPOCH_RECORD_LIMIT is the protocol's 2^32 records per key and direction (PROTOCOL.md §5.4)", () => {
+  // A wire literal, not the constant: a peer that opened fewer would fail honest peers.
+  assert.equal(EPOCH_RECORD_LIMIT, 4_294_967_296);
+  const state = new CipherState(nobleBackend.aead("AES-256-GCM")!, KEY, 2, {
+    limit: EPOCH_RECORD_LIMIT,
+  });
+  assert.equal(state.remaining, 4_294_967_296);
 });

@@ -8,6 +8,7 @@ import {
   fromWireIds,
   isCompatibleVersion,
   isPeerAuthenticated,
+  isPostQuantumSuite,
   judgePeer,
   type NegotiatedSuite,
   type PeerVerdict,
@@ -225,4 +226,23 @@ Deno.test("DEFAULT_PREFERENCES enables every algorithm, classical primary and ML
   assert.equal(DEFAULT_PREFERENCES.secondaryKeyExchanges[0], "ML-KEM-768");
   assert.equal(DEFAULT_PREFERENCES.aeads[0], "ChaCha20-Poly1305");
   assert.equal(DEFAULT_PREFERENCES.hashes[0], "SHA-256");
+});
+
+Deno.test("isPostQuantumSuite() is true when either key-exchange slot is post-quantum", () => {
+  const pq = new Set(["ML-KEM-512", "ML-KEM-768", "ML-KEM-1024"]);
+  for (const primary of KEY_EXCHANGES) {
+    for (const secondary of KEY_EXCHANGES) {
+      const suite: NegotiatedSuite = {
+        primaryKeyExchange: primary.name,
+        secondaryKeyExchange: secondary.name,
+        aead: "ChaCha20-Poly1305",
+        hash: "SHA-256",
+      };
+      assert.equal(
+        isPostQuantumSuite(suite),
+        pq.has(primary.name) || pq.has(secondary.name),
+        `${primary.name} + ${secondary.name}`,
+      );
+    }
+  }
 });

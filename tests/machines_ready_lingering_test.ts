@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { initialTransition, transition } from "xstate";
-import { readyMachine } from "../machines/ready.ts";
+import { datagramReadyMachine, readyMachine } from "../machines/ready.ts";
 import {
   createReadyContext,
   LINGER_ANSWERS,
@@ -65,7 +65,41 @@ Deno.test("readyMachine lingers after the peer's Close and repeats its own Close
   assert.deepEqual(ended.map((command) => command.type), ["session.ended"]);
 });
 
+Deno.test("createReadyContext() waits 10 s for the peer's Close unless closeTimeout says otherwise", () => {
+  assert.equal(createReadyContext({ input: INPUT }).closeTimeout, 10_000);
+  assert.equal(createReadyContext({ input: { ...INPUT, closeTimeout: 25 } }).closeTimeout, 25);
+});
+
 Deno.test("createReadyContext() lingers twice the longest retransmission delay by default", () => {
   assert.equal(createReadyContext({ input: INPUT }).linger, 800);
   assert.equal(createReadyContext({ input: { ...INPUT, linger: 50 } }).linger, 50);
+});
+
+Deno.test("datagramReadyMachine answers LINGER_ANSWERS times after lingering, however often its Close was retransmitted", () => {
+  const [start] = initialTransition(datagramReadyMachine, INPUT);
+  let [snapshot, actions] = transition(datagramReadyMachine, start, { type: "local.close" });
+  // Let the Close's retransmission timer fire twice before the peer's Close arrives.
+  for (let i = 0; i < 2; i++) {
+    const timer = actions.find((action) =>
+      action.type === "xstate.raise" &&
+      String((action.params as { id?: string }).id).startsWith("xstate.after.retransmitDelay.")
+    );
+    assert.ok(timer, "the closing side schedules a retransmission");
+    const event = (timer.params as { event: { type: string } }).event;
+    [snapshot, actions] = transition(datagramReadyMachine, snapshot, event as never);
+    assert.deepEqual(commands(actions).map((command) => command.type), ["flight.retransmit"]);
+  }
+  [snapshot] = transition(datagramReadyMachine, snapshot, {
+    type: "peer.close",
+    message: { kind: "close", reason: 0 },
+  });
+  assert.equal(snapshot.value, "lingering");
+  let answers = 0;
+  for (let i = 0; i < LINGER_ANSWERS + 2; i++) {
+    [snapshot, actions] = transition(datagramReadyMachine, snapshot, {
+      type: "transport.datagram",
+    });
+    answers += commands(actions).filter((command) => command.type === "close.repeat").length;
+  }
+  assert.equal(answers, LINGER_ANSWERS);
 });
