@@ -26,7 +26,7 @@ import {
   type RecordSealerOptions,
   type SealedRecord,
 } from "../src/codec/stream_records.ts";
-import { lengthMask } from "../src/codec/_stream_common.ts";
+import { lengthMask, SEAL_OFFSET } from "../src/codec/_stream_common.ts";
 import {
   chunk,
   messageRecordInputArbitrary,
@@ -1032,11 +1032,13 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
   });
 });
 
-Deno.test("RecordSealer with an AEAD that ignores `output` seals records any opener opens", async () => {
-  // A third-party AEAD may return its own array instead of writing into the one offered.
-  const ignoring: CryptoBackend = {
+Deno.test("RecordSealer with an AEAD that ignores `output` seals records any opener opens", async (t) => {
+  // A third-party AEAD may return its own array instead of writing into the
+  // one offered, at any offset of its own buffer (here the offset the sealer
+  // offers, so only the buffer tells them apart).
+  const returningOwnArray = (offset: number): CryptoBackend => ({
     ...nobleBackend,
-    name: "ignores-output",
+    name: `ignores-output-at-${offset}`,
     aead(name): Aead {
       const aead = nobleBackend.aead(name)!;
       return {
@@ -1044,7 +1046,12 @@ Deno.test("RecordSealer with an AEAD that ignores `output` seals records any ope
         createCipher(key): AeadCipher {
           const inner = aead.createCipher(key);
           return {
-            seal: (nonce, plaintext, aad) => inner.seal(nonce, plaintext, aad),
+            seal: async (nonce, plaintext, aad) => {
+              const sealed = await inner.seal(nonce, plaintext, aad);
+              const own = new Uint8Array(offset + sealed.length).subarray(offset);
+              own.set(sealed);
+              return own;
+            },
             open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
             dispose: () => inner.dispose(),
           };
@@ -1054,14 +1061,19 @@ Deno.test("RecordSealer with an AEAD that ignores `output` seals records any ope
     keyExchange: (name) => nobleBackend.keyExchange(name),
     signature: (name) => nobleBackend.signature(name),
     hash: (name) => nobleBackend.hash(name),
-  };
-  const sealer = new RecordSealer({ backend: ignoring, random: seededRandom(seed(0x51, 44)) });
-  const bodies = [new Uint8Array([1, 2, 3]), new Uint8Array(300).fill(7)];
-  const bytes = [sealer.preamble()];
-  for (const body of bodies) bytes.push(await sealer.seal(MESSAGE_TYPE.noise, body, 2));
-  const { opened, error } = await receive(bytes);
-  assert.equal(error, undefined);
-  assert.deepEqual(opened.map(({ body }) => body), bodies);
+  });
+  for (const offset of [0, SEAL_OFFSET]) {
+    await t.step(`own array at offset ${offset}`, async () => {
+      const backend = returningOwnArray(offset);
+      const sealer = new RecordSealer({ backend, random: seededRandom(seed(0x51, 44)) });
+      const bodies = [new Uint8Array([1, 2, 3]), new Uint8Array(300).fill(7)];
+      const bytes = [sealer.preamble()];
+      for (const body of bodies) bytes.push(await sealer.seal(MESSAGE_TYPE.noise, body, 2));
+      const { opened, error } = await receive(bytes);
+      assert.equal(error, undefined);
+      assert.deepEqual(opened.map(({ body }) => body), bodies);
+    });
+  }
 });
 
 Deno.test("RecordOpener fails a record opened alongside one that failed before it", async () => {
