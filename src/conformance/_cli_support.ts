@@ -229,8 +229,9 @@ export function shellWord(word: string): string {
 }
 
 /**
- * Progress of a suite run on stderr: a line when a category is done, and a
- * counter every `every` cases.
+ * Progress of a suite run on stderr: a line when a category is done (with
+ * the cases not run, if any), each failure, and a counter every `every`
+ * cases.
  *
  * @param write Where lines go.
  * @param every How often the counter prints.
@@ -243,12 +244,14 @@ export function suiteProgress(
   let category: string | undefined;
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   let total = 0;
   let elapsed = 0;
   const close = (): void => {
     if (category === undefined) return;
     const seconds = (elapsed / 1000).toFixed(1);
-    write(`${category}: ${passed} passed, ${failed} failed (${seconds} s)`);
+    const notRun = skipped === 0 ? "" : `, ${skipped} not run`;
+    write(`${category}: ${passed} passed, ${failed} failed${notRun} (${seconds} s)`);
   };
   return {
     onResult(result): void {
@@ -257,11 +260,13 @@ export function suiteProgress(
         category = result.category;
         passed = 0;
         failed = 0;
+        skipped = 0;
         elapsed = 0;
       }
       elapsed += result.durationMs;
       if (result.status === "pass") passed++;
-      else failed++;
+      else if (result.status === "fail") failed++;
+      else skipped++;
       total++;
       if (result.status === "fail") {
         write(`FAIL ${result.id} (${result.role}): ${result.detail ?? ""}`);

@@ -41,13 +41,15 @@ export type { ConformanceCategory, ConformanceReport, ConformanceResult } from "
 export { formatConformanceTable } from "./suite_table.ts";
 
 // the adapter contract
-export { qgateAdapter } from "./adapter.ts";
+export { ENDPOINT_CAPABILITIES, qgateAdapter } from "./adapter.ts";
 export type {
   AccessEntry,
   ConformanceAdapter,
   ConformanceEndpoint,
   ConformanceEndpointSpec,
+  ConformanceMessage,
   ConformanceRole,
+  EndpointCapability,
   EndpointOutcome,
   HandshakePhase,
 } from "./adapter.ts";
