@@ -112,7 +112,7 @@ async function expectMessages(
     if (!equalBytes(got.data, data)) {
       run.problems.push(
         `${what} arrived as ${
-          describeSize(got.data.length)
+          got.data.length.toLocaleString("en-US")
         } bytes that differ (cut, joined or reordered)`,
       );
     }
@@ -234,16 +234,15 @@ function keyUpdateCase(starter: Starter): DeliveryCase {
         ...sends(run.reference, own, toIut.slice(0, 2)),
         ...sends(run.iut, peer, toReference.slice(0, 2)),
       ];
-      const updated = starter === "implementation" ? run.iut.updateKeys!() : (
-        run.reference.updateKeys!()
-      );
+      const updated = (starter === "implementation" ? run.iut : run.reference).updateKeys!()
+        .catch((error: unknown) => {
+          run.problems.push(
+            `the key update failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+          return undefined;
+        });
       await Promise.all(sent);
-      const epoch = await updated.catch((error: unknown) => {
-        run.problems.push(
-          `the key update failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
-        return undefined;
-      });
+      const epoch = await updated;
       if (epoch !== undefined && epoch !== 3) {
         run.problems.push(`updateKeys() resolved with epoch ${epoch}, not 3`);
       }
