@@ -137,6 +137,7 @@ async function hostile(options: Map<string, string>): Promise<number> {
     ...(only === undefined ? {} : { only }),
     ...(secret === undefined ? {} : { globalSharedSecret: secret }),
     ...(identity === undefined ? {} : { identity }),
+    ...(requireAuthentication ? { targetRequiresAuthentication: true } : {}),
     onListening: ({ hostname, port }) =>
       console.log(`listening on ${hostname}:${port}: dial me once per case`),
     onResult: (result) =>

@@ -68,7 +68,12 @@ export type { ReadyExplorationOptions, ReadyScenario } from "./explore_ready.ts"
 
 // the hostile peer
 export { formatHostileReport, runHostilePeer } from "./hostile_peer.ts";
-export type { HostileCaseResult, HostilePeerOptions, HostileReport } from "./hostile_peer.ts";
+export type {
+  HostileCaseResult,
+  HostileHandshakeEnd,
+  HostilePeerOptions,
+  HostileReport,
+} from "./hostile_peer.ts";
 
 // the known-answer vectors and their runner contract
 export { loadHandshakeVectors, RUNNER_CONTRACT_URL } from "./vector_files.ts";
