@@ -327,6 +327,14 @@ const BROKEN: readonly { adapter: ConformanceAdapter; only: string; fails: reado
     fails: ["the session outlived the revocation"],
   },
   {
+    // Every end after ready is reported with one catch-all code.
+    adapter: brokenAdapter("vague", (endpoint) => ({
+      closed: endpoint.closed!.then(() => ({ code: "ERR_INTERNAL" })),
+    })),
+    only: "negative/message/",
+    fails: ["the implementation ended with ERR_INTERNAL, not ERR_"],
+  },
+  {
     // A connection that ends after ready is reported as an orderly close.
     adapter: brokenAdapter("orderly", (endpoint) => ({
       closed: endpoint.closed!.then(({ code }) => ({
@@ -338,7 +346,7 @@ const BROKEN: readonly { adapter: ConformanceAdapter; only: string; fails: reado
   },
 ];
 
-Deno.test("runConformance() fails an implementation whose messages, key updates or revocations are broken", async (t) => {
+Deno.test("runConformance() fails an implementation whose messages, key updates, revocations or end codes are broken", async (t) => {
   for (const { adapter, only, fails } of BROKEN) {
     await t.step(adapter.name, async () => {
       const report = await runConformance(adapter, { only, caseDeadline: 3_000 });
