@@ -124,11 +124,20 @@ Deno.test("conformance CLI --runner deno works without deno on PATH", async () =
 function hostile(
   id: string,
   verdict: HostileCaseResult["verdict"],
-  detail: string,
-  reachedReady = false,
+  fields: Partial<HostileCaseResult> = {},
 ): HostileCaseResult {
-  return { id, description: id, verdict, closed: true, reachedReady, detail };
+  return {
+    id,
+    description: id,
+    verdict,
+    closed: true,
+    reachedReady: false,
+    detail: "free text for people",
+    ...fields,
+  };
 }
+
+const ANONYMOUS = { identity: false, requireAuthentication: false, globalSharedSecret: false };
 
 Deno.test("classifyTargetResults() reports unreachable cases as not run, never passed", () => {
   const report: HostileReport = {
@@ -138,33 +147,71 @@ Deno.test("classifyTargetResults() reports unreachable cases as not run, never p
     failed: 1,
     notApplicable: 1,
     results: [
-      hostile(
-        "honest-handshake",
-        "pass",
-        "the target refused an honest handshake: ERR_AUTH_REQUIRED",
-      ),
-      hostile("silence", "pass", "closed"),
-      hostile("garbage", "fail", "the target kept the connection open"),
-      hostile(
-        "dropped/endAuthentication",
-        "n/a",
-        "not reached: the handshake ended with ERR_DECRYPT_FAILED before endAuthentication",
-      ),
+      hostile("honest-handshake", "pass", {
+        ownHandshake: { status: "failed", code: "ERR_AUTH_REQUIRED", phase: "metaExchange" },
+      }),
+      hostile("silence", "pass", { detail: "closed" }),
+      hostile("garbage", "fail", { detail: "the target kept the connection open" }),
+      hostile("dropped/endAuthentication", "n/a", {
+        ownHandshake: { status: "failed", code: "ERR_DECRYPT_FAILED", phase: "metaExchange" },
+        damages: "endAuthentication",
+      }),
     ],
   };
-  const rows = classifyTargetResults(report, {
-    identity: false,
-    requireAuthentication: false,
-    globalSharedSecret: false,
-  });
+  const rows = classifyTargetResults(report, ANONYMOUS);
   assert.deepEqual(rows.map((row) => row.status), ["not run", "pass", "fail", "not run"]);
-  assert.match(rows[0]!.reason, /--identity FILE/);
-  assert.match(rows[3]!.reason, /--gss/);
+  assert.match(rows[0]!.reason, /ERR_AUTH_REQUIRED in metaExchange.*--identity FILE/);
+  assert.match(
+    rows[3]!.reason,
+    /ended with ERR_DECRYPT_FAILED in metaExchange before endAuthentication.*--gss/,
+  );
   const ready = classifyTargetResults(
-    { ...report, results: [hostile("honest-handshake", "pass", "ready", true)] },
-    { identity: false, requireAuthentication: false, globalSharedSecret: false },
+    {
+      ...report,
+      results: [hostile("honest-handshake", "pass", {
+        reachedReady: true,
+        ownHandshake: { status: "ready" },
+      })],
+    },
+    ANONYMOUS,
   );
   assert.equal(ready[0]!.status, "pass");
+});
+
+Deno.test("classifyTargetResults() judges a refusal by its code and phase, never by its text", () => {
+  // The text names another code than the fields: the fields win.
+  const misleading = "not reached: the handshake ended with ERR_DECRYPT_FAILED before x";
+  const rows = classifyTargetResults(
+    {
+      target: "127.0.0.1:1",
+      role: "initiator",
+      passed: 0,
+      failed: 0,
+      notApplicable: 2,
+      results: [
+        hostile("dropped/endAuthentication", "n/a", {
+          detail: misleading,
+          ownHandshake: { status: "failed", code: "ERR_TRANSPORT_CLOSED", phase: "authentication" },
+          damages: "endAuthentication",
+        }),
+        hostile("dropped/beginSessionInit", "n/a", {
+          detail: misleading,
+          ownHandshake: {
+            status: "failed",
+            code: "ERR_NO_COMMON_ALGORITHM",
+            phase: "metaExchange",
+          },
+          damages: "beginSessionInit",
+        }),
+      ],
+    },
+    { identity: true, requireAuthentication: true, globalSharedSecret: false },
+  );
+  assert.deepEqual(rows.map((row) => row.status), ["not run", "not run"]);
+  assert.match(rows[0]!.reason, /ERR_TRANSPORT_CLOSED in authentication/);
+  assert.match(rows[0]!.reason, /refused our identity/);
+  assert.doesNotMatch(rows[0]!.reason, /--gss|ERR_DECRYPT_FAILED/);
+  assert.match(rows[1]!.reason, /shares no algorithm/);
 });
 
 Deno.test("conformance CLI --target reports cases a refusing target blocks as not run", async (t) => {
@@ -215,6 +262,18 @@ Deno.test("conformance CLI --target reports cases a refusing target blocks as no
       assert.equal(run.code, 0, show(run));
       assert.match(run.stdout, /^dropped\/endAuthentication +pass /m);
       assert.match(run.stdout, /^1 passed, 0 failed, 0 not run$/m);
+    });
+    await t.step("--require-authentication adds the attacks that need it", async () => {
+      const run = await cli([
+        ...base.slice(0, 2),
+        "--only",
+        "anonymous-proof/endAuthentication",
+        "--identity",
+        identityFile,
+        "--require-authentication",
+      ]);
+      assert.equal(run.code, 0, show(run));
+      assert.match(run.stdout, /^anonymous-proof\/endAuthentication +pass /m);
     });
   } finally {
     await listener.close();

@@ -8,7 +8,15 @@
 
 import assert from "node:assert/strict";
 import { formatHostileReport, type HostileReport, runHostilePeer } from "../src/conformance/mod.ts";
-import { connectTcp, type ListenerFailure, listenTcp, type Session } from "../mod.ts";
+import {
+  AccessManager,
+  connectTcp,
+  generateIdentity,
+  type ListenerFailure,
+  listenTcp,
+  peerUuidOf,
+  type Session,
+} from "../mod.ts";
 
 const TARGET_TIMEOUTS = { phase: 300, handshake: 2_000 };
 
@@ -153,4 +161,66 @@ Deno.test("runHostilePeer() reports a target that never hangs up", async () => {
 
 Deno.test("runHostilePeer() needs a target or a port to listen on", async () => {
   await assert.rejects(runHostilePeer({}), TypeError);
+});
+
+Deno.test("runHostilePeer() told that the target requires authentication runs the attacks that need it", async (t) => {
+  const target = await generateIdentity("Ed25519");
+  const guest = await generateIdentity("Ed25519");
+  const access = new AccessManager();
+  access.addPeer(peerUuidOf(guest.algorithm, guest.publicKey), guest.publicKey);
+  const listener = listenTcp({}, {
+    identity: target,
+    accessManager: access,
+    requireAuthentication: true,
+    timeouts: TARGET_TIMEOUTS,
+  });
+  const base = { target: { port: listener.addr.port }, timeout: 3_000, identity: guest };
+  try {
+    await t.step("an anonymous proof where the target requires one is refused", async () => {
+      const report = await runHostilePeer({
+        ...base,
+        targetRequiresAuthentication: true,
+        only: "anonymous-proof/endAuthentication",
+      });
+      const [result] = report.results;
+      assert.equal(report.results.length, 1);
+      assert.equal(result?.verdict, "pass", result?.detail);
+      assert.equal(result?.closed, true);
+      assert.equal(result?.damages, "endAuthentication");
+      // The hostile side's own handshake ended as a structured outcome: the target closed.
+      assert.equal(result?.ownHandshake?.status, "failed");
+    });
+    await t.step("not told, the attack is left out", async () => {
+      const report = await runHostilePeer({ ...base, only: "anonymous-proof/endAuthentication" });
+      assert.deepEqual(report.results, []);
+    });
+    await t.step("the honest baseline reports how its handshake ended", async () => {
+      const report = await runHostilePeer({
+        ...base,
+        targetRequiresAuthentication: true,
+        only: "honest-handshake",
+      });
+      assert.deepEqual(report.results[0]?.ownHandshake, { status: "ready" });
+    });
+    await t.step("a refused baseline reports the code and phase, not text", async () => {
+      const report = await runHostilePeer({
+        target: base.target,
+        timeout: 3_000,
+        only: "honest-handshake",
+      });
+      assert.deepEqual(report.results[0]?.ownHandshake, {
+        status: "failed",
+        code: "ERR_AUTH_REQUIRED",
+        phase: "metaExchange",
+      });
+    });
+    await t.step("without an identity it is a usage error", async () => {
+      await assert.rejects(
+        runHostilePeer({ target: base.target, targetRequiresAuthentication: true }),
+        TypeError,
+      );
+    });
+  } finally {
+    await listener.close();
+  }
 });

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   type ConformanceAdapter,
+  type ConformanceEndpoint,
   type ConformanceResult,
   formatConformanceTable,
   measureStatechartCoverage,
@@ -14,6 +15,12 @@ import {
   runConformance,
 } from "../src/conformance/mod.ts";
 import { propertyConfig } from "./_property.ts";
+import { initiate, nobleBackend, respond, seededRandom, type SessionOptions } from "../mod.ts";
+import { RecordTracker, secretsInOrder } from "../src/conformance/_record_tracker.ts";
+import { instrumentBackend } from "../src/conformance/_instrumented_backend.ts";
+import { straddleScript } from "../src/conformance/_delivery_cases.ts";
+import { createRelay } from "../src/conformance/_relay.ts";
+import { waitFor } from "./_session_helpers.ts";
 
 Deno.test("runConformance() passes qgate in both roles with the exact reason codes", async () => {
   const { seed, numRuns } = propertyConfig(12);
@@ -60,6 +67,29 @@ Deno.test("runConformance() passes qgate in both roles with the exact reason cod
   )!;
   assert.equal(tampered.expected, "ERR_DECRYPT_FAILED@metaExchange");
   assert.equal(tampered.actual, "ERR_DECRYPT_FAILED@metaExchange");
+  // The established-session cases ran in both roles, the key update across a message.
+  for (
+    const id of [
+      "message/fragmented/implementation-sends",
+      "message/fragmented/implementation-receives",
+      "message/key-update/implementation-starts",
+      "message/key-update/peer-starts",
+      "message/limit/above-peer-limit",
+      "message/limit/own-limit",
+      "revocation/implementation-denies",
+      "revocation/implementation-removes",
+      "revocation/peer-denies",
+    ]
+  ) {
+    for (const role of ["initiator", "responder"]) {
+      assert.equal(byId(report.results, id, role).status, "pass");
+    }
+  }
+  assert.match(
+    byId(report.results, "message/key-update/peer-starts", "initiator").actual,
+    /[1-9]\d* records moved past the switch/,
+  );
+  assert.equal(report.notRun, 0);
   const properties = report.results.filter((result) => result.category === "property");
   assert.ok(properties.every((result) => result.seed === seed && result.runs === numRuns));
   const table = formatConformanceTable(report);
@@ -173,5 +203,210 @@ Deno.test("measureStatechartCoverage() takes every transition of every statechar
     assert.ok(chart.total > 10, chart.name);
     assert.deepEqual(chart.uncovered, [], chart.name);
     assert.equal(chart.covered, chart.total, chart.name);
+  }
+});
+
+/** qgate behind its adapter, with only the handshake: every optional capability left out. */
+const handshakeOnly: ConformanceAdapter = {
+  name: "handshake only",
+  start: async (transport, spec) => {
+    const { outcome, close } = await qgateAdapter.start(transport, spec);
+    return { outcome, close };
+  },
+};
+
+Deno.test("runConformance() reports cases an adapter cannot take part in as not run, never passed", async () => {
+  const report = await runConformance(handshakeOnly, {
+    categories: ["positive", "policy"],
+    roles: ["initiator"],
+    sample: 1,
+  });
+  const notRun = report.results.filter((result) => result.status === "not run");
+  assert.deepEqual(notRun.map((result) => result.id).sort(), [
+    "close/implementation-closes",
+    "close/peer-closes",
+    "message/fragmented/implementation-receives",
+    "message/fragmented/implementation-sends",
+    "message/key-update/implementation-starts",
+    "message/key-update/peer-starts",
+    "message/limit/above-peer-limit",
+    "message/limit/own-limit",
+    "revocation/implementation-denies",
+    "revocation/implementation-removes",
+    "revocation/peer-denies",
+  ]);
+  assert.equal(report.notRun, notRun.length);
+  assert.equal(report.failed, 0);
+  assert.equal(report.passed + report.notRun, report.results.length);
+  assert.match(
+    byId(report.results, "message/key-update/implementation-starts", "initiator").detail!,
+    /`send`, `receive`, `updateKeys`/,
+  );
+  assert.match(byId(report.results, "revocation/peer-denies", "initiator").detail!, /`closed`/);
+  const table = formatConformanceTable(report);
+  assert.match(table, /^message\/limit\/own-limit +initiator .* not run$/m);
+  assert.match(table, /^policy +\d+ passed, 0 failed, 3 not run$/m);
+  assert.match(table, /^not run \(never counted as passed\):$/m);
+  assert.match(table, /\d+ passed, 0 failed, 11 not run in/);
+});
+
+/** qgate behind its adapter with one capability replaced. */
+function brokenAdapter(
+  name: string,
+  change: (endpoint: ConformanceEndpoint) => Partial<ConformanceEndpoint>,
+): ConformanceAdapter {
+  return {
+    name,
+    start: async (transport, spec) => {
+      const endpoint = await qgateAdapter.start(transport, spec);
+      return { ...endpoint, ...change(endpoint) };
+    },
+  };
+}
+
+const BROKEN: readonly { adapter: ConformanceAdapter; only: string; fails: readonly string[] }[] = [
+  {
+    // The second message is delivered before the first.
+    adapter: brokenAdapter("reordering", (endpoint) => {
+      let first: ReturnType<NonNullable<ConformanceEndpoint["receive"]>> | undefined;
+      let count = 0;
+      return {
+        receive: async () => {
+          count++;
+          if (count === 1) {
+            first = endpoint.receive!();
+            await first;
+            return endpoint.receive!();
+          }
+          return count === 2 ? first! : endpoint.receive!();
+        },
+      };
+    }),
+    only: "message/fragmented/implementation-receives",
+    fails: ["message 1 (200,000-byte) to the implementation arrived as 10 bytes that differ"],
+  },
+  {
+    // A message goes out as two.
+    adapter: brokenAdapter("splitting", (endpoint) => ({
+      send: async (extender, data) => {
+        const half = data.length >> 1;
+        await endpoint.send!(extender, data.subarray(0, half));
+        await endpoint.send!(extender, data.subarray(half));
+      },
+    })),
+    only: "message/fragmented/implementation-sends",
+    fails: ["message 1 (200,000-byte) to the reference arrived as 100,000 bytes that differ"],
+  },
+  {
+    // A message above the peer's limit goes out in parts instead of being refused.
+    adapter: brokenAdapter("limitless", (endpoint) => ({
+      send: (extender, data) =>
+        endpoint.send!(extender, data).catch(async () => {
+          await endpoint.send!(extender, data.subarray(0, 16));
+          await endpoint.send!(extender, data.subarray(16));
+        }),
+    })),
+    only: "message/limit/above-peer-limit",
+    fails: ["send() of 4097 bytes resolved although the peer announced 4096"],
+  },
+  {
+    // The first key update is reported as epoch 4.
+    adapter: brokenAdapter("miscounting", (endpoint) => ({
+      updateKeys: () => endpoint.updateKeys!().then((epoch) => epoch + 1),
+    })),
+    only: "message/key-update/implementation-starts",
+    fails: ["updateKeys() resolved with epoch 4, not 3"],
+  },
+  {
+    // Access changes never reach the live session.
+    adapter: brokenAdapter("deaf", () => ({
+      setAllowed: () => Promise.resolve(),
+      removePeer: () => Promise.resolve(),
+    })),
+    only: "revocation/implementation-",
+    fails: ["the session outlived the revocation"],
+  },
+  {
+    // Every end after ready is reported with one catch-all code.
+    adapter: brokenAdapter("vague", (endpoint) => ({
+      closed: endpoint.closed!.then(() => ({ code: "ERR_INTERNAL" })),
+    })),
+    only: "negative/message/",
+    fails: ["the implementation ended with ERR_INTERNAL, not ERR_"],
+  },
+  {
+    // A connection that ends after ready is reported as an orderly close.
+    adapter: brokenAdapter("orderly", (endpoint) => ({
+      closed: endpoint.closed!.then(({ code }) => ({
+        code: code === "ERR_TRANSPORT_CLOSED" ? undefined : code,
+      })),
+    })),
+    only: "revocation/peer-denies",
+    fails: ["the implementation ended with an orderly close, not ERR_TRANSPORT_CLOSED"],
+  },
+];
+
+Deno.test("runConformance() fails an implementation whose messages, key updates, revocations or end codes are broken", async (t) => {
+  for (const { adapter, only, fails } of BROKEN) {
+    await t.step(adapter.name, async () => {
+      const report = await runConformance(adapter, { only, caseDeadline: 3_000 });
+      assert.ok(report.results.length >= 2, only);
+      for (const result of report.results) {
+        assert.equal(result.status, "fail", `${result.id} (${result.role})`);
+        for (const text of fails) assert.ok(result.detail!.includes(text), result.detail);
+      }
+    });
+  }
+});
+
+const EXTENDER = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
+
+Deno.test("straddleScript() moves a message across its sender's key switch, which the receiver still delivers whole", async (t) => {
+  for (const starter of ["sender", "receiver"] as const) {
+    await t.step(`the ${starter} starts the update`, async () => {
+      const secrets: Uint8Array[] = [];
+      const tracker = new RecordTracker({ secrets: () => secretsInOrder(secrets) });
+      const straddle = straddleScript(tracker, "i2r");
+      const relay = createRelay({ script: straddle.script });
+      const options: SessionOptions = { requireAuthentication: false, extenders: [EXTENDER] };
+      const frames: string[] = [];
+      let ready = false;
+      const sender = initiate(relay.initiatorTransport, {
+        ...options,
+        random: seededRandom(new Uint8Array([1])),
+        backend: instrumentBackend(nobleBackend, { onSecret: (secret) => secrets.push(secret) }),
+      });
+      const receiver = respond(relay.responderTransport, {
+        ...options,
+        random: seededRandom(new Uint8Array([2])),
+        onTrace: (event) => {
+          if (ready && event.type === "frame" && event.direction === "received") {
+            frames.push(`${event.kind}@${event.epoch}`);
+          }
+        },
+      });
+      const received: Uint8Array[] = [];
+      receiver.on("message", ({ data }) => received.push(data.slice()));
+      await Promise.all([sender.ready, receiver.ready]);
+      ready = true;
+      const data = seededRandom(new Uint8Array([3]))(200_000);
+      const sent = sender.send(EXTENDER, data);
+      const epoch = await (starter === "sender" ? sender : receiver).updateKeys();
+      await sent;
+      assert.equal(epoch, 3);
+      await waitFor(() => received.length === 1, { what: "the message" });
+      assert.deepEqual(received, [data]);
+      assert.equal(straddle.moved(), 2);
+      // The message's records span the sender's switch, a key-update message between them.
+      const data3 = frames.filter((frame) => frame.startsWith("extenderData"));
+      assert.deepEqual(data3, [
+        "extenderData@2",
+        "extenderDataContinuation@2",
+        "extenderDataContinuation@3",
+        "extenderDataContinuation@3",
+      ]);
+      await sender.close();
+      assert.equal((await receiver.closed).code, undefined);
+    });
   }
 });

@@ -6,7 +6,12 @@
  * @module
  */
 
-import type { ConformanceAdapter, ConformanceRole } from "./adapter.ts";
+import type {
+  ConformanceAdapter,
+  ConformanceEndpoint,
+  ConformanceRole,
+  EndpointCapability,
+} from "./adapter.ts";
 import { duel, type DuelResult } from "./_duel.ts";
 import type { Expectation, MutationEnvironment } from "./_mutations.ts";
 import type { RelayOptions } from "./_relay.ts";
@@ -65,4 +70,19 @@ export interface ConfiguredCase {
   readonly name: string;
   readonly sides: (identities: Identities) => { initiator: Side; responder: Side };
   readonly expect: { initiator: Expectation; responder: Expectation };
+}
+
+/**
+ * The capabilities among `needed` that `endpoint` lacks, as the reason a
+ * case is not run, or `undefined` when it has them all.
+ */
+export function lacking(
+  endpoint: ConformanceEndpoint,
+  needed: readonly EndpointCapability[],
+): string | undefined {
+  const missing = needed.filter((name) => endpoint[name] === undefined);
+  if (missing.length === 0) return undefined;
+  return `the adapter's endpoint does not offer ${
+    missing.map((name) => `\`${name}\``).join(", ")
+  } (ConformanceEndpoint)`;
 }

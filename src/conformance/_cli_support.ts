@@ -10,7 +10,7 @@
  */
 
 import type { ConformanceAdapter } from "./adapter.ts";
-import type { HostileCaseResult, HostileReport } from "./hostile_peer.ts";
+import type { HostileCaseResult, HostileHandshakeEnd, HostileReport } from "./hostile_peer.ts";
 import type { ConformanceResult } from "./suite_report.ts";
 import type { SignatureKeyPair } from "../crypto/types.ts";
 import { hexToBytes } from "../_hex.ts";
@@ -122,17 +122,23 @@ export interface TargetRow {
   readonly result: HostileCaseResult;
 }
 
-const REFUSAL = /(ERR_[A-Z_]+)/;
-
-function hint(code: string | undefined, setup: TargetSetup): string {
-  switch (code) {
+/** What to give so that a case the target refused can run, from how the handshake ended. */
+function hint(end: HostileHandshakeEnd | undefined, setup: TargetSetup): string {
+  const identity = setup.identity
+    ? "the target refused our identity: add its public key to the target's access list"
+    : "the target requires authentication: give --identity FILE with a key it allows" +
+      (setup.requireAuthentication ? "" : " (and --require-authentication)");
+  if (end === undefined || end.status === "ready") return "the handshake did not get that far";
+  switch (end.code) {
     case "ERR_AUTH_REQUIRED":
     case "ERR_PEER_NOT_ALLOWED":
+      return identity;
     case "ERR_TRANSPORT_CLOSED":
-      return setup.identity
-        ? "the target refused our identity: add its public key to the target's access list"
-        : "the target requires authentication: give --identity FILE with a key it allows" +
-          (setup.requireAuthentication ? "" : " (and --require-authentication)");
+      // The target closed without a word: after the meta exchange a refusal of our identity
+      // is the likely cause, during it also a missing GSS or nothing in common.
+      return end.phase === "metaExchange" && !setup.globalSharedSecret
+        ? `${identity}; or it uses a Global Shared Secret (--gss) or shares no algorithm with us`
+        : identity;
     case "ERR_DECRYPT_FAILED":
       return setup.globalSharedSecret
         ? "the target uses another Global Shared Secret"
@@ -145,10 +151,20 @@ function hint(code: string | undefined, setup: TargetSetup): string {
   }
 }
 
+/** `ERR_…` and, when known, the phase: how the hostile side's handshake ended. */
+function describeEnd(end: HostileHandshakeEnd | undefined): string {
+  if (end === undefined) return "closed";
+  if (end.status === "ready") return "ready";
+  return end.phase === undefined ? end.code : `${end.code} in ${end.phase}`;
+}
+
 /**
  * Sorts hostile results into passed, failed and not run. A case whose
  * attack was never reached, and an honest baseline the target refused, did
  * not test anything: they are "not run", with the reason and what to give.
+ * The reason is built from the results' fields (how the hostile side's
+ * handshake ended: its error `code` and `phase`; the message the attack
+ * needed), never from their text.
  *
  * @param report The hostile peer's report.
  * @param setup What the hostile peer was given.
@@ -159,12 +175,14 @@ export function classifyTargetResults(
   setup: TargetSetup,
 ): TargetRow[] {
   return report.results.map((result): TargetRow => {
-    const code = result.detail.match(REFUSAL)?.[1];
+    const end = result.ownHandshake;
     if (result.verdict === "n/a") {
       return {
         id: result.id,
         status: "not run",
-        reason: `${result.detail.replace(/^not reached: /, "")}; ${hint(code, setup)}`,
+        reason: `the handshake ended with ${describeEnd(end)} before ${
+          result.damages ?? "the attack"
+        }; ${hint(end, setup)}`,
         result,
       };
     }
@@ -172,9 +190,7 @@ export function classifyTargetResults(
       return {
         id: result.id,
         status: "not run",
-        reason: `the target refused an honest handshake (${code ?? "closed"}); ${
-          hint(code, setup)
-        }`,
+        reason: `the target refused an honest handshake (${describeEnd(end)}); ${hint(end, setup)}`,
         result,
       };
     }
@@ -229,8 +245,9 @@ export function shellWord(word: string): string {
 }
 
 /**
- * Progress of a suite run on stderr: a line when a category is done, and a
- * counter every `every` cases.
+ * Progress of a suite run on stderr: a line when a category is done (with
+ * the cases not run, if any), each failure, and a counter every `every`
+ * cases.
  *
  * @param write Where lines go.
  * @param every How often the counter prints.
@@ -243,12 +260,14 @@ export function suiteProgress(
   let category: string | undefined;
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   let total = 0;
   let elapsed = 0;
   const close = (): void => {
     if (category === undefined) return;
     const seconds = (elapsed / 1000).toFixed(1);
-    write(`${category}: ${passed} passed, ${failed} failed (${seconds} s)`);
+    const notRun = skipped === 0 ? "" : `, ${skipped} not run`;
+    write(`${category}: ${passed} passed, ${failed} failed${notRun} (${seconds} s)`);
   };
   return {
     onResult(result): void {
@@ -257,11 +276,13 @@ export function suiteProgress(
         category = result.category;
         passed = 0;
         failed = 0;
+        skipped = 0;
         elapsed = 0;
       }
       elapsed += result.durationMs;
       if (result.status === "pass") passed++;
-      else failed++;
+      else if (result.status === "fail") failed++;
+      else skipped++;
       total++;
       if (result.status === "fail") {
         write(`FAIL ${result.id} (${result.role}): ${result.detail ?? ""}`);

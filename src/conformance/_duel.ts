@@ -5,8 +5,9 @@
  * suite.
  *
  * The reference peer runs on a backend that reports its shared secrets; a
- * {@linkcode RecordTracker} fed with them reads the whole handshake, which is
- * what lets a mutation seal a forged record under any epoch's keys.
+ * {@linkcode RecordTracker} fed with them reads the whole handshake and the
+ * key updates after it, which is what lets a mutation seal a forged record
+ * under any epoch's keys.
  *
  * @module
  */
@@ -19,12 +20,13 @@ import {
   type ConformanceEndpointSpec,
   type ConformanceRole,
   type EndpointOutcome,
+  type QgateEndpoint,
   type ReferenceExtras,
   startQgateEndpoint,
 } from "./adapter.ts";
 import { instrumentBackend } from "./_instrumented_backend.ts";
 import { createRelay, type RelayObservation, type RelayOptions, withDeadline } from "./_relay.ts";
-import { RecordTracker } from "./_record_tracker.ts";
+import { RecordTracker, secretsInOrder } from "./_record_tracker.ts";
 
 /** What a duel needs. */
 export interface DuelOptions {
@@ -56,6 +58,8 @@ export interface AfterReady {
   readonly iut: ConformanceEndpoint;
   /** The reference peer's session. */
   readonly reference: Session;
+  /** The reference peer as an endpoint: its messages, key updates and access list. */
+  readonly referenceEndpoint: QgateEndpoint;
 }
 
 /** What a duel observed. */
@@ -89,7 +93,7 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
   const secrets: Uint8Array[] = [];
   const tracker = new RecordTracker({
     globalSharedSecret: options.reference.globalSharedSecret,
-    secrets: () => ({ primary: secrets[0], secondary: secrets[1] }),
+    secrets: () => secretsInOrder(secrets),
   });
   const relay = createRelay({
     globalSharedSecret: options.reference.globalSharedSecret,
@@ -125,7 +129,11 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
     options.afterReady !== undefined && iut !== undefined &&
     outcomes.iut?.status === "ready" && outcomes.reference?.status === "ready"
   ) {
-    const after = options.afterReady({ iut, reference: reference.session }).then(
+    const after = options.afterReady({
+      iut,
+      reference: reference.session,
+      referenceEndpoint: reference,
+    }).then(
       () => true,
       (error) => {
         problems.push(`after ready: ${error instanceof Error ? error.message : String(error)}`);

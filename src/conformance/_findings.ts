@@ -55,6 +55,12 @@ export interface Finding {
   readonly expected: string;
   readonly actual: string;
   readonly problems: readonly string[];
+  /**
+   * Why the case could not test what it tests (the implementation's adapter
+   * lacks a capability it needs): the case is reported as not run, never
+   * passed, unless `problems` says it failed before getting there.
+   */
+  readonly notRun?: string;
 }
 
 /** Checks a duel that both sides must finish ready. */

@@ -23,6 +23,15 @@ export const EXPORTER = {
   length: 32,
 };
 
+/**
+ * The extender each role runs in every case (8-4-4-4-12 hex): the messages
+ * of the message cases go to the receiver's.
+ */
+export const EXTENDERS: { readonly [R in ConformanceRole]: string } = {
+  initiator: "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10",
+  responder: "9b2d4c7e-61a0-4e58-b3f1-2c6d8e0a4f17",
+};
+
 /** The identities of every case, made once per run. */
 export interface Identities {
   /** Per scheme: the two honest peers and a stranger. */
@@ -62,6 +71,8 @@ export interface Side {
   readonly algorithms?: Partial<AlgorithmPreferences>;
   readonly gss?: Uint8Array | undefined;
   readonly phase?: number;
+  /** The largest message the side accepts (default: the implementation's). */
+  readonly maxMessageSize?: number;
 }
 
 /** The endpoint spec of one side, seeded per case and role. */
@@ -84,6 +95,8 @@ export function spec(
     timeouts: side.phase === undefined ? timeouts : { ...timeouts, phase: side.phase },
     exporter: EXPORTER,
     seed: new TextEncoder().encode(`qgate conformance ${seed} ${role}`),
+    extenders: [EXTENDERS[role]],
+    ...(side.maxMessageSize === undefined ? {} : { maxMessageSize: side.maxMessageSize }),
   };
 }
 

@@ -5,13 +5,14 @@
  * The reference peer sends one noise record after ready; the relay puts
  * crafted `ExtenderData` / `ExtenderDataContinuation` records in its place,
  * sealed under the session keys (epoch 2) with the {@linkcode RecordTracker},
- * and drops whatever the reference sends after them. The runner contract
- * reports the handshake only, so the case judges what the wire shows: a
- * conforming implementation fails the session, which on a stream means it
- * drops the connection without a Close (§14.1); the reference then ends with
- * `ERR_TRANSPORT_CLOSED`. The code the implementation reports locally
- * (`ERR_FRAME_TOO_LARGE`, `ERR_UNEXPECTED_MESSAGE`, `ERR_MALFORMED_MESSAGE`)
- * is in each case's expectation for the report.
+ * and drops whatever the reference sends after them. The case judges what
+ * the wire shows: a conforming implementation fails the session, which on a
+ * stream means it drops the connection without a Close (§14.1); the
+ * reference then ends with `ERR_TRANSPORT_CLOSED`. When the adapter's
+ * endpoint reports how its session ended (`closed`), the code it reports
+ * locally must be the one §9.4 gives (`ERR_FRAME_TOO_LARGE`,
+ * `ERR_UNEXPECTED_MESSAGE`, `ERR_MALFORMED_MESSAGE`); without `closed` that
+ * code is only in the case's expectation.
  *
  * {@linkcode rewriteScript} is the relay script behind them; it also serves
  * tests that interleave noise and key-update messages with the records of a
@@ -201,9 +202,19 @@ export async function runHostileMessage(
       }),
     }),
     deadline: context.deadline,
-    afterReady: async ({ reference }) => {
+    afterReady: async ({ iut, reference }) => {
       await reference.sendNoise(1).catch(() => {});
       const end = await withDeadline(reference.closed, context.deadline);
+      const mine = end === undefined || iut.closed === undefined
+        ? undefined
+        : await withDeadline(iut.closed, context.deadline / 2);
+      if (iut.closed !== undefined && end !== undefined && mine?.code !== hostile.code) {
+        problems.push(
+          `the implementation ${
+            mine === undefined ? "never reported the end" : `ended with ${mine.code ?? "no code"}`
+          }, not ${hostile.code}`,
+        );
+      }
       if (!applied) problems.push("the sequence was never sent");
       if (end === undefined) {
         problems.push(`the implementation kept the session after: ${hostile.comment}`);

@@ -8,7 +8,10 @@
  * noble's primitives (HKDF, ChaCha20, the AEADs, the hashes); it does not use
  * qgate's key schedule, transcript or record layer, so a vector generator
  * that checks qgate's output against it checks the implementation against
- * the specification. Only the message body codec is shared.
+ * the specification. Only the message body codec is shared. Given the
+ * shared secrets of each key update too, it follows the session past them
+ * (PROTOCOL.md §7.2, §7.5, §10.3: with simultaneous starts the responder's
+ * BeginKeyUpdate is the one answered).
  *
  * The conformance suite uses it as the adversary's knowledge: with the
  * secrets of its own reference peer it can read the whole handshake and
@@ -143,6 +146,22 @@ export interface TrackedRecord {
 export interface TrackerSecrets {
   readonly primary?: Uint8Array | undefined;
   readonly secondary?: Uint8Array | undefined;
+  /**
+   * Each finished key update's fresh secrets, in order (the update to epoch
+   * 3 first): its primary exchange's, then its secondary exchange's.
+   */
+  readonly updates?: readonly (readonly [Uint8Array, Uint8Array])[];
+}
+
+/**
+ * The secrets a backend reported in derivation order (the handshake's
+ * primary and secondary ones, then two per key update), as
+ * {@linkcode TrackerSecrets}.
+ */
+export function secretsInOrder(secrets: readonly Uint8Array[]): TrackerSecrets {
+  const updates: [Uint8Array, Uint8Array][] = [];
+  for (let i = 2; i + 1 < secrets.length; i += 2) updates.push([secrets[i]!, secrets[i + 1]!]);
+  return { primary: secrets[0], secondary: secrets[1], updates };
 }
 
 /** Options of {@linkcode RecordTracker}. */
@@ -184,6 +203,11 @@ export class RecordTracker {
   #th1: Uint8Array | undefined;
   #th2: Uint8Array | undefined;
   #ck: Uint8Array[] = [];
+  /** Per epoch above 2: the BeginKeyUpdate body of each direction and the EndKeyUpdate body. */
+  readonly #updates = new Map<
+    number,
+    { begin: Partial<Record<Direction, Uint8Array>>; end?: Uint8Array; answered?: Direction }
+  >();
   /** Every record opened, in order. */
   readonly opened: TrackedRecord[] = [];
 
@@ -306,6 +330,7 @@ export class RecordTracker {
       const record: TrackedRecord = { direction, index, epoch, counter, type, body, message };
       this.opened.push(record);
       this.#onMessage(type, body, message);
+      this.#onKeyUpdate(direction, body, message);
       return record;
     }
     return undefined;
@@ -398,6 +423,36 @@ export class RecordTracker {
     }
   }
 
+  #onKeyUpdate(direction: Direction, body: Uint8Array, message: Message | undefined): void {
+    if (message?.kind !== "beginKeyUpdate" && message?.kind !== "endKeyUpdate") return;
+    let update = this.#updates.get(message.epoch);
+    if (update === undefined) {
+      update = { begin: {} };
+      this.#updates.set(message.epoch, update);
+    }
+    if (message.kind === "beginKeyUpdate") update.begin[direction] ??= body.slice();
+    else if (update.end === undefined) {
+      update.end = body.slice();
+      // The EndKeyUpdate answers the other direction's BeginKeyUpdate.
+      update.answered = direction === "i2r" ? "r2i" : "i2r";
+    }
+  }
+
+  /** `H("qgate/1 key update" ‖ u32 epoch ‖ BeginKeyUpdate body ‖ EndKeyUpdate body)` (§7.5). */
+  #updateTranscript(epoch: number): Uint8Array | undefined {
+    const update = this.#updates.get(epoch);
+    const begin = update?.answered === undefined ? undefined : update.begin[update.answered];
+    if (begin === undefined || update?.end === undefined || this.#suite === undefined) {
+      return undefined;
+    }
+    return HASH_FUNCTIONS[this.#suite.hash].create()
+      .update(encoder.encode("qgate/1 key update"))
+      .update(u32(epoch))
+      .update(begin)
+      .update(update.end)
+      .digest();
+  }
+
   #chainingKey(stage: number): Uint8Array | undefined {
     if (this.#ck[stage] !== undefined) return this.#ck[stage];
     if (this.#suite === undefined) return undefined;
@@ -411,7 +466,14 @@ export class RecordTracker {
       return this.#ck[0];
     }
     const secrets = this.#secrets();
-    const secret = stage === 1 ? secrets.primary : secrets.secondary;
+    const fresh = secrets.updates?.[stage - 3];
+    const secret = stage === 1
+      ? secrets.primary
+      : stage === 2
+      ? secrets.secondary
+      : fresh === undefined
+      ? undefined
+      : concatBytes(fresh[0], fresh[1]);
     const previous = this.#chainingKey(stage - 1);
     if (secret === undefined || previous === undefined) return undefined;
     this.#ck[stage] = extract(hash, secret, previous);
@@ -420,8 +482,8 @@ export class RecordTracker {
 
   #key(direction: Direction, epoch: number): Sealer | undefined {
     const cached = this.#keys.get(`${direction}/${epoch}`);
-    if (cached !== undefined || epoch === 0 || epoch > 2) return cached;
-    const th = epoch === 1 ? this.#th1 : this.#th2;
+    if (cached !== undefined || epoch === 0) return cached;
+    const th = epoch === 1 ? this.#th1 : epoch === 2 ? this.#th2 : this.#updateTranscript(epoch);
     const ck = this.#chainingKey(epoch);
     if (th === undefined || ck === undefined || this.#suite === undefined) return undefined;
     const key = expand(

@@ -12,6 +12,14 @@
  * in another language is driven the same way: its adapter bridges the
  * transport to a socket or a subprocess.
  *
+ * Once ready, the cases that test the established session ask the endpoint
+ * for more through optional capabilities: how the session ended
+ * (`closed`), sending and receiving application messages (`send`,
+ * `receive`), a key update (`updateKeys`) and access-list changes
+ * (`setAllowed`, `removePeer`). An adapter without one of them does not fail
+ * the cases that need it: they are reported as not run, with the capability
+ * they lack ({@linkcode ENDPOINT_CAPABILITIES}).
+ *
  * @module
  */
 
@@ -71,7 +79,63 @@ export interface ConformanceEndpointSpec {
   };
   /** A seed for implementations that can make their randomness reproducible. */
   readonly seed: Uint8Array;
+  /**
+   * The extender UUIDs (8-4-4-4-12 hex) the endpoint runs and announces in
+   * session init (PROTOCOL.md §9.1): the peer sends its messages to these.
+   */
+  readonly extenders: readonly string[];
+  /**
+   * The largest application message the endpoint accepts, announced in
+   * session init (PROTOCOL.md §9.4), or `undefined` for the implementation's
+   * default.
+   */
+  readonly maxMessageSize?: number | undefined;
 }
+
+/** One whole application message, as {@linkcode ConformanceEndpoint.receive} returns it. */
+export interface ConformanceMessage {
+  /** The local extender it was sent to (8-4-4-4-12 hex, lowercase). */
+  readonly extender: string;
+  /** Its bytes, reassembled from however many records carried it. */
+  readonly data: Uint8Array;
+}
+
+/** The optional capabilities of a {@linkcode ConformanceEndpoint}, by name. */
+export type EndpointCapability =
+  | "closed"
+  | "send"
+  | "receive"
+  | "updateKeys"
+  | "setAllowed"
+  | "removePeer";
+
+/**
+ * Every optional capability of a {@linkcode ConformanceEndpoint}: a case
+ * that needs one the endpoint lacks is not run (never counted as passed).
+ *
+ * @example Which capabilities qgate's adapter offers
+ * ```ts
+ * import { ENDPOINT_CAPABILITIES } from "@qgate/handshake/conformance";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(ENDPOINT_CAPABILITIES, [
+ *   "closed",
+ *   "send",
+ *   "receive",
+ *   "updateKeys",
+ *   "setAllowed",
+ *   "removePeer",
+ * ]);
+ * ```
+ */
+export const ENDPOINT_CAPABILITIES: readonly EndpointCapability[] = [
+  "closed",
+  "send",
+  "receive",
+  "updateKeys",
+  "setAllowed",
+  "removePeer",
+];
 
 /** How an endpoint's handshake ended. */
 export type EndpointOutcome =
@@ -107,10 +171,58 @@ export interface ConformanceEndpoint {
   /**
    * How the session ended after ready: `code` `undefined` for an orderly close
    * (both Close messages crossed), else the error code. Settles once the
-   * session has ended; never rejects. The close cases need it: an adapter
-   * without it fails them, saying so.
+   * session has ended; never rejects. The close, revocation and limit cases
+   * need it; without it they are not run.
    */
   readonly closed?: Promise<{ readonly code: string | undefined }>;
+  /**
+   * Sends one application message to an extender the peer announced, once
+   * ready: the peer must receive it whole, however many records carry it
+   * (PROTOCOL.md §9.4).
+   *
+   * @param extender The peer's extender UUID (8-4-4-4-12 hex).
+   * @param data The message.
+   * @returns Resolves once every record of it is written.
+   * @throws {RangeError} (rejects) If `data` is longer than the smaller of
+   *   the endpoint's own `maxMessageSize` and the one the peer announced;
+   *   nothing may be written then. An adapter maps its implementation's
+   *   refusal to a `RangeError`.
+   */
+  send?(extender: string, data: Uint8Array): Promise<void>;
+  /**
+   * The next whole application message that arrived for one of the
+   * endpoint's extenders, in arrival order. The adapter keeps every message
+   * from ready on until it is taken.
+   *
+   * @returns The message, or `undefined` once the session has ended and no
+   *   message is left.
+   */
+  receive?(): Promise<ConformanceMessage | undefined>;
+  /**
+   * Starts a key update now (PROTOCOL.md §10), or joins the one running.
+   *
+   * @returns The new epoch (3 after the first update), once both directions
+   *   use it; rejects if the session ends first.
+   */
+  updateKeys?(): Promise<number>;
+  /**
+   * Allows or denies a peer of the endpoint's access list, after ready too:
+   * denying the session's peer must end the session with
+   * `ERR_PEER_NOT_ALLOWED` (PROTOCOL.md §8.2, revocation).
+   *
+   * @param peerUuid The peer's PeerUUID.
+   * @param allowed Whether it is allowed.
+   * @returns Resolves once the access list changed.
+   */
+  setAllowed?(peerUuid: string, allowed: boolean): Promise<void>;
+  /**
+   * Removes a peer from the endpoint's access list: for the session's
+   * authenticated peer this is a revocation too (PROTOCOL.md §8.2).
+   *
+   * @param peerUuid The peer's PeerUUID.
+   * @returns Resolves once the access list changed.
+   */
+  removePeer?(peerUuid: string): Promise<void>;
 }
 
 /** What the suite needs from an implementation under test. */
@@ -138,11 +250,41 @@ export interface ReferenceExtras {
   readonly options?: SessionOptions;
 }
 
-/** A qgate endpoint with its session, for the suite's reference peer. */
+/** A qgate endpoint with its session, for the suite's reference peer: every capability. */
 export interface QgateEndpoint extends ConformanceEndpoint {
   readonly session: Session;
-  /** How the session ended after ready (always offered by qgate). */
   readonly closed: Promise<{ readonly code: string | undefined }>;
+  send(extender: string, data: Uint8Array): Promise<void>;
+  receive(): Promise<ConformanceMessage | undefined>;
+  updateKeys(): Promise<number>;
+  setAllowed(peerUuid: string, allowed: boolean): Promise<void>;
+  removePeer(peerUuid: string): Promise<void>;
+}
+
+/**
+ * The messages a session received, in order, for `receive()`: kept until
+ * taken, and `undefined` for every taker once the session ended and none
+ * is left.
+ */
+function messageQueue(session: Session): () => Promise<ConformanceMessage | undefined> {
+  const queued: ConformanceMessage[] = [];
+  const waiting: ((message: ConformanceMessage | undefined) => void)[] = [];
+  let ended = false;
+  session.on("message", ({ extender, data }) => {
+    const message = { extender, data: data.slice() };
+    const taker = waiting.shift();
+    if (taker === undefined) queued.push(message);
+    else taker(message);
+  });
+  void session.closed.then(() => {
+    ended = true;
+    for (const taker of waiting.splice(0)) taker(undefined);
+  });
+  return () => {
+    const next = queued.shift();
+    if (next !== undefined || ended) return Promise.resolve(next);
+    return new Promise((resolve) => waiting.push(resolve));
+  };
 }
 
 /**
@@ -167,6 +309,8 @@ export function startQgateEndpoint(
     requireAuthentication: spec.requireAuthentication,
     accessManager,
     timeouts: spec.timeouts,
+    extenders: spec.extenders,
+    ...(spec.maxMessageSize === undefined ? {} : { maxMessageSize: spec.maxMessageSize }),
     random: seededRandom(spec.seed),
     backend: extras.backend ?? nobleBackend,
     ...(spec.identity === undefined ? {} : { identity: spec.identity }),
@@ -215,12 +359,20 @@ export function startQgateEndpoint(
       await session.close().catch(() => {});
     },
     closed: session.closed.then(({ code }) => ({ code })),
+    send: (extender, data) => session.send(extender, data),
+    receive: messageQueue(session),
+    updateKeys: () => session.updateKeys(),
+    // A malformed UUID rejects instead of throwing.
+    setAllowed: (peerUuid, allowed) =>
+      Promise.resolve().then(() => void accessManager.setAllowed(peerUuid, allowed)),
+    removePeer: (peerUuid) => Promise.resolve().then(() => void accessManager.removePeer(peerUuid)),
   };
 }
 
 /**
  * The adapter for qgate itself: `initiate()` or `respond()` on the suite's
- * transport, with the spec's options, seeded randomness and the noble backend.
+ * transport, with the spec's options, seeded randomness and the noble backend,
+ * offering every optional capability.
  *
  * @example Running qgate against itself through the suite
  * ```ts
@@ -235,7 +387,7 @@ export function startQgateEndpoint(
 export const qgateAdapter: ConformanceAdapter = {
   name: "qgate",
   start: (transport, spec) => {
-    const { outcome, close, closed } = startQgateEndpoint(transport, spec);
-    return { outcome, close, closed };
+    const { session: _session, ...endpoint } = startQgateEndpoint(transport, spec);
+    return endpoint;
   },
 };

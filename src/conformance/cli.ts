@@ -137,6 +137,7 @@ async function hostile(options: Map<string, string>): Promise<number> {
     ...(only === undefined ? {} : { only }),
     ...(secret === undefined ? {} : { globalSharedSecret: secret }),
     ...(identity === undefined ? {} : { identity }),
+    ...(requireAuthentication ? { targetRequiresAuthentication: true } : {}),
     onListening: ({ hostname, port }) =>
       console.log(`listening on ${hostname}:${port}: dial me once per case`),
     onResult: (result) =>
@@ -281,6 +282,11 @@ async function suite(options: Map<string, string>): Promise<number> {
   const violated = [exploration, readyExploration].some((run) =>
     run?.invariants.some((invariant) => !invariant.holds) ?? false
   );
+  if (report.passed === 0 && report.notRun > 0) {
+    // Not run is never passed: a run that tested nothing does not succeed.
+    progress("nothing was tested: every case was not run (see the reasons above)");
+    return 1;
+  }
   return report.failed === 0 && !uncovered && !violated ? 0 : 1;
 }
 

@@ -16,7 +16,13 @@
  * adversarial relay, so the attacks are sealed with the real keys of the
  * handshake in progress. It presents no identity and uses no GSS unless
  * told to; a target that requires authentication refuses it early, and the
- * attacks on later messages then report "not reached".
+ * attacks on later messages then report "not reached". Told that the target
+ * requires authentication (`targetRequiresAuthentication`, with an identity
+ * the target allows), it also runs the attacks whose outcome depends on that
+ * (an anonymous proof, a stranger's proof). Every result says, as fields, how
+ * the hostile side's own handshake ended (`ownHandshake`: the code and phase
+ * of its error) and which message an attack needed (`damages`), so a caller
+ * can tell a refusal from a pass without reading any text.
  *
  * @module
  */
@@ -29,7 +35,7 @@ import { initiate, respond, type Session } from "../session/session.ts";
 import type { SessionOptions } from "../session/options.ts";
 import { AccessManager } from "../session/access_manager.ts";
 import type { SignatureKeyPair } from "../crypto/types.ts";
-import { ErrorCode, QGateError } from "../errors.ts";
+import { ErrorCode, HandshakeError, type HandshakePhase, QGateError } from "../errors.ts";
 import { DEFAULT_PREFERENCES } from "../handshake_policy.ts";
 import { instrumentBackend } from "./_instrumented_backend.ts";
 import { RecordTracker } from "./_record_tracker.ts";
@@ -66,11 +72,29 @@ export interface HostilePeerOptions {
   readonly only?: string;
   /** An identity for the hostile peer's own handshakes (default: anonymous). */
   readonly identity?: SignatureKeyPair;
+  /**
+   * The target requires its peer to authenticate (default `false`): the
+   * attacks whose outcome depends on that run too. Needs `identity`, a key
+   * the target allows.
+   */
+  readonly targetRequiresAuthentication?: boolean;
   /** A GSS, when the target requires one. */
   readonly globalSharedSecret?: Uint8Array;
   /** Called after each case. */
   readonly onResult?: (result: HostileCaseResult) => void;
 }
+
+/**
+ * How the hostile side's own handshake with the target ended: ready, or
+ * failed with a qgate error's `code` and, when known, its `phase`.
+ */
+export type HostileHandshakeEnd =
+  | { readonly status: "ready" }
+  | {
+    readonly status: "failed";
+    readonly code: ErrorCode;
+    readonly phase?: HandshakePhase | undefined;
+  };
 
 /** What one case observed. */
 export interface HostileCaseResult {
@@ -88,8 +112,12 @@ export interface HostileCaseResult {
   readonly reachedReady: boolean;
   /** Dial mode: whether the target accepted another connection afterwards. */
   readonly aliveAfter?: boolean;
-  /** Why it failed or was not applicable; what the hostile side's own handshake ended with. */
+  /** Why it failed or was not applicable, for people (match on the fields, never on this). */
   readonly detail: string;
+  /** How the hostile side's own handshake ended, when the case ran one. */
+  readonly ownHandshake?: HostileHandshakeEnd;
+  /** The handshake message the attack damages (its `"n/a"` means it never came). */
+  readonly damages?: string;
 }
 
 /** The whole run. */
@@ -250,6 +278,7 @@ async function play(
   extra: (session: Session) => void = () => {},
 ): Promise<{
   outcome: string;
+  end: HostileHandshakeEnd;
   applied: boolean;
   appliedAt: number | undefined;
   ended: number | undefined;
@@ -289,10 +318,15 @@ async function play(
   const options = localOptions(context, seed, (secret) => secrets.push(secret));
   const session = context.role === "initiator" ? initiate(local, options) : respond(local, options);
   extra(session);
-  const outcome = await session.ready.then(
-    () => "ready",
-    (error: unknown) => error instanceof QGateError ? error.code : ErrorCode.INTERNAL,
+  const end = await session.ready.then(
+    (): HostileHandshakeEnd => ({ status: "ready" }),
+    (error: unknown): HostileHandshakeEnd => ({
+      status: "failed",
+      code: error instanceof QGateError ? error.code : ErrorCode.INTERNAL,
+      phase: error instanceof HandshakeError ? error.phase : undefined,
+    }),
   );
+  const outcome = end.status === "ready" ? "ready" : end.code;
   const damaged = built === undefined || built.applied();
   // After the damage the target must close; an honest run lets the target keep the session.
   const ended = damaged && built !== undefined
@@ -304,6 +338,7 @@ async function play(
   await withDeadline(relay.done, 2_000);
   return {
     outcome,
+    end,
     applied: built?.applied() ?? false,
     appliedAt,
     ended,
@@ -338,6 +373,7 @@ function honest(): HostileCase {
         verdict: ok ? "pass" : "fail",
         closed: run.ended !== undefined,
         reachedReady: run.outcome === "ready",
+        ownHandshake: run.end,
         detail: run.outcome === "ready"
           ? "ready (the target accepts anonymous peers)"
           : `the target refused an honest handshake: ${run.outcome}`,
@@ -365,6 +401,8 @@ function attack(mutation: (typeof MUTATIONS)[number]): HostileCase {
           verdict: "n/a",
           closed: run.ended !== undefined,
           reachedReady: false,
+          ownHandshake: run.end,
+          damages: mutation.target,
           detail: `not reached: the handshake ended with ${run.outcome} before ${mutation.target}`,
         };
       }
@@ -377,6 +415,8 @@ function attack(mutation: (typeof MUTATIONS)[number]): HostileCase {
         closed,
         ...(after === undefined ? {} : { closedAfterMs: after }),
         reachedReady: !closed,
+        ownHandshake: run.end,
+        damages: mutation.target,
         detail: closed
           ? `closed; the hostile side ended with ${run.outcome}`
           : "the target kept the connection open after the damage",
@@ -387,10 +427,14 @@ function attack(mutation: (typeof MUTATIONS)[number]): HostileCase {
 
 function cases(role: "initiator" | "responder", options: HostilePeerOptions): HostileCase[] {
   const ours: Direction = directionFrom(role);
-  // What the hostile side knows: its own policy. The target's is assumed to be the least
-  // demanding, so attacks whose outcome hangs on the target's policy are left out.
+  // What the hostile side knows: its own policy, and whether the target requires
+  // authentication when told. Otherwise the target's policy is assumed to be the least
+  // demanding, so attacks whose outcome hangs on it are left out.
   const mine = { identity: options.identity?.algorithm, requireAuthentication: false };
-  const theirs = { identity: undefined, requireAuthentication: false };
+  const theirs = {
+    identity: undefined,
+    requireAuthentication: options.targetRequiresAuthentication ?? false,
+  };
   const assumed: MutationConfig = {
     initiator: role === "initiator" ? mine : theirs,
     responder: role === "responder" ? mine : theirs,
@@ -445,6 +489,7 @@ function cases(role: "initiator" | "responder", options: HostilePeerOptions): Ho
           verdict: closed && run.outcome !== "ready" ? "pass" : "fail",
           closed,
           reachedReady: run.outcome === "ready",
+          ownHandshake: run.end,
           detail: `the hostile side ended with ${run.outcome}`,
         };
       },
@@ -486,7 +531,8 @@ async function probe(target: { hostname: string; port: number }, budget: number)
  * @param options The target (or where to listen), the role to play, the
  *   time budget and a case filter.
  * @returns One result per case.
- * @throws {TypeError} If neither `target` nor `listen` is given.
+ * @throws {TypeError} If neither `target` nor `listen` is given, or if
+ *   `targetRequiresAuthentication` comes without an `identity`.
  *
  * @example Against a qgate listener on loopback
  * ```ts
@@ -510,6 +556,12 @@ async function probe(target: { hostname: string; port: number }, budget: number)
 export async function runHostilePeer(options: HostilePeerOptions): Promise<HostileReport> {
   if (options.target === undefined && options.listen === undefined) {
     throw new TypeError(`Cannot run the hostile peer: give "target" or "listen"`);
+  }
+  if (options.targetRequiresAuthentication === true && options.identity === undefined) {
+    throw new TypeError(
+      `Cannot run the hostile peer: "targetRequiresAuthentication" needs an "identity" the ` +
+        `target allows`,
+    );
   }
   const role = options.role ?? (options.target !== undefined ? "initiator" : "responder");
   const timeout = options.timeout ?? 20_000;

@@ -41,13 +41,15 @@ export type { ConformanceCategory, ConformanceReport, ConformanceResult } from "
 export { formatConformanceTable } from "./suite_table.ts";
 
 // the adapter contract
-export { qgateAdapter } from "./adapter.ts";
+export { ENDPOINT_CAPABILITIES, qgateAdapter } from "./adapter.ts";
 export type {
   AccessEntry,
   ConformanceAdapter,
   ConformanceEndpoint,
   ConformanceEndpointSpec,
+  ConformanceMessage,
   ConformanceRole,
+  EndpointCapability,
   EndpointOutcome,
   HandshakePhase,
 } from "./adapter.ts";
@@ -66,7 +68,12 @@ export type { ReadyExplorationOptions, ReadyScenario } from "./explore_ready.ts"
 
 // the hostile peer
 export { formatHostileReport, runHostilePeer } from "./hostile_peer.ts";
-export type { HostileCaseResult, HostilePeerOptions, HostileReport } from "./hostile_peer.ts";
+export type {
+  HostileCaseResult,
+  HostileHandshakeEnd,
+  HostilePeerOptions,
+  HostileReport,
+} from "./hostile_peer.ts";
 
 // the known-answer vectors and their runner contract
 export { loadHandshakeVectors, RUNNER_CONTRACT_URL } from "./vector_files.ts";

@@ -48,6 +48,8 @@ import { mutationCases } from "./_mutation_cases.ts";
 import { impersonationCases } from "./_impersonation_cases.ts";
 import { propertyCases } from "./_property_cases.ts";
 import { messageCases } from "./_message_cases.ts";
+import { deliveryCases } from "./_delivery_cases.ts";
+import { revocationCases } from "./_revocation_cases.ts";
 
 /** Options of {@linkcode runConformance}. */
 export interface ConformanceOptions {
@@ -151,6 +153,8 @@ export async function runConformance(
     ...messageCases(context),
     ...propertyCases(context),
     ...closeCases(context),
+    ...deliveryCases(context),
+    ...revocationCases(context),
   ].filter((item) =>
     categories.includes(item.category) &&
     (options.only === undefined || item.id.startsWith(options.only))
@@ -170,14 +174,24 @@ export async function runConformance(
         problems: [`the case threw: ${error instanceof Error ? error.message : String(error)}`],
       };
     }
+    const status = finding.problems.length > 0
+      ? "fail"
+      : finding.notRun === undefined
+      ? "pass"
+      : "not run";
+    const detail = status === "fail"
+      ? finding.problems.join("; ")
+      : status === "not run"
+      ? finding.notRun
+      : undefined;
     const result: ConformanceResult = {
       id: item.id,
       category: item.category,
       role: item.role,
-      status: finding.problems.length === 0 ? "pass" : "fail",
+      status,
       expected: finding.expected,
-      actual: finding.actual,
-      ...(finding.problems.length === 0 ? {} : { detail: finding.problems.join("; ") }),
+      actual: status === "not run" ? "not run" : finding.actual,
+      ...(detail === undefined ? {} : { detail }),
       durationMs: Math.round(performance.now() - begun),
       ...("runs" in finding
         ? {
@@ -193,15 +207,17 @@ export async function runConformance(
     results.push(result);
     options.onResult?.(result);
   }
-  const failed = results.filter((result) => result.status === "fail").length;
+  const count = (status: ConformanceResult["status"]): number =>
+    results.filter((result) => result.status === status).length;
   return {
     implementation: adapter.name,
     mode: long ? "long" : "quick",
     seed: context.seed,
     startedAt,
     durationMs: Math.round(performance.now() - started),
-    passed: results.length - failed,
-    failed,
+    passed: count("pass"),
+    failed: count("fail"),
+    notRun: count("not run"),
     results,
   };
 }
