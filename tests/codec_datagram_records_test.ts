@@ -17,6 +17,7 @@ import {
   DEFAULT_EPOCH_GRACE_MS,
 } from "../src/codec/datagram_records.ts";
 import { recordInputArbitrary } from "./_arbitraries.ts";
+import { isWiped, recordingHashBackend } from "./_recording_hash.ts";
 import { propertyConfig } from "./_property.ts";
 
 function seed(...bytes: number[]): Uint8Array {
@@ -540,6 +541,50 @@ const count = (log: readonly string[], what: "create" | "dispose"): number =>
 
 Deno.test("datagram sealer and opener release every cipher they create, once", async (t) => {
   const key = new Uint8Array(32).fill(5);
+
+  await t.step(
+    "DatagramSealer and DatagramOpener wipe the pre-keys and header keys they derived",
+    async () => {
+      const gss = new Uint8Array(32).fill(0x6d);
+      const sealing = recordingHashBackend();
+      const sealer = new DatagramSealer({
+        backend: sealing.backend,
+        random: seededRandom(seed(0xd6, 41)),
+        globalSharedSecret: gss,
+      });
+      // preKey, openingHeaderKey, headerKey: the sealer keeps only the header key.
+      assert.equal(sealing.record.outputs.length, 3);
+      assert.deepEqual(sealing.record.outputs.map(isWiped), [true, true, false]);
+      const first = await sealer.seal(1, new Uint8Array(3));
+      sealer.dispose();
+      assert.ok(sealing.record.outputs.every(isWiped), "the sealer's header key is left");
+
+      const opening = recordingHashBackend();
+      const opener = new DatagramOpener({
+        backend: opening.backend,
+        now: () => 0,
+        globalSharedSecret: gss,
+      });
+      await opener.open(first);
+      assert.equal(opening.record.outputs.length, 3);
+      assert.equal(isWiped(opening.record.outputs[0]!), true, "the opener's pre-key is left");
+      opener.dispose();
+      assert.ok(opening.record.outputs.every(isWiped), "the opener's header key is left");
+      assert.ok(gss.every((byte) => byte === 0x6d), "the caller's GSS was changed");
+    },
+  );
+
+  await t.step("DatagramSealer.dropPrevious() disposes the previous epoch at once", () => {
+    const { backend, log } = recordingBackend();
+    const aead = backend.aead("ChaCha20-Poly1305")!;
+    const sealer = new DatagramSealer({ backend, random: seededRandom(seed(0xd6, 42)) });
+    sealer.setCipher(new CipherState(aead, key, 1));
+    sealer.dropPrevious();
+    assert.deepEqual(log, ["create 0", "create 1", "dispose 0"]);
+    sealer.dropPrevious();
+    sealer.dispose();
+    assert.deepEqual(log, ["create 0", "create 1", "dispose 0", "dispose 1"]);
+  });
 
   await t.step("DatagramSealer: the pre-key is wiped, superseded and last epochs disposed", () => {
     const { backend, log, keys } = recordingBackend();

@@ -27,6 +27,7 @@ import {
   type SealedRecord,
 } from "../src/codec/stream_records.ts";
 import { lengthMask, SEAL_OFFSET } from "../src/codec/_stream_common.ts";
+import { isWiped, recordingHashBackend } from "./_recording_hash.ts";
 import {
   chunk,
   messageRecordInputArbitrary,
@@ -1111,4 +1112,28 @@ Deno.test("lengthMask() is ChaCha20 under the header key with nonce u32 0 ‖ u6
     const expected = chacha20(headerKey, hexToBytes(nonceHex), new Uint8Array(3));
     assert.deepEqual(lengthMask(headerKey, index), expected, `record ${index}`);
   }
+});
+
+Deno.test("RecordSealer wipes its pre-key at once, the opening header key after the first record, the header key at dispose()", async () => {
+  const { backend, record } = recordingHashBackend();
+  const sealer = new RecordSealer({
+    backend,
+    random: seededRandom(seed(0x51, 46)),
+    globalSharedSecret: new Uint8Array(32).fill(0x47),
+  });
+  // Expanded in this order: preKey, openingHeaderKey, headerKey.
+  assert.deepEqual(record.outputs.map(isWiped), [true, false, false]);
+  await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(4));
+  assert.deepEqual(record.outputs.map(isWiped), [true, true, false]);
+  sealer.dispose();
+  assert.deepEqual(record.outputs.map(isWiped), [true, true, true]);
+  assert.ok(record.prks.every(isWiped));
+  // Disposed before its first record, it wipes the opening header key too.
+  const unused = recordingHashBackend();
+  new RecordSealer({
+    backend: unused.backend,
+    random: seededRandom(seed(0x51, 47)),
+    globalSharedSecret: new Uint8Array(32).fill(0x47),
+  }).dispose();
+  assert.deepEqual(unused.record.outputs.map(isWiped), [true, true, true]);
 });

@@ -11,6 +11,7 @@ import type { TrafficKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import type { HashFunction, HashName, HkdfExpander } from "../src/crypto/types.ts";
 import { propertyConfig } from "./_property.ts";
+import { isWiped, recordingSha256 } from "./_recording_hash.ts";
 
 interface KeysHex {
   epoch: number;
@@ -400,4 +401,22 @@ Deno.test("KeySchedule exporter accepts the edges of its label and length ranges
   assert.throws(() => schedule.exporter("x".repeat(0x10000), new Uint8Array(0), 1), RangeError);
   assert.equal(schedule.exporter("", new Uint8Array(0), 255 * 32).length, 255 * 32);
   assert.throws(() => schedule.exporter("", new Uint8Array(0), 1.5), RangeError);
+});
+
+Deno.test("derivePreKeys() wipes the key material and pseudorandom keys it derived, and returns fresh keys", () => {
+  const salt = new Uint8Array(16).fill(3);
+  for (const gss of [undefined, new Uint8Array(24).fill(8)]) {
+    const { sha256, record } = recordingSha256();
+    const keys = derivePreKeys(salt, gss, sha256);
+    assert.equal(record.prks.length, gss === undefined ? 2 : 3);
+    assert.ok(record.prks.every(isWiped), "a pseudorandom key is left");
+    // The opening header key's input is the public label; every other input held the GSS.
+    assert.equal(record.ikms.filter((ikm) => !isWiped(ikm)).length, 1);
+    assert.ok(!isWiped(keys.preKey) && !isWiped(keys.headerKey) && !isWiped(keys.openingHeaderKey));
+    assert.deepEqual(keys, derivePreKeys(salt, gss));
+  }
+  assert.throws(
+    () => derivePreKeys(salt, undefined, nobleBackend.hash("SHA3-256")!),
+    TypeError,
+  );
 });

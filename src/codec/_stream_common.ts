@@ -7,7 +7,7 @@
 
 import { chacha20 } from "@noble/ciphers/chacha.js";
 import { CipherState } from "../crypto/cipher_state.ts";
-import type { Aead, CryptoBackend } from "../crypto/types.ts";
+import type { Aead, CryptoBackend, HashFunction } from "../crypto/types.ts";
 import { assertBytes, assertInteger } from "./_bytes.ts";
 import { PLAINTEXT_HEADER_LENGTH } from "./messages.ts";
 
@@ -52,15 +52,26 @@ export function lengthMask(headerKey: Uint8Array, index: number): Uint8Array {
   return mask;
 }
 
-export function preKeyAead(context: string, backend: CryptoBackend): Aead {
-  if (typeof backend !== "object" || backend === null || typeof backend.aead !== "function") {
+/**
+ * The backend's primitives for epoch 0, which are not negotiated: the
+ * pre-key AEAD and the SHA-256 the pre-keys are derived with.
+ */
+export function preKeyPrimitives(
+  context: string,
+  backend: CryptoBackend,
+): { readonly aead: Aead; readonly sha256: HashFunction } {
+  if (
+    typeof backend !== "object" || backend === null || typeof backend.aead !== "function" ||
+    typeof backend.hash !== "function"
+  ) {
     throw new TypeError(`Cannot ${context}: "backend" must be a CryptoBackend`);
   }
   const aead = backend.aead(PRE_KEY_AEAD);
-  if (aead === undefined) {
-    throw new TypeError(`Cannot ${context}: "backend" does not offer ${PRE_KEY_AEAD}`);
+  const sha256 = backend.hash("SHA-256");
+  if (aead === undefined || sha256 === undefined) {
+    throw new TypeError(`Cannot ${context}: "backend" does not offer ${PRE_KEY_AEAD} and SHA-256`);
   }
-  return aead;
+  return { aead, sha256 };
 }
 
 export function checkMaxRecordLength(context: string, value: number | undefined): number {

@@ -23,7 +23,7 @@ import { chacha20 } from "@noble/ciphers/chacha.js";
 import { ErrorCode, FrameError } from "../errors.ts";
 import { CipherState } from "../crypto/cipher_state.ts";
 import { derivePreKeys, SALT_LENGTH } from "../crypto/key_schedule.ts";
-import type { Aead, CryptoBackend, RandomSource } from "../crypto/types.ts";
+import type { Aead, CryptoBackend, HashFunction, RandomSource } from "../crypto/types.ts";
 import { assertBytes, assertInteger, assertLength, ByteReader, equalBytes } from "./_bytes.ts";
 import {
   decodePlaintext,
@@ -32,7 +32,8 @@ import {
   plaintextLength as checkedPlaintextLength,
 } from "./messages.ts";
 import { ReplayWindow } from "./replay_window.ts";
-import { MIN_RECORD_LENGTH, PRE_KEY_AEAD } from "./stream_records.ts";
+import { MIN_RECORD_LENGTH } from "./stream_records.ts";
+import { preKeyPrimitives } from "./_stream_common.ts";
 
 /** Length of a datagram's (masked) header: u16 epoch ‖ u48 sequence. */
 export const DATAGRAM_HEADER_LENGTH = 8;
@@ -58,17 +59,6 @@ function headerMask(headerKey: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     ciphertext.subarray(0, MASK_NONCE_LENGTH),
     new Uint8Array(DATAGRAM_HEADER_LENGTH),
   );
-}
-
-function preKeyAead(context: string, backend: CryptoBackend): Aead {
-  if (typeof backend !== "object" || backend === null || typeof backend.aead !== "function") {
-    throw new TypeError(`Cannot ${context}: "backend" must be a CryptoBackend`);
-  }
-  const aead = backend.aead(PRE_KEY_AEAD);
-  if (aead === undefined) {
-    throw new TypeError(`Cannot ${context}: "backend" does not offer ${PRE_KEY_AEAD}`);
-  }
-  return aead;
 }
 
 function checkCommon(
@@ -156,7 +146,7 @@ export class DatagramSealer {
    */
   constructor(options: DatagramSealerOptions) {
     const context = "create datagram sealer";
-    const aead = preKeyAead(context, options.backend);
+    const { aead, sha256 } = preKeyPrimitives(context, options.backend);
     if (typeof options.random !== "function") {
       throw new TypeError(`Cannot ${context}: "random" must be a function`);
     }
@@ -165,9 +155,11 @@ export class DatagramSealer {
     const salt = options.random(SALT_LENGTH);
     assertLength(context, "random(16)", salt, SALT_LENGTH);
     this.#salt = Uint8Array.from(salt);
-    const { preKey, headerKey } = derivePreKeys(this.#salt, gss);
-    // The sealer needs the GSS only here: its copy goes at once.
+    const { preKey, headerKey, openingHeaderKey } = derivePreKeys(this.#salt, gss, sha256);
+    // The sealer needs the GSS only here: its copy goes at once. Datagrams
+    // mask every header with the one header key (PROTOCOL.md §5.2).
     gss?.fill(0);
+    openingHeaderKey.fill(0);
     this.#headerKey = headerKey;
     this.#cipher = new CipherState(aead, preKey, 0);
     preKey.fill(0);
@@ -414,6 +406,7 @@ interface EpochSlot {
  */
 export class DatagramOpener {
   readonly #aead: Aead;
+  readonly #sha256: HashFunction;
   readonly #now: () => number;
   readonly #graceMs: number;
   readonly #gss: Uint8Array<ArrayBuffer> | undefined;
@@ -435,7 +428,9 @@ export class DatagramOpener {
    */
   constructor(options: DatagramOpenerOptions) {
     const context = "create datagram opener";
-    this.#aead = preKeyAead(context, options.backend);
+    const { aead, sha256 } = preKeyPrimitives(context, options.backend);
+    this.#aead = aead;
+    this.#sha256 = sha256;
     if (typeof options.now !== "function") {
       throw new TypeError(`Cannot ${context}: "now" must be a function`);
     }
@@ -567,9 +562,10 @@ export class DatagramOpener {
         );
       }
       const salt = datagram.slice(0, SALT_LENGTH);
-      const keys = derivePreKeys(salt, this.#gss);
+      const keys = derivePreKeys(salt, this.#gss, this.#sha256);
       const cipher = new CipherState(this.#aead, keys.preKey, 0);
       keys.preKey.fill(0);
+      keys.openingHeaderKey.fill(0);
       candidate = {
         salt,
         headerKey: keys.headerKey,

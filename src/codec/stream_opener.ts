@@ -20,7 +20,7 @@ import {
   checkMaxRecordLength,
   lengthMask,
   MIN_RECORD_LENGTH,
-  preKeyAead,
+  preKeyPrimitives,
   RECORD_HEADER_LENGTH,
   type SealedRecord,
 } from "./_stream_common.ts";
@@ -386,7 +386,7 @@ export class RecordOpener {
    */
   constructor(options: RecordOpenerOptions) {
     const context = "create record opener";
-    this.#aead = preKeyAead(context, options.backend);
+    this.#aead = preKeyPrimitives(context, options.backend).aead;
     const taker = PRE_KEY_TAKERS.get(options.decoder);
     if (taker === undefined) {
       throw new TypeError(

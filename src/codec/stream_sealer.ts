@@ -20,7 +20,7 @@ import {
   checkMaxRecordLength,
   lengthMask,
   MAX_RECORD_LENGTH,
-  preKeyAead,
+  preKeyPrimitives,
   RECORD_HEADER_LENGTH,
   SEAL_OFFSET,
   TAG_LENGTH,
@@ -84,7 +84,7 @@ export class RecordSealer {
    */
   constructor(options: RecordSealerOptions) {
     const context = "create record sealer";
-    const aead = preKeyAead(context, options.backend);
+    const { aead, sha256 } = preKeyPrimitives(context, options.backend);
     if (typeof options.random !== "function") {
       throw new TypeError(`Cannot ${context}: "random" must be a function`);
     }
@@ -93,7 +93,7 @@ export class RecordSealer {
     const salt = options.random(SALT_LENGTH);
     assertLength(context, "random(16)", salt, SALT_LENGTH);
     this.#salt = Uint8Array.from(salt);
-    const { preKey, headerKey, openingHeaderKey } = derivePreKeys(this.#salt, gss);
+    const { preKey, headerKey, openingHeaderKey } = derivePreKeys(this.#salt, gss, sha256);
     this.#headerKey = headerKey;
     this.#openingHeaderKey = openingHeaderKey;
     this.#cipher = new CipherState(aead, preKey, 0);

@@ -412,6 +412,8 @@ export interface PreKeys {
   readonly openingHeaderKey: Uint8Array<ArrayBuffer>;
 }
 
+const NOBLE_SHA256 = nobleBackend.hash("SHA-256")!;
+
 /**
  * Derives one direction's epoch-0 record key and header-masking key:
  *
@@ -432,8 +434,11 @@ export interface PreKeys {
  *
  * @param salt The sending peer's 16-byte salt.
  * @param globalSharedSecret The GSS; absent or empty means none.
+ * @param sha256 The SHA-256 to run HKDF over (a backend's; default noble's).
+ *   Every intermediate secret it is handed or returns is wiped here.
  * @returns Fresh `preKey`, `headerKey` and `openingHeaderKey`; the caller wipes them.
  * @throws {RangeError} If `salt` is not 16 bytes.
+ * @throws {TypeError} If `sha256` is not a SHA-256 hash function.
  *
  * @example The GSS changes the pre-key and the header key, not the opening header key
  * ```ts
@@ -451,7 +456,11 @@ export interface PreKeys {
  * assert.deepEqual(derivePreKeys(salt, new Uint8Array(0)), open);
  * ```
  */
-export function derivePreKeys(salt: Uint8Array, globalSharedSecret?: Uint8Array): PreKeys {
+export function derivePreKeys(
+  salt: Uint8Array,
+  globalSharedSecret?: Uint8Array,
+  sha256: HashFunction = NOBLE_SHA256,
+): PreKeys {
   checkBytes(salt, "derive pre-keys", "salt");
   if (salt.length !== SALT_LENGTH) {
     throw new RangeError(
@@ -460,7 +469,9 @@ export function derivePreKeys(salt: Uint8Array, globalSharedSecret?: Uint8Array)
   }
   const gss = globalSharedSecret ?? new Uint8Array(0);
   checkBytes(gss, "derive pre-keys", "globalSharedSecret");
-  const sha256 = nobleBackend.hash("SHA-256")!;
+  if (sha256?.name !== "SHA-256") {
+    throw new TypeError(`Cannot derive pre-keys: "sha256" must be a SHA-256 hash function`);
+  }
   const ikm = concatBytes(GSS_LABEL, gss);
   const prk = sha256.extract(salt, ikm);
   const preKey = sha256.expand(prk, PRE_KEY_INFO, 32);
