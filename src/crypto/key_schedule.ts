@@ -6,7 +6,7 @@
  * ck0 = HKDF-Extract(salt = "qgate/1 chaining key", ikm = GSS)                 GSS may be empty
  * ck1 = HKDF-Extract(salt = ck0, ikm = primarySecret)                          after EndPrimaryKeyExchange
  * ck2 = HKDF-Extract(salt = ck1, ikm = secondarySecret)                        after EndSecondaryKeyExchange
- * ckN+1 = HKDF-Extract(salt = ckN, ikm = classicalSecret ‖ postQuantumSecret)  each key update
+ * ckN+1 = HKDF-Extract(salt = ckN, ikm = primarySecret' ‖ secondarySecret')    each key update
  * key(epoch, direction) = HKDF-Expand(ck, "qgate/1 traffic " ‖ direction ‖ u32 epoch ‖ th, keyLength)
  * exporterSecret = HKDF-Expand(ck2, "qgate/1 exporter" ‖ th2, hashLength)
  * export(label, context, length) = HKDF-Expand(exporterSecret,
@@ -16,7 +16,8 @@
  * `direction` is `"i2r"` or `"r2i"`. Epoch 1 keys come from `ck1` and `th1`,
  * epoch 2 keys from `ck2` and `th2` (so session keys depend on both the
  * classical and the post-quantum secret); each key update moves to the next
- * epoch.
+ * epoch. A key update mixes its fresh primary exchange's secret first,
+ * whatever its kind (PROTOCOL.md §7.2).
  *
  * @module
  */
@@ -216,27 +217,27 @@ export class KeySchedule {
   }
 
   /**
-   * Mixes a key update's fresh classical and post-quantum secrets and derives
-   * the next epoch's keys.
+   * Mixes a key update's fresh primary and secondary secrets, in that order
+   * (PROTOCOL.md §7.2), and derives the next epoch's keys.
    *
-   * @param classicalSecret The key update's classical shared secret.
-   * @param postQuantumSecret The key update's post-quantum shared secret.
+   * @param primarySecret The shared secret of the update's primary exchange.
+   * @param secondarySecret The shared secret of the update's secondary exchange.
    * @param transcriptHash The key update transcript ({@linkcode keyUpdateTranscript}).
    * @returns The traffic keys of epoch `epoch + 1`.
    * @throws {TypeError} If the stage is not `secondary`.
    * @throws {RangeError} If a secret is empty, `transcriptHash` is not the hash length, or epochs run out (2^32).
    */
   mixUpdate(
-    classicalSecret: Uint8Array,
-    postQuantumSecret: Uint8Array,
+    primarySecret: Uint8Array,
+    secondarySecret: Uint8Array,
     transcriptHash: Uint8Array,
   ): TrafficKeys {
     this.#expectStage("secondary", "mix key update");
-    this.#checkInputs("mix key update", transcriptHash, classicalSecret, postQuantumSecret);
+    this.#checkInputs("mix key update", transcriptHash, primarySecret, secondarySecret);
     if (this.#epoch >= MAX_U32) {
       throw new RangeError(`Cannot mix key update: epoch ${this.#epoch} is the last epoch`);
     }
-    const ikm = concatBytes(classicalSecret, postQuantumSecret);
+    const ikm = concatBytes(primarySecret, secondarySecret);
     try {
       this.#advance(ikm);
     } finally {
