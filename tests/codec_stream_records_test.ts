@@ -7,7 +7,7 @@ import { CipherState } from "../src/crypto/cipher_state.ts";
 import { derivePreKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
-import type { Aead, AeadCipher, AeadName, CryptoBackend } from "../src/crypto/types.ts";
+import type { AeadName } from "../src/crypto/types.ts";
 import { MESSAGE_TYPE } from "../src/codec/message_types.ts";
 import {
   encodeMessage,
@@ -34,6 +34,7 @@ import {
   splitPointsArbitrary,
 } from "./_arbitraries.ts";
 import { propertyConfig } from "./_property.ts";
+import { cipherLog, countOf, recordingBackend } from "./_recording_backend.ts";
 
 const STREAM_CODES: readonly string[] = [
   ErrorCode.FRAME_TOO_LARGE,
@@ -279,27 +280,10 @@ Deno.test("RecordSealer behaviour", async (t) => {
 
 Deno.test("RecordSealer seals a body given in parts exactly like the whole body (property)", async (t) => {
   /** noble's AEAD behind a wrapper that ignores `output`, as a third-party AEAD may. */
-  const ignoringOutput: CryptoBackend = {
-    ...nobleBackend,
+  const ignoringOutput = recordingBackend(nobleBackend, {}, {
     name: "ignores-output",
-    aead(name): Aead {
-      const aead = nobleBackend.aead(name)!;
-      return {
-        ...aead,
-        createCipher(key): AeadCipher {
-          const inner = aead.createCipher(key);
-          return {
-            seal: (nonce, plaintext, aad) => inner.seal(nonce, plaintext, aad),
-            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
-            dispose: () => inner.dispose(),
-          };
-        },
-      };
-    },
-    keyExchange: (name) => nobleBackend.keyExchange(name),
-    signature: (name) => nobleBackend.signature(name),
-    hash: (name) => nobleBackend.hash(name),
-  };
+    passOutput: false,
+  });
   for (const backend of [nobleBackend, ignoringOutput]) {
     await t.step(backend.name, async () => {
       await fc.assert(
@@ -925,50 +909,11 @@ Deno.test("RecordSealer matches the known-answer vectors", async (t) => {
   });
 });
 
-/**
- * noble's AEADs behind a wrapper that numbers every cipher the backend creates
- * and records each `createCipher` and `dispose`, so a test sees whether a key
- * is really released in the backend, not only marked unusable above it.
- */
-function recordingBackend(): { backend: CryptoBackend; log: string[]; keys: Uint8Array[] } {
-  const log: string[] = [];
-  const keys: Uint8Array[] = [];
-  let created = 0;
-  const backend: CryptoBackend = {
-    ...nobleBackend,
-    name: "recording",
-    aead(name): Aead {
-      const aead = nobleBackend.aead(name)!;
-      return {
-        ...aead,
-        createCipher(key): AeadCipher {
-          const inner = aead.createCipher(key);
-          const id = created++;
-          keys.push(key);
-          log.push(`create ${id}`);
-          return {
-            seal: (nonce, plaintext, aad, output) => inner.seal(nonce, plaintext, aad, output),
-            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
-            dispose: () => {
-              log.push(`dispose ${id}`);
-              inner.dispose();
-            },
-          };
-        },
-      };
-    },
-    keyExchange: (name) => nobleBackend.keyExchange(name),
-    signature: (name) => nobleBackend.signature(name),
-    hash: (name) => nobleBackend.hash(name),
-  };
-  return { backend, log, keys };
-}
-
 Deno.test("setCipher() disposes the superseded cipher in the backend", async (t) => {
   const key = new Uint8Array(32).fill(3);
 
   await t.step("RecordSealer: the pre-key cipher, then each replaced epoch, once", () => {
-    const { backend, log } = recordingBackend();
+    const { backend, log } = cipherLog();
     const aead = backend.aead("ChaCha20-Poly1305")!;
     const sealer = new RecordSealer({ backend, random: seededRandom(seed(0x51, 40)) });
     assert.deepEqual(log, ["create 0"]);
@@ -984,13 +929,12 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
   });
 
   await t.step("RecordOpener: each replaced epoch, once", () => {
-    const { backend, log } = recordingBackend();
+    const { backend, log } = cipherLog();
     const aead = backend.aead("ChaCha20-Poly1305")!;
     const opener = new RecordOpener({ decoder: new FrameDecoder(), backend });
     const first = new CipherState(aead, key, 1);
     opener.setCipher(first);
-    const created = log.filter((entry) => entry.startsWith("create")).length;
-    assert.equal(log.filter((entry) => entry.startsWith("dispose")).length, created - 1);
+    assert.equal(countOf(log, "dispose"), countOf(log, "create") - 1);
     opener.setCipher(first);
     const second = new CipherState(aead, key, 2);
     const secondId = log.at(-1)!.slice("create ".length);
@@ -1003,7 +947,7 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
   });
 
   await t.step("the pre-keys of both directions are wiped once a cipher holds them", async () => {
-    const { backend, keys } = recordingBackend();
+    const { backend, keys } = cipherLog();
     const sealer = new RecordSealer({ backend, random: seededRandom(seed(0x51, 41)) });
     const decoder = new FrameDecoder();
     const opener = new RecordOpener({ decoder, backend });
@@ -1018,7 +962,7 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
   });
 
   await t.step("CipherState.dispose() releases the backend cipher once", async () => {
-    const { backend, log } = recordingBackend();
+    const { backend, log } = cipherLog();
     const state = new CipherState(backend.aead("AES-256-GCM")!, key, 1);
     state.dispose();
     state.dispose();
@@ -1033,27 +977,10 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
 
 Deno.test("RecordSealer with an AEAD that ignores `output` seals records any opener opens", async () => {
   // A third-party AEAD may return its own array instead of writing into the one offered.
-  const ignoring: CryptoBackend = {
-    ...nobleBackend,
+  const ignoring = recordingBackend(nobleBackend, {}, {
     name: "ignores-output",
-    aead(name): Aead {
-      const aead = nobleBackend.aead(name)!;
-      return {
-        ...aead,
-        createCipher(key): AeadCipher {
-          const inner = aead.createCipher(key);
-          return {
-            seal: (nonce, plaintext, aad) => inner.seal(nonce, plaintext, aad),
-            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
-            dispose: () => inner.dispose(),
-          };
-        },
-      };
-    },
-    keyExchange: (name) => nobleBackend.keyExchange(name),
-    signature: (name) => nobleBackend.signature(name),
-    hash: (name) => nobleBackend.hash(name),
-  };
+    passOutput: false,
+  });
   const sealer = new RecordSealer({ backend: ignoring, random: seededRandom(seed(0x51, 44)) });
   const bodies = [new Uint8Array([1, 2, 3]), new Uint8Array(300).fill(7)];
   const bytes = [sealer.preamble()];

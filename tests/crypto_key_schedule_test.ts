@@ -9,8 +9,9 @@ import {
 } from "../src/crypto/key_schedule.ts";
 import type { TrafficKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
-import type { HashFunction, HashName, HkdfExpander } from "../src/crypto/types.ts";
+import type { HashFunction, HashName } from "../src/crypto/types.ts";
 import { propertyConfig } from "./_property.ts";
+import { recordingHash } from "./_recording_backend.ts";
 
 interface KeysHex {
   epoch: number;
@@ -348,31 +349,23 @@ Deno.test("keyUpdateTranscript() binds epoch and both bodies", () => {
 });
 
 /** SHA-256 behind a wrapper that keeps every key and secret the schedule hands to HKDF. */
-function recordingHash(): { hash: HashFunction; prks: Uint8Array[]; ikms: Uint8Array[] } {
+function recordingSha256(): { hash: HashFunction; prks: Uint8Array[]; ikms: Uint8Array[] } {
   const prks: Uint8Array[] = [];
   const ikms: Uint8Array[] = [];
-  const hash: HashFunction = {
-    ...SHA256,
-    extract(salt, ikm): Uint8Array<ArrayBuffer> {
+  const hash = recordingHash(SHA256, {
+    extract: (salt, ikm) => {
       prks.push(salt);
       ikms.push(ikm);
-      return SHA256.extract(salt, ikm);
     },
-    expand(prk, info, length): Uint8Array<ArrayBuffer> {
-      prks.push(prk);
-      return SHA256.expand(prk, info, length);
-    },
+    expand: (prk) => prks.push(prk),
     // A schedule that keys HMAC once per chaining key hands it over here.
-    expander(prk): HkdfExpander {
-      prks.push(prk);
-      return SHA256.expander!(prk);
-    },
-  };
+    expander: (prk) => prks.push(prk),
+  });
   return { hash, prks, ikms };
 }
 
 Deno.test("KeySchedule wipes every chaining key, exporter secret and combined secret it held", () => {
-  const { hash, prks, ikms } = recordingHash();
+  const { hash, prks, ikms } = recordingSha256();
   const schedule = new KeySchedule(hash);
   // The first chaining key is extracted with a public label as salt: record from here on.
   prks.length = 0;

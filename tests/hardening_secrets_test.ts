@@ -15,14 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import type {
-  Aead,
-  AeadCipher,
-  CryptoBackend,
-  HashFunction,
-  KeyExchange,
-  KeyExchangeAnswer,
-} from "../src/crypto/mod.ts";
+import type { CryptoBackend } from "../src/crypto/mod.ts";
 import {
   createDatagramPair,
   createMemoryPair,
@@ -35,6 +28,7 @@ import {
   type Transport,
 } from "../mod.ts";
 import { accessFor, identityFor } from "./_session_helpers.ts";
+import { recordingBackend } from "./_recording_backend.ts";
 
 const CHAT = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
 
@@ -52,75 +46,23 @@ function capturingBackend(): { backend: CryptoBackend; secrets: Captured[] } {
   const record = (label: string, bytes: Uint8Array): void => {
     secrets.push({ label, copy: bytes.slice(), ref: bytes });
   };
-  const wrapKex = (kex: KeyExchange): KeyExchange => ({
-    name: kex.name,
-    id: kex.id,
-    kind: kex.kind,
-    offerLength: kex.offerLength,
-    answerLength: kex.answerLength,
-    offer: (random) => kex.offer(random),
-    async answer(offer, random): Promise<KeyExchangeAnswer> {
-      const result = await kex.answer(offer, random);
-      record(`${kex.name} shared secret (answer)`, result.sharedSecret);
-      return result;
+  const backend = recordingBackend(nobleBackend, {
+    sharedSecret: (secret, exchange, step) => {
+      record(`${exchange.name} shared secret (${step})`, secret);
     },
-    async finish(state, answer): Promise<Uint8Array<ArrayBuffer>> {
-      const secret = await kex.finish(state, answer);
-      record(`${kex.name} shared secret (finish)`, secret);
-      return secret;
-    },
-  });
-  const wrapAead = (aead: Aead): Aead => ({
-    name: aead.name,
-    id: aead.id,
-    keyLength: aead.keyLength,
-    nonceLength: aead.nonceLength,
-    tagLength: aead.tagLength,
-    createCipher(key): AeadCipher {
-      record(`${aead.name} key`, key);
-      return aead.createCipher(key);
-    },
-  });
-  const wrapHash = (hash: HashFunction): HashFunction => ({
-    name: hash.name,
-    id: hash.id,
-    outputLength: hash.outputLength,
-    digest: (data) => hash.digest(data),
-    create: () => hash.create(),
-    hmac(key, data): Uint8Array<ArrayBuffer> {
-      const mac = hash.hmac(key, data);
-      record(`${hash.name} HMAC`, mac);
-      return mac;
-    },
-    extract(salt, ikm): Uint8Array<ArrayBuffer> {
+    createCipher: (key, _id, aead) => record(`${aead.name} key`, key),
+    hmac: (_key, _data, mac, hash) => record(`${hash.name} HMAC`, mac),
+    extract: (_salt, ikm, prk, hash) => {
       // The input keying material is the runtime's own copy of a secret (GSS, shared secrets).
       if (ikm.length >= 16) record(`${hash.name} HKDF-Extract input`, ikm);
-      const prk = hash.extract(salt, ikm);
       record(`${hash.name} HKDF-Extract`, prk);
-      return prk;
     },
-    expand(prk, info, length): Uint8Array<ArrayBuffer> {
-      const okm = hash.expand(prk, info, length);
-      record(`${hash.name} HKDF-Expand`, okm);
-      return okm;
-    },
-  });
-  const backend: CryptoBackend = {
+    expand: (_prk, _info, _length, okm, hash) => record(`${hash.name} HKDF-Expand`, okm),
+  }, {
     name: "capturing-noble",
-    keyExchange: (name) => {
-      const kex = nobleBackend.keyExchange(name);
-      return kex === undefined ? undefined : wrapKex(kex);
-    },
-    signature: (name) => nobleBackend.signature(name),
-    aead: (name) => {
-      const aead = nobleBackend.aead(name);
-      return aead === undefined ? undefined : wrapAead(aead);
-    },
-    hash: (name) => {
-      const hash = nobleBackend.hash(name);
-      return hash === undefined ? undefined : wrapHash(hash);
-    },
-  };
+    // Every expansion through expand(), where its output is seen.
+    expander: false,
+  });
   return { backend, secrets };
 }
 
