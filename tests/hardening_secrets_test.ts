@@ -8,7 +8,10 @@
  *   them, raw or as hex, base64, base64url or a decimal list;
  * - the runtime's own copies of ephemeral and epoch keys are wiped once they
  *   are no longer needed (best effort: JavaScript cannot promise that no
- *   other copy exists).
+ *   other copy exists);
+ * - the session's resolved copy of the GSS is wiped once the key schedule
+ *   holds it, or when the session ends or cannot start, and the caller's
+ *   array is left as it was.
  *
  * The handshake statechart's snapshots are not reachable through the public
  * API; its context holds only public fields (see machines/_setup.ts).
@@ -378,5 +381,81 @@ Deno.test("Session lets no secret out through events, errors or details, and wip
       ref.some((byte) => byte !== 0)
     ).map(({ label, copy }) => `${label} (${copy.length} bytes)`);
     assert.deepEqual(unwiped, []);
+  });
+});
+
+/**
+ * Runs `start` (which starts sessions: options are resolved synchronously)
+ * and pushes onto `copies` every array `Uint8Array.prototype.slice` makes
+ * meanwhile with the bytes of `secret`: the sessions' resolved copies of it.
+ */
+function recordingCopies<T>(secret: Uint8Array, copies: Uint8Array[], start: () => T): T {
+  const original = Uint8Array.prototype.slice;
+  const hex = toHex(secret);
+  Uint8Array.prototype.slice = function (this: Uint8Array, from?: number, to?: number): Uint8Array {
+    const copy = original.call(this, from, to);
+    if (toHex(copy) === hex) copies.push(copy);
+    return copy;
+  } as typeof original;
+  try {
+    return start();
+  } finally {
+    Uint8Array.prototype.slice = original;
+  }
+}
+
+const isWiped = (bytes: Uint8Array): boolean => bytes.every((byte) => byte === 0);
+
+Deno.test("Session wipes its resolved copy of the GSS once the keys hold it, and when it ends early", async (t) => {
+  const gss = new Uint8Array(32).fill(0x6b);
+  const base = { requireAuthentication: false, backend: nobleBackend, globalSharedSecret: gss };
+
+  for (const pair of [createMemoryPair, createDatagramPair]) {
+    await t.step(`ready, before any close (${pair.name})`, async () => {
+      const [a, b] = pair();
+      const copies: Uint8Array[] = [];
+      const [client, server] = recordingCopies(gss, copies, () => [
+        initiate(a, base),
+        respond(b, base),
+      ]);
+      assert.equal(copies.length, 2, "one resolved copy per session");
+      await Promise.all([client.ready, server.ready]);
+      assert.ok(copies.every(isWiped), "a resolved copy outlives the key schedule");
+      assert.ok(!isWiped(gss), "the caller's GSS was wiped");
+      await client.close();
+      await server.closed;
+    });
+  }
+
+  await t.step("closed during the handshake, and failed on a wrong GSS", async () => {
+    const [a] = createMemoryPair();
+    const [c, d] = createMemoryPair();
+    const other = { ...base, globalSharedSecret: new Uint8Array(32).fill(0x6c) };
+    const copies: Uint8Array[] = [];
+    const [early, client, server] = recordingCopies(gss, copies, () => [
+      initiate(a, base),
+      initiate(c, base),
+      respond(d, other),
+    ]);
+    assert.equal(copies.length, 2);
+    await early.close();
+    const settled = await Promise.allSettled([early.ready, client.ready, server.ready]);
+    assert.ok(settled.every((outcome) => outcome.status === "rejected"));
+    await Promise.all([early.closed, client.closed, server.closed]);
+    assert.ok(copies.every(isWiped), "a resolved copy outlives its session");
+    assert.ok(!isWiped(gss), "the caller's GSS was wiped");
+  });
+
+  await t.step("a session that cannot start (no pre-key AEAD in the backend)", () => {
+    const noAead: CryptoBackend = { ...nobleBackend, name: "no AEAD", aead: () => undefined };
+    const [a] = createMemoryPair();
+    const copies: Uint8Array[] = [];
+    assert.throws(
+      () => recordingCopies(gss, copies, () => initiate(a, { ...base, backend: noAead })),
+      TypeError,
+    );
+    assert.equal(copies.length, 1);
+    assert.ok(copies.every(isWiped), "the resolved copy of a session that never started");
+    assert.ok(!isWiped(gss), "the caller's GSS was wiped");
   });
 });
