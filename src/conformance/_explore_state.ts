@@ -1,7 +1,10 @@
 /**
- * The exploration's joint state: both sides' snapshots and stand-in runtime
- * state, the packets in flight per direction and the adversary's budget,
- * with the key that identifies a joint state for the search.
+ * The handshake exploration's joint state: both sides' snapshots and
+ * stand-in runtime state, the packets in flight per direction and the
+ * adversary's budget, with the key that identifies a joint state for the
+ * search. Also what both explorations share about joint states: their
+ * shape ({@linkcode JointState}), their copy ({@linkcode cloneJoint}) and
+ * the faults a channel may make ({@linkcode channelFaults}).
  *
  * @module
  */
