@@ -5,7 +5,6 @@
  */
 
 import assert from "node:assert/strict";
-import type { Aead, AeadCipher, AeadName, CryptoBackend } from "../src/crypto/mod.ts";
 import { autoBackend, nobleBackend } from "../mod.ts";
 import {
   concurrentHandshakes,
@@ -21,6 +20,7 @@ import {
 } from "./bench/_scenarios.ts";
 import { selfSignedCertificate } from "./bench/_certs.ts";
 import { formatRows, summarize } from "./bench/summary.ts";
+import { recordingBackend } from "./_recording_backend.ts";
 
 const ids = await peers();
 
@@ -48,31 +48,7 @@ Deno.test("bench scenarios run once on both backends", async (t) => {
 Deno.test("protocolFloor() replays the symmetric calls one handshake makes", async () => {
   // A backend whose AEAD counts seals: the replay must seal as often as a handshake does.
   let seals = 0;
-  const countingAead = (name: AeadName): Aead | undefined => {
-    const aead = autoBackend.aead(name);
-    if (aead === undefined) return undefined;
-    return {
-      ...aead,
-      createCipher(key: Uint8Array): AeadCipher {
-        const cipher = aead.createCipher(key);
-        return {
-          seal(...args): Promise<Uint8Array<ArrayBuffer>> {
-            seals++;
-            return cipher.seal(...args);
-          },
-          open: (...args) => cipher.open(...args),
-          dispose: () => cipher.dispose(),
-        };
-      },
-    };
-  };
-  const counting: CryptoBackend = {
-    name: "counting",
-    keyExchange: (name) => autoBackend.keyExchange(name),
-    signature: (name) => autoBackend.signature(name),
-    hash: (name) => autoBackend.hash(name),
-    aead: countingAead,
-  };
+  const counting = recordingBackend(autoBackend, { seal: () => seals++ }, { name: "counting" });
   await memoryHandshake(counting, ids).run();
   const perHandshake = seals;
   assert.ok(perHandshake >= 10, `${perHandshake} seals`);

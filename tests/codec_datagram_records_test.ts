@@ -7,7 +7,7 @@ import { CipherState, MAX_RECORD_LIMIT } from "../src/crypto/cipher_state.ts";
 import { derivePreKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
-import type { Aead, AeadCipher, AeadName, CryptoBackend } from "../src/crypto/types.ts";
+import type { AeadName } from "../src/crypto/types.ts";
 import { encodePlaintext } from "../src/codec/messages.ts";
 import {
   DatagramOpener,
@@ -17,7 +17,7 @@ import {
   DEFAULT_EPOCH_GRACE_MS,
 } from "../src/codec/datagram_records.ts";
 import { recordInputArbitrary } from "./_arbitraries.ts";
-import { isWiped, recordingHashBackend } from "./_recording_hash.ts";
+import { cipherLog, countOf, hkdfRecorder, isWiped } from "./_recording_backend.ts";
 import { propertyConfig } from "./_property.ts";
 
 function seed(...bytes: number[]): Uint8Array {
@@ -499,46 +499,6 @@ Deno.test("DatagramSealer matches the known-answer vectors", async (t) => {
   });
 });
 
-/**
- * noble's AEADs behind a wrapper that numbers every cipher the backend creates,
- * keeps the key it was created from, and records each `createCipher` and `dispose`.
- */
-function recordingBackend(): { backend: CryptoBackend; log: string[]; keys: Uint8Array[] } {
-  const log: string[] = [];
-  const keys: Uint8Array[] = [];
-  const backend: CryptoBackend = {
-    ...nobleBackend,
-    name: "recording",
-    aead(name): Aead {
-      const aead = nobleBackend.aead(name)!;
-      return {
-        ...aead,
-        createCipher(key): AeadCipher {
-          const inner = aead.createCipher(key);
-          const id = keys.length;
-          keys.push(key);
-          log.push(`create ${id}`);
-          return {
-            seal: (nonce, plaintext, aad, output) => inner.seal(nonce, plaintext, aad, output),
-            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
-            dispose: () => {
-              log.push(`dispose ${id}`);
-              inner.dispose();
-            },
-          };
-        },
-      };
-    },
-    keyExchange: (name) => nobleBackend.keyExchange(name),
-    signature: (name) => nobleBackend.signature(name),
-    hash: (name) => nobleBackend.hash(name),
-  };
-  return { backend, log, keys };
-}
-
-const count = (log: readonly string[], what: "create" | "dispose"): number =>
-  log.filter((entry) => entry.startsWith(what)).length;
-
 Deno.test("datagram sealer and opener release every cipher they create, once", async (t) => {
   const key = new Uint8Array(32).fill(5);
 
@@ -546,7 +506,7 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
     "DatagramSealer and DatagramOpener wipe the pre-keys and header keys they derived",
     async () => {
       const gss = new Uint8Array(32).fill(0x6d);
-      const sealing = recordingHashBackend();
+      const sealing = hkdfRecorder();
       const sealer = new DatagramSealer({
         backend: sealing.backend,
         random: seededRandom(seed(0xd6, 41)),
@@ -559,7 +519,7 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
       sealer.dispose();
       assert.ok(sealing.record.outputs.every(isWiped), "the sealer's header key is left");
 
-      const opening = recordingHashBackend();
+      const opening = hkdfRecorder();
       const opener = new DatagramOpener({
         backend: opening.backend,
         now: () => 0,
@@ -575,7 +535,7 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
   );
 
   await t.step("DatagramSealer.dropPrevious() disposes the previous epoch at once", () => {
-    const { backend, log } = recordingBackend();
+    const { backend, log } = cipherLog();
     const aead = backend.aead("ChaCha20-Poly1305")!;
     const sealer = new DatagramSealer({ backend, random: seededRandom(seed(0xd6, 42)) });
     sealer.setCipher(new CipherState(aead, key, 1));
@@ -587,7 +547,7 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
   });
 
   await t.step("DatagramSealer: the pre-key is wiped, superseded and last epochs disposed", () => {
-    const { backend, log, keys } = recordingBackend();
+    const { backend, log, keys } = cipherLog();
     const aead = backend.aead("ChaCha20-Poly1305")!;
     const sealer = new DatagramSealer({ backend, random: seededRandom(seed(0xd6, 40)) });
     assert.deepEqual(log, ["create 0"]);
@@ -604,7 +564,7 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
   await t.step(
     "DatagramOpener: failed candidates at once, the rest when replaced or disposed",
     async () => {
-      const { backend, log } = recordingBackend();
+      const { backend, log } = cipherLog();
       const aead = backend.aead("ChaCha20-Poly1305")!;
       const opener = new DatagramOpener({ backend, now: () => 0 });
       const sealer = newSealer(41);
@@ -614,21 +574,21 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
       // A forgery: random bytes do not unmask to epoch 0.
       const forged = seededRandom(seed(0xd6, 42))(first.length);
       await assert.rejects(opener.open(forged), FrameError);
-      assert.equal(count(log, "dispose"), count(log, "create"), "forged candidate kept");
+      assert.equal(countOf(log, "dispose"), countOf(log, "create"), "forged candidate kept");
       // A datagram whose tag does not verify.
       const flipped = first.slice();
       flipped[flipped.length - 1]! ^= 1;
       await assert.rejects(opener.open(flipped), hasCode(ErrorCode.DECRYPT_FAILED));
-      assert.equal(count(log, "dispose"), count(log, "create"), "unauthentic candidate kept");
+      assert.equal(countOf(log, "dispose"), countOf(log, "create"), "unauthentic candidate kept");
       // Two authentic datagrams opened at once: the later candidate defers to the first.
       await Promise.all([opener.open(first), opener.open(second)]);
-      assert.equal(count(log, "dispose"), count(log, "create") - 1, "one epoch-0 cipher stays");
+      assert.equal(countOf(log, "dispose"), countOf(log, "create") - 1, "one epoch-0 cipher stays");
 
       opener.setCipher(new CipherState(aead, key, 1));
       opener.setCipher(new CipherState(aead, key, 2));
-      assert.equal(count(log, "dispose"), count(log, "create") - 2, "epoch 0 not disposed");
+      assert.equal(countOf(log, "dispose"), countOf(log, "create") - 2, "epoch 0 not disposed");
       opener.dispose();
-      assert.equal(count(log, "dispose"), count(log, "create"));
+      assert.equal(countOf(log, "dispose"), countOf(log, "create"));
       const disposed = log.filter((entry) => entry.startsWith("dispose"));
       assert.equal(new Set(disposed).size, disposed.length, "a cipher disposed twice");
     },
@@ -637,16 +597,16 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
   await t.step(
     "DatagramOpener: an epoch-0 candidate that completes after setCipher()",
     async () => {
-      const { backend, log } = recordingBackend();
+      const { backend, log } = cipherLog();
       const opener = new DatagramOpener({ backend, now: () => 0 });
       const datagram = await newSealer(43).seal(1, new Uint8Array(2));
       const opening = opener.open(datagram);
       opener.setCipher(new CipherState(backend.aead("ChaCha20-Poly1305")!, key, 1));
       assert.equal((await opening).epoch, 0);
       // The candidate's epoch-0 cipher is released; only epoch 1's remains.
-      assert.equal(count(log, "dispose"), count(log, "create") - 1);
+      assert.equal(countOf(log, "dispose"), countOf(log, "create") - 1);
       opener.dispose();
-      assert.equal(count(log, "dispose"), count(log, "create"));
+      assert.equal(countOf(log, "dispose"), countOf(log, "create"));
     },
   );
 });

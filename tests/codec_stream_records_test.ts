@@ -27,7 +27,13 @@ import {
   type SealedRecord,
 } from "../src/codec/stream_records.ts";
 import { lengthMask, SEAL_OFFSET } from "../src/codec/_stream_common.ts";
-import { isWiped, recordingHashBackend } from "./_recording_hash.ts";
+import {
+  cipherLog,
+  countOf,
+  hkdfRecorder,
+  isWiped,
+  recordingBackend,
+} from "./_recording_backend.ts";
 import {
   chunk,
   messageRecordInputArbitrary,
@@ -281,27 +287,10 @@ Deno.test("RecordSealer behaviour", async (t) => {
 
 Deno.test("RecordSealer seals a body given in parts exactly like the whole body (property)", async (t) => {
   /** noble's AEAD behind a wrapper that ignores `output`, as a third-party AEAD may. */
-  const ignoringOutput: CryptoBackend = {
-    ...nobleBackend,
+  const ignoringOutput = recordingBackend(nobleBackend, {}, {
     name: "ignores-output",
-    aead(name): Aead {
-      const aead = nobleBackend.aead(name)!;
-      return {
-        ...aead,
-        createCipher(key): AeadCipher {
-          const inner = aead.createCipher(key);
-          return {
-            seal: (nonce, plaintext, aad) => inner.seal(nonce, plaintext, aad),
-            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
-            dispose: () => inner.dispose(),
-          };
-        },
-      };
-    },
-    keyExchange: (name) => nobleBackend.keyExchange(name),
-    signature: (name) => nobleBackend.signature(name),
-    hash: (name) => nobleBackend.hash(name),
-  };
+    passOutput: false,
+  });
   for (const backend of [nobleBackend, ignoringOutput]) {
     await t.step(backend.name, async () => {
       await fc.assert(
@@ -927,50 +916,11 @@ Deno.test("RecordSealer matches the known-answer vectors", async (t) => {
   });
 });
 
-/**
- * noble's AEADs behind a wrapper that numbers every cipher the backend creates
- * and records each `createCipher` and `dispose`, so a test sees whether a key
- * is really released in the backend, not only marked unusable above it.
- */
-function recordingBackend(): { backend: CryptoBackend; log: string[]; keys: Uint8Array[] } {
-  const log: string[] = [];
-  const keys: Uint8Array[] = [];
-  let created = 0;
-  const backend: CryptoBackend = {
-    ...nobleBackend,
-    name: "recording",
-    aead(name): Aead {
-      const aead = nobleBackend.aead(name)!;
-      return {
-        ...aead,
-        createCipher(key): AeadCipher {
-          const inner = aead.createCipher(key);
-          const id = created++;
-          keys.push(key);
-          log.push(`create ${id}`);
-          return {
-            seal: (nonce, plaintext, aad, output) => inner.seal(nonce, plaintext, aad, output),
-            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
-            dispose: () => {
-              log.push(`dispose ${id}`);
-              inner.dispose();
-            },
-          };
-        },
-      };
-    },
-    keyExchange: (name) => nobleBackend.keyExchange(name),
-    signature: (name) => nobleBackend.signature(name),
-    hash: (name) => nobleBackend.hash(name),
-  };
-  return { backend, log, keys };
-}
-
 Deno.test("setCipher() disposes the superseded cipher in the backend", async (t) => {
   const key = new Uint8Array(32).fill(3);
 
   await t.step("RecordSealer: the pre-key cipher, then each replaced epoch, once", () => {
-    const { backend, log } = recordingBackend();
+    const { backend, log } = cipherLog();
     const aead = backend.aead("ChaCha20-Poly1305")!;
     const sealer = new RecordSealer({ backend, random: seededRandom(seed(0x51, 40)) });
     assert.deepEqual(log, ["create 0"]);
@@ -986,13 +936,12 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
   });
 
   await t.step("RecordOpener: each replaced epoch, once", () => {
-    const { backend, log } = recordingBackend();
+    const { backend, log } = cipherLog();
     const aead = backend.aead("ChaCha20-Poly1305")!;
     const opener = new RecordOpener({ decoder: new FrameDecoder(), backend });
     const first = new CipherState(aead, key, 1);
     opener.setCipher(first);
-    const created = log.filter((entry) => entry.startsWith("create")).length;
-    assert.equal(log.filter((entry) => entry.startsWith("dispose")).length, created - 1);
+    assert.equal(countOf(log, "dispose"), countOf(log, "create") - 1);
     opener.setCipher(first);
     const second = new CipherState(aead, key, 2);
     const secondId = log.at(-1)!.slice("create ".length);
@@ -1005,7 +954,7 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
   });
 
   await t.step("the pre-keys of both directions are wiped once a cipher holds them", async () => {
-    const { backend, keys } = recordingBackend();
+    const { backend, keys } = cipherLog();
     const sealer = new RecordSealer({ backend, random: seededRandom(seed(0x51, 41)) });
     const decoder = new FrameDecoder();
     const opener = new RecordOpener({ decoder, backend });
@@ -1020,7 +969,7 @@ Deno.test("setCipher() disposes the superseded cipher in the backend", async (t)
   });
 
   await t.step("CipherState.dispose() releases the backend cipher once", async () => {
-    const { backend, log } = recordingBackend();
+    const { backend, log } = cipherLog();
     const state = new CipherState(backend.aead("AES-256-GCM")!, key, 1);
     state.dispose();
     state.dispose();
@@ -1115,7 +1064,7 @@ Deno.test("lengthMask() is ChaCha20 under the header key with nonce u32 0 ‖ u6
 });
 
 Deno.test("RecordSealer wipes its pre-key at once, the opening header key after the first record, the header key at dispose()", async () => {
-  const { backend, record } = recordingHashBackend();
+  const { backend, record } = hkdfRecorder();
   const sealer = new RecordSealer({
     backend,
     random: seededRandom(seed(0x51, 46)),
@@ -1129,7 +1078,7 @@ Deno.test("RecordSealer wipes its pre-key at once, the opening header key after 
   assert.deepEqual(record.outputs.map(isWiped), [true, true, true]);
   assert.ok(record.prks.every(isWiped));
   // Disposed before its first record, it wipes the opening header key too.
-  const unused = recordingHashBackend();
+  const unused = hkdfRecorder();
   new RecordSealer({
     backend: unused.backend,
     random: seededRandom(seed(0x51, 47)),

@@ -66,6 +66,33 @@ Deno.test("handshake vector files hold tests, each with what the runner contract
       assert.ok(test.flags.length > 0, test.id);
     }
   });
+  await t.step("a vector records a close exchange: each direction ends with its Close(0)", () => {
+    const closing = POSITIVE.tests.filter((test) => test.close !== undefined);
+    assert.ok(closing.length > 0, "no vector with a close exchange");
+    for (const test of closing) {
+      const close = test.close!;
+      assert.ok(close.closer === "initiator" || close.closer === "responder", test.id);
+      for (const direction of ["i2r", "r2i"] as const) {
+        const records = test.records[direction];
+        const last = records.at(-1)!;
+        assert.deepEqual([last.kind, last.body], ["close", "00"], `${test.id} ${direction}`);
+        // The offset is where the last record starts: after the salt and every other record.
+        const before = records.slice(0, -1).reduce((sum, record) => sum + record.wire.length, 0);
+        assert.equal(close.offsets[direction], 16 + before / 2, `${test.id} ${direction}`);
+        assert.equal(test.streams[direction].slice(2 * close.offsets[direction]), last.wire);
+      }
+      // The closer's Close is written before the answer.
+      const closes = test.order.filter((position) => {
+        const [direction, index] = position.split(":") as ["i2r" | "r2i", string];
+        return test.records[direction][Number(index)]!.kind === "close";
+      });
+      assert.deepEqual(closes.map((position) => position.slice(0, 3)), [
+        close.closer === "initiator" ? "i2r" : "r2i",
+        close.closer === "initiator" ? "r2i" : "i2r",
+      ]);
+      assert.deepEqual(close.final, { initiator: { code: null }, responder: { code: null } });
+    }
+  });
   await t.step("the suites, authentication modes and GSS cases are all there", () => {
     const flags = new Set(POSITIVE.tests.flatMap((test) => test.flags));
     assert.ok(flags.has("Gss") && flags.has("MutualAuthentication") && flags.has("Negotiation"));
@@ -193,6 +220,51 @@ Deno.test("runHandshakeVectors() fails a runner whose bytes or outcome differ fr
     /ERR_DECRYPT_FAILED, expected ERR_TIMEOUT/,
   );
   assert.equal(byKey.get(`${negative.id}/responder`)?.status, "pass");
+});
+
+Deno.test("runHandshakeVectors() fails a runner whose close exchange differs from a vector", async () => {
+  const original = POSITIVE.tests.find((test) => test.close !== undefined)!;
+  const close = original.close!;
+  const answerer = close.closer === "initiator" ? "responder" : "initiator";
+  // The answerer is expected to end with a code, though the exchange is orderly.
+  const wrongEnding: PositiveVector = {
+    ...original,
+    id: "wrong-ending",
+    close: { ...close, final: { ...close.final, [answerer]: { code: "ERR_TIMEOUT" } } },
+  };
+  // The closer's Close never reaches the answerer: the recording stops before it.
+  const closerDirection = close.closer === "initiator" ? "i2r" : "r2i";
+  const noClose: PositiveVector = {
+    ...original,
+    id: "no-close",
+    streams: {
+      ...original.streams,
+      [closerDirection]: original.streams[closerDirection].slice(
+        0,
+        2 * close.offsets[closerDirection],
+      ),
+    },
+  };
+  const toRunner = new TransformStream<Uint8Array, Uint8Array>();
+  const fromRunner = new TransformStream<Uint8Array, Uint8Array>();
+  const served = serveVectorRunner(toRunner.readable, fromRunner.writable);
+  const results = await runHandshakeVectors(
+    { writable: toRunner.writable, readable: fromRunner.readable },
+    [{ ...POSITIVE, numberOfTests: 3, tests: [original, wrongEnding, noClose] }],
+    { deadline: 2_000 },
+  );
+  await served;
+  const byKey = new Map(results.map((result) => [`${result.id}/${result.role}`, result]));
+  assert.equal(byKey.get(`${original.id}/initiator`)?.status, "pass");
+  assert.equal(byKey.get(`${original.id}/responder`)?.status, "pass");
+  assert.match(
+    byKey.get(`wrong-ending/${answerer}`)?.detail ?? "",
+    /closed with no code, expected ERR_TIMEOUT/,
+  );
+  assert.equal(byKey.get(`wrong-ending/${close.closer}`)?.status, "pass");
+  // The answerer waits for a Close that never comes; the closer writes one the recording lacks.
+  assert.match(byKey.get(`no-close/${answerer}`)?.detail ?? "", /no end of the session/);
+  assert.match(byKey.get(`no-close/${close.closer}`)?.detail ?? "", /differ/);
 });
 
 Deno.test("runHandshakeVectors() rejects an empty vector file", async () => {

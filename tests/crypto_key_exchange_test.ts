@@ -9,6 +9,7 @@ import { seededRandom, systemRandom } from "../src/crypto/random.ts";
 import { KEY_EXCHANGES } from "../src/crypto/types.ts";
 import type { KeyExchange, KeyExchangeName } from "../src/crypto/types.ts";
 import { propertyConfig } from "./_property.ts";
+import { flipBit } from "./_bytes.ts";
 
 interface InvalidKeyVectors {
   lengthDeltas: number[];
@@ -31,12 +32,6 @@ function exchange(name: KeyExchangeName): KeyExchange {
 
 function seed(...bytes: number[]): Uint8Array {
   return new Uint8Array(bytes);
-}
-
-function flipBit(bytes: Uint8Array, bit: number): Uint8Array<ArrayBuffer> {
-  const copy = Uint8Array.from(bytes);
-  copy[bit >> 3]! ^= 1 << (bit & 7);
-  return copy;
 }
 
 function isInvalidPeerKey(error: unknown): boolean {

@@ -9,9 +9,9 @@ import {
 } from "../src/crypto/key_schedule.ts";
 import type { TrafficKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
-import type { HashFunction, HashName, HkdfExpander } from "../src/crypto/types.ts";
+import type { HashFunction, HashName } from "../src/crypto/types.ts";
 import { propertyConfig } from "./_property.ts";
-import { isWiped, recordingSha256 } from "./_recording_hash.ts";
+import { hkdfRecorder, isWiped, recordingHash } from "./_recording_backend.ts";
 
 interface KeysHex {
   epoch: number;
@@ -349,31 +349,23 @@ Deno.test("keyUpdateTranscript() binds epoch and both bodies", () => {
 });
 
 /** SHA-256 behind a wrapper that keeps every key and secret the schedule hands to HKDF. */
-function recordingHash(): { hash: HashFunction; prks: Uint8Array[]; ikms: Uint8Array[] } {
+function scheduleRecorder(): { hash: HashFunction; prks: Uint8Array[]; ikms: Uint8Array[] } {
   const prks: Uint8Array[] = [];
   const ikms: Uint8Array[] = [];
-  const hash: HashFunction = {
-    ...SHA256,
-    extract(salt, ikm): Uint8Array<ArrayBuffer> {
+  const hash = recordingHash(SHA256, {
+    extract: (salt, ikm) => {
       prks.push(salt);
       ikms.push(ikm);
-      return SHA256.extract(salt, ikm);
     },
-    expand(prk, info, length): Uint8Array<ArrayBuffer> {
-      prks.push(prk);
-      return SHA256.expand(prk, info, length);
-    },
+    expand: (prk) => prks.push(prk),
     // A schedule that keys HMAC once per chaining key hands it over here.
-    expander(prk): HkdfExpander {
-      prks.push(prk);
-      return SHA256.expander!(prk);
-    },
-  };
+    expander: (prk) => prks.push(prk),
+  });
   return { hash, prks, ikms };
 }
 
 Deno.test("KeySchedule wipes every chaining key, exporter secret and combined secret it held", () => {
-  const { hash, prks, ikms } = recordingHash();
+  const { hash, prks, ikms } = scheduleRecorder();
   const schedule = new KeySchedule(hash);
   // The first chaining key is extracted with a public label as salt: record from here on.
   prks.length = 0;
@@ -406,7 +398,7 @@ Deno.test("KeySchedule exporter accepts the edges of its label and length ranges
 Deno.test("derivePreKeys() wipes the key material and pseudorandom keys it derived, and returns fresh keys", () => {
   const salt = new Uint8Array(16).fill(3);
   for (const gss of [undefined, new Uint8Array(24).fill(8)]) {
-    const { sha256, record } = recordingSha256();
+    const { sha256, record } = hkdfRecorder();
     const keys = derivePreKeys(salt, gss, sha256);
     assert.equal(record.prks.length, gss === undefined ? 2 : 3);
     assert.ok(record.prks.every(isWiped), "a pseudorandom key is left");

@@ -10,6 +10,7 @@ import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
 import { AEADS, HASHES } from "../src/crypto/types.ts";
 import type { Aead, AeadName, HashFunction, HashName } from "../src/crypto/types.ts";
+import { flipBit } from "./_bytes.ts";
 
 function fromHex(hex: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
@@ -29,12 +30,6 @@ function hash(name: HashName): HashFunction {
   const found = nobleBackend.hash(name);
   assert.ok(found, `nobleBackend lacks ${name}`);
   return found;
-}
-
-function flipBit(bytes: Uint8Array, bit: number): Uint8Array<ArrayBuffer> {
-  const copy = Uint8Array.from(bytes);
-  copy[bit >> 3]! ^= 1 << (bit & 7);
-  return copy;
 }
 
 const AEAD_NAMES = AEADS.map((info) => info.name);

@@ -30,6 +30,7 @@ import {
   SIGNATURES,
   type SignatureScheme,
 } from "../src/crypto/mod.ts";
+import { flipBit } from "./_bytes.ts";
 
 const BACKENDS: readonly CryptoBackend[] = [
   nobleBackend,
@@ -73,12 +74,6 @@ function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
     offset += part.length;
   }
   return out;
-}
-
-function flipBit(bytes: Uint8Array, bit: number): Uint8Array<ArrayBuffer> {
-  const copy = Uint8Array.from(bytes);
-  copy[bit >> 3]! ^= 1 << (bit & 7);
-  return copy;
 }
 
 function resized(bytes: Uint8Array, length: number): Uint8Array<ArrayBuffer> {

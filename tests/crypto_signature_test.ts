@@ -3,17 +3,12 @@ import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
 import { SIGNATURES } from "../src/crypto/types.ts";
 import type { SignatureName, SignatureScheme } from "../src/crypto/types.ts";
+import { flipBit } from "./_bytes.ts";
 
 function scheme(name: SignatureName): SignatureScheme {
   const found = nobleBackend.signature(name);
   assert.ok(found, `nobleBackend lacks ${name}`);
   return found;
-}
-
-function flipBit(bytes: Uint8Array, bit: number): Uint8Array<ArrayBuffer> {
-  const copy = Uint8Array.from(bytes);
-  copy[bit >> 3]! ^= 1 << (bit & 7);
-  return copy;
 }
 
 /** Bit positions to flip: first, second byte, middle, last. */

@@ -8,21 +8,17 @@
  *   them, raw or as hex, base64, base64url or a decimal list;
  * - the runtime's own copies of ephemeral and epoch keys are wiped once they
  *   are no longer needed (best effort: JavaScript cannot promise that no
- *   other copy exists).
+ *   other copy exists);
+ * - the session's resolved copy of the GSS is wiped once the key schedule
+ *   holds it, or when the session ends or cannot start, and the caller's
+ *   array is left as it was.
  *
  * The handshake statechart's snapshots are not reachable through the public
  * API; its context holds only public fields (see machines/_setup.ts).
  */
 
 import assert from "node:assert/strict";
-import type {
-  Aead,
-  AeadCipher,
-  CryptoBackend,
-  HashFunction,
-  KeyExchange,
-  KeyExchangeAnswer,
-} from "../src/crypto/mod.ts";
+import type { CryptoBackend } from "../src/crypto/mod.ts";
 import {
   createDatagramPair,
   createMemoryPair,
@@ -35,6 +31,7 @@ import {
   type Transport,
 } from "../mod.ts";
 import { accessFor, identityFor } from "./_session_helpers.ts";
+import { recordingBackend } from "./_recording_backend.ts";
 
 const CHAT = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
 
@@ -52,75 +49,23 @@ function capturingBackend(): { backend: CryptoBackend; secrets: Captured[] } {
   const record = (label: string, bytes: Uint8Array): void => {
     secrets.push({ label, copy: bytes.slice(), ref: bytes });
   };
-  const wrapKex = (kex: KeyExchange): KeyExchange => ({
-    name: kex.name,
-    id: kex.id,
-    kind: kex.kind,
-    offerLength: kex.offerLength,
-    answerLength: kex.answerLength,
-    offer: (random) => kex.offer(random),
-    async answer(offer, random): Promise<KeyExchangeAnswer> {
-      const result = await kex.answer(offer, random);
-      record(`${kex.name} shared secret (answer)`, result.sharedSecret);
-      return result;
+  const backend = recordingBackend(nobleBackend, {
+    sharedSecret: (secret, exchange, step) => {
+      record(`${exchange.name} shared secret (${step})`, secret);
     },
-    async finish(state, answer): Promise<Uint8Array<ArrayBuffer>> {
-      const secret = await kex.finish(state, answer);
-      record(`${kex.name} shared secret (finish)`, secret);
-      return secret;
-    },
-  });
-  const wrapAead = (aead: Aead): Aead => ({
-    name: aead.name,
-    id: aead.id,
-    keyLength: aead.keyLength,
-    nonceLength: aead.nonceLength,
-    tagLength: aead.tagLength,
-    createCipher(key): AeadCipher {
-      record(`${aead.name} key`, key);
-      return aead.createCipher(key);
-    },
-  });
-  const wrapHash = (hash: HashFunction): HashFunction => ({
-    name: hash.name,
-    id: hash.id,
-    outputLength: hash.outputLength,
-    digest: (data) => hash.digest(data),
-    create: () => hash.create(),
-    hmac(key, data): Uint8Array<ArrayBuffer> {
-      const mac = hash.hmac(key, data);
-      record(`${hash.name} HMAC`, mac);
-      return mac;
-    },
-    extract(salt, ikm): Uint8Array<ArrayBuffer> {
+    createCipher: (key, _id, aead) => record(`${aead.name} key`, key),
+    hmac: (_key, _data, mac, hash) => record(`${hash.name} HMAC`, mac),
+    extract: (_salt, ikm, prk, hash) => {
       // The input keying material is the runtime's own copy of a secret (GSS, shared secrets).
       if (ikm.length >= 16) record(`${hash.name} HKDF-Extract input`, ikm);
-      const prk = hash.extract(salt, ikm);
       record(`${hash.name} HKDF-Extract`, prk);
-      return prk;
     },
-    expand(prk, info, length): Uint8Array<ArrayBuffer> {
-      const okm = hash.expand(prk, info, length);
-      record(`${hash.name} HKDF-Expand`, okm);
-      return okm;
-    },
-  });
-  const backend: CryptoBackend = {
+    expand: (_prk, _info, _length, okm, hash) => record(`${hash.name} HKDF-Expand`, okm),
+  }, {
     name: "capturing-noble",
-    keyExchange: (name) => {
-      const kex = nobleBackend.keyExchange(name);
-      return kex === undefined ? undefined : wrapKex(kex);
-    },
-    signature: (name) => nobleBackend.signature(name),
-    aead: (name) => {
-      const aead = nobleBackend.aead(name);
-      return aead === undefined ? undefined : wrapAead(aead);
-    },
-    hash: (name) => {
-      const hash = nobleBackend.hash(name);
-      return hash === undefined ? undefined : wrapHash(hash);
-    },
-  };
+    // Every expansion through expand(), where its output is seen.
+    expander: false,
+  });
   return { backend, secrets };
 }
 
@@ -436,5 +381,81 @@ Deno.test("Session lets no secret out through events, errors or details, and wip
       ref.some((byte) => byte !== 0)
     ).map(({ label, copy }) => `${label} (${copy.length} bytes)`);
     assert.deepEqual(unwiped, []);
+  });
+});
+
+/**
+ * Runs `start` (which starts sessions: options are resolved synchronously)
+ * and pushes onto `copies` every array `Uint8Array.prototype.slice` makes
+ * meanwhile with the bytes of `secret`: the sessions' resolved copies of it.
+ */
+function recordingCopies<T>(secret: Uint8Array, copies: Uint8Array[], start: () => T): T {
+  const original = Uint8Array.prototype.slice;
+  const hex = toHex(secret);
+  Uint8Array.prototype.slice = function (this: Uint8Array, from?: number, to?: number): Uint8Array {
+    const copy = original.call(this, from, to);
+    if (toHex(copy) === hex) copies.push(copy);
+    return copy;
+  } as typeof original;
+  try {
+    return start();
+  } finally {
+    Uint8Array.prototype.slice = original;
+  }
+}
+
+const isWiped = (bytes: Uint8Array): boolean => bytes.every((byte) => byte === 0);
+
+Deno.test("Session wipes its resolved copy of the GSS once the keys hold it, and when it ends early", async (t) => {
+  const gss = new Uint8Array(32).fill(0x6b);
+  const base = { requireAuthentication: false, backend: nobleBackend, globalSharedSecret: gss };
+
+  for (const pair of [createMemoryPair, createDatagramPair]) {
+    await t.step(`ready, before any close (${pair.name})`, async () => {
+      const [a, b] = pair();
+      const copies: Uint8Array[] = [];
+      const [client, server] = recordingCopies(gss, copies, () => [
+        initiate(a, base),
+        respond(b, base),
+      ]);
+      assert.equal(copies.length, 2, "one resolved copy per session");
+      await Promise.all([client.ready, server.ready]);
+      assert.ok(copies.every(isWiped), "a resolved copy outlives the key schedule");
+      assert.ok(!isWiped(gss), "the caller's GSS was wiped");
+      await client.close();
+      await server.closed;
+    });
+  }
+
+  await t.step("closed during the handshake, and failed on a wrong GSS", async () => {
+    const [a] = createMemoryPair();
+    const [c, d] = createMemoryPair();
+    const other = { ...base, globalSharedSecret: new Uint8Array(32).fill(0x6c) };
+    const copies: Uint8Array[] = [];
+    const [early, client, server] = recordingCopies(gss, copies, () => [
+      initiate(a, base),
+      initiate(c, base),
+      respond(d, other),
+    ]);
+    assert.equal(copies.length, 2);
+    await early.close();
+    const settled = await Promise.allSettled([early.ready, client.ready, server.ready]);
+    assert.ok(settled.every((outcome) => outcome.status === "rejected"));
+    await Promise.all([early.closed, client.closed, server.closed]);
+    assert.ok(copies.every(isWiped), "a resolved copy outlives its session");
+    assert.ok(!isWiped(gss), "the caller's GSS was wiped");
+  });
+
+  await t.step("a session that cannot start (no pre-key AEAD in the backend)", () => {
+    const noAead: CryptoBackend = { ...nobleBackend, name: "no AEAD", aead: () => undefined };
+    const [a] = createMemoryPair();
+    const copies: Uint8Array[] = [];
+    assert.throws(
+      () => recordingCopies(gss, copies, () => initiate(a, { ...base, backend: noAead })),
+      TypeError,
+    );
+    assert.equal(copies.length, 1);
+    assert.ok(copies.every(isWiped), "the resolved copy of a session that never started");
+    assert.ok(!isWiped(gss), "the caller's GSS was wiped");
   });
 });

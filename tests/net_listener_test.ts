@@ -4,11 +4,11 @@ import {
   ErrorCode,
   initiate,
   Listener,
-  type ListenerFailure,
   seededRandom,
   type Session,
   type Transport,
 } from "../mod.ts";
+import { failuresOf } from "./_listener_helpers.ts";
 
 const OPEN = { requireAuthentication: false } as const;
 
@@ -35,12 +35,6 @@ function silentPeer(listener: Listener, label: string): {
       await drained;
     },
   };
-}
-
-function failuresOf(listener: Listener): ListenerFailure[] {
-  const failures: ListenerFailure[] = [];
-  listener.on("failure", (failure) => failures.push(failure));
-  return failures;
 }
 
 Deno.test("Listener() rejects invalid options", () => {

@@ -24,7 +24,7 @@ import {
   texts,
   toHex,
 } from "./platform/shared.ts";
-import { CHROMIUM, chromiumMissing, ignoreBrowserTest } from "./_chromium.ts";
+import { assertBrowserTestRuns, ignoreBrowserTest, launchChromium } from "./_chromium.ts";
 
 const skipBrowser = ignoreBrowserTest("platform_browser_test");
 
@@ -74,17 +74,7 @@ Deno.test({
   name: "the browser bundle runs a handshake, data both ways, a key update and a close in Chromium",
   ignore: skipBrowser,
   async fn(): Promise<void> {
-    assert.ok(!chromiumMissing(), `${CHROMIUM} is required in CI: apt-get install -y chromium`);
-    // playwright-core reads /proc/sys/fs/binfmt_misc when it loads, which Deno
-    // allows only under --allow-all: say so instead of failing deep inside it.
-    const all = (["run", "write", "sys", "ffi", "net", "env", "read"] as const).every((name) =>
-      Deno.permissions.querySync({ name }).state === "granted"
-    );
-    assert.ok(
-      all,
-      "the browser test needs --allow-all: deno test -A tests/platform_browser_test.ts",
-    );
-    const { chromium } = await import("playwright-core");
+    assertBrowserTestRuns("platform_browser_test.ts");
 
     const bundles = await buildBundles("browser");
     const identity = await seededIdentity(nobleBackend, RESPONDER_IDENTITY_SEED);
@@ -101,18 +91,7 @@ Deno.test({
     const pageUrl = `http://127.0.0.1:${files.addr.port}/`;
     const socketUrl = `ws://127.0.0.1:${listener.addr.port}/qgate`;
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];

@@ -8,42 +8,10 @@
 
 import assert from "node:assert/strict";
 import { nobleBackend, seededRandom } from "../mod.ts";
-import type { Aead, AeadCipher, CryptoBackend } from "../src/crypto/mod.ts";
 import { CipherState } from "../src/crypto/cipher_state.ts";
 import { DatagramOpener, DatagramSealer } from "../src/codec/datagram_records.ts";
 import { createRecordLayer } from "../src/session/_record_layer.ts";
-
-function recordingBackend(): { backend: CryptoBackend; log: string[] } {
-  const log: string[] = [];
-  let created = 0;
-  const backend: CryptoBackend = {
-    ...nobleBackend,
-    name: "recording",
-    aead(name): Aead {
-      const aead = nobleBackend.aead(name)!;
-      return {
-        ...aead,
-        createCipher(key): AeadCipher {
-          const inner = aead.createCipher(key);
-          const id = created++;
-          log.push(`create ${id}`);
-          return {
-            seal: (nonce, plaintext, aad, output) => inner.seal(nonce, plaintext, aad, output),
-            open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
-            dispose: () => {
-              log.push(`dispose ${id}`);
-              inner.dispose();
-            },
-          };
-        },
-      };
-    },
-    keyExchange: (name) => nobleBackend.keyExchange(name),
-    signature: (name) => nobleBackend.signature(name),
-    hash: (name) => nobleBackend.hash(name),
-  };
-  return { backend, log };
-}
+import { cipherLog } from "./_recording_backend.ts";
 
 /** Runs `body` while recording every array `Uint8Array.from` copies out of `secret`. */
 async function copiesOf(secret: Uint8Array, body: () => Promise<void>): Promise<Uint8Array[]> {
@@ -98,7 +66,7 @@ Deno.test("DatagramSealer and DatagramOpener wipe their GSS copies once no longe
 });
 
 Deno.test("createRecordLayer() on datagrams drops both previous epochs' keys when the grace period ends", () => {
-  const { backend, log } = recordingBackend();
+  const { backend, log } = cipherLog();
   let now = 0;
   const timers: { fn: () => void; at: number }[] = [];
   const layer = createRecordLayer(true, {

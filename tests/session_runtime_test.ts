@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Aead, AeadCipher, CryptoBackend } from "../src/crypto/mod.ts";
+import type { CryptoBackend } from "../src/crypto/mod.ts";
 import {
   createDatagramPair,
   createMemoryPair,
@@ -13,6 +13,7 @@ import {
 } from "../mod.ts";
 import { closePair, type Pair, skippingClock, startPair, waitFor } from "./_session_helpers.ts";
 import { propertyConfig } from "./_property.ts";
+import { recordingBackend } from "./_recording_backend.ts";
 import { bytesToHex } from "../src/_hex.ts";
 
 const EXTENDER = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
@@ -28,40 +29,20 @@ function auditingBackend(): {
 } {
   const seen = new Set<string>();
   const reused: string[] = [];
+  // The key as it was when the cipher was created (the caller may wipe its array afterwards).
+  const keyIds: string[] = [];
   let sealed = 0;
-  const wrap = (aead: Aead): Aead => ({
-    ...aead,
-    name: aead.name,
-    id: aead.id,
-    keyLength: aead.keyLength,
-    nonceLength: aead.nonceLength,
-    tagLength: aead.tagLength,
-    createCipher(key): AeadCipher {
-      const cipher = aead.createCipher(key);
-      const keyId = bytesToHex(key);
-      return {
-        seal(nonce, plaintext, aad): Promise<Uint8Array<ArrayBuffer>> {
-          const id = `${keyId}/${bytesToHex(nonce)}`;
-          if (seen.has(id)) reused.push(id);
-          seen.add(id);
-          sealed++;
-          return cipher.seal(nonce, plaintext, aad);
-        },
-        open: (nonce, ciphertext, aad) => cipher.open(nonce, ciphertext, aad),
-        dispose: () => cipher.dispose(),
-      };
+  const backend = recordingBackend(nobleBackend, {
+    createCipher: (key, id) => {
+      keyIds[id] = bytesToHex(key);
     },
-  });
-  const backend: CryptoBackend = {
-    name: "auditing noble",
-    keyExchange: (name) => nobleBackend.keyExchange(name),
-    signature: (name) => nobleBackend.signature(name),
-    hash: (name) => nobleBackend.hash(name),
-    aead: (name) => {
-      const aead = nobleBackend.aead(name);
-      return aead === undefined ? undefined : wrap(aead);
+    seal: (id, nonce) => {
+      const pair = `${keyIds[id]}/${bytesToHex(nonce)}`;
+      if (seen.has(pair)) reused.push(pair);
+      seen.add(pair);
+      sealed++;
     },
-  };
+  }, { name: "auditing noble" });
   return { backend, reused: () => reused, sealed: () => sealed };
 }
 

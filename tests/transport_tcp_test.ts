@@ -6,7 +6,6 @@ import {
   ErrorCode,
   HandshakeError,
   initiate,
-  type ListenerFailure,
   listenTcp,
   type PeerDetails,
   respond,
@@ -15,16 +14,11 @@ import {
   SessionError,
   type TcpListener,
 } from "../mod.ts";
+import { failuresOf, failuresReached } from "./_listener_helpers.ts";
 import { accessFor, identityFor, uuidOf } from "./_session_helpers.ts";
 
 const OPEN = { requireAuthentication: false } as const;
 const ECHO = "5e1f0a6c-3a34-4f29-8c3c-5d0f1b2e7a10";
-
-function failuresOf(listener: TcpListener): ListenerFailure[] {
-  const failures: ListenerFailure[] = [];
-  listener.on("failure", (failure) => failures.push(failure));
-  return failures;
-}
 
 /** Resolves with the next `count` sessions the listener accepts. */
 async function accepted(listener: TcpListener, count: number): Promise<Session[]> {
@@ -45,22 +39,6 @@ function junk(length: number, seed: number): Uint8Array {
 /** The listener-side address of a raw client connection. */
 function addressOf(conn: Deno.TcpConn): string {
   return `${conn.localAddr.hostname}:${conn.localAddr.port}`;
-}
-
-/** Waits until the first `count` failures are in. */
-async function failuresReached(
-  listener: TcpListener,
-  failures: ListenerFailure[],
-  count: number,
-): Promise<void> {
-  if (failures.length >= count) return;
-  await new Promise<void>((resolve) => {
-    const off = listener.on("failure", () => {
-      if (failures.length < count) return;
-      off();
-      resolve();
-    });
-  });
 }
 
 Deno.test("connectTcp() and listenTcp() authenticate both peers over loopback TCP", async () => {

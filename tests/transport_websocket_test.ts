@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   connectWebSocket,
   ErrorCode,
-  type ListenerFailure,
   listenWebSocket,
   respond,
   seededRandom,
@@ -13,6 +12,7 @@ import {
   webSocketTransport,
 } from "../mod.ts";
 import { WEBSOCKET_ABORT_CLOSURE } from "../src/transport/websocket.ts";
+import { failuresOf, failuresReached } from "./_listener_helpers.ts";
 import { accessFor, identityFor, uuidOf } from "./_session_helpers.ts";
 
 const OPEN = { requireAuthentication: false } as const;
@@ -25,27 +25,6 @@ function urlOf(listener: WebSocketListener, path = "/"): string {
 async function firstSession(listener: WebSocketListener): Promise<Session> {
   for await (const session of listener) return session;
   throw new Error("listener closed before a session was ready");
-}
-
-function failuresOf(listener: WebSocketListener): ListenerFailure[] {
-  const failures: ListenerFailure[] = [];
-  listener.on("failure", (failure) => failures.push(failure));
-  return failures;
-}
-
-async function failuresReached(
-  listener: WebSocketListener,
-  failures: ListenerFailure[],
-  count: number,
-): Promise<void> {
-  if (failures.length >= count) return;
-  await new Promise<void>((resolve) => {
-    const off = listener.on("failure", () => {
-      if (failures.length < count) return;
-      off();
-      resolve();
-    });
-  });
 }
 
 /**

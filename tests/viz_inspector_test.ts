@@ -3,7 +3,7 @@ import { HANDSHAKE_KINDS } from "../src/codec/message_types.ts";
 import { serveInspector } from "../src/viz/inspector.ts";
 import { simulateHandshakeTrace } from "../src/viz/simulate.ts";
 import { defaultTraceSources, replayTrace } from "../src/viz/trace_sources.ts";
-import { CHROMIUM, chromiumMissing, ignoreBrowserTest } from "./_chromium.ts";
+import { assertBrowserTestRuns, ignoreBrowserTest, launchChromium } from "./_chromium.ts";
 
 const KEY_UPDATE_KINDS = ["beginKeyUpdate", "endKeyUpdate", "keyUpdateReady"];
 const ROLES = ["initiator", "responder"] as const;
@@ -50,32 +50,14 @@ Deno.test({
   name: "serveInspector() page shows a live handshake, key update and close in Chromium",
   ignore: skipBrowser,
   async fn(t): Promise<void> {
-    assert.ok(!chromiumMissing(), `${CHROMIUM} is required in CI: apt-get install -y chromium`);
-    // playwright-core reads /proc/sys/fs/binfmt_misc when it loads, which Deno
-    // allows only under --allow-all: say so instead of failing deep inside it.
-    const all = (["run", "write", "sys", "ffi", "net", "env", "read"] as const).every((name) =>
-      Deno.permissions.querySync({ name }).state === "granted"
-    );
-    assert.ok(all, "the browser test needs --allow-all: deno test -A tests/viz_inspector_test.ts");
-    const { chromium } = await import("playwright-core");
+    assertBrowserTestRuns("viz_inspector_test.ts");
     const inspector = serveInspector({
       sources: [
         ...defaultTraceSources(),
         replayTrace(midKeyUpdate(), { id: "midKeyUpdate", label: "Mid key update", note: "cut" }),
       ],
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       const errors: string[] = [];

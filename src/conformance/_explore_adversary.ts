@@ -12,14 +12,15 @@ import { otherRole, ROLES, standInHash as h } from "../viz/_standin.ts";
 import { exampleMessage } from "./_mutations.ts";
 import { receiverOf } from "./_relay.ts";
 import {
+  channelFaults,
   type Joint,
   messageId,
   type Packet,
   preKey,
-  type StepLog,
   type World,
 } from "./_explore_state.ts";
 import { deliver, step } from "./_explore_runtime.ts";
+import type { SearchMove } from "./_explore_graph.ts";
 
 /** The messages the adversary may inject: one well-formed example of every kind but noise. */
 const INJECTABLE: readonly Message[] = (
@@ -57,10 +58,7 @@ function modified(message: Message): Message | undefined {
 }
 
 /** One move from a joint state: a label for paths, and its effect on a copy. */
-export interface Move {
-  readonly label: string;
-  readonly apply: (joint: Joint, log: StepLog) => void;
-}
+export type Move = SearchMove<Joint>;
 
 /** Every move available from `joint`. */
 export function moves(world: World, joint: Joint, options: { retransmits: number }): Move[] {
@@ -98,19 +96,8 @@ export function moves(world: World, joint: Joint, options: { retransmits: number
         },
       });
     };
-    queue.forEach((packet, index) => {
-      spend(`drop ${direction}[${index}] ${packet.message.kind}`, (next) => {
-        next.channel[direction].splice(index, 1);
-      });
-      spend(`duplicate ${direction}[${index}] ${packet.message.kind}`, (next) => {
-        next.channel[direction].splice(index + 1, 0, packet);
-      });
-      if (index > 0) {
-        spend(
-          `reorder: deliver ${direction}[${index}] ${packet.message.kind} first`,
-          (next, log) => deliver(world, next, direction, index, log),
-        );
-      }
+    channelFaults(joint, direction, spend, (next, index, log) => {
+      deliver(world, next, direction, index, log);
     });
     const head = queue[0];
     const readable = !world.scenario.gss;

@@ -1,11 +1,11 @@
 /**
- * The six invariants of the exploration (see `explore.ts`): their names, a
- * tally of checks and violations, and the checks made in every joint state.
+ * The six invariants of the exploration (see `explore.ts`): their names and
+ * the checks made in every joint state.
  *
  * @module
  */
 
-import type { InvariantResult } from "./explore_report.ts";
+import type { Tally } from "./_explore_graph.ts";
 import { ROLES } from "../viz/_standin.ts";
 import type { Joint } from "./_explore_state.ts";
 
@@ -18,36 +18,6 @@ export const INVARIANTS = [
   "5 no nonce reuse",
   "6 a modified meta exchange never reaches ready",
 ] as const;
-
-/** Per invariant: how often it was checked, and its first five violations. */
-export class Tally {
-  readonly names: readonly string[];
-  readonly checked: number[];
-  readonly violations: string[][];
-
-  /** @param names The invariants' names, numbered from 1 (default: the handshake's). */
-  constructor(names: readonly string[] = INVARIANTS) {
-    this.names = names;
-    this.checked = names.map(() => 0);
-    this.violations = names.map(() => []);
-  }
-
-  check(invariant: number, ok: boolean, detail: () => string): void {
-    this.checked[invariant - 1]!++;
-    if (!ok && this.violations[invariant - 1]!.length < 5) {
-      this.violations[invariant - 1]!.push(detail());
-    }
-  }
-
-  results(): InvariantResult[] {
-    return this.names.map((name, i) => ({
-      name,
-      holds: this.violations[i]!.length === 0,
-      checked: this.checked[i]!,
-      violations: this.violations[i]!,
-    }));
-  }
-}
 
 /** Checks invariants 1, 4 and 6 in one joint state. */
 export function checkState(joint: Joint, tally: Tally, path: () => string): void {

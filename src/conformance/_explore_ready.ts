@@ -7,12 +7,7 @@
  * @module
  */
 
-import {
-  type AnyMachineSnapshot,
-  type AnyStateMachine,
-  initialTransition,
-  transition,
-} from "xstate";
+import { type AnyStateMachine, initialTransition, transition } from "xstate";
 import type { Role } from "../../machines/_setup.ts";
 import type {
   ReadyCommand,
@@ -38,7 +33,8 @@ import {
   standInHash as h,
 } from "../viz/_standin.ts";
 import { type Direction, directionFrom, receiverOf } from "./_relay.ts";
-import { messageId } from "./_explore_state.ts";
+import { channelFaults, type JointSide, type JointState, messageId } from "./_explore_state.ts";
+import type { SearchMove, StepLog } from "./_explore_graph.ts";
 
 /** The invariants of the exploration past ready, numbered as in `explore_ready.ts`. */
 export const READY_INVARIANTS = [
@@ -143,23 +139,12 @@ export interface ReadyRuntime {
 }
 
 /** One side of a joint state. */
-export interface ReadySide {
-  snapshot: AnyMachineSnapshot;
-  runtime: ReadyRuntime;
-}
+export type ReadySide = JointSide<ReadyRuntime>;
 
 /** One joint state. */
-export interface ReadyJoint {
-  readonly sides: Record<Role, ReadySide>;
-  readonly channel: Record<Direction, ReadyPacket[]>;
-  budget: number;
+export interface ReadyJoint extends JointState<ReadyRuntime, ReadyPacket> {
   /** The channel lost, duplicated or reordered a record, or a deadline fired. */
   disturbed: boolean;
-}
-
-/** What a step observed, for the invariants checked per step. */
-export interface ReadyLog {
-  violations: { invariant: number; detail: string }[];
 }
 
 /** The scenario-wide facts. */
@@ -233,7 +218,7 @@ function freshRuntime(world: ReadyWorld, role: Role): ReadyRuntime {
 }
 
 /** Both sides after their initial steps, nothing in flight. */
-export function initialJoint(world: ReadyWorld, log: ReadyLog): ReadyJoint {
+export function initialJoint(world: ReadyWorld, log: StepLog): ReadyJoint {
   const joint: ReadyJoint = {
     sides: {} as Record<Role, ReadySide>,
     channel: { i2r: [], r2i: [] },
@@ -246,25 +231,6 @@ export function initialJoint(world: ReadyWorld, log: ReadyLog): ReadyJoint {
     afterStep(world, joint, role, actions as ExecutableAction[], log);
   }
   return joint;
-}
-
-/** A copy of a joint state to apply a move to (snapshots are immutable and shared). */
-export function cloneJoint(joint: ReadyJoint): ReadyJoint {
-  return {
-    sides: {
-      initiator: {
-        snapshot: joint.sides.initiator.snapshot,
-        runtime: structuredClone(joint.sides.initiator.runtime),
-      },
-      responder: {
-        snapshot: joint.sides.responder.snapshot,
-        runtime: structuredClone(joint.sides.responder.runtime),
-      },
-    },
-    channel: { i2r: [...joint.channel.i2r], r2i: [...joint.channel.r2i] },
-    budget: joint.budget,
-    disturbed: joint.disturbed,
-  };
 }
 
 function packetKey(packet: ReadyPacket): unknown {
@@ -321,7 +287,7 @@ export function readyStep(
   joint: ReadyJoint,
   role: Role,
   event: ReadyEvent | { type: string },
-  log: ReadyLog,
+  log: StepLog,
 ): void {
   const side = joint.sides[role];
   if (side.snapshot.status !== "active") return;
@@ -335,7 +301,7 @@ function afterStep(
   joint: ReadyJoint,
   role: Role,
   actions: readonly ExecutableAction[],
-  log: ReadyLog,
+  log: StepLog,
 ): void {
   const runtime = joint.sides[role].runtime;
   for (const action of actions) {
@@ -353,7 +319,7 @@ function afterStep(
 }
 
 /** Runs queued commands until one waits for crypto (as the driver does). */
-function run(world: ReadyWorld, joint: ReadyJoint, role: Role, log: ReadyLog): void {
+function run(world: ReadyWorld, joint: ReadyJoint, role: Role, log: StepLog): void {
   const runtime = joint.sides[role].runtime;
   while (runtime.awaiting === undefined && runtime.ended === undefined) {
     const command = runtime.queue.shift();
@@ -367,7 +333,7 @@ export function completeCrypto(
   world: ReadyWorld,
   joint: ReadyJoint,
   role: Role,
-  log: ReadyLog,
+  log: StepLog,
 ): void {
   const runtime = joint.sides[role].runtime;
   const event = runtime.awaiting!;
@@ -380,7 +346,7 @@ function seal(
   joint: ReadyJoint,
   role: Role,
   message: Message,
-  log: ReadyLog,
+  log: StepLog,
   epoch?: number,
 ): ReadyPacket {
   const runtime = joint.sides[role].runtime;
@@ -409,7 +375,7 @@ function transmit(joint: ReadyJoint, role: Role, packet: ReadyPacket): void {
 }
 
 /** Sends application data: the sequence number travels in its first byte. */
-export function sendData(world: ReadyWorld, joint: ReadyJoint, role: Role, log: ReadyLog): void {
+export function sendData(world: ReadyWorld, joint: ReadyJoint, role: Role, log: StepLog): void {
   const runtime = joint.sides[role].runtime;
   const message: ExtenderDataMessage = {
     kind: "extenderData",
@@ -426,7 +392,7 @@ function execute(
   joint: ReadyJoint,
   role: Role,
   command: ReadyCommand,
-  log: ReadyLog,
+  log: StepLog,
 ): void {
   const runtime = joint.sides[role].runtime;
   switch (command.type) {
@@ -501,7 +467,7 @@ function deliverData(
   joint: ReadyJoint,
   role: Role,
   message: ExtenderDataMessage | ExtenderDataContinuationMessage,
-  log: ReadyLog,
+  log: StepLog,
 ): void {
   const runtime = joint.sides[role].runtime;
   // The model's messages are one record each: the first byte numbers them.
@@ -523,7 +489,7 @@ export function deliverReady(
   joint: ReadyJoint,
   direction: Direction,
   index: number,
-  log: ReadyLog,
+  log: StepLog,
 ): void {
   const [packet] = joint.channel[direction].splice(index, 1);
   const role = receiverOf(direction);
@@ -566,10 +532,7 @@ export function deliverReady(
 }
 
 /** One move from a joint state: a label for paths, and its effect on a copy. */
-export interface ReadyMove {
-  readonly label: string;
-  readonly apply: (joint: ReadyJoint, log: ReadyLog) => void;
-}
+export type ReadyMove = SearchMove<ReadyJoint>;
 
 const DEADLINES = ["keyUpdateTimeout", "closeTimeout"];
 
@@ -671,20 +634,9 @@ export function readyMoves(world: ReadyWorld, joint: ReadyJoint): ReadyMove[] {
         },
       });
     };
-    queue.forEach((packet, index) => {
-      spend(`drop ${direction}[${index}] ${packet.message.kind}`, (next) => {
-        next.channel[direction].splice(index, 1);
-      });
-      spend(`duplicate ${direction}[${index}] ${packet.message.kind}`, (next) => {
-        next.channel[direction].splice(index + 1, 0, packet);
-      });
-      if (index > 0 && reading) {
-        spend(
-          `reorder: deliver ${direction}[${index}] ${packet.message.kind} first`,
-          (next, log) => deliverReady(world, next, direction, index, log),
-        );
-      }
-    });
+    channelFaults(joint, direction, spend, (next, index, log) => {
+      deliverReady(world, next, direction, index, log);
+    }, reading);
   }
   // Without early deadlines, time only runs out when nothing else can happen.
   if (list.length === 0) list.push(...deadlines);

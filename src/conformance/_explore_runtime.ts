@@ -24,7 +24,8 @@ import {
 } from "../viz/_standin.ts";
 import { hashCrypto } from "./_explore_crypto.ts";
 import { type Direction, directionFrom, receiverOf } from "./_relay.ts";
-import { type Joint, messageId, type Packet, type StepLog, type World } from "./_explore_state.ts";
+import { type Joint, messageId, type Packet, type World } from "./_explore_state.ts";
+import type { StepLog } from "./_explore_graph.ts";
 
 const APPLICATION_KINDS: ReadonlySet<string> = new Set(["extenderData", "extenderUpdate", "close"]);
 

@@ -1,6 +1,7 @@
 /**
- * The breadth-first search over joint states of one scenario, with state
- * hashing, the terminal states, and a cycle check over the explored graph.
+ * One scenario of the handshake exploration (see `explore.ts`): its first
+ * joint state, and its moves, step checks and end states handed to the
+ * shared search (`_explore_graph.ts`).
  *
  * @module
  */
@@ -12,22 +13,23 @@ import type { ScenarioReport } from "./explore_report.ts";
 import type { ExplorationScenario } from "./explore_scenarios.ts";
 import { directionFrom } from "./_relay.ts";
 import {
-  clone,
+  cloneJoint,
   freshRuntime,
   input,
   type Joint,
   keyOf,
   type Side,
-  type StepLog,
   type World,
 } from "./_explore_state.ts";
 import { afterStep } from "./_explore_runtime.ts";
 import { moves } from "./_explore_adversary.ts";
-import { checkState, Tally } from "./_explore_invariants.ts";
+import { checkState, INVARIANTS } from "./_explore_invariants.ts";
+import { scenarioReport, searchStates, type StepLog, Tally } from "./_explore_graph.ts";
 
 /**
  * Explores one scenario.
  *
+ * @param machine The handshake statechart of the scenario's transport.
  * @param scenario The configuration.
  * @param options The bounds.
  * @returns The scenario's figures and invariant results.
@@ -45,9 +47,9 @@ export function exploreScenario(
     messages: new Map(),
     machine,
   };
-  const tally = new Tally();
+  const tally = new Tally(INVARIANTS);
   const initialLog: StepLog = { violations: [] };
-  const joint: Joint = {
+  const initial: Joint = {
     sides: {} as Record<Role, Side>,
     channel: { i2r: [], r2i: [] },
     budget: options.budget,
@@ -55,117 +57,39 @@ export function exploreScenario(
   };
   for (const role of ROLES) {
     const [snapshot, actions] = initialTransition(machine, input(world, role));
-    joint.sides[role] = { snapshot, runtime: freshRuntime(world, role) };
-    afterStep(world, joint, role, actions as ExecutableAction[], initialLog, true);
+    initial.sides[role] = { snapshot, runtime: freshRuntime(world, role) };
+    afterStep(world, initial, role, actions as ExecutableAction[], initialLog, true);
   }
-  const index = new Map<string, number>();
-  // Expanded nodes are dropped (only their edges and parents stay): memory holds the frontier.
-  const nodes: (Joint | undefined)[] = [joint];
-  const parents: { parent: number; label: string }[] = [{ parent: -1, label: "start" }];
-  const edges: number[][] = [];
-  index.set(keyOf(joint), 0);
-  const pathTo = (node: number): string => {
-    const labels: string[] = [];
-    for (let at = node; at > 0; at = parents[at]!.parent) labels.push(parents[at]!.label);
-    return labels.reverse().join(" → ") || "start";
-  };
-  const terminals: Record<string, number> = {};
-  let transitions = 0;
-  let truncated = false;
-  for (let at = 0; at < nodes.length; at++) {
-    const current = nodes[at]!;
-    nodes[at] = undefined;
-    checkState(current, tally, () => pathTo(at));
-    const available = moves(world, current, options);
-    edges[at] = [];
-    if (available.length === 0) {
-      const outcome = ROLES.map((role) => current.sides[role].runtime.outcome ?? "waiting").join(
-        "/",
-      );
-      terminals[outcome] = (terminals[outcome] ?? 0) + 1;
-      tally.check(
-        4,
-        outcome === "ready/ready" || outcome.includes("failed"),
-        () => `deadlock (${outcome}) after ${pathTo(at)}`,
-      );
-      continue;
-    }
-    for (const move of available) {
-      const next = clone(current);
-      const log: StepLog = { violations: [] };
-      move.apply(next, log);
-      // Records toward a side that has closed its transport are never read.
-      for (const role of ROLES) {
-        if (next.sides[role].runtime.closed) next.channel[directionFrom(otherRole(role))] = [];
-      }
-      transitions++;
-      for (const invariant of [2, 3, 4, 5]) {
-        const mine = log.violations.filter((v) => v.invariant === invariant);
-        tally.check(
-          invariant,
-          mine.length === 0,
-          () => `${mine[0]!.detail}: ${pathTo(at)} → ${move.label}`,
+  const figures = searchStates<Joint>(
+    {
+      initial,
+      initialLog,
+      keyOf,
+      clone: cloneJoint,
+      moves: (joint) => moves(world, joint, options),
+      settle: (joint) => {
+        // Records toward a side that has closed its transport are never read.
+        for (const role of ROLES) {
+          if (joint.sides[role].runtime.closed) joint.channel[directionFrom(otherRole(role))] = [];
+        }
+      },
+      checkState: (joint, path) => checkState(joint, tally, path),
+      checkTerminal: (joint, path) => {
+        const outcome = ROLES.map((role) => joint.sides[role].runtime.outcome ?? "waiting").join(
+          "/",
         );
-      }
-      const key = keyOf(next);
-      let target = index.get(key);
-      if (target === undefined) {
-        if (nodes.length >= options.maxStates) {
-          truncated = true;
-          continue;
-        }
-        target = nodes.length;
-        index.set(key, target);
-        nodes.push(next);
-        parents.push({ parent: at, label: move.label });
-      }
-      edges[at]!.push(target);
-    }
-  }
-  const cycle = findCycle(edges);
-  tally.check(4, cycle === undefined, () => `a cycle through ${pathTo(cycle!)}`);
-  tally.check(
-    4,
-    !truncated,
-    () => `more than ${options.maxStates} states: not explored to the end`,
+        tally.check(
+          4,
+          outcome === "ready/ready" || outcome.includes("failed"),
+          () => `deadlock (${outcome}) after ${path()}`,
+        );
+        return outcome;
+      },
+      stepInvariants: [2, 3, 4, 5],
+      endsInvariant: 4,
+    },
+    tally,
+    options.maxStates,
   );
-  return {
-    name: scenario.name,
-    transport: scenario.transport,
-    budget: options.budget,
-    states: nodes.length,
-    transitions,
-    terminals,
-    truncated,
-    durationMs: Math.round(performance.now() - started),
-    invariants: tally.results(),
-  };
-}
-
-/** A node on a cycle of the graph, or `undefined` (iterative DFS with colours). */
-export function findCycle(edges: readonly number[][]): number | undefined {
-  const colour = new Uint8Array(edges.length);
-  for (let root = 0; root < edges.length; root++) {
-    if (colour[root] !== 0) continue;
-    const stack: [number, number][] = [[root, 0]];
-    colour[root] = 1;
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const [node, next] = top;
-      const out = edges[node] ?? [];
-      if (next < out.length) {
-        top[1]++;
-        const child = out[next]!;
-        if (colour[child] === 1) return child;
-        if (colour[child] === 0) {
-          colour[child] = 1;
-          stack.push([child, 0]);
-        }
-      } else {
-        colour[node] = 2;
-        stack.pop();
-      }
-    }
-  }
-  return undefined;
+  return scenarioReport({ ...scenario, budget: options.budget }, figures, tally, started);
 }

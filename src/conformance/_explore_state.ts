@@ -1,7 +1,10 @@
 /**
- * The exploration's joint state: both sides' snapshots and stand-in runtime
- * state, the packets in flight per direction and the adversary's budget,
- * with the key that identifies a joint state for the search.
+ * The handshake exploration's joint state: both sides' snapshots and
+ * stand-in runtime state, the packets in flight per direction and the
+ * adversary's budget, with the key that identifies a joint state for the
+ * search. Also what both explorations share about joint states: their
+ * shape ({@linkcode JointState}), their copy ({@linkcode cloneJoint}) and
+ * the faults a channel may make ({@linkcode channelFaults}).
  *
  * @module
  */
@@ -13,6 +16,7 @@ import { encodeMessage } from "../codec/messages.ts";
 import { DEFAULT_PREFERENCES } from "../handshake_policy.ts";
 import { otherRole, ROLES, standInHash as h, standInInput } from "../viz/_standin.ts";
 import { type Direction, directionFrom } from "./_relay.ts";
+import type { StepLog } from "./_explore_graph.ts";
 import type { ExplorationScenario } from "./explore_scenarios.ts";
 
 /** A message in flight. */
@@ -64,43 +68,79 @@ export interface Runtime {
   retransmits: number;
 }
 
-/** One side: its statechart snapshot and its stand-in runtime state. */
-export interface Side {
+/** One side of either exploration: its statechart snapshot and its stand-in runtime state. */
+export interface JointSide<R> {
   snapshot: AnyMachineSnapshot;
-  runtime: Runtime;
+  runtime: R;
 }
 
-/** One joint state. */
-export interface Joint {
-  readonly sides: Record<Role, Side>;
-  readonly channel: Record<Direction, Packet[]>;
+/** What every joint state of either exploration holds: both sides, the channel, the budget. */
+export interface JointState<R, P> {
+  readonly sides: Record<Role, JointSide<R>>;
+  readonly channel: Record<Direction, P[]>;
+  /** How many faults the channel may still make. */
   budget: number;
+}
+
+/** One side of the handshake exploration. */
+export type Side = JointSide<Runtime>;
+
+/** One joint state of the handshake exploration. */
+export interface Joint extends JointState<Runtime, Packet> {
   /** A modified or forged meta exchange was accepted by a statechart. */
   tampered: boolean;
 }
 
-/** What a step observed, for the invariants checked per step. */
-export interface StepLog {
-  violations: { invariant: number; detail: string }[];
+/**
+ * A copy of a joint state of either exploration to apply a move to: each
+ * side's runtime and the channel are copied, snapshots (immutable) are
+ * shared, and the other fields are copied as they are.
+ *
+ * @param joint The state.
+ * @returns The copy.
+ */
+export function cloneJoint<J extends JointState<object, unknown>>(joint: J): J {
+  const side = (role: Role): J["sides"][Role] => ({
+    snapshot: joint.sides[role].snapshot,
+    runtime: structuredClone(joint.sides[role].runtime),
+  });
+  return {
+    ...joint,
+    sides: { initiator: side("initiator"), responder: side("responder") },
+    channel: { i2r: [...joint.channel.i2r], r2i: [...joint.channel.r2i] },
+  };
 }
 
-/** A copy of a joint state to apply a move to (snapshots are immutable and shared). */
-export function clone(joint: Joint): Joint {
-  return {
-    sides: {
-      initiator: {
-        snapshot: joint.sides.initiator.snapshot,
-        runtime: structuredClone(joint.sides.initiator.runtime),
-      },
-      responder: {
-        snapshot: joint.sides.responder.snapshot,
-        runtime: structuredClone(joint.sides.responder.runtime),
-      },
-    },
-    channel: { i2r: [...joint.channel.i2r], r2i: [...joint.channel.r2i] },
-    budget: joint.budget,
-    tampered: joint.tampered,
-  };
+/**
+ * The faults the channel may make to one direction of either exploration,
+ * each spent from the budget by `spend`: drop or duplicate any packet in
+ * flight, or deliver one ahead of those before it (when `reorder`).
+ *
+ * @param joint The state the moves start from.
+ * @param direction The direction.
+ * @param spend Adds a move that costs one unit of the budget.
+ * @param deliverAt Delivers the `index`-th packet of the direction.
+ * @param reorder Whether a later packet may be delivered first (default `true`).
+ */
+export function channelFaults<J extends JointState<object, { readonly message: Message }>>(
+  joint: J,
+  direction: Direction,
+  spend: (label: string, apply: (next: J, log: StepLog) => void) => void,
+  deliverAt: (next: J, index: number, log: StepLog) => void,
+  reorder = true,
+): void {
+  joint.channel[direction].forEach((packet, index) => {
+    const what = `${direction}[${index}] ${packet.message.kind}`;
+    spend(`drop ${what}`, (next) => {
+      next.channel[direction].splice(index, 1);
+    });
+    spend(`duplicate ${what}`, (next) => {
+      next.channel[direction].splice(index + 1, 0, packet);
+    });
+    if (index > 0 && reorder) {
+      spend(`reorder: deliver ${what} first`, (next, log) => deliverAt(next, index, log));
+    }
+  });
 }
 
 function contextKey(snapshot: AnyMachineSnapshot): unknown {

@@ -63,6 +63,7 @@ import { type ExplorationReport, summarizeExploration } from "./explore_report.t
 import { DEFAULT_EXPLORATION_SCENARIOS, type ExplorationScenario } from "./explore_scenarios.ts";
 import { INVARIANTS } from "./_explore_invariants.ts";
 import { exploreScenario } from "./_explore_search.ts";
+import { envDepth } from "./_explore_graph.ts";
 
 /** Options of {@linkcode exploreHandshake}. */
 export interface ExplorationOptions {
@@ -93,23 +94,6 @@ export interface ExplorationOptions {
  * ```
  */
 export const DEFAULT_EXPLORATION_DEPTH = 2;
-
-function envBound(): number | undefined {
-  try {
-    const text = Deno.env.get("QGATE_EXPLORE_DEPTH");
-    if (text === undefined || text === "") return undefined;
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RangeError(
-        `Cannot explore: "QGATE_EXPLORE_DEPTH" must be a non-negative integer, got ${text}`,
-      );
-    }
-    return value;
-  } catch (error) {
-    if (error instanceof RangeError) throw error;
-    return undefined;
-  }
-}
 
 /**
  * Explores every reachable joint state of both peers' handshake statecharts
@@ -160,7 +144,7 @@ export function exploreStatechart(
   options: ExplorationOptions = {},
 ): ExplorationReport {
   const started = performance.now();
-  const depth = options.depth ?? envBound() ?? DEFAULT_EXPLORATION_DEPTH;
+  const depth = options.depth ?? envDepth("QGATE_EXPLORE_DEPTH") ?? DEFAULT_EXPLORATION_DEPTH;
   const variants = "stream" in machine ? machine : { stream: machine, datagram: machine };
   const scenarios = (options.scenarios ?? DEFAULT_EXPLORATION_SCENARIOS).map((scenario) =>
     exploreScenario(variants[scenario.transport ?? "stream"], scenario, {

@@ -57,10 +57,9 @@ import {
   type ScenarioReport,
   summarizeExploration,
 } from "./explore_report.ts";
-import { findCycle } from "./_explore_search.ts";
-import { Tally } from "./_explore_invariants.ts";
+import { envDepth, scenarioReport, searchStates, type StepLog, Tally } from "./_explore_graph.ts";
+import { cloneJoint } from "./_explore_state.ts";
 import {
-  cloneJoint,
   endedWell,
   epochsAgree,
   initialJoint,
@@ -68,7 +67,6 @@ import {
   READY_INVARIANTS,
   type ReadyJoint,
   readyKeyOf,
-  type ReadyLog,
   readyMoves,
   type ReadyScenario,
   readyWorld,
@@ -131,23 +129,6 @@ export const DEFAULT_READY_SCENARIOS: readonly ReadyScenario[] = [
   },
 ];
 
-function envDepth(): number | undefined {
-  let text: string | undefined;
-  try {
-    text = Deno.env.get("QGATE_EXPLORE_READY_DEPTH");
-  } catch {
-    return undefined;
-  }
-  if (text === undefined || text === "") return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(
-      `Cannot explore: "QGATE_EXPLORE_READY_DEPTH" must be a non-negative integer, got ${text}`,
-    );
-  }
-  return value;
-}
-
 /**
  * Explores every reachable joint state of both peers' ready statecharts up
  * to the bound and checks the five invariants listed in the module
@@ -193,7 +174,8 @@ export function exploreReadyStatechart(
       ? (machine as { stream: AnyStateMachine; datagram: AnyStateMachine })[transport]
       : machine as AnyStateMachine;
   const started = performance.now();
-  const depth = options.depth ?? envDepth() ?? DEFAULT_READY_EXPLORATION_DEPTH;
+  const depth = options.depth ?? envDepth("QGATE_EXPLORE_READY_DEPTH") ??
+    DEFAULT_READY_EXPLORATION_DEPTH;
   const scenarios = (options.scenarios ?? DEFAULT_READY_SCENARIOS).map((scenario) =>
     exploreReadyScenario(machineFor(scenario.transport), widen(scenario, depth), {
       budget: (scenario.budget ?? 0) + depth,
@@ -225,85 +207,42 @@ function exploreReadyScenario(
   const started = performance.now();
   const world = readyWorld(machine, scenario, bounds);
   const tally = new Tally(READY_INVARIANTS);
-  const initialLog: ReadyLog = { violations: [] };
-  const nodes: (ReadyJoint | undefined)[] = [initialJoint(world, initialLog)];
-  const parents: { parent: number; label: string }[] = [{ parent: -1, label: "start" }];
-  const edges: number[][] = [];
-  const index = new Map<string, number>([[readyKeyOf(nodes[0]!), 0]]);
-  const pathTo = (node: number): string => {
-    const labels: string[] = [];
-    for (let at = node; at > 0; at = parents[at]!.parent) labels.push(parents[at]!.label);
-    return labels.reverse().join(" → ") || "start";
-  };
-  for (const violation of initialLog.violations) {
-    tally.check(violation.invariant, false, () => `${violation.detail} at the start`);
-  }
-  const terminals: Record<string, number> = {};
-  let transitions = 0;
-  let truncated = false;
-  for (let at = 0; at < nodes.length; at++) {
-    const current = nodes[at]!;
-    nodes[at] = undefined;
-    tally.check(1, epochsAgree(current), () => `epochs differ while idle after ${pathTo(at)}`);
-    const available = readyMoves(world, current);
-    edges[at] = [];
-    if (available.length === 0) {
-      const outcome = outcomeOf(current);
-      terminals[outcome] = (terminals[outcome] ?? 0) + 1;
-      tally.check(4, endedWell(current), () => `stuck (${outcome}) after ${pathTo(at)}`);
-      tally.check(
-        5,
-        receivedEverything(world, current),
-        () => `closed without the peer's data after ${pathTo(at)}`,
-      );
-      continue;
-    }
-    for (const move of available) {
-      const next = cloneJoint(current);
-      const log: ReadyLog = { violations: [] };
-      move.apply(next, log);
-      // Records toward a side that has ended are never read.
-      for (const role of ROLES) {
-        if (next.sides[role].runtime.ended !== undefined) {
-          next.channel[directionFrom(otherRole(role))] = [];
+  const initialLog: StepLog = { violations: [] };
+  const initial = initialJoint(world, initialLog);
+  const figures = searchStates<ReadyJoint>(
+    {
+      initial,
+      initialLog,
+      keyOf: readyKeyOf,
+      clone: cloneJoint,
+      moves: (joint) => readyMoves(world, joint),
+      settle: (joint) => {
+        // Records toward a side that has ended are never read.
+        for (const role of ROLES) {
+          if (joint.sides[role].runtime.ended !== undefined) {
+            joint.channel[directionFrom(otherRole(role))] = [];
+          }
         }
-      }
-      transitions++;
-      for (const invariant of [2, 3]) {
-        const mine = log.violations.filter((v) => v.invariant === invariant);
+      },
+      checkState: (joint, path) => {
+        tally.check(1, epochsAgree(joint), () => `epochs differ while idle after ${path()}`);
+      },
+      checkTerminal: (joint, path) => {
+        const outcome = outcomeOf(joint);
+        tally.check(4, endedWell(joint), () => `stuck (${outcome}) after ${path()}`);
         tally.check(
-          invariant,
-          mine.length === 0,
-          () => `${mine[0]!.detail}: ${pathTo(at)} → ${move.label}`,
+          5,
+          receivedEverything(world, joint),
+          () => `closed without the peer's data after ${path()}`,
         );
-      }
-      const key = readyKeyOf(next);
-      let target = index.get(key);
-      if (target === undefined) {
-        if (nodes.length >= maxStates) {
-          truncated = true;
-          continue;
-        }
-        target = nodes.length;
-        index.set(key, target);
-        nodes.push(next);
-        parents.push({ parent: at, label: move.label });
-      }
-      edges[at]!.push(target);
-    }
-  }
-  const cycle = findCycle(edges);
-  tally.check(4, cycle === undefined, () => `a cycle through ${pathTo(cycle!)}`);
-  tally.check(4, !truncated, () => `more than ${maxStates} states: not explored to the end`);
-  return {
-    name: scenario.name,
-    transport: scenario.transport,
-    budget: world.datagram ? bounds.budget : 0,
-    states: nodes.length,
-    transitions,
-    terminals,
-    truncated,
-    durationMs: Math.round(performance.now() - started),
-    invariants: tally.results(),
-  };
+        return outcome;
+      },
+      stepInvariants: [2, 3],
+      endsInvariant: 4,
+    },
+    tally,
+    maxStates,
+  );
+  const budget = world.datagram ? bounds.budget : 0;
+  return scenarioReport({ ...scenario, budget }, figures, tally, started);
 }

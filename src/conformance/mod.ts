@@ -85,6 +85,8 @@ export type {
   NegativeSide,
   NegativeVector,
   PositiveVector,
+  VectorClose,
+  VectorEnding,
   VectorEndpointConfig,
   VectorFile,
   VectorInputs,

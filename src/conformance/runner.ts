@@ -22,6 +22,7 @@ type Command =
   }
   | { readonly type: "bytes"; readonly hex: string }
   | { readonly type: "end" }
+  | { readonly type: "close" }
   | { readonly type: "stop" }
   | { readonly type: "quit" };
 
@@ -67,6 +68,7 @@ export async function serveVectorRunner(
   };
   let current: {
     far: WritableStreamDefaultWriter<Uint8Array>;
+    close: () => void;
     stop: () => Promise<void>;
   } | undefined;
 
@@ -90,12 +92,18 @@ export async function serveVectorRunner(
       config,
       inputs,
     );
-    void endpoint.outcome.then(async (outcome) => {
+    const reported = endpoint.outcome.then(async (outcome) => {
       await macrotask();
       if (!muted) await emit({ type: "outcome", ...outcome });
     });
+    // A session that reached ready and then ended (a close exchange) says how, after its outcome.
+    void Promise.all([endpoint.ended, reported]).then(async ([ending]) => {
+      await macrotask();
+      if (!muted) await emit({ type: "closed", ...ending });
+    });
     current = {
       far: incoming.writable.getWriter(),
+      close: () => void endpoint.close(),
       stop: async () => {
         await macrotask();
         muted = true;
@@ -125,6 +133,9 @@ export async function serveVectorRunner(
         return true;
       case "end":
         await current?.far.close().catch(() => {});
+        return true;
+      case "close":
+        current?.close();
         return true;
       case "stop":
         if (current === undefined) await emit({ type: "stopped" });

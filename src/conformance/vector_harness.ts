@@ -5,7 +5,10 @@
  *
  * - A positive vector is run once per role: the runner gets the peer's
  *   recorded stream and must write exactly its own recorded stream and end
- *   ready with the recorded suite, peer and exporter output.
+ *   ready with the recorded suite, peer and exporter output. A vector with
+ *   a close goes on: the closer is told to close once ready, the peer's
+ *   Close follows (after the closer wrote its own), and the session must
+ *   end as recorded (an orderly close).
  * - A negative vector is run once per role: the runner gets what that side
  *   received in the recorded attack (and the end of input, if it came), must
  *   end as expected (the code, and the phase where given), and what it
@@ -19,6 +22,8 @@
 import type {
   NegativeVector,
   PositiveVector,
+  VectorClose,
+  VectorEnding,
   VectorEndpointConfig,
   VectorFile,
   VectorInputs,
@@ -61,6 +66,7 @@ type Event =
   | { readonly type: "started" }
   | { readonly type: "bytes"; readonly hex: string }
   | ({ readonly type: "outcome" } & VectorOutcome)
+  | ({ readonly type: "closed" } & VectorEnding)
   | { readonly type: "stopped" }
   | { readonly type: "error"; readonly message: string };
 
@@ -115,8 +121,20 @@ class Lines {
 
 interface Run {
   readonly outcome: VectorOutcome | undefined;
+  /** How the session ended after ready, if the runner said (`closed`). */
+  readonly ending: VectorEnding | undefined;
   readonly output: string;
   readonly problems: string[];
+}
+
+/** A close exchange after ready, as one side plays it. */
+interface CloseStep {
+  /** Whether this side is told to close (else it answers). */
+  readonly closes: boolean;
+  /** How many hex digits this side writes up to and including its Close. */
+  readonly written: number;
+  /** The peer's bytes from its Close on. */
+  readonly incoming: string;
 }
 
 async function play(
@@ -126,19 +144,23 @@ async function play(
   incoming: string,
   end: boolean,
   deadlineMs: number,
+  close?: CloseStep,
 ): Promise<Run> {
   const problems: string[] = [];
   const deadline = performance.now() + deadlineMs;
   let output = "";
   let outcome: VectorOutcome | undefined;
+  let ending: VectorEnding | undefined;
   await send({ type: "start", ...start });
   // Everything before `started` belongs to nobody (a previous endpoint's stragglers).
   for (;;) {
     const event = await lines.next(deadline);
-    if (event === undefined) return { outcome, output, problems: ["the runner never started"] };
+    if (event === undefined) {
+      return { outcome, ending, output, problems: ["the runner never started"] };
+    }
     if (event.type === "started") break;
     if (event.type === "error") {
-      return { outcome, output, problems: [`runner error: ${event.message}`] };
+      return { outcome, ending, output, problems: [`runner error: ${event.message}`] };
     }
   }
   if (incoming.length > 0) await send({ type: "bytes", hex: incoming });
@@ -148,15 +170,34 @@ async function play(
     else if (event.type === "outcome" && outcome === undefined) {
       const { type: _type, ...rest } = event;
       outcome = rest as VectorOutcome;
+    } else if (event.type === "closed" && ending === undefined) {
+      ending = { code: event.code ?? null };
     } else if (event.type === "error") problems.push(`runner error: ${event.message}`);
   };
-  while (outcome === undefined) {
-    const event = await lines.next(deadline);
-    if (event === undefined) {
-      problems.push("no outcome before the deadline");
-      break;
+  /** Collects events until `done` holds; false if the deadline passed first. */
+  const until = async (done: () => boolean, what: string): Promise<boolean> => {
+    while (!done()) {
+      const event = await lines.next(deadline);
+      if (event === undefined) {
+        problems.push(`no ${what} before the deadline`);
+        return false;
+      }
+      collect(event);
     }
-    collect(event);
+    return true;
+  };
+  let going = await until(() => outcome !== undefined, "outcome");
+  if (close !== undefined && going && outcome?.status === "ready") {
+    if (close.closes) {
+      await send({ type: "close" });
+      // The peer's Close answers ours: it comes once ours is out.
+      going = await until(
+        () => output.length >= close.written || ending !== undefined,
+        "Close record",
+      );
+    }
+    if (going && close.incoming.length > 0) await send({ type: "bytes", hex: close.incoming });
+    if (going) await until(() => ending !== undefined, "end of the session (closed)");
   }
   await send({ type: "stop" });
   for (;;) {
@@ -168,7 +209,33 @@ async function play(
     if (event.type === "stopped") break;
     collect(event);
   }
-  return { outcome, output, problems };
+  return { outcome, ending, output, problems };
+}
+
+/** How a side ended after ready, against the vector's close exchange. */
+function compareEnding(actual: VectorEnding | undefined, expected: VectorEnding): string[] {
+  if (actual === undefined || actual.code === expected.code) return [];
+  const said = (ending: VectorEnding): string => ending.code ?? "no code";
+  return [`closed with ${said(actual)}, expected ${said(expected)}`];
+}
+
+/** One side's part in a positive vector: the peer's bytes before and after its Close. */
+function closeStep(
+  close: VectorClose,
+  role: "initiator" | "responder",
+  streams: PositiveVector["streams"],
+): { before: string; step: CloseStep } {
+  const peer = role === "initiator" ? "r2i" : "i2r";
+  const mine = role === "initiator" ? "i2r" : "r2i";
+  const at = 2 * close.offsets[peer];
+  return {
+    before: streams[peer].slice(0, at),
+    step: {
+      closes: close.closer === role,
+      written: streams[mine].length,
+      incoming: streams[peer].slice(at),
+    },
+  };
 }
 
 function compareOutcome(actual: VectorOutcome | undefined, expected: VectorOutcome): string[] {
@@ -267,8 +334,15 @@ export async function runHandshakeVectors(
           };
           let problems: string[];
           if (test.result === "valid") {
-            const run = await play(send, lines, start, test.streams[peer], false, deadline);
+            const close = test.close === undefined
+              ? undefined
+              : closeStep(test.close, role, test.streams);
+            const incoming = close?.before ?? test.streams[peer];
+            const run = await play(send, lines, start, incoming, false, deadline, close?.step);
             problems = [...run.problems, ...compareOutcome(run.outcome, test.final[role])];
+            if (test.close !== undefined) {
+              problems.push(...compareEnding(run.ending, test.close.final[role]));
+            }
             if (run.output !== test.streams[mine]) {
               problems.push(
                 `wrote ${run.output.length / 2} bytes that differ from the ${

@@ -160,8 +160,37 @@ export interface PositiveVector {
     readonly length: number;
     readonly output: string;
   };
-  /** How each side ends. */
+  /** How each side's handshake ends. */
   readonly final: { readonly initiator: VectorOutcome; readonly responder: VectorOutcome };
+  /**
+   * Present when the vector goes on past ready to a close exchange
+   * (PROTOCOL.md §13.1); absent in handshake-only vectors. The Close records
+   * are the last record of each direction, and part of `streams`,
+   * `records` and `order` like any other.
+   */
+  readonly close?: VectorClose;
+}
+
+/** The close exchange of a positive vector, after both sides reached ready. */
+export interface VectorClose {
+  /** The side asked to close once both are ready; the other answers. */
+  readonly closer: "initiator" | "responder";
+  /**
+   * Where each direction's Close record starts in its stream, in bytes:
+   * what comes before is that side's handshake.
+   */
+  readonly offsets: { readonly i2r: number; readonly r2i: number };
+  /** How each session ends: `code` `null` for an orderly close, else the error code. */
+  readonly final: {
+    readonly initiator: VectorEnding;
+    readonly responder: VectorEnding;
+  };
+}
+
+/** How a session that reached ready ended. */
+export interface VectorEnding {
+  /** `null` for an orderly close (both Close records), else the error code. */
+  readonly code: string | null;
 }
 
 /** What one side of a negative vector receives and must do. */
@@ -232,6 +261,10 @@ export interface VectorEndpoint {
   readonly secrets: readonly Uint8Array[];
   /** Stops the endpoint without a Close record. */
   abort(): Promise<void>;
+  /** Closes the session in order (a Close record); settles when it has ended. */
+  close(): Promise<void>;
+  /** Settles once the session, having reached ready, has ended (never after a failed handshake). */
+  readonly ended: Promise<VectorEnding>;
 }
 
 /**
@@ -331,6 +364,11 @@ export function startVectorEndpoint(
       ...failedPhase(error instanceof HandshakeError ? error.phase ?? phase : phase),
     }),
   );
+  const ended = outcome.then(async (reached): Promise<VectorEnding> => {
+    if (reached.status !== "ready") return await new Promise<never>(() => {});
+    const info = await session.closed;
+    return { code: info.code ?? null };
+  });
   return {
     session,
     outcome,
@@ -339,6 +377,10 @@ export function startVectorEndpoint(
       abort.abort();
       await session.closed;
     },
+    close: async () => {
+      await session.close().catch(() => {});
+    },
+    ended,
   };
 }
 

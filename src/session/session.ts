@@ -172,12 +172,19 @@ export class Session implements AsyncDisposable {
   /** @internal Starts a session; used by {@linkcode initiate} and {@linkcode respond}. */
   static start(role: Role, transport: Transport, options: SessionOptions): Session {
     const resolved = resolveOptions(options);
-    const session = new Session(role, transport, resolved, {
-      random: options.random ?? systemRandom,
-      clock: options.clock ?? SYSTEM_CLOCK,
-      backend: options.backend ?? autoBackend,
-      onTrace: options.onTrace,
-    });
+    let session: Session;
+    try {
+      session = new Session(role, transport, resolved, {
+        random: options.random ?? systemRandom,
+        clock: options.clock ?? SYSTEM_CLOCK,
+        backend: options.backend ?? autoBackend,
+        onTrace: options.onTrace,
+      });
+    } catch (error) {
+      // No session to wipe it later: the resolved copy of the GSS goes now.
+      resolved.globalSharedSecret?.fill(0);
+      throw error;
+    }
     session.#begin();
     return session;
   }

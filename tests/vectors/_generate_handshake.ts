@@ -6,7 +6,9 @@
  *
  * Positive vectors: two qgate endpoints run a handshake with every random
  * input fixed (salts, session ids, key-exchange randomness, all from fixed
- * seeds: SHA-256 of a label and a counter). Each record of both directions
+ * seeds: SHA-256 of a label and a counter); in a vector with a close, one
+ * side then closes and the other answers (PROTOCOL.md §13.1), and both Close
+ * records are recorded like the handshake's. Each record of both directions
  * is then opened again by an independent transcription of the README
  * (`src/conformance/_record_tracker.ts`: HKDF, ChaCha20, the AEADs and the
  * hashes straight from noble, not qgate's key schedule or record layer),
@@ -46,6 +48,7 @@ import {
   type NegativeVector,
   type PositiveVector,
   startVectorEndpoint,
+  type VectorClose,
   type VectorEndpoint,
   type VectorEndpointConfig,
   type VectorFile,
@@ -114,6 +117,8 @@ interface PositiveDefinition {
   readonly responder: Partial<VectorEndpointConfig>;
   /** The suite it must negotiate (checked). */
   readonly suite: PositiveVector["suite"];
+  /** The side that closes once both are ready (the other answers); none: no close. */
+  readonly closer?: "initiator" | "responder";
 }
 
 function side(pair: SignatureKeyPair): NonNullable<VectorEndpointConfig["identity"]> {
@@ -328,6 +333,17 @@ const POSITIVES: readonly PositiveDefinition[] = [
       hash: "SHA-256",
     },
   },
+  {
+    id: "close-after-ready",
+    comment: "after an anonymous handshake the initiator closes and the responder answers: " +
+      "both Close(0) records, each the last record of its direction (PROTOCOL.md §13.1)",
+    flags: ["Close"],
+    seed: "close",
+    initiator: only(ANONYMOUS_SUITE),
+    responder: only(ANONYMOUS_SUITE),
+    suite: ANONYMOUS_SUITE,
+    closer: "initiator",
+  },
 ];
 
 function config(
@@ -417,12 +433,15 @@ interface LiveRun {
   readonly order: readonly string[];
   /** The shared secrets as the initiator derived them. */
   readonly secrets: readonly Uint8Array[];
+  /** With a closer: how each session ended after the close exchange. */
+  readonly endings?: VectorClose["final"];
 }
 
 async function live(
   configs: { initiator: VectorEndpointConfig; responder: VectorEndpointConfig },
   random: { initiator: VectorInputs; responder: VectorInputs },
   script: (tracker: RecordTracker) => RelayScript | undefined,
+  closer?: "initiator" | "responder",
 ): Promise<LiveRun> {
   const gss = configs.initiator.globalSharedSecret;
   const holder: { endpoints?: Record<"initiator" | "responder", VectorEndpoint> } = {};
@@ -464,9 +483,26 @@ async function live(
     outcomes[role] = await endpoints[role].outcome;
     received[role] = { bytes: concatHex(taps[role].received), ended: taps[role].ended() };
   }));
+  let endings: VectorClose["final"] | undefined;
+  if (closer !== undefined && Object.values(outcomes).every((o) => o.status === "ready")) {
+    await endpoints[closer].close();
+    const [initiator, responder] = await Promise.all([
+      endpoints.initiator.ended,
+      endpoints.responder.ended,
+    ]);
+    endings = { initiator, responder };
+  }
   await Promise.all([endpoints.initiator.abort(), endpoints.responder.abort()]);
   await relay.done;
-  return { outcomes, received, relay, tracker, order, secrets: [...endpoints.initiator.secrets] };
+  return {
+    outcomes,
+    received,
+    relay,
+    tracker,
+    order,
+    secrets: [...endpoints.initiator.secrets],
+    ...(endings === undefined ? {} : { endings }),
+  };
 }
 
 function streamOf(run: LiveRun, direction: Direction): string {
@@ -480,6 +516,33 @@ function streamOf(run: LiveRun, direction: Direction): string {
 
 function fail(message: string): never {
   throw new Error(`Cannot generate handshake vectors: ${message}`);
+}
+
+/**
+ * The close exchange of a run with a closer: both sessions ended without a
+ * code, and each direction's last record is a Close(0) that follows
+ * everything else of that direction.
+ */
+function closeOf(definition: PositiveDefinition, run: LiveRun): VectorClose {
+  const endings = run.endings;
+  if (endings === undefined || endings.initiator.code !== null || endings.responder.code !== null) {
+    fail(`${definition.id}: the close exchange did not end both sessions in order`);
+  }
+  const offset = (direction: Direction): number => {
+    const records = run.relay.records[direction];
+    const last = run.tracker.opened.find((item) =>
+      item.direction === direction && item.index === records.length - 1
+    );
+    if (last?.message?.kind !== "close" || last.message.reason !== 0) {
+      fail(`${definition.id}: the last ${direction} record is not Close(0)`);
+    }
+    return 16 + records.slice(0, -1).reduce((sum, record) => sum + record.wire.length, 0);
+  };
+  return {
+    closer: definition.closer!,
+    offsets: { i2r: offset("i2r"), r2i: offset("r2i") },
+    final: endings,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -496,7 +559,7 @@ for (const definition of POSITIVES) {
     initiator: inputs(definition, "initiator"),
     responder: inputs(definition, "responder"),
   };
-  const run = await live(configs, random, () => undefined);
+  const run = await live(configs, random, () => undefined, definition.closer);
   runs.set(definition.id, run);
   const { tracker, order } = run;
   for (const role of ["initiator", "responder"] as const) {
@@ -551,6 +614,7 @@ for (const definition of POSITIVES) {
     transcriptHashes: { th1: bytesToHex(tracker.th1!), th2: bytesToHex(tracker.th2!) },
     exporter: { ...EXPORTER, output: ready.exporter! },
     final: { initiator: run.outcomes.initiator, responder: run.outcomes.responder },
+    ...(definition.closer === undefined ? {} : { close: closeOf(definition, run) }),
   });
 }
 
@@ -667,6 +731,8 @@ const NOTES = {
   Authentication: "an authentication message was forged",
   AccessControl: "a valid proof of an identity the access list does not allow",
   Gss: "a Global Shared Secret protects epoch 0",
+  Close:
+    "after ready, one side closes and the other answers; both Close records end their streams (close)",
   MutualAuthentication: "both sides present and require identities",
 };
 
@@ -676,7 +742,9 @@ const SOURCE =
   "(src/conformance/_record_tracker.ts); attacks from src/conformance/_mutations.ts played live by a relay.";
 
 const positiveFile: VectorFile<PositiveVector> = {
-  description: "Handshake transcripts that must succeed byte for byte (qgate/1, stream transport).",
+  description:
+    "Handshake transcripts that must succeed byte for byte (qgate/1, stream transport); " +
+    "a vector with `close` goes on to a close exchange.",
   source: SOURCE,
   runner: "src/conformance/RUNNER.md",
   notes: NOTES,
