@@ -243,12 +243,14 @@ export function suiteProgress(
   let category: string | undefined;
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   let total = 0;
   let elapsed = 0;
   const close = (): void => {
     if (category === undefined) return;
     const seconds = (elapsed / 1000).toFixed(1);
-    write(`${category}: ${passed} passed, ${failed} failed (${seconds} s)`);
+    const notRun = skipped === 0 ? "" : `, ${skipped} not run`;
+    write(`${category}: ${passed} passed, ${failed} failed${notRun} (${seconds} s)`);
   };
   return {
     onResult(result): void {
@@ -257,10 +259,12 @@ export function suiteProgress(
         category = result.category;
         passed = 0;
         failed = 0;
+        skipped = 0;
         elapsed = 0;
       }
       elapsed += result.durationMs;
       if (result.status === "pass") passed++;
+      else if (result.status === "not run") skipped++;
       else failed++;
       total++;
       if (result.status === "fail") {

@@ -55,6 +55,13 @@ export interface Finding {
   readonly expected: string;
   readonly actual: string;
   readonly problems: readonly string[];
+  /** Why the case could not run (a capability the adapter lacks): reported "not run". */
+  readonly notRun?: string;
+}
+
+/** A case that could not run against this adapter, and why; never a pass. */
+export function notRun(expected: string, reason: string): Finding {
+  return { expected, actual: "not run", problems: [], notRun: reason };
 }
 
 /** Checks a duel that both sides must finish ready. */

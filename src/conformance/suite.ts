@@ -27,6 +27,8 @@
  *   flips, truncations at any byte and replays of earlier records. Each row
  *   reports its seed, and a failure its path, to reproduce it.
  *
+ * A case that needs what the adapter does not offer is reported "not run", with the reason, and never counted as passed.
+ *
  * @module
  */
 
@@ -170,14 +172,16 @@ export async function runConformance(
         problems: [`the case threw: ${error instanceof Error ? error.message : String(error)}`],
       };
     }
+    const skipped = finding.notRun !== undefined && finding.problems.length === 0;
     const result: ConformanceResult = {
       id: item.id,
       category: item.category,
       role: item.role,
-      status: finding.problems.length === 0 ? "pass" : "fail",
+      status: skipped ? "not run" : finding.problems.length === 0 ? "pass" : "fail",
       expected: finding.expected,
       actual: finding.actual,
       ...(finding.problems.length === 0 ? {} : { detail: finding.problems.join("; ") }),
+      ...(skipped ? { detail: finding.notRun } : {}),
       durationMs: Math.round(performance.now() - begun),
       ...("runs" in finding
         ? {
@@ -194,14 +198,16 @@ export async function runConformance(
     options.onResult?.(result);
   }
   const failed = results.filter((result) => result.status === "fail").length;
+  const notRun = results.filter((result) => result.status === "not run").length;
   return {
     implementation: adapter.name,
     mode: long ? "long" : "quick",
     seed: context.seed,
     startedAt,
     durationMs: Math.round(performance.now() - started),
-    passed: results.length - failed,
+    passed: results.length - failed - notRun,
     failed,
+    notRun,
     results,
   };
 }

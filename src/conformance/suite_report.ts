@@ -37,13 +37,16 @@ export interface ConformanceResult {
   readonly category: ConformanceCategory;
   /** The role the implementation played (`"both"` for properties drawing it). */
   readonly role: ConformanceRole | "both";
-  /** `"pass"` or `"fail"`. */
-  readonly status: "pass" | "fail";
+  /**
+   * `"pass"`, `"fail"`, or `"not run"`: the case needs a capability the
+   * adapter lacks (`detail` says which); never counted as passed.
+   */
+  readonly status: "pass" | "fail" | "not run";
   /** What the implementation had to do, e.g. `"ERR_DECRYPT_FAILED@metaExchange"`. */
   readonly expected: string;
   /** What it did. */
   readonly actual: string;
-  /** Why it failed, when it did. */
+  /** Why it failed, or why it did not run. */
   readonly detail?: string;
   /** Wall-clock duration in ms. */
   readonly durationMs: number;
@@ -73,6 +76,8 @@ export interface ConformanceReport {
   readonly passed: number;
   /** Cases that failed. */
   readonly failed: number;
+  /** Cases that did not run: the adapter lacks what they need. */
+  readonly notRun: number;
   /** Every case, in run order. */
   readonly results: readonly ConformanceResult[];
 }

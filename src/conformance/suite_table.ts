@@ -26,6 +26,7 @@ import { CONFORMANCE_CATEGORIES, type ConformanceReport } from "./suite_report.t
  *   durationMs: 5,
  *   passed: 1,
  *   failed: 0,
+ *   notRun: 0,
  *   results: [{
  *     id: "policy/gss-mismatch",
  *     category: "policy",
@@ -49,7 +50,7 @@ export function formatConformanceTable(report: ConformanceReport): string {
     result.runs === undefined
       ? result.actual
       : `${result.status === "pass" ? "held" : "broken"} (${result.runs} runs)`,
-    result.status === "pass" ? "pass" : "FAIL",
+    result.status === "fail" ? "FAIL" : result.status,
   ]);
   const widths = header.map((title, column) =>
     Math.min(60, Math.max(title.length, ...rows.map((row) => row[column]!.length)))
@@ -67,7 +68,19 @@ export function formatConformanceTable(report: ConformanceReport): string {
     const mine = report.results.filter((result) => result.category === category);
     if (mine.length === 0) continue;
     const bad = mine.filter((result) => result.status === "fail").length;
-    out.push(`${category.padEnd(9)} ${mine.length - bad} passed, ${bad} failed`);
+    const skipped = mine.filter((result) => result.status === "not run").length;
+    out.push(
+      `${category.padEnd(9)} ${mine.length - bad - skipped} passed, ${bad} failed${
+        skipped === 0 ? "" : `, ${skipped} not run`
+      }`,
+    );
+  }
+  const skipped = report.results.filter((result) => result.status === "not run");
+  if (skipped.length > 0) {
+    out.push("", "not run (never counted as passed):");
+    for (const result of skipped) {
+      out.push(`  ${result.id} (${result.role}): ${result.detail ?? ""}`);
+    }
   }
   const failures = report.results.filter((result) => result.status === "fail");
   if (failures.length > 0) {
@@ -87,9 +100,9 @@ export function formatConformanceTable(report: ConformanceReport): string {
   }
   out.push(
     "",
-    `${report.passed} passed, ${report.failed} failed in ${
-      (report.durationMs / 1000).toFixed(1)
-    } s`,
+    `${report.passed} passed, ${report.failed} failed${
+      report.notRun === 0 ? "" : `, ${report.notRun} not run`
+    } in ${(report.durationMs / 1000).toFixed(1)} s`,
   );
   return out.join("\n");
 }
