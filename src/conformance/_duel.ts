@@ -25,6 +25,11 @@ import {
 import { instrumentBackend } from "./_instrumented_backend.ts";
 import { createRelay, type RelayObservation, type RelayOptions, withDeadline } from "./_relay.ts";
 import { RecordTracker } from "./_record_tracker.ts";
+import {
+  createDatagramRelay,
+  type DatagramRelayObservation,
+  type DatagramRelayOptions,
+} from "./_datagram_relay.ts";
 
 /** What a duel needs. */
 export interface DuelOptions {
@@ -36,6 +41,12 @@ export interface DuelOptions {
   readonly reference: ConformanceEndpointSpec;
   /** Builds the relay's script and schedule once the tracker exists. */
   readonly relay?: (tracker: RecordTracker) => RelayOptions;
+  /**
+   * Runs the duel over datagram transports instead, through the datagram
+   * relay with the options this builds once the tracker exists (which then
+   * reads datagrams: `tracker.openDatagram`). The adapter must accept them.
+   */
+  readonly datagram?: (tracker: RecordTracker) => DatagramRelayOptions;
   /** Extra options of the reference session (noise, padding). */
   readonly referenceExtras?: ReferenceExtras;
   /** Called with the reference session right after it started. */
@@ -56,6 +67,8 @@ export interface AfterReady {
   readonly iut: ConformanceEndpoint;
   /** The reference peer's session. */
   readonly reference: Session;
+  /** The datagram relay, when the duel runs over datagrams. */
+  readonly datagrams?: DatagramRelayObservation;
 }
 
 /** What a duel observed. */
@@ -68,8 +81,8 @@ export interface DuelResult {
   readonly problems: readonly string[];
   /** The tracker that read the run. */
   readonly tracker: RecordTracker;
-  /** The relay's records. */
-  readonly relay: RelayObservation;
+  /** The relay's records (a datagram relay's datagrams). */
+  readonly relay: RelayObservation | DatagramRelayObservation;
 }
 
 function settle(endpoint: ConformanceEndpoint): Promise<EndpointOutcome> {
@@ -91,7 +104,10 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
     globalSharedSecret: options.reference.globalSharedSecret,
     secrets: () => ({ primary: secrets[0], secondary: secrets[1] }),
   });
-  const relay = createRelay({
+  const datagrams = options.datagram === undefined
+    ? undefined
+    : createDatagramRelay(options.datagram(tracker));
+  const relay = datagrams ?? createRelay({
     globalSharedSecret: options.reference.globalSharedSecret,
     ...options.relay?.(tracker),
   });
@@ -125,7 +141,11 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
     options.afterReady !== undefined && iut !== undefined &&
     outcomes.iut?.status === "ready" && outcomes.reference?.status === "ready"
   ) {
-    const after = options.afterReady({ iut, reference: reference.session }).then(
+    const after = options.afterReady({
+      iut,
+      reference: reference.session,
+      ...(datagrams === undefined ? {} : { datagrams }),
+    }).then(
       () => true,
       (error) => {
         problems.push(`after ready: ${error instanceof Error ? error.message : String(error)}`);
@@ -134,10 +154,13 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
     );
     if (await withDeadline(after, options.deadline) === undefined) problems.push("after ready");
   }
+  const closes = Promise.all([iut?.close().catch(() => {}), reference.close().catch(() => {})]);
+  // UDP carries no end: a datagram relay forwards until told to stop.
   const cleanup = Promise.all([
-    iut?.close().catch(() => {}),
-    reference.close().catch(() => {}),
-    relay.done,
+    closes,
+    datagrams === undefined
+      ? relay.done
+      : closes.then(() => datagrams.stop()).then(() => relay.done),
   ]);
   if (await withDeadline(cleanup, options.deadline) === undefined) problems.push("cleanup");
   return { iut: outcomes.iut, reference: outcomes.reference, problems, tracker, relay };

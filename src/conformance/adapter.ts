@@ -25,6 +25,7 @@ import type { CryptoBackend, SignatureKeyPair } from "../crypto/types.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
 import { type PhaseName, phaseOfState } from "./_mutations.ts";
+import { startQgateUdpResponder } from "./_qgate_udp.ts";
 
 /** The five phases before `ready`, as a failure reports them. */
 export type HandshakePhase = PhaseName;
@@ -111,12 +112,27 @@ export interface ConformanceEndpoint {
    * without it fails them, saying so.
    */
   readonly closed?: Promise<{ readonly code: string | undefined }>;
+  /**
+   * Starts a key update once ready (PROTOCOL.md §10) and resolves with the
+   * new epoch once it is done. Cases that need the implementation to start
+   * one are "not run" without it.
+   */
+  updateKeys?(): Promise<number>;
 }
 
 /** What the suite needs from an implementation under test. */
 export interface ConformanceAdapter {
   /** The implementation's name, for the report. */
   readonly name: string;
+  /**
+   * Whether `start` accepts a datagram transport (`transport.kind ===
+   * "datagram"`: each chunk is one datagram, PROTOCOL.md §5.2). Such a
+   * transport stands for one remote address that has not yet proved it
+   * receives there: run the endpoint as your UDP side runs for it, a
+   * responder as your listener serves a new sender (anti-amplification,
+   * §12.4). Without it the datagram cases are "not run".
+   */
+  readonly datagram?: boolean;
   /**
    * Starts one endpoint on `transport`.
    *
@@ -143,6 +159,8 @@ export interface QgateEndpoint extends ConformanceEndpoint {
   readonly session: Session;
   /** How the session ended after ready (always offered by qgate). */
   readonly closed: Promise<{ readonly code: string | undefined }>;
+  /** Starts a key update (always offered by qgate). */
+  updateKeys(): Promise<number>;
 }
 
 /**
@@ -215,12 +233,15 @@ export function startQgateEndpoint(
       await session.close().catch(() => {});
     },
     closed: session.closed.then(({ code }) => ({ code })),
+    updateKeys: () => session.updateKeys(),
   };
 }
 
 /**
  * The adapter for qgate itself: `initiate()` or `respond()` on the suite's
  * transport, with the spec's options, seeded randomness and the noble backend.
+ * Over a datagram transport a responder runs behind qgate's UDP listener, as
+ * a new sender meets it.
  *
  * @example Running qgate against itself through the suite
  * ```ts
@@ -234,8 +255,12 @@ export function startQgateEndpoint(
  */
 export const qgateAdapter: ConformanceAdapter = {
   name: "qgate",
+  datagram: true,
   start: (transport, spec) => {
-    const { outcome, close, closed } = startQgateEndpoint(transport, spec);
-    return { outcome, close, closed };
+    const { outcome, close, closed, updateKeys } =
+      transport.kind === "datagram" && spec.role === "responder"
+        ? startQgateUdpResponder(transport, spec)
+        : startQgateEndpoint(transport, spec);
+    return { outcome, close, closed, updateKeys };
   },
 };
