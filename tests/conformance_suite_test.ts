@@ -14,6 +14,7 @@ import {
   qgateAdapter,
   runConformance,
 } from "../src/conformance/mod.ts";
+import { startQgateEndpoint } from "../src/conformance/adapter.ts";
 import { propertyConfig } from "./_property.ts";
 import { initiate, nobleBackend, respond, seededRandom, type SessionOptions } from "../mod.ts";
 import { RecordTracker, secretsInOrder } from "../src/conformance/_record_tracker.ts";
@@ -92,6 +93,22 @@ Deno.test("runConformance() passes qgate in both roles with the exact reason cod
   assert.equal(report.notRun, 0);
   const properties = report.results.filter((result) => result.category === "property");
   assert.ok(properties.every((result) => result.seed === seed && result.runs === numRuns));
+  // The datagram and ready-phase cases ran in both roles (none "not run").
+  assert.equal(report.notRun, 0);
+  for (
+    const id of [
+      "datagram/handshake",
+      "datagram/epoch-0-forgery-in-handshake",
+      "datagram/old-epochs-after-key-update",
+      "ready/key-update-rate-limit",
+      "ready/peer-with-small-max-records",
+    ]
+  ) {
+    for (const role of ["initiator", "responder"]) {
+      assert.equal(byId(report.results, id, role).status, "pass");
+    }
+  }
+  assert.equal(byId(report.results, "datagram/amplification", "responder").status, "pass");
   const table = formatConformanceTable(report);
   assert.match(table, /^conformance of qgate \(quick mode/);
   assert.match(table, /negative +\d+ passed, 0 failed/);
@@ -180,6 +197,41 @@ Deno.test("runConformance() reports the seed and path of a failing property", as
     formatConformanceTable(report),
     /reproduce: deno task conformance --only property\/wrong-phase-messages --seed 42 --path/,
   );
+});
+
+Deno.test("runConformance() reports the datagram cases as not run for an adapter without datagram transports", async () => {
+  const streamsOnly: ConformanceAdapter = { name: "streams only", start: qgateAdapter.start };
+  const report = await runConformance(streamsOnly, { only: "datagram/" });
+  assert.equal(report.results.length, 7);
+  for (const result of report.results) {
+    assert.equal(result.status, "not run");
+    assert.match(result.detail!, /datagram transports/);
+  }
+  assert.deepEqual([report.passed, report.failed, report.notRun], [0, 0, 7]);
+  const table = formatConformanceTable(report);
+  assert.match(table, /negative +0 passed, 0 failed, 5 not run/);
+  assert.match(table, /0 passed, 0 failed, 7 not run in/);
+});
+
+/** qgate, but a datagram responder is a bare session: no listener, no anti-amplification budget. */
+const unbudgeted: ConformanceAdapter = {
+  name: "unbudgeted",
+  datagram: true,
+  start: (transport, spec) => {
+    const { outcome, close, closed } = startQgateEndpoint(transport, spec);
+    return { outcome, close, closed };
+  },
+};
+
+Deno.test("runConformance() fails a datagram responder that sends an unproved address more than 3x", async () => {
+  const report = await runConformance(unbudgeted, { only: "datagram/", roles: ["responder"] });
+  const amplification = byId(report.results, "datagram/amplification", "responder");
+  assert.equal(amplification.status, "fail");
+  assert.match(amplification.detail!, /more than 135/);
+  // The budget is all it lacks: the other datagram cases pass.
+  for (const result of report.results.filter((row) => row !== amplification)) {
+    assert.equal(result.status, "pass", result.id);
+  }
 });
 
 Deno.test("runConformance() rejects an empty role list", async () => {

@@ -27,6 +27,11 @@ import {
 import { instrumentBackend } from "./_instrumented_backend.ts";
 import { createRelay, type RelayObservation, type RelayOptions, withDeadline } from "./_relay.ts";
 import { RecordTracker, secretsInOrder } from "./_record_tracker.ts";
+import {
+  createDatagramRelay,
+  type DatagramRelayObservation,
+  type DatagramRelayOptions,
+} from "./_datagram_relay.ts";
 
 /** What a duel needs. */
 export interface DuelOptions {
@@ -38,6 +43,12 @@ export interface DuelOptions {
   readonly reference: ConformanceEndpointSpec;
   /** Builds the relay's script and schedule once the tracker exists. */
   readonly relay?: (tracker: RecordTracker) => RelayOptions;
+  /**
+   * Runs the duel over datagram transports instead, through the datagram
+   * relay with the options this builds once the tracker exists (which then
+   * reads datagrams: `tracker.openDatagram`). The adapter must accept them.
+   */
+  readonly datagram?: (tracker: RecordTracker) => DatagramRelayOptions;
   /** Extra options of the reference session (noise, padding). */
   readonly referenceExtras?: ReferenceExtras;
   /** Called with the reference session right after it started. */
@@ -60,6 +71,8 @@ export interface AfterReady {
   readonly reference: Session;
   /** The reference peer as an endpoint: its messages, key updates and access list. */
   readonly referenceEndpoint: QgateEndpoint;
+  /** The datagram relay, when the duel runs over datagrams. */
+  readonly datagrams?: DatagramRelayObservation;
 }
 
 /** What a duel observed. */
@@ -72,8 +85,8 @@ export interface DuelResult {
   readonly problems: readonly string[];
   /** The tracker that read the run. */
   readonly tracker: RecordTracker;
-  /** The relay's records. */
-  readonly relay: RelayObservation;
+  /** The relay's records (a datagram relay's datagrams). */
+  readonly relay: RelayObservation | DatagramRelayObservation;
 }
 
 function settle(endpoint: ConformanceEndpoint): Promise<EndpointOutcome> {
@@ -95,7 +108,10 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
     globalSharedSecret: options.reference.globalSharedSecret,
     secrets: () => secretsInOrder(secrets),
   });
-  const relay = createRelay({
+  const datagrams = options.datagram === undefined
+    ? undefined
+    : createDatagramRelay(options.datagram(tracker));
+  const relay = datagrams ?? createRelay({
     globalSharedSecret: options.reference.globalSharedSecret,
     ...options.relay?.(tracker),
   });
@@ -133,6 +149,7 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
       iut,
       reference: reference.session,
       referenceEndpoint: reference,
+      ...(datagrams === undefined ? {} : { datagrams }),
     }).then(
       () => true,
       (error) => {
@@ -142,10 +159,13 @@ export async function duel(options: DuelOptions): Promise<DuelResult> {
     );
     if (await withDeadline(after, options.deadline) === undefined) problems.push("after ready");
   }
+  const closes = Promise.all([iut?.close().catch(() => {}), reference.close().catch(() => {})]);
+  // UDP carries no end: a datagram relay forwards until told to stop.
   const cleanup = Promise.all([
-    iut?.close().catch(() => {}),
-    reference.close().catch(() => {}),
-    relay.done,
+    closes,
+    datagrams === undefined
+      ? relay.done
+      : closes.then(() => datagrams.stop()).then(() => relay.done),
   ]);
   if (await withDeadline(cleanup, options.deadline) === undefined) problems.push("cleanup");
   return { iut: outcomes.iut, reference: outcomes.reference, problems, tracker, relay };

@@ -63,6 +63,11 @@ export interface Finding {
   readonly notRun?: string;
 }
 
+/** A case that could not run against this adapter, and why; never a pass. */
+export function notRun(expected: string, reason: string): Finding {
+  return { expected, actual: "not run", problems: [], notRun: reason };
+}
+
 /** Checks a duel that both sides must finish ready. */
 export function checkReady(
   result: DuelResult,

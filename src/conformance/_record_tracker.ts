@@ -2,7 +2,9 @@
  * An independent reading of a stream connection: given each direction's
  * salt, the Global Shared Secret and the two shared secrets of the handshake,
  * it opens every record of both directions, follows the transcript and the
- * key schedule, and can seal records of its own under any epoch's keys.
+ * key schedule, and can seal records of its own under any epoch's keys. It
+ * reads datagram connections too ({@linkcode RecordTracker.openDatagram},
+ * {@linkcode RecordTracker.sealDatagram}), up to the session's first epoch.
  *
  * It is a straight transcription of the README "Protocol" section over
  * noble's primitives (HKDF, ChaCha20, the AEADs, the hashes); it does not use
@@ -93,6 +95,26 @@ export function preKeysOf(
     headerKey: header(concatBytes(encoder.encode("qgate/1 header"), gss)),
     openingHeaderKey: header(encoder.encode("qgate/1 header")),
   };
+}
+
+/** Length of a salt, and of a datagram's header (u16 epoch ‖ u48 sequence). */
+const SALT_LENGTH = 16;
+const DATAGRAM_HEADER_LENGTH = 8;
+
+/** `mask = ChaCha20(headerKey, nonce = ciphertext[0..12])[0..8]` (PROTOCOL.md §5.2). */
+function datagramMask(headerKey: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  return chacha20(headerKey, ciphertext.subarray(0, 12), new Uint8Array(DATAGRAM_HEADER_LENGTH));
+}
+
+/** `plaintext = u8 type ‖ u32 bodyLength ‖ body ‖ zeros(padding)` (PROTOCOL.md §5.3). */
+function recordPlaintext(
+  message: Message | { readonly type: number; readonly body: Uint8Array },
+  padding: number,
+): Uint8Array {
+  const { type, body } = "kind" in message
+    ? { type: messageTypeOf(message.kind), body: encodeMessage(message) }
+    : message;
+  return concatBytes(new Uint8Array([type]), u32(body.length), body, new Uint8Array(padding));
 }
 
 interface Sealer {
@@ -357,18 +379,119 @@ export class RecordTracker {
     const counter = position.counter ?? state.counter;
     const key = this.#key(direction, epoch);
     if (key === undefined) throw new Error(`Cannot seal: no ${direction} key for epoch ${epoch}`);
-    const { type, body } = "kind" in message
-      ? { type: messageTypeOf(message.kind), body: encodeMessage(message) }
-      : message;
-    const plaintext = concatBytes(
-      new Uint8Array([type]),
-      u32(body.length),
-      body,
-      new Uint8Array(padding),
-    );
+    const plaintext = recordPlaintext(message, padding);
     const length = plaintext.length + 16;
     const header = new Uint8Array([(length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);
     return { header, ciphertext: key.seal(counter, plaintext, header) };
+  }
+
+  /**
+   * Opens one datagram of a direction (PROTOCOL.md §5.2: `[salt] ‖
+   * maskedHeader ‖ ciphertext`, the header `u16 epoch ‖ u48 sequence`
+   * masked with `ChaCha20(headerKey, ciphertext[0..12])`) under the key of
+   * the epoch its header names. The direction's salt is adopted from the
+   * first epoch-0 datagram that authenticates. Datagrams may come in any
+   * order and more than once: a handshake message already in the transcript
+   * (same type and body, a retransmission) is not added again.
+   *
+   * @param direction The direction.
+   * @param datagram The datagram as its sender wrote it.
+   * @returns The record (`counter` is its sequence number), or `undefined`
+   *   if it is malformed or no known key opens it.
+   */
+  openDatagram(direction: Direction, datagram: Uint8Array): TrackedRecord | undefined {
+    const state = this.#state[direction];
+    const index = state.next++;
+    const known = state.salt;
+    const salted = known === undefined ||
+      (datagram.length >= SALT_LENGTH && known.every((byte, i) => datagram[i] === byte));
+    const record = salted ? datagram.subarray(SALT_LENGTH) : datagram;
+    if (datagram.length < SALT_LENGTH || record.length < DATAGRAM_HEADER_LENGTH + 17) {
+      return undefined;
+    }
+    const candidate = known === undefined ? datagram.slice(0, SALT_LENGTH) : undefined;
+    const candidateKeys = candidate === undefined ? undefined : preKeysOf(candidate, this.#gss);
+    const headerKey = candidateKeys?.headerKey ?? state.headerKey!;
+    const ciphertext = record.subarray(DATAGRAM_HEADER_LENGTH);
+    const mask = datagramMask(headerKey, ciphertext);
+    const header = Uint8Array.from(
+      record.subarray(0, DATAGRAM_HEADER_LENGTH),
+      (b, i) => b ^ mask[i]!,
+    );
+    const view = new DataView(header.buffer);
+    const epoch = view.getUint16(0);
+    const sequence = view.getUint16(2) * 2 ** 32 + view.getUint32(4);
+    if (salted !== (epoch === 0)) return undefined;
+    const key = candidateKeys === undefined
+      ? this.#key(direction, epoch)
+      : sealer("ChaCha20-Poly1305", candidateKeys.preKey);
+    const plaintext = key?.open(sequence, ciphertext, header);
+    if (plaintext === undefined) return undefined;
+    if (candidate !== undefined) this.setSalt(direction, candidate);
+    state.epoch = Math.max(state.epoch, epoch);
+    const type = plaintext[0]!;
+    const length = new DataView(plaintext.buffer, plaintext.byteOffset).getUint32(1);
+    const body = plaintext.slice(5, 5 + length);
+    let message: Message | undefined;
+    try {
+      message = decodeMessage(type, body);
+    } catch {
+      message = undefined;
+    }
+    const opened: TrackedRecord = {
+      direction,
+      index,
+      epoch,
+      counter: sequence,
+      type,
+      body,
+      message,
+    };
+    this.opened.push(opened);
+    const copy = this.#transcript.some((entry) =>
+      entry.type === type && entry.body.length === body.length &&
+      entry.body.every((byte, i) => body[i] === byte)
+    );
+    if (!copy) this.#onMessage(type, body, message);
+    return opened;
+  }
+
+  /**
+   * Seals a message as a datagram of `direction` (PROTOCOL.md §5.2) under
+   * `epoch`'s key at `sequence`; an epoch-0 datagram carries the
+   * direction's salt in front.
+   *
+   * @param direction The direction.
+   * @param message The message (or a raw type and body).
+   * @param position The epoch and the sequence number.
+   * @param padding Zero bytes of padding.
+   * @returns The datagram, as the receiver reads it.
+   * @throws {Error} If that epoch's key (or, for epoch 0, the salt) is not known.
+   */
+  sealDatagram(
+    direction: Direction,
+    message: Message | { readonly type: number; readonly body: Uint8Array },
+    position: { readonly epoch: number; readonly sequence: number },
+    padding = 0,
+  ): Uint8Array {
+    const { epoch, sequence } = position;
+    const state = this.#state[direction];
+    const key = this.#key(direction, epoch);
+    if (key === undefined || state.salt === undefined) {
+      throw new Error(`Cannot seal: no ${direction} key for epoch ${epoch}`);
+    }
+    const header = new Uint8Array(DATAGRAM_HEADER_LENGTH);
+    const view = new DataView(header.buffer);
+    view.setUint16(0, epoch);
+    view.setUint16(2, Math.floor(sequence / 2 ** 32));
+    view.setUint32(4, sequence >>> 0);
+    const ciphertext = key.seal(sequence, recordPlaintext(message, padding), header);
+    const mask = datagramMask(state.headerKey!, ciphertext);
+    return concatBytes(
+      epoch === 0 ? state.salt : new Uint8Array(0),
+      header.map((byte, i) => byte ^ mask[i]!),
+      ciphertext,
+    );
   }
 
   /**

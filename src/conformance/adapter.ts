@@ -33,6 +33,7 @@ import type { CryptoBackend, SignatureKeyPair } from "../crypto/types.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
 import { seededRandom } from "../crypto/random.ts";
 import { type PhaseName, phaseOfState } from "./_mutations.ts";
+import { startQgateUdpResponder } from "./_qgate_udp.ts";
 
 /** The five phases before `ready`, as a failure reports them. */
 export type HandshakePhase = PhaseName;
@@ -230,6 +231,15 @@ export interface ConformanceAdapter {
   /** The implementation's name, for the report. */
   readonly name: string;
   /**
+   * Whether `start` accepts a datagram transport (`transport.kind ===
+   * "datagram"`: each chunk is one datagram, PROTOCOL.md §5.2). Such a
+   * transport stands for one remote address that has not yet proved it
+   * receives there: run the endpoint as your UDP side runs for it, a
+   * responder as your listener serves a new sender (anti-amplification,
+   * §12.4). Without it the datagram cases are "not run".
+   */
+  readonly datagram?: boolean;
+  /**
    * Starts one endpoint on `transport`.
    *
    * @param transport The byte pipe the suite provides.
@@ -372,7 +382,8 @@ export function startQgateEndpoint(
 /**
  * The adapter for qgate itself: `initiate()` or `respond()` on the suite's
  * transport, with the spec's options, seeded randomness and the noble backend,
- * offering every optional capability.
+ * offering every optional capability. Over a datagram transport a responder
+ * runs behind qgate's UDP listener, as a new sender meets it.
  *
  * @example Running qgate against itself through the suite
  * ```ts
@@ -386,7 +397,11 @@ export function startQgateEndpoint(
  */
 export const qgateAdapter: ConformanceAdapter = {
   name: "qgate",
+  datagram: true,
   start: (transport, spec) => {
+    if (transport.kind === "datagram" && spec.role === "responder") {
+      return startQgateUdpResponder(transport, spec);
+    }
     const { session: _session, ...endpoint } = startQgateEndpoint(transport, spec);
     return endpoint;
   },

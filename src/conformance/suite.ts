@@ -10,13 +10,20 @@
  *   full matrix with `long`), each authentication mode and signature
  *   scheme, with and without a Global Shared Secret. Both sides must reach
  *   ready with the suite the negotiation rule gives, the same exporter
- *   output and the right peer identity; and the close exchange either side
- *   starts (`close/…`), which must end both sessions without a code.
+ *   output and the right peer identity; the close exchange either side
+ *   starts (`close/…`), which must end both sessions without a code; an
+ *   honest handshake over datagrams (`datagram/handshake`); and a peer whose
+ *   small `maxRecords` makes it update keys every few records
+ *   (`ready/peer-with-small-max-records`).
  * - `negative`: the record-level attack catalogue (tampering, framing,
  *   truncation, drops, duplicates, replays, wrong-phase messages, invalid key
  *   shares, forged proofs), each with the exact code for the side that meets
- *   it and for the other side; and a close that cannot complete (the peer's
- *   Close never arrives, a record lost before it), which must end with a code.
+ *   it and for the other side; a close that cannot complete (the peer's
+ *   Close never arrives, a record lost before it), which must end with a
+ *   code; datagrams of past epochs, forged or replayed, which must be dropped,
+ *   and a small opening that must not be answered with more than 3x its size
+ *   (`datagram/…`); and key updates started faster than the rate limit
+ *   (`ready/key-update-rate-limit`).
  * - `mitm`: downgrades, key substitution and modified meta exchanges by a
  *   relay, and a man in the middle with her own or a borrowed identity.
  * - `policy`: configurations that must fail (nothing in common,
@@ -26,6 +33,9 @@
  *   chunkings, noise, random attacks from the catalogue, length and bit
  *   flips, truncations at any byte and replays of earlier records. Each row
  *   reports its seed, and a failure its path, to reproduce it.
+ *
+ * A case that needs what the adapter does not offer (datagram transports)
+ * is reported "not run", with the reason, and never counted as passed.
  *
  * @module
  */
@@ -50,6 +60,8 @@ import { propertyCases } from "./_property_cases.ts";
 import { messageCases } from "./_message_cases.ts";
 import { deliveryCases } from "./_delivery_cases.ts";
 import { revocationCases } from "./_revocation_cases.ts";
+import { datagramCases } from "./_datagram_cases.ts";
+import { readyCases } from "./_ready_cases.ts";
 
 /** Options of {@linkcode runConformance}. */
 export interface ConformanceOptions {
@@ -155,6 +167,8 @@ export async function runConformance(
     ...closeCases(context),
     ...deliveryCases(context),
     ...revocationCases(context),
+    ...datagramCases(context),
+    ...readyCases(context),
   ].filter((item) =>
     categories.includes(item.category) &&
     (options.only === undefined || item.id.startsWith(options.only))
