@@ -1,0 +1,192 @@
+/**
+ * Argument errors name what failed. A `TypeError` or `RangeError` carries no
+ * code, so its message is its only content: it starts with `Cannot <what was
+ * being done>:` and quotes the parameter (STYLE.md, "small boundary
+ * asserts"). These tests pin that for the boundary checks whose removal a
+ * later check would hide behind an error of the same class but with a
+ * message about something else.
+ */
+
+import assert from "node:assert/strict";
+import { derivePreKeys, KeySchedule } from "../src/crypto/key_schedule.ts";
+import { nobleBackend } from "../src/crypto/noble_backend.ts";
+import { seededRandom } from "../src/crypto/random.ts";
+import { decodeMessage, encodeMessage, MAX_SHARE_LENGTH } from "../src/codec/messages.ts";
+import {
+  type BeginMetaExchangeMessage,
+  type EndMetaExchangeMessage,
+  MESSAGE_TYPE,
+  PROTOCOL_VERSION,
+} from "../src/codec/message_types.ts";
+import { DatagramOpener, DatagramSealer } from "../src/codec/datagram_records.ts";
+import { FrameEncoderStream } from "../src/codec/stream_records.ts";
+
+/** Passes when `run` throws (or rejects with) `type` whose message starts with `prefix`. */
+async function failsNaming(
+  run: () => unknown,
+  type: typeof TypeError | typeof RangeError,
+  prefix: string,
+): Promise<void> {
+  await assert.rejects(async () => await run(), (error: unknown) => {
+    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
+    assert.ok(
+      error.message.startsWith(prefix),
+      `expected a message starting ${JSON.stringify(prefix)}, got ${JSON.stringify(error.message)}`,
+    );
+    return true;
+  });
+}
+
+const OFFER: BeginMetaExchangeMessage = {
+  kind: "beginMetaExchange",
+  version: PROTOCOL_VERSION,
+  sessionId: new Uint8Array(8),
+  requireAuthentication: false,
+  primaryKeyExchanges: [0x0001],
+  secondaryKeyExchanges: [0x0102],
+  aeads: [0x0001],
+  hashes: [0x0001],
+  signatures: [0x0001],
+};
+
+const CHOICE: EndMetaExchangeMessage = {
+  kind: "endMetaExchange",
+  version: PROTOCOL_VERSION,
+  sessionId: new Uint8Array(8),
+  requireAuthentication: false,
+  primaryKeyExchange: 0x0001,
+  secondaryKeyExchange: 0x0102,
+  aead: 0x0001,
+  hash: 0x0001,
+  signatures: [0x0001],
+};
+
+Deno.test("encodeMessage() names the field it refuses", async (t) => {
+  await t.step("version", async () => {
+    await failsNaming(
+      () => encodeMessage({ ...OFFER, version: null as never }),
+      TypeError,
+      'Cannot encode message: "version"',
+    );
+  });
+  await t.step("each offered list", async () => {
+    for (
+      const name of [
+        "primaryKeyExchanges",
+        "secondaryKeyExchanges",
+        "aeads",
+        "hashes",
+        "signatures",
+      ] as const
+    ) {
+      await failsNaming(
+        () => encodeMessage({ ...OFFER, [name]: "none" as never }),
+        TypeError,
+        `Cannot encode message: "${name}"`,
+      );
+    }
+  });
+  await t.step("each chosen id, from 0 to 0xffff", async () => {
+    for (const name of ["primaryKeyExchange", "secondaryKeyExchange", "aead", "hash"] as const) {
+      encodeMessage({ ...CHOICE, [name]: 0 });
+      encodeMessage({ ...CHOICE, [name]: 0xffff });
+      for (const value of [-1, 0x10000]) {
+        await failsNaming(
+          () => encodeMessage({ ...CHOICE, [name]: value }),
+          RangeError,
+          `Cannot encode message: "${name}"`,
+        );
+      }
+    }
+  });
+  await t.step("maxMessageSize", async () => {
+    await failsNaming(
+      () => encodeMessage({ kind: "beginSessionInit", extenders: [], maxMessageSize: 5 }),
+      RangeError,
+      'Cannot encode message: "maxMessageSize"',
+    );
+  });
+});
+
+Deno.test("decodeMessage() takes a key share of exactly MAX_SHARE_LENGTH bytes", () => {
+  const share = new Uint8Array(MAX_SHARE_LENGTH).fill(1);
+  const decoded = decodeMessage(MESSAGE_TYPE.beginPrimaryKeyExchange, share);
+  assert.equal(decoded.kind, "beginPrimaryKeyExchange");
+  assert.equal((decoded as { share: Uint8Array }).share.length, MAX_SHARE_LENGTH);
+});
+
+Deno.test("the datagram codec names the argument it refuses", async () => {
+  await failsNaming(
+    () => new DatagramSealer({ backend: nobleBackend, random: () => new Uint8Array(15) }),
+    RangeError,
+    'Cannot create datagram sealer: "random(16)"',
+  );
+  const sealer = new DatagramSealer({
+    backend: nobleBackend,
+    random: seededRandom(new Uint8Array([0xae, 1])),
+  });
+  await failsNaming(
+    () => sealer.seal(0x100, new Uint8Array(0)),
+    RangeError,
+    'Cannot seal datagram: "type"',
+  );
+  const opener = new DatagramOpener({ backend: nobleBackend, now: () => 0 });
+  await failsNaming(
+    () => opener.open("datagram" as never),
+    TypeError,
+    'Cannot open datagram: "datagram"',
+  );
+});
+
+Deno.test("DatagramOpener takes a datagram of exactly maxDatagramLength bytes", async () => {
+  const sealer = new DatagramSealer({
+    backend: nobleBackend,
+    random: seededRandom(new Uint8Array([0xae, 2])),
+  });
+  const datagram = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(100));
+  const exact = new DatagramOpener({
+    backend: nobleBackend,
+    now: () => 0,
+    maxDatagramLength: datagram.length,
+  });
+  assert.equal((await exact.open(datagram)).body.length, 100);
+  const smaller = new DatagramOpener({
+    backend: nobleBackend,
+    now: () => 0,
+    maxDatagramLength: datagram.length - 1,
+  });
+  await assert.rejects(smaller.open(datagram));
+});
+
+Deno.test("the stream encoder names a wrong input", async () => {
+  const encoder = new FrameEncoderStream({
+    backend: nobleBackend,
+    random: seededRandom(new Uint8Array([0xae, 3])),
+  });
+  const reading = new Response(encoder.readable).arrayBuffer().catch((error) => error);
+  const writer = encoder.writable.getWriter();
+  await writer.write(null as never).catch(() => {});
+  const error = await reading;
+  assert.ok(error instanceof TypeError, String(error));
+  assert.ok(error.message.startsWith("Cannot seal record: input"), error.message);
+});
+
+Deno.test("the key schedule names the argument it refuses", async () => {
+  const sha256 = nobleBackend.hash("SHA-256")!;
+  await failsNaming(
+    () => derivePreKeys(new Uint8Array(16), "secret" as never),
+    TypeError,
+    'Cannot derive pre-keys: "globalSharedSecret"',
+  );
+  const schedule = new KeySchedule(sha256);
+  schedule.mixPrimary(new Uint8Array(32).fill(1), new Uint8Array(32));
+  schedule.mixSecondary(new Uint8Array(32).fill(2), new Uint8Array(32));
+  for (const length of [0, -1, 255 * 32 + 1]) {
+    await failsNaming(
+      () => schedule.exporter("label", new Uint8Array(0), length),
+      RangeError,
+      'Cannot export keying material: "length"',
+    );
+  }
+  assert.equal(schedule.exporter("label", new Uint8Array(0), 1).length, 1);
+});
