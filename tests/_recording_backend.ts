@@ -66,6 +66,8 @@ export interface BackendTaps extends HashTaps {
   readonly seal?: (id: number, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) => void;
   /** Cipher `id` opened `ciphertext` (tag included) under `nonce`. */
   readonly open?: (id: number, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array) => void;
+  /** Cipher `id` returned `plaintext` from an `open` that authenticated (the array itself). */
+  readonly opened?: (id: number, plaintext: Uint8Array) => void;
   /** Cipher `id` is disposed (reported on every call, repeats included). */
   readonly dispose?: (id: number) => void;
   /** A key exchange returned a shared secret, to the answerer or to the offerer's `finish`. */
@@ -168,7 +170,12 @@ export function recordingBackend(
         },
         open(nonce, ciphertext, aad): Promise<Uint8Array<ArrayBuffer> | undefined> {
           taps.open?.(id, nonce, ciphertext, aad);
-          return cipher.open(nonce, ciphertext, aad);
+          const opening = cipher.open(nonce, ciphertext, aad);
+          if (taps.opened === undefined) return opening;
+          return opening.then((plaintext) => {
+            if (plaintext !== undefined) taps.opened?.(id, plaintext);
+            return plaintext;
+          });
         },
         dispose(): void {
           taps.dispose?.(id);

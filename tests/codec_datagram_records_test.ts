@@ -17,7 +17,13 @@ import {
   DEFAULT_EPOCH_GRACE_MS,
 } from "../src/codec/datagram_records.ts";
 import { recordInputArbitrary } from "./_arbitraries.ts";
-import { cipherLog, countOf, hkdfRecorder, isWiped } from "./_recording_backend.ts";
+import {
+  cipherLog,
+  countOf,
+  hkdfRecorder,
+  isWiped,
+  recordingBackend,
+} from "./_recording_backend.ts";
 import { propertyConfig } from "./_property.ts";
 
 function seed(...bytes: number[]): Uint8Array {
@@ -531,6 +537,48 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
       opener.dispose();
       assert.ok(opening.record.outputs.every(isWiped), "the opener's header key is left");
       assert.ok(gss.every((byte) => byte === 0x6d), "the caller's GSS was changed");
+    },
+  );
+
+  await t.step("DatagramOpener wipes a plaintext it opened but refuses as a replay", async () => {
+    const opened: Uint8Array[] = [];
+    const backend = recordingBackend(nobleBackend, {
+      opened: (_, plaintext) => opened.push(plaintext),
+    });
+    const sealer = newSealer(43);
+    const opener = new DatagramOpener({ backend, now: () => 0 });
+    await opener.open(await sealer.seal(1, new Uint8Array([1])));
+    sealer.setCipher(cipher("ChaCha20-Poly1305", 6, 1));
+    opener.setCipher(
+      new CipherState(backend.aead("ChaCha20-Poly1305")!, new Uint8Array(32).fill(6), 1),
+    );
+    const datagram = await sealer.seal(1, new Uint8Array([7, 7, 7]));
+    opened.length = 0;
+    // Both pass the replay check before either authenticates; the second is refused after.
+    const results = await Promise.allSettled([opener.open(datagram), opener.open(datagram)]);
+    assert.deepEqual(results.map((result) => result.status), ["fulfilled", "rejected"]);
+    assert.ok(hasCode(ErrorCode.REPLAYED_RECORD)((results[1] as PromiseRejectedResult).reason));
+    assert.equal(opened.length, 2);
+    assert.deepEqual(opened.map(isWiped), [false, true]);
+  });
+
+  await t.step(
+    "DatagramOpener.expire() disposes the previous epoch once its grace has passed",
+    () => {
+      const { backend, log } = cipherLog();
+      const aead = backend.aead("ChaCha20-Poly1305")!;
+      const clock = { time: 0 };
+      const opener = new DatagramOpener({ backend, now: () => clock.time, graceMs: 100 });
+      opener.setCipher(new CipherState(aead, key, 1));
+      opener.setCipher(new CipherState(aead, key, 2));
+      const before = countOf(log, "dispose");
+      clock.time = 99;
+      assert.equal(opener.expire(), false);
+      assert.equal(countOf(log, "dispose"), before);
+      clock.time = 100;
+      assert.equal(opener.expire(), true);
+      assert.equal(countOf(log, "dispose"), before + 1);
+      opener.dispose();
     },
   );
 
