@@ -1086,3 +1086,41 @@ Deno.test("RecordSealer wipes its pre-key at once, the opening header key after 
   }).dispose();
   assert.deepEqual(unused.record.outputs.map(isWiped), [true, true, true]);
 });
+
+Deno.test("FrameDecoder wipes its copy of the GSS when the peer's salt never arrives", async (t) => {
+  const gss = new Uint8Array(32).fill(0x5e);
+  /** Builds a decoder and returns it with the copies of `gss` it made. */
+  const decoderWithCopies = (): { decoder: FrameDecoder; copies: Uint8Array[] } => {
+    const copies: Uint8Array[] = [];
+    const from = Uint8Array.from;
+    Uint8Array.from = function (
+      this: typeof Uint8Array,
+      ...args: Parameters<typeof from>
+    ): Uint8Array<ArrayBuffer> {
+      const copy = from.apply(this, args);
+      if (args[0] === gss) copies.push(copy);
+      return copy;
+    } as typeof from;
+    try {
+      return { decoder: new FrameDecoder({ globalSharedSecret: gss }), copies };
+    } finally {
+      Uint8Array.from = from;
+    }
+  };
+  await t.step("when the opener is disposed", () => {
+    const { decoder, copies } = decoderWithCopies();
+    assert.equal(copies.length, 1);
+    const opener = new RecordOpener({ decoder, backend: nobleBackend });
+    decoder.push(new Uint8Array(5));
+    assert.ok(!isWiped(copies[0]!));
+    opener.dispose();
+    assert.ok(isWiped(copies[0]!), "the decoder's GSS copy is left");
+  });
+  await t.step("when the stream ends inside the salt", () => {
+    const { decoder, copies } = decoderWithCopies();
+    decoder.push(new Uint8Array(5));
+    assert.throws(() => decoder.finish(), FrameError);
+    assert.ok(isWiped(copies[0]!), "the decoder's GSS copy is left");
+  });
+  assert.ok(gss.every((byte) => byte === 0x5e), "the caller's GSS was changed");
+});

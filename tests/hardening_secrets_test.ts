@@ -30,6 +30,7 @@ import {
   type SessionOptions,
   type Transport,
 } from "../mod.ts";
+import { validateOptions } from "../src/session/options.ts";
 import { accessFor, identityFor } from "./_session_helpers.ts";
 import { recordingBackend } from "./_recording_backend.ts";
 
@@ -458,4 +459,17 @@ Deno.test("Session wipes its resolved copy of the GSS once the keys hold it, and
     assert.ok(copies.every(isWiped), "the resolved copy of a session that never started");
     assert.ok(!isWiped(gss), "the caller's GSS was wiped");
   });
+});
+
+Deno.test("validateOptions() (the dial and listen helpers' check) wipes its copy of the GSS", () => {
+  const gss = new Uint8Array(32).fill(0x6c);
+  const copies: Uint8Array[] = [];
+  recordingCopies(
+    gss,
+    copies,
+    () => validateOptions({ requireAuthentication: false, globalSharedSecret: gss }),
+  );
+  assert.equal(copies.length, 1);
+  assert.ok(copies.every(isWiped), "the checked copy is left");
+  assert.ok(!isWiped(gss), "the caller's GSS was wiped");
 });

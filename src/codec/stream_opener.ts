@@ -35,9 +35,11 @@ export interface FrameDecoderOptions {
 
 /**
  * How a {@linkcode RecordOpener} receives its decoder's pre-key without the
- * key ever being reachable from public API: module-private, one-shot.
+ * key ever being reachable from public API: module-private, one-shot. With
+ * `done`, the opener is disposed: the decoder also wipes a GSS it still holds
+ * (the peer's salt never arrived).
  */
-const PRE_KEY_TAKERS = new WeakMap<object, () => Uint8Array | undefined>();
+const PRE_KEY_TAKERS = new WeakMap<object, (done?: boolean) => Uint8Array | undefined>();
 
 const PHASE_SALT = 0;
 const PHASE_HEADER = 1;
@@ -105,7 +107,7 @@ export class FrameDecoder {
     this.#maxRecordLength = checkMaxRecordLength(context, options.maxRecordLength);
     const gss = checkGlobalSharedSecret(context, options.globalSharedSecret);
     this.#globalSharedSecret = gss === undefined ? undefined : Uint8Array.from(gss);
-    PRE_KEY_TAKERS.set(this, () => this.#takePreKey());
+    PRE_KEY_TAKERS.set(this, (done) => this.#takePreKey(done));
   }
 
   /** Bytes of the incomplete salt or record currently held (header included). */
@@ -224,6 +226,12 @@ export class FrameDecoder {
     this.#filled = 0;
     this.#preKey?.fill(0);
     this.#preKey = undefined;
+    this.#wipeGlobalSharedSecret();
+  }
+
+  #wipeGlobalSharedSecret(): void {
+    this.#globalSharedSecret?.fill(0);
+    this.#globalSharedSecret = undefined;
   }
 
   #assertUsable(operation: string): void {
@@ -284,8 +292,7 @@ export class FrameDecoder {
       this.#salt,
       this.#globalSharedSecret,
     );
-    this.#globalSharedSecret?.fill(0);
-    this.#globalSharedSecret = undefined;
+    this.#wipeGlobalSharedSecret();
     this.#preKey = preKey;
     this.#headerKey = headerKey;
     this.#openingHeaderKey = openingHeaderKey;
@@ -319,7 +326,8 @@ export class FrameDecoder {
     this.#filled = 0;
   }
 
-  #takePreKey(): Uint8Array | undefined {
+  #takePreKey(done = false): Uint8Array | undefined {
+    if (done) this.#wipeGlobalSharedSecret();
     const preKey = this.#preKey;
     this.#preKey = undefined;
     return preKey;
@@ -372,7 +380,7 @@ export interface RecordOpenerOptions {
  */
 export class RecordOpener {
   readonly #aead: Aead;
-  readonly #takePreKey: () => Uint8Array | undefined;
+  readonly #takePreKey: (done?: boolean) => Uint8Array | undefined;
   #cipher: CipherState | undefined;
   #index = 0;
   #failure: QGateError | undefined;
@@ -545,9 +553,12 @@ export class RecordOpener {
     }
   }
 
-  /** Disposes the current cipher state and wipes an untaken pre-key. */
+  /**
+   * Disposes the current cipher state and wipes an untaken pre-key, and the
+   * decoder's copy of the GSS if the peer's salt never arrived.
+   */
   dispose(): void {
-    this.#takePreKey()?.fill(0);
+    this.#takePreKey(true)?.fill(0);
     this.#cipher?.dispose();
   }
 }

@@ -14,11 +14,7 @@ import type { Session } from "../session/session.ts";
 import type { Transport } from "../transport/transport.ts";
 import { UdpListener } from "../net/udp.ts";
 import { nobleBackend } from "../crypto/noble_backend.ts";
-import {
-  type ConformanceEndpointSpec,
-  type QgateEndpoint,
-  startQgateEndpoint,
-} from "./adapter.ts";
+import { type ConformanceEndpointSpec, type QgateEndpoint, startQgateEndpoint } from "./adapter.ts";
 
 /** The address the transport's datagrams come from (TEST-NET-1, never dialled). */
 const SENDER: Deno.NetAddr = { transport: "udp", hostname: "192.0.2.1", port: 50_000 };

@@ -21,7 +21,7 @@
 import { ErrorCode, SessionError } from "../errors.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { CloseInfo } from "../session/events.ts";
-import { resolveOptions, type SessionOptions } from "../session/options.ts";
+import { type SessionOptions, validateOptions } from "../session/options.ts";
 import { respond, type Session } from "../session/session.ts";
 import {
   AddressRateLimiter,
@@ -228,7 +228,7 @@ export class Listener implements AsyncIterable<Session> {
       signal,
       ...sessionOptions
     } = options;
-    resolveOptions(sessionOptions);
+    validateOptions(sessionOptions);
     this.#maxHandshakes = checkLimit("maxHandshakes", maxHandshakes, DEFAULT_MAX_HANDSHAKES);
     this.#maxSessions = checkLimit("maxSessions", maxSessions, DEFAULT_MAX_SESSIONS);
     const perAddress = checkLimit(

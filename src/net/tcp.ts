@@ -10,7 +10,7 @@
 
 import { ErrorCode, SessionError } from "../errors.ts";
 import { Listener, type ListenerOptions, type SessionHandler } from "./listener.ts";
-import { resolveOptions, type SessionOptions } from "../session/options.ts";
+import { type SessionOptions, validateOptions } from "../session/options.ts";
 import { initiate, type Session } from "../session/session.ts";
 import { closeQuietly, connTransport } from "../transport/conn.ts";
 import { explainPermission, netEntry } from "./_permission.ts";
@@ -86,7 +86,7 @@ export async function connectTcp(
     throw new RangeError(`Cannot connect: "port" must be an integer in [1, 65535], got ${port}`);
   }
   // Validate before dialling: a wrong option never opens a socket.
-  resolveOptions(options);
+  validateOptions(options);
   const signal = options.signal;
   let conn: Deno.TcpConn;
   try {

@@ -25,7 +25,7 @@
 
 import { ErrorCode, SessionError } from "../errors.ts";
 import { Listener, type ListenerOptions, type SessionHandler } from "./listener.ts";
-import { resolveOptions, type SessionOptions } from "../session/options.ts";
+import { type SessionOptions, validateOptions } from "../session/options.ts";
 import { initiate, type Session } from "../session/session.ts";
 import { autoBackend } from "../crypto/auto_backend.ts";
 import { UdpPeer } from "../transport/udp_socket.ts";
@@ -97,7 +97,7 @@ export async function connectUdp(
   }
   const { hostname = "127.0.0.1", port = 0 } = address;
   checkPort("connect", port, 1);
-  resolveOptions(options);
+  validateOptions(options);
   const local = hostname.includes(":") ? "::1" : "127.0.0.1";
   // Both the local socket and sending to the peer need a grant.
   const action = `connect to ${netEntry(hostname, port)}`;

@@ -10,7 +10,7 @@
  */
 
 import { ErrorCode, SessionError } from "../errors.ts";
-import { resolveOptions, type SessionOptions } from "../session/options.ts";
+import { type SessionOptions, validateOptions } from "../session/options.ts";
 import { initiate, type Session } from "../session/session.ts";
 import {
   checkWebSocketTransportOptions,
@@ -74,7 +74,7 @@ export async function connectWebSocket(
   options: ConnectWebSocketOptions = {},
 ): Promise<Session> {
   const { transport: transportOptions, protocols, ...sessionOptions } = options;
-  resolveOptions(sessionOptions);
+  validateOptions(sessionOptions);
   const signal = sessionOptions.signal;
   if (signal?.aborted) {
     throw new SessionError(ErrorCode.ABORTED, "Cannot connect: aborted", { cause: signal.reason });

@@ -847,3 +847,27 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     signal: given.signal as AbortSignal | undefined,
   };
 }
+
+/**
+ * Checks session options without keeping anything: resolves them and wipes
+ * the resolution's copy of the GSS at once. The dial and listen helpers call
+ * it so that a mistake fails before a socket is opened.
+ *
+ * @param options The options to check.
+ * @throws {TypeError} As {@linkcode resolveOptions}.
+ * @throws {RangeError} As {@linkcode resolveOptions}.
+ *
+ * @example
+ * ```ts
+ * import { validateOptions } from "./options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const globalSharedSecret = new Uint8Array(32).fill(1);
+ * validateOptions({ requireAuthentication: false, globalSharedSecret });
+ * assert.ok(globalSharedSecret.every((byte) => byte === 1)); // the caller's array is untouched
+ * assert.throws(() => validateOptions({ securityLevel: 9 as 1 }), RangeError);
+ * ```
+ */
+export function validateOptions(options: SessionOptions): void {
+  resolveOptions(options).globalSharedSecret?.fill(0);
+}
