@@ -540,6 +540,36 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
     },
   );
 
+  await t.step(
+    "the sealer wipes its GSS copy at once, the opener once it adopts the peer's salt",
+    async () => {
+      const gss = new Uint8Array(32).fill(0x3c);
+      const copies: Uint8Array[] = [];
+      const from = Uint8Array.from;
+      Uint8Array.from = function (
+        this: typeof Uint8Array,
+        ...args: Parameters<typeof from>
+      ): Uint8Array<ArrayBuffer> {
+        const copy = from.apply(this, args);
+        if (args[0] === gss) copies.push(copy);
+        return copy;
+      } as typeof from;
+      let sealer: DatagramSealer;
+      let opener: DatagramOpener;
+      try {
+        sealer = newSealer(44, { globalSharedSecret: gss });
+        opener = newOpener({ globalSharedSecret: gss }).opener;
+      } finally {
+        Uint8Array.from = from;
+      }
+      assert.equal(copies.length, 2);
+      assert.deepEqual(copies.map(isWiped), [true, false]);
+      await opener.open(await sealer.seal(1, new Uint8Array(2)));
+      assert.deepEqual(copies.map(isWiped), [true, true]);
+      assert.ok(!isWiped(gss), "the caller's GSS was wiped");
+    },
+  );
+
   await t.step("DatagramOpener wipes a plaintext it opened but refuses as a replay", async () => {
     const opened: Uint8Array[] = [];
     const backend = recordingBackend(nobleBackend, {
