@@ -592,6 +592,30 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
     assert.deepEqual(opened.map(isWiped), [false, true]);
   });
 
+  await t.step("DatagramOpener wipes an authentic plaintext that does not parse", async () => {
+    const opened: Uint8Array[] = [];
+    const backend = recordingBackend(nobleBackend, {
+      opened: (_, plaintext) => opened.push(plaintext),
+    });
+    const sealer = newSealer(45);
+    const opener = new DatagramOpener({ backend, now: () => 0 });
+    await opener.open(await sealer.seal(1, new Uint8Array([1])));
+    const key = new Uint8Array(32).fill(8);
+    opener.setCipher(new CipherState(backend.aead("ChaCha20-Poly1305")!, key, 1));
+    // Epoch 1, sequence 0, and a plaintext whose padding is not zero.
+    const header = new Uint8Array([0, 1, 0, 0, 0, 0, 0, 0]);
+    const plaintext = encodePlaintext(1, new Uint8Array([9]), 2);
+    plaintext[plaintext.length - 1] = 1;
+    const ciphertext = chacha20poly1305(key, new Uint8Array(12), header).encrypt(plaintext);
+    const { headerKey } = derivePreKeys(sealer.salt);
+    const mask = chacha20(headerKey, ciphertext.subarray(0, 12), new Uint8Array(8));
+    const datagram = new Uint8Array([...header.map((byte, i) => byte ^ mask[i]!), ...ciphertext]);
+    opened.length = 0;
+    await assert.rejects(opener.open(datagram), hasCode(ErrorCode.MALFORMED_MESSAGE));
+    assert.equal(opened.length, 1);
+    assert.ok(isWiped(opened[0]!), "the plaintext that did not parse is left");
+  });
+
   await t.step(
     "DatagramOpener.expire() disposes the previous epoch once its grace has passed",
     () => {
