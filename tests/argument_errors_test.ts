@@ -190,3 +190,38 @@ Deno.test("the key schedule names the argument it refuses", async () => {
   }
   assert.equal(schedule.exporter("label", new Uint8Array(0), 1).length, 1);
 });
+
+Deno.test("the record codecs name a backend that is not one", async () => {
+  const noHash = { ...nobleBackend, hash: undefined } as never;
+  for (const backend of [null, {}, noHash] as never[]) {
+    await failsNaming(
+      () => new DatagramSealer({ backend, random: seededRandom(new Uint8Array([0xae, 4])) }),
+      TypeError,
+      'Cannot create datagram sealer: "backend"',
+    );
+    await failsNaming(
+      () => new DatagramOpener({ backend, now: () => 0 }),
+      TypeError,
+      'Cannot create datagram opener: "backend"',
+    );
+  }
+});
+
+Deno.test("KeySchedule takes traffic keys up to 255 hash lengths and no longer", async () => {
+  const sha256 = nobleBackend.hash("SHA-256")!;
+  const schedule = new KeySchedule(sha256, { keyLength: 255 * 32 });
+  const keys = schedule.mixPrimary(new Uint8Array(32).fill(1), new Uint8Array(32));
+  assert.equal(keys.initiatorToResponder.length, 255 * 32);
+  await failsNaming(
+    () => new KeySchedule(sha256, { keyLength: 255 * 32 + 1 }),
+    RangeError,
+    'Cannot create key schedule: "keyLength"',
+  );
+});
+
+Deno.test("derivePreKeys() mixes a GSS of any length, one byte too, into the header key", () => {
+  const salt = new Uint8Array(16).fill(4);
+  const keys = derivePreKeys(salt, new Uint8Array([1]));
+  assert.notDeepEqual(keys.headerKey, keys.openingHeaderKey);
+  assert.notDeepEqual(keys.preKey, derivePreKeys(salt).preKey);
+});

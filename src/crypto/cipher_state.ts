@@ -90,7 +90,7 @@ export class CipherState {
   readonly #nonceLength: number;
   readonly #limit: number;
   readonly #epoch: number;
-  #counter = 0;
+  #counter: number;
   #disposed = false;
 
   /**
