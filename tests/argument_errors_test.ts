@@ -11,7 +11,14 @@ import assert from "node:assert/strict";
 import { derivePreKeys, KeySchedule } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
-import { decodeMessage, encodeMessage, MAX_SHARE_LENGTH } from "../src/codec/messages.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  MAX_SHARE_LENGTH,
+  plaintextLength,
+  writePlaintext,
+} from "../src/codec/messages.ts";
+import { Transcript } from "../src/crypto/transcript.ts";
 import {
   type BeginMetaExchangeMessage,
   type EndMetaExchangeMessage,
@@ -224,4 +231,46 @@ Deno.test("derivePreKeys() mixes a GSS of any length, one byte too, into the hea
   const keys = derivePreKeys(salt, new Uint8Array([1]));
   assert.notDeepEqual(keys.headerKey, keys.openingHeaderKey);
   assert.notDeepEqual(keys.preKey, derivePreKeys(salt).preKey);
+});
+
+/**
+ * A three-byte array that claims another length: the boundary checks of
+ * 4 GiB limits read `length`, so they can be tested without 4 GiB. Only code
+ * that never reads the bytes by that length may be handed one.
+ */
+function claimingLength(length: number): Uint8Array {
+  const bytes = new Uint8Array([1, 2, 3]);
+  Object.defineProperty(bytes, "length", { value: length });
+  return bytes;
+}
+
+Deno.test("the 2^32 - 1 byte limits of a transcript entry and a record body, at their edge", async () => {
+  const transcript = new Transcript();
+  // Before the hash is known the transcript copies what it is given, by its real length.
+  transcript.append(1, claimingLength(2 ** 32 - 1));
+  await failsNaming(
+    () => transcript.append(1, claimingLength(2 ** 32)),
+    RangeError,
+    'Cannot append to transcript: "body"',
+  );
+  // A plaintext is type (1 byte) ‖ body length (4 bytes) ‖ body ‖ padding.
+  assert.equal(plaintextLength(1, claimingLength(2 ** 32 - 1), 0), 5 + 2 ** 32 - 1);
+  assert.equal(
+    plaintextLength(1, [claimingLength(2 ** 32 - 2), new Uint8Array(1)], 0),
+    5 + 2 ** 32 - 1,
+  );
+  await failsNaming(
+    () => plaintextLength(1, claimingLength(2 ** 32), 0),
+    RangeError,
+    'Cannot encode plaintext: "body"',
+  );
+});
+
+Deno.test("writePlaintext() writes the body length big-endian in four bytes, past 2^24", () => {
+  const length = 2 ** 24 + 0x0203;
+  const body = new Uint8Array(length).fill(9);
+  const target = new Uint8Array(5 + length);
+  writePlaintext(target, 0x70, body);
+  assert.deepEqual([...target.subarray(0, 6)], [0x70, 1, 0, 2, 3, 9]);
+  assert.equal(target[target.length - 1], 9);
 });
