@@ -14,6 +14,7 @@
  *   --list                                 print the selected mutants, run nothing
  *   --list-survivors                       print every surviving mutant after the table
  *   --rerun <report.json>                  run again only the survivors of an earlier report
+ *                                          (found again on another line if code above moved)
  *                                          and merge the results into it
  *   --config <file>                        another configuration file
  * ```
@@ -336,6 +337,36 @@ function existingTiers(tests: readonly (readonly string[])[]): string[][] {
     .filter((tier) => tier.length > 0);
 }
 
+/**
+ * The mutants of `all` that are the earlier survivors: the same id, or, when
+ * the file changed above it, the same file, operator and change on the
+ * nearest line. A survivor whose code is gone is not found.
+ */
+function findAgain(
+  all: readonly Mutant[],
+  survivors: readonly MutantResult[],
+  renamed: Map<string, string>,
+): Mutant[] {
+  const found = new Set<Mutant>();
+  for (const old of survivors) {
+    const same = all.find((mutant) => mutant.id === old.id);
+    const candidates = same !== undefined
+      ? [same]
+      : all.filter((mutant) =>
+        mutant.file === old.file && mutant.operator === old.operator &&
+        mutant.description === old.description && !found.has(mutant)
+      );
+    const nearest = candidates.sort((a, b) =>
+      Math.abs(a.line - old.line) - Math.abs(b.line - old.line)
+    )[0];
+    if (nearest !== undefined) {
+      found.add(nearest);
+      renamed.set(old.id, nearest.id);
+    }
+  }
+  return all.filter((mutant) => found.has(mutant));
+}
+
 function excludedBy(mutant: Mutant, source: string, rules: readonly Exclusion[]): boolean {
   const original = source.slice(mutant.start, mutant.end);
   return rules.some((rule) => rule.operator === mutant.operator && original.includes(rule.match));
@@ -487,14 +518,17 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 
   let previous: MutationReport | undefined;
+  const renamed = new Map<string, string>();
   const rerun = options.get("rerun");
   if (rerun !== undefined) {
     previous = JSON.parse(await Deno.readTextFile(rerun)) as MutationReport;
-    const survivors = new Set(
-      previous.results.filter((result) => result.status === "survived").map((result) => result.id),
+    const survivors = previous.results.filter((result) => result.status === "survived");
+    selected = findAgain(all, survivors, renamed);
+    const moved = selected.filter((mutant) => !survivors.some((old) => old.id === mutant.id));
+    console.log(
+      `re-running ${selected.length} of the ${survivors.length} survivors of ${rerun}` +
+        (moved.length === 0 ? "" : ` (${moved.length} found on another line)`),
     );
-    selected = all.filter((mutant) => survivors.has(mutant.id));
-    console.log(`re-running ${selected.length} survivors of ${rerun}`);
   }
 
   const started = performance.now();
@@ -575,7 +609,9 @@ export async function main(args: readonly string[]): Promise<number> {
 
     const ordered = previous === undefined
       ? selected.map((mutant) => results.get(mutant.id)!)
-      : previous.results.map((result) => results.get(result.id) ?? result);
+      : previous.results.map((result) =>
+        results.get(renamed.get(result.id) ?? result.id) ?? result
+      );
     const report: MutationReport = {
       selection: {
         files: plans.map((plan) => plan.file),
