@@ -26,7 +26,7 @@ import {
   PROTOCOL_VERSION,
 } from "../src/codec/message_types.ts";
 import { DatagramOpener, DatagramSealer } from "../src/codec/datagram_records.ts";
-import { FrameEncoderStream } from "../src/codec/stream_records.ts";
+import { FrameEncoderStream, RecordSealer } from "../src/codec/stream_records.ts";
 
 /** Passes when `run` throws (or rejects with) `type` whose message starts with `prefix`. */
 async function failsNaming(
@@ -273,4 +273,17 @@ Deno.test("writePlaintext() writes the body length big-endian in four bytes, pas
   writePlaintext(target, 0x70, body);
   assert.deepEqual([...target.subarray(0, 6)], [0x70, 1, 0, 2, 3, 9]);
   assert.equal(target[target.length - 1], 9);
+});
+
+Deno.test("RecordSealer names a record type that is not a byte", async () => {
+  const sealer = new RecordSealer({
+    backend: nobleBackend,
+    random: seededRandom(new Uint8Array([0xae, 5])),
+  });
+  await failsNaming(
+    () => sealer.seal(0x100, new Uint8Array(0)),
+    RangeError,
+    'Cannot seal record: "type"',
+  );
+  assert.ok((await sealer.seal(0xff, new Uint8Array(0))).length > 0);
 });
