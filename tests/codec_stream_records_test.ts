@@ -1087,7 +1087,7 @@ Deno.test("RecordSealer wipes its pre-key at once, the opening header key after 
   assert.deepEqual(unused.record.outputs.map(isWiped), [true, true, true]);
 });
 
-Deno.test("FrameDecoder wipes its copy of the GSS when the peer's salt never arrives", async (t) => {
+Deno.test("FrameDecoder wipes its copy of the GSS once the pre-keys are derived, or when the salt never arrives", async (t) => {
   const gss = new Uint8Array(32).fill(0x5e);
   /** Builds a decoder and returns it with the copies of `gss` it made. */
   const decoderWithCopies = (): { decoder: FrameDecoder; copies: Uint8Array[] } => {
@@ -1116,6 +1116,12 @@ Deno.test("FrameDecoder wipes its copy of the GSS when the peer's salt never arr
     opener.dispose();
     assert.ok(isWiped(copies[0]!), "the decoder's GSS copy is left");
   });
+  await t.step("once the salt has arrived and the pre-keys are derived", () => {
+    const { decoder, copies } = decoderWithCopies();
+    decoder.push(new Uint8Array(16).fill(2));
+    assert.ok(decoder.hasSalt);
+    assert.ok(isWiped(copies[0]!), "the decoder's GSS copy outlives the pre-keys");
+  });
   await t.step("when the stream ends inside the salt", () => {
     const { decoder, copies } = decoderWithCopies();
     decoder.push(new Uint8Array(5));
@@ -1123,4 +1129,20 @@ Deno.test("FrameDecoder wipes its copy of the GSS when the peer's salt never arr
     assert.ok(isWiped(copies[0]!), "the decoder's GSS copy is left");
   });
   assert.ok(gss.every((byte) => byte === 0x5e), "the caller's GSS was changed");
+});
+
+Deno.test("FrameDecoder holds no buffered bytes once it has reported its failure", async () => {
+  const sealer = newSealer(48, { maxRecordLength: 4096 });
+  const small = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(10));
+  const large = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(2000));
+  const decoder = new FrameDecoder({ maxRecordLength: 1000 });
+  // The small record comes back; the large one's header fails, reported by the next call.
+  const records = decoder.push(concatBytes(sealer.preamble(), small, large.subarray(0, 3)));
+  assert.equal(records.length, 1);
+  assert.ok(decoder.bufferedBytes > 0);
+  assert.throws(
+    () => decoder.push(new Uint8Array(1)),
+    (error: unknown) => error instanceof FrameError && error.code === ErrorCode.FRAME_TOO_LARGE,
+  );
+  assert.equal(decoder.bufferedBytes, 0);
 });
