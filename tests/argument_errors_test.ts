@@ -26,7 +26,15 @@ import {
   PROTOCOL_VERSION,
 } from "../src/codec/message_types.ts";
 import { DatagramOpener, DatagramSealer } from "../src/codec/datagram_records.ts";
-import { FrameEncoderStream, RecordSealer } from "../src/codec/stream_records.ts";
+import {
+  FrameDecoder,
+  FrameDecoderStream,
+  FrameEncoderStream,
+  RecordOpener,
+  RecordSealer,
+} from "../src/codec/stream_records.ts";
+import { concatBytes } from "@noble/hashes/utils.js";
+import { ErrorCode, FrameError } from "../src/errors.ts";
 
 /** Passes when `run` throws (or rejects with) `type` whose message starts with `prefix`. */
 async function failsNaming(
@@ -286,4 +294,47 @@ Deno.test("RecordSealer names a record type that is not a byte", async () => {
     'Cannot seal record: "type"',
   );
   assert.ok((await sealer.seal(0xff, new Uint8Array(0))).length > 0);
+});
+
+Deno.test("encodeMessage() names an identity that is not an object", async () => {
+  for (const identity of [null, "key"]) {
+    await failsNaming(
+      () => encodeMessage({ kind: "beginAuthentication", identity: identity as never }),
+      TypeError,
+      'Cannot encode message: "identity"',
+    );
+  }
+});
+
+Deno.test("RecordOpener names a record header of the wrong length", async () => {
+  const decoder = new FrameDecoder();
+  const opener = new RecordOpener({ decoder, backend: nobleBackend });
+  await failsNaming(
+    () =>
+      opener.open({
+        index: 0,
+        header: new Uint8Array(2),
+        ciphertext: new Uint8Array(17),
+      } as never),
+    RangeError,
+    'Cannot open record: "record.header"',
+  );
+});
+
+Deno.test("FrameDecoderStream errors at a framing error, not at the end of the stream", async () => {
+  const stream = new FrameDecoderStream({ maxRecordLength: 1000 });
+  const sealer = new RecordSealer({
+    backend: nobleBackend,
+    random: seededRandom(new Uint8Array([0xae, 6])),
+    maxRecordLength: 4096,
+  });
+  const large = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(2000));
+  const reading = stream.readable.pipeTo(new WritableStream()).catch((error) => error);
+  const writer = stream.writable.getWriter();
+  await writer.write(concatBytes(sealer.preamble(), large)).catch(() => {});
+  // The stream is errored now: the next write fails, and the reader saw the code.
+  const tooLarge = (error: unknown): boolean =>
+    error instanceof FrameError && error.code === ErrorCode.FRAME_TOO_LARGE;
+  await assert.rejects(writer.write(new Uint8Array(1)), tooLarge);
+  assert.ok(tooLarge(await reading));
 });

@@ -7,7 +7,7 @@ import { CipherState, MAX_RECORD_LIMIT } from "../src/crypto/cipher_state.ts";
 import { derivePreKeys } from "../src/crypto/key_schedule.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
-import type { AeadName } from "../src/crypto/types.ts";
+import type { Aead, AeadCipher, AeadName, CryptoBackend } from "../src/crypto/types.ts";
 import { encodePlaintext } from "../src/codec/messages.ts";
 import {
   DatagramOpener,
@@ -635,6 +635,51 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
       opener.dispose();
     },
   );
+
+  await t.step(
+    "DatagramOpener disposes the previous epoch when a datagram arrives after its grace",
+    async () => {
+      const { backend, log } = cipherLog();
+      const aead = backend.aead("ChaCha20-Poly1305")!;
+      const clock = { time: 0 };
+      const sealer = newSealer(46);
+      const opener = new DatagramOpener({ backend, now: () => clock.time, graceMs: 100 });
+      await opener.open(await sealer.seal(1, new Uint8Array(1)));
+      sealer.setCipher(new CipherState(nobleBackend.aead("ChaCha20-Poly1305")!, key, 1));
+      const late = await sealer.seal(1, new Uint8Array(1));
+      opener.setCipher(new CipherState(aead, key, 1));
+      opener.setCipher(new CipherState(aead, key, 2));
+      const before = countOf(log, "dispose");
+      clock.time = 100;
+      await assert.rejects(opener.open(late), hasCode(ErrorCode.DECRYPT_FAILED));
+      assert.equal(countOf(log, "dispose"), before + 1);
+      opener.dispose();
+    },
+  );
+
+  await t.step("DatagramSealer refuses an AEAD whose tag is not 16 bytes", async () => {
+    const wrapped: CryptoBackend = {
+      ...nobleBackend,
+      name: "long-tag",
+      aead(name): Aead {
+        const aead = nobleBackend.aead(name)!;
+        return {
+          ...aead,
+          createCipher(cipherKey): AeadCipher {
+            const inner = aead.createCipher(cipherKey);
+            return {
+              seal: async (nonce, plaintext, aad) =>
+                new Uint8Array([...await inner.seal(nonce, plaintext, aad), 0]),
+              open: (nonce, ciphertext, aad) => inner.open(nonce, ciphertext, aad),
+              dispose: () => inner.dispose(),
+            };
+          },
+        };
+      },
+    };
+    const sealer = new DatagramSealer({ backend: wrapped, random: seededRandom(seed(0xd6, 47)) });
+    await assert.rejects(sealer.seal(1, new Uint8Array(2)), TypeError);
+  });
 
   await t.step("DatagramSealer.dropPrevious() disposes the previous epoch at once", () => {
     const { backend, log } = cipherLog();
