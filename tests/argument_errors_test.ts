@@ -13,7 +13,9 @@ import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
 import {
   decodeMessage,
+  decodePlaintext,
   encodeMessage,
+  encodeMessageParts,
   MAX_SHARE_LENGTH,
   plaintextLength,
   writePlaintext,
@@ -337,4 +339,19 @@ Deno.test("FrameDecoderStream errors at a framing error, not at the end of the s
     error instanceof FrameError && error.code === ErrorCode.FRAME_TOO_LARGE;
   await assert.rejects(writer.write(new Uint8Array(1)), tooLarge);
   assert.ok(tooLarge(await reading));
+});
+
+Deno.test("RecordOpener, decodePlaintext() and encodeMessageParts() name what they refuse", async () => {
+  const opener = new RecordOpener({ decoder: new FrameDecoder(), backend: nobleBackend });
+  await failsNaming(() => opener.open(null as never), TypeError, 'Cannot open record: "record"');
+  await failsNaming(
+    () => decodePlaintext("plaintext" as never),
+    TypeError,
+    'Cannot decode plaintext: "plaintext"',
+  );
+  await failsNaming(
+    () => encodeMessageParts({ kind: "extenderDataContinuation", data: new Uint8Array(0) }),
+    RangeError,
+    'Cannot encode message: continuation "data"',
+  );
 });
