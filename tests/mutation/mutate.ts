@@ -134,6 +134,8 @@ export interface MutantResult {
   readonly operator: OperatorName;
   /** original -> replacement. */
   readonly description: string;
+  /** The mutated line of the original source, trimmed (finds the mutant again after edits). */
+  readonly text?: string;
   /** Outcome. */
   readonly status: MutantStatus;
   /** The tier that killed it (its test list), when killed or timed out. */
@@ -337,15 +339,22 @@ function existingTiers(tests: readonly (readonly string[])[]): string[][] {
     .filter((tier) => tier.length > 0);
 }
 
+/** Line `line` (1-based) of `source`, trimmed. */
+function lineOf(source: string, line: number): string {
+  return (source.split("\n")[line - 1] ?? "").trim();
+}
+
 /**
  * The mutants of `all` that are the earlier survivors: the same id, or, when
- * the file changed above it, the same file, operator and change on the
- * nearest line. A survivor whose code is gone is not found.
+ * the file changed above it, the same file, operator and change on a line of
+ * the same text, the nearest such. A survivor whose line changed or is gone
+ * is not found (a report without line texts is matched by id only).
  */
 function findAgain(
   all: readonly Mutant[],
   survivors: readonly MutantResult[],
   renamed: Map<string, string>,
+  sources: ReadonlyMap<string, string>,
 ): Mutant[] {
   const found = new Set<Mutant>();
   for (const old of survivors) {
@@ -353,8 +362,9 @@ function findAgain(
     const candidates = same !== undefined
       ? [same]
       : all.filter((mutant) =>
-        mutant.file === old.file && mutant.operator === old.operator &&
-        mutant.description === old.description && !found.has(mutant)
+        old.text !== undefined && mutant.file === old.file && mutant.operator === old.operator &&
+        mutant.description === old.description && !found.has(mutant) &&
+        lineOf(sources.get(mutant.file) ?? "", mutant.line) === old.text
       );
     const nearest = candidates.sort((a, b) =>
       Math.abs(a.line - old.line) - Math.abs(b.line - old.line)
@@ -523,7 +533,7 @@ export async function main(args: readonly string[]): Promise<number> {
   if (rerun !== undefined) {
     previous = JSON.parse(await Deno.readTextFile(rerun)) as MutationReport;
     const survivors = previous.results.filter((result) => result.status === "survived");
-    selected = findAgain(all, survivors, renamed);
+    selected = findAgain(all, survivors, renamed, sources);
     const moved = selected.filter((mutant) => !survivors.some((old) => old.id === mutant.id));
     console.log(
       `re-running ${selected.length} of the ${survivors.length} survivors of ${rerun}` +
@@ -593,6 +603,7 @@ export async function main(args: readonly string[]): Promise<number> {
           col: mutant.col,
           operator: mutant.operator,
           description: mutant.description,
+          text: lineOf(sources.get(mutant.file)!, mutant.line),
           status: outcome.status,
           ...(outcome.killedBy === undefined ? {} : { killedBy: outcome.killedBy }),
           ms: Math.round(performance.now() - t0),
