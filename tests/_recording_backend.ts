@@ -296,3 +296,33 @@ export function hkdfRecorder(): {
   const backend = recordingBackend(nobleBackend, taps, { name: "hkdf-recorder", expander: false });
   return { backend, sha256: backend.hash("SHA-256")!, record };
 }
+
+/**
+ * Runs `run` and returns what it returned with every copy of `secret` made
+ * meanwhile through `Uint8Array.from(secret)`: how the codecs copy a GSS, so
+ * that a test can check each copy is wiped when it should be.
+ *
+ * @param secret The array whose copies are wanted.
+ * @param run What makes the copies (synchronously).
+ * @returns `run`'s value and the copies, in order.
+ */
+export function copiesMadeOf<T>(
+  secret: Uint8Array,
+  run: () => T,
+): { value: T; copies: Uint8Array[] } {
+  const copies: Uint8Array[] = [];
+  const from = Uint8Array.from;
+  Uint8Array.from = function (
+    this: typeof Uint8Array,
+    ...args: Parameters<typeof from>
+  ): Uint8Array<ArrayBuffer> {
+    const copy = from.apply(this, args);
+    if (args[0] === secret) copies.push(copy);
+    return copy;
+  } as typeof from;
+  try {
+    return { value: run(), copies };
+  } finally {
+    Uint8Array.from = from;
+  }
+}

@@ -21,12 +21,7 @@ import {
   writePlaintext,
 } from "../src/codec/messages.ts";
 import { Transcript } from "../src/crypto/transcript.ts";
-import {
-  type BeginMetaExchangeMessage,
-  type EndMetaExchangeMessage,
-  MESSAGE_TYPE,
-  PROTOCOL_VERSION,
-} from "../src/codec/message_types.ts";
+import { MESSAGE_TYPE } from "../src/codec/message_types.ts";
 import { DatagramOpener, DatagramSealer } from "../src/codec/datagram_records.ts";
 import {
   FrameDecoder,
@@ -37,6 +32,7 @@ import {
 } from "../src/codec/stream_records.ts";
 import { concatBytes } from "@noble/hashes/utils.js";
 import { ErrorCode, FrameError } from "../src/errors.ts";
+import { CHOICE, OFFER } from "./_meta_messages.ts";
 
 /** Passes when `run` throws (or rejects with) `type` whose message starts with `prefix`. */
 async function failsNaming(
@@ -53,30 +49,6 @@ async function failsNaming(
     return true;
   });
 }
-
-const OFFER: BeginMetaExchangeMessage = {
-  kind: "beginMetaExchange",
-  version: PROTOCOL_VERSION,
-  sessionId: new Uint8Array(8),
-  requireAuthentication: false,
-  primaryKeyExchanges: [0x0001],
-  secondaryKeyExchanges: [0x0102],
-  aeads: [0x0001],
-  hashes: [0x0001],
-  signatures: [0x0001],
-};
-
-const CHOICE: EndMetaExchangeMessage = {
-  kind: "endMetaExchange",
-  version: PROTOCOL_VERSION,
-  sessionId: new Uint8Array(8),
-  requireAuthentication: false,
-  primaryKeyExchange: 0x0001,
-  secondaryKeyExchange: 0x0102,
-  aead: 0x0001,
-  hash: 0x0001,
-  signatures: [0x0001],
-};
 
 Deno.test("encodeMessage() names the field it refuses", async (t) => {
   await t.step("version", async () => {

@@ -19,6 +19,7 @@ import {
 import { recordInputArbitrary } from "./_arbitraries.ts";
 import {
   cipherLog,
+  copiesMadeOf,
   countOf,
   hkdfRecorder,
   isWiped,
@@ -544,24 +545,11 @@ Deno.test("datagram sealer and opener release every cipher they create, once", a
     "the sealer wipes its GSS copy at once, the opener once it adopts the peer's salt",
     async () => {
       const gss = new Uint8Array(32).fill(0x3c);
-      const copies: Uint8Array[] = [];
-      const from = Uint8Array.from;
-      Uint8Array.from = function (
-        this: typeof Uint8Array,
-        ...args: Parameters<typeof from>
-      ): Uint8Array<ArrayBuffer> {
-        const copy = from.apply(this, args);
-        if (args[0] === gss) copies.push(copy);
-        return copy;
-      } as typeof from;
-      let sealer: DatagramSealer;
-      let opener: DatagramOpener;
-      try {
-        sealer = newSealer(44, { globalSharedSecret: gss });
-        opener = newOpener({ globalSharedSecret: gss }).opener;
-      } finally {
-        Uint8Array.from = from;
-      }
+      const { value: [sealer, opener], copies } = copiesMadeOf(gss, () =>
+        [
+          newSealer(44, { globalSharedSecret: gss }),
+          newOpener({ globalSharedSecret: gss }).opener,
+        ] as const);
       assert.equal(copies.length, 2);
       assert.deepEqual(copies.map(isWiped), [true, false]);
       await opener.open(await sealer.seal(1, new Uint8Array(2)));

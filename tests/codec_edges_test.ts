@@ -8,12 +8,7 @@ import { CipherState } from "../src/crypto/cipher_state.ts";
 import { nobleBackend } from "../src/crypto/noble_backend.ts";
 import { seededRandom } from "../src/crypto/random.ts";
 import { keyUpdateTranscript } from "../src/crypto/key_schedule.ts";
-import {
-  type BeginMetaExchangeMessage,
-  type EndMetaExchangeMessage,
-  MESSAGE_TYPE,
-  PROTOCOL_VERSION,
-} from "../src/codec/message_types.ts";
+import { MESSAGE_TYPE, PROTOCOL_VERSION } from "../src/codec/message_types.ts";
 import {
   decodeMessage,
   decodePlaintext,
@@ -28,6 +23,7 @@ import {
   DatagramSealer,
   MAX_DATAGRAM_EPOCH,
 } from "../src/codec/datagram_records.ts";
+import { CHOICE, OFFER } from "./_meta_messages.ts";
 
 /** Passes when `run` throws `type` synchronously or returns a promise that rejects with it. */
 async function fails(
@@ -36,30 +32,6 @@ async function fails(
 ): Promise<void> {
   await assert.rejects(async () => await run(), type);
 }
-
-const OFFER: BeginMetaExchangeMessage = {
-  kind: "beginMetaExchange",
-  version: PROTOCOL_VERSION,
-  sessionId: new Uint8Array(8),
-  requireAuthentication: false,
-  primaryKeyExchanges: [0x0001],
-  secondaryKeyExchanges: [0x0102],
-  aeads: [0x0001],
-  hashes: [0x0001],
-  signatures: [0x0001],
-};
-
-const CHOICE: EndMetaExchangeMessage = {
-  kind: "endMetaExchange",
-  version: PROTOCOL_VERSION,
-  sessionId: new Uint8Array(8),
-  requireAuthentication: false,
-  primaryKeyExchange: 0x0001,
-  secondaryKeyExchange: 0x0102,
-  aead: 0x0001,
-  hash: 0x0001,
-  signatures: [0x0001],
-};
 
 Deno.test("encodeMessage() accepts each field's largest value and rejects the next", async (t) => {
   await t.step("version.minor", async () => {

@@ -29,6 +29,7 @@ import {
 import { lengthMask, SEAL_OFFSET } from "../src/codec/_stream_common.ts";
 import {
   cipherLog,
+  copiesMadeOf,
   countOf,
   hkdfRecorder,
   isWiped,
@@ -1091,21 +1092,11 @@ Deno.test("FrameDecoder wipes its copy of the GSS once the pre-keys are derived,
   const gss = new Uint8Array(32).fill(0x5e);
   /** Builds a decoder and returns it with the copies of `gss` it made. */
   const decoderWithCopies = (): { decoder: FrameDecoder; copies: Uint8Array[] } => {
-    const copies: Uint8Array[] = [];
-    const from = Uint8Array.from;
-    Uint8Array.from = function (
-      this: typeof Uint8Array,
-      ...args: Parameters<typeof from>
-    ): Uint8Array<ArrayBuffer> {
-      const copy = from.apply(this, args);
-      if (args[0] === gss) copies.push(copy);
-      return copy;
-    } as typeof from;
-    try {
-      return { decoder: new FrameDecoder({ globalSharedSecret: gss }), copies };
-    } finally {
-      Uint8Array.from = from;
-    }
+    const { value: decoder, copies } = copiesMadeOf(
+      gss,
+      () => new FrameDecoder({ globalSharedSecret: gss }),
+    );
+    return { decoder, copies };
   };
   await t.step("when the opener is disposed", () => {
     const { decoder, copies } = decoderWithCopies();
