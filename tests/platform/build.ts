@@ -78,10 +78,10 @@ export async function buildBundles(target: BundleTarget, directory?: string): Pr
   const module = `${dir}/${target === "node" ? "qgate.mjs" : "qgate.js"}`;
   const script = `${dir}/${target === "node" ? "node_peers.mjs" : "browser_peer.js"}`;
   const entry = new URL(target === "node" ? "node_peers.ts" : "browser_peer.ts", HERE);
-  await Promise.all([
-    bundle(new URL("qgate_bundle.ts", HERE), module, platform),
-    bundle(entry, script, platform),
-  ]);
+  // One after the other: on an empty Deno cache, two `deno bundle` runs at
+  // once race to install the same esbuild binary and one of them fails.
+  await bundle(new URL("qgate_bundle.ts", HERE), module, platform);
+  await bundle(entry, script, platform);
   if (target === "node") return { directory: dir, module, script };
   const page = `${dir}/index.html`;
   await Deno.copyFile(new URL("browser.html", HERE), page);
