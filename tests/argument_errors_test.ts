@@ -327,3 +327,31 @@ Deno.test("RecordOpener, decodePlaintext() and encodeMessageParts() name what th
     'Cannot encode message: continuation "data"',
   );
 });
+
+Deno.test("the stream codec and decodeMessage() name the argument they refuse", async () => {
+  await failsNaming(
+    () => new RecordSealer({ backend: nobleBackend, random: () => new Uint8Array(15) }),
+    RangeError,
+    'Cannot create record sealer: "random(16)"',
+  );
+  const sealer = new RecordSealer({
+    backend: nobleBackend,
+    random: seededRandom(new Uint8Array([0xae, 7])),
+  });
+  await failsNaming(
+    () => sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(0), -1),
+    RangeError,
+    'Cannot seal record: "paddingLength"',
+  );
+  const opener = new RecordOpener({ decoder: new FrameDecoder(), backend: nobleBackend });
+  await failsNaming(
+    () => opener.open({ index: 0, header: new Uint8Array(3), ciphertext: "x" } as never),
+    TypeError,
+    'Cannot open record: "record.ciphertext"',
+  );
+  await failsNaming(
+    () => decodeMessage(MESSAGE_TYPE.noise, "body" as never),
+    TypeError,
+    'Cannot decode message: "body"',
+  );
+});
