@@ -21,6 +21,7 @@ import {
   PROTOCOL_VERSION,
 } from "../src/codec/message_types.ts";
 import { ErrorCode } from "../src/errors.ts";
+import { CHOICE } from "./_meta_messages.ts";
 
 /** A responder that offers one algorithm per category. */
 const NARROW: AlgorithmPreferences = {
@@ -29,18 +30,6 @@ const NARROW: AlgorithmPreferences = {
   aeads: ["ChaCha20-Poly1305"],
   hashes: ["SHA-256"],
   signatures: ["Ed25519"],
-};
-
-const OFFERED_CHOICE: EndMetaExchangeMessage = {
-  kind: "endMetaExchange",
-  version: PROTOCOL_VERSION,
-  sessionId: new Uint8Array(8),
-  requireAuthentication: false,
-  primaryKeyExchange: 0x0001,
-  secondaryKeyExchange: 0x0102,
-  aead: 0x0001,
-  hash: 0x0001,
-  signatures: [0x0001],
 };
 
 /**
@@ -70,7 +59,7 @@ const NOT_OFFERED: readonly {
 
 Deno.test("acceptedSuite() accepts a choice the responder offered in every category", () => {
   assert.deepEqual(
-    acceptedSuite(OFFERED_CHOICE, NARROW),
+    acceptedSuite(CHOICE, NARROW),
     {
       primaryKeyExchange: "X25519",
       secondaryKeyExchange: "ML-KEM-768",
@@ -83,7 +72,7 @@ Deno.test("acceptedSuite() accepts a choice the responder offered in every categ
 Deno.test("acceptedSuite() rejects a choice not offered, one category at a time", async (t) => {
   for (const { category, id, what } of NOT_OFFERED) {
     await t.step(`${category}: ${what}`, () => {
-      assert.equal(acceptedSuite({ ...OFFERED_CHOICE, [category]: id }, NARROW), undefined);
+      assert.equal(acceptedSuite({ ...CHOICE, [category]: id }, NARROW), undefined);
     });
   }
 });
@@ -98,7 +87,7 @@ Deno.test("acceptedSuite() accepts any entry of a longer offer, not only the fir
   };
   assert.deepEqual(
     acceptedSuite(
-      { ...OFFERED_CHOICE, primaryKeyExchange: 2, secondaryKeyExchange: 0x0103, aead: 3, hash: 2 },
+      { ...CHOICE, primaryKeyExchange: 2, secondaryKeyExchange: 0x0103, aead: 3, hash: 2 },
       wide,
     ),
     {

@@ -122,6 +122,20 @@ interface Sealer {
   open(counter: number, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | undefined;
 }
 
+/** A record plaintext's type and body (type ‖ u32 length ‖ body ‖ padding), and its message if it decodes. */
+function readPlaintext(
+  plaintext: Uint8Array,
+): { type: number; body: Uint8Array; message: Message | undefined } {
+  const type = plaintext[0]!;
+  const length = new DataView(plaintext.buffer, plaintext.byteOffset).getUint32(1);
+  const body = plaintext.slice(5, 5 + length);
+  try {
+    return { type, body, message: decodeMessage(type, body) };
+  } catch {
+    return { type, body, message: undefined };
+  }
+}
+
 function sealer(aead: AeadName, key: Uint8Array): Sealer {
   const make = aead === "ChaCha20-Poly1305"
     ? { cipher: chacha20poly1305, nonceLength: 12 }
@@ -340,15 +354,7 @@ export class RecordTracker {
       if (plaintext === undefined) continue;
       state.epoch = epoch;
       state.counter = counter + 1;
-      const type = plaintext[0]!;
-      const length = new DataView(plaintext.buffer, plaintext.byteOffset).getUint32(1);
-      const body = plaintext.slice(5, 5 + length);
-      let message: Message | undefined;
-      try {
-        message = decodeMessage(type, body);
-      } catch {
-        message = undefined;
-      }
+      const { type, body, message } = readPlaintext(plaintext);
       const record: TrackedRecord = { direction, index, epoch, counter, type, body, message };
       this.opened.push(record);
       this.#onMessage(type, body, message);
@@ -429,15 +435,7 @@ export class RecordTracker {
     if (plaintext === undefined) return undefined;
     if (candidate !== undefined) this.setSalt(direction, candidate);
     state.epoch = Math.max(state.epoch, epoch);
-    const type = plaintext[0]!;
-    const length = new DataView(plaintext.buffer, plaintext.byteOffset).getUint32(1);
-    const body = plaintext.slice(5, 5 + length);
-    let message: Message | undefined;
-    try {
-      message = decodeMessage(type, body);
-    } catch {
-      message = undefined;
-    }
+    const { type, body, message } = readPlaintext(plaintext);
     const opened: TrackedRecord = {
       direction,
       index,
