@@ -17,7 +17,8 @@
  * @module
  */
 
-import { type Actor, createActor } from "xstate";
+import type { Actor } from "xstate";
+import { ActorHost } from "./_actor_host.ts";
 import { CommandQueue } from "./_command_queue.ts";
 import { ErrorCode, HandshakeError, QGateError } from "../errors.ts";
 import { CipherState } from "../crypto/cipher_state.ts";
@@ -143,6 +144,7 @@ export function stateToString(value: unknown): string {
 export class HandshakeDriver implements MessageSink {
   readonly #context: HandshakeContext;
   readonly #actor: Actor<typeof handshakeMachine>;
+  readonly #host: ActorHost;
   readonly #transcript = new Transcript();
   readonly #queue: CommandQueue<HandshakeCommand> = new CommandQueue({
     execute: (command) => this.#execute(command),
@@ -153,6 +155,7 @@ export class HandshakeDriver implements MessageSink {
   /** Run once no command is running or queued. */
   #idleCallbacks: (() => void)[] = [];
   #done = false;
+  #disposed = false;
   #lastState = "";
   #suite: NegotiatedSuite | undefined;
   #aead: Aead | undefined;
@@ -181,20 +184,18 @@ export class HandshakeDriver implements MessageSink {
     this.#context = context;
     const { options, role } = context;
     const machine = context.connection.datagram ? datagramHandshakeMachine : handshakeMachine;
-    const actor = createActor(machine, {
-      clock: context.clock,
-      input: {
-        role,
-        sessionId: context.sessionId,
-        preferences: options.preferences,
-        // Default-deny is required authentication: the peer is told, so it can give up early.
-        requireAuthentication: requiresAuthentication(options),
-        extenders: options.extenders.map((uuid) => uuid.replaceAll("-", "")),
-        maxMessageSize: options.maxMessageSize,
-        timeouts: options.profile.timeouts,
-        transport: context.connection.datagram ? "datagram" : "stream",
-        ...(options.identity === undefined ? {} : { identity: options.identity.algorithm }),
-      },
+    this.#host = ActorHost.for(context.clock);
+    const actor = this.#host.adopt(machine, {
+      role,
+      sessionId: context.sessionId,
+      preferences: options.preferences,
+      // Default-deny is required authentication: the peer is told, so it can give up early.
+      requireAuthentication: requiresAuthentication(options),
+      extenders: options.extenders.map((uuid) => uuid.replaceAll("-", "")),
+      maxMessageSize: options.maxMessageSize,
+      timeouts: options.profile.timeouts,
+      transport: context.connection.datagram ? "datagram" : "stream",
+      ...(options.identity === undefined ? {} : { identity: options.identity.algorithm }),
     });
     this.#actor = actor;
     actor.on("*", (command) => this.#queue.push(command));
@@ -272,8 +273,10 @@ export class HandshakeDriver implements MessageSink {
    * session ended before `ready`).
    */
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#done = true;
-    this.#actor.stop();
+    this.#host.stop(this.#actor);
     this.#queue.clear();
     this.#kexState?.dispose();
     this.#kexState = undefined;

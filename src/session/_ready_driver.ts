@@ -16,7 +16,8 @@
  * @module
  */
 
-import { type Actor, createActor } from "xstate";
+import type { Actor } from "xstate";
+import { ActorHost } from "./_actor_host.ts";
 import { CommandQueue } from "./_command_queue.ts";
 import { ErrorCode, SessionError } from "../errors.ts";
 import type { CryptoBackend, KeyExchange, RandomSource } from "../crypto/types.ts";
@@ -93,6 +94,7 @@ export function formatUuidHex(hex: string): string {
 export class ReadyDriver implements MessageSink {
   readonly #args: ReadyContextArgs;
   readonly #actor: Actor<typeof readyMachine>;
+  readonly #host: ActorHost;
   readonly #rotation: KeyRotation;
   readonly #queue: CommandQueue<ReadyCommand> = new CommandQueue({
     execute: (command) => this.#execute(command),
@@ -100,6 +102,7 @@ export class ReadyDriver implements MessageSink {
     stopped: () => this.#done,
   });
   #done = false;
+  #disposed = false;
   #lastState = "";
   #localExtenders: string[];
   readonly #removedExtenders = new Map<string, number>();
@@ -138,16 +141,14 @@ export class ReadyDriver implements MessageSink {
     });
     // On streams, the statechart built without retransmission timers.
     const machine = connection.datagram ? datagramReadyMachine : readyMachine;
-    const actor = createActor(machine, {
-      clock: args.clock,
-      input: {
-        role,
-        epoch: established.epoch,
-        interval: this.#nextUpdateInterval(),
-        maxDuration: settings.maxDuration,
-        closeTimeout: options.profile.timeouts.close,
-        transport: connection.datagram ? "datagram" : "stream",
-      },
+    this.#host = ActorHost.for(args.clock);
+    const actor = this.#host.adopt(machine, {
+      role,
+      epoch: established.epoch,
+      interval: this.#nextUpdateInterval(),
+      maxDuration: settings.maxDuration,
+      closeTimeout: options.profile.timeouts.close,
+      transport: connection.datagram ? "datagram" : "stream",
     });
     this.#actor = actor;
     actor.on("*", (command) => this.#queue.push(command));
@@ -294,9 +295,11 @@ export class ReadyDriver implements MessageSink {
 
   /** Stops the statechart and wipes every key this phase holds. */
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#done = true;
     this.#queue.clear();
-    this.#actor.stop();
+    this.#host.stop(this.#actor);
     this.#rotation.dispose();
     this.#args.established.schedule.dispose();
   }
