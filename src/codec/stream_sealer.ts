@@ -68,7 +68,8 @@ export interface RecordSealerOptions {
 export class RecordSealer {
   readonly #salt: Uint8Array<ArrayBuffer>;
   readonly #headerKey: Uint8Array;
-  readonly #openingHeaderKey: Uint8Array;
+  /** Frames record 0 only; dropped once used. */
+  #openingHeaderKey: Uint8Array | undefined;
   readonly #maxRecordLength: number;
   #cipher: CipherState;
   #index = 0;
@@ -256,15 +257,18 @@ export class RecordSealer {
   /** Forgets the header keys and disposes the current cipher state. Later seals reject. */
   dispose(): void {
     this.#headerKey.fill(0);
-    this.#openingHeaderKey.fill(0);
+    this.#openingHeaderKey?.fill(0);
+    this.#openingHeaderKey = undefined;
     this.#cipher.dispose();
   }
 
   /** Record 0 is framed with the GSS-free key (PROTOCOL.md §6); that key goes once used. */
   #mask(index: number): Uint8Array {
     if (index !== 0) return lengthMask(this.#headerKey, index);
-    const mask = lengthMask(this.#openingHeaderKey, 0);
-    this.#openingHeaderKey.fill(0);
+    // (After dispose() both keys are gone and the seal rejects anyway.)
+    const mask = lengthMask(this.#openingHeaderKey ?? this.#headerKey, 0);
+    this.#openingHeaderKey?.fill(0);
+    this.#openingHeaderKey = undefined;
     return mask;
   }
 }

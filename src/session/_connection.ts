@@ -66,12 +66,16 @@ export interface MessageSink {
   onUnopened?(): void;
 }
 
-/** What a connection reports about records, for traces and traffic counts. */
-export interface RecordObserver {
+/** What a connection reports: records (for traces and traffic counts) and write trouble. */
+export interface ConnectionObserver {
   /** A record was written (`size` bytes on the wire). */
   sent(kind: Message["kind"], epoch: number, size: number): void;
   /** A record was opened. */
   received(kind: Message["kind"], epoch: number, size: number): void;
+  /** A write outlived `writeTimeout`. */
+  writeTimedOut(): void;
+  /** A write failed (the transport is gone) or a record could not be sealed. */
+  writeFailed(code: ErrorCode): void;
 }
 
 /** How {@linkcode Connection.send} treats a record on datagram transports. */
@@ -96,12 +100,8 @@ export interface ConnectionSettings {
   readonly writeTimeout: number;
   /** Datagram transports: flights to retransmit and duplicates to recognise. */
   readonly flights: FlightTracker | undefined;
-  /** Told about every record sent and received. */
-  readonly observer: RecordObserver;
-  /** A write outlived `writeTimeout`. */
-  readonly onWriteTimeout: () => void;
-  /** A write failed (the transport is gone) or a record could not be sealed. */
-  readonly onWriteFailure: (code: ErrorCode) => void;
+  /** Told about every record sent and received, and about write trouble. */
+  readonly observer: ConnectionObserver;
 }
 
 interface Outgoing {
@@ -324,7 +324,7 @@ export class Connection {
         } catch (error) {
           for (const item of batch) item.reject(error);
           this.#failQueued(error);
-          this.#settings.onWriteFailure(
+          this.#settings.observer.writeFailed(
             error instanceof QGateError ? error.code : ErrorCode.INTERNAL,
           );
           return;
@@ -359,7 +359,7 @@ export class Connection {
             for (let i = end; i < batch.length; i++) batch[i]!.reject(rest);
             this.#failQueued(rest);
             if (!(error instanceof SessionError) || error.code === ErrorCode.TRANSPORT_CLOSED) {
-              this.#settings.onWriteFailure(ErrorCode.TRANSPORT_CLOSED);
+              this.#settings.observer.writeFailed(ErrorCode.TRANSPORT_CLOSED);
             }
             return;
           }
@@ -418,7 +418,7 @@ export class Connection {
         `Cannot send: a write took longer than ${this.#settings.writeTimeout} ms`,
       ),
     );
-    this.#settings.onWriteTimeout();
+    this.#settings.observer.writeTimedOut();
   }
 
   async #readLoop(): Promise<void> {

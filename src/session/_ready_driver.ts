@@ -18,7 +18,7 @@
 
 import type { Actor } from "xstate";
 import { ActorHost } from "./_actor_host.ts";
-import { CommandQueue } from "./_command_queue.ts";
+import { CommandQueue, type CommandQueueHooks } from "./_command_queue.ts";
 import { ErrorCode, SessionError } from "../errors.ts";
 import type { CryptoBackend, KeyExchange, RandomSource } from "../crypto/types.ts";
 import {
@@ -92,20 +92,39 @@ export function formatUuidHex(hex: string): string {
 
 /** Runs the ready statechart and its commands. */
 export class ReadyDriver implements MessageSink {
+  /** How the command queue reaches this driver (one small object, no closures). */
+  static readonly #QueueHooks = class implements CommandQueueHooks<ReadyCommand> {
+    readonly #driver: ReadyDriver;
+
+    constructor(driver: ReadyDriver) {
+      this.#driver = driver;
+    }
+
+    execute(command: ReadyCommand): void | Promise<void> {
+      return this.#driver.#execute(command);
+    }
+
+    failed(_: ReadyCommand, error: unknown): void {
+      this.#driver.#send({ type: "crypto.failed", code: codeOf(error) });
+    }
+
+    stopped(): boolean {
+      return this.#driver.#done;
+    }
+  };
+
   readonly #args: ReadyContextArgs;
   readonly #actor: Actor<typeof readyMachine>;
   readonly #host: ActorHost;
-  readonly #rotation: KeyRotation;
-  readonly #queue: CommandQueue<ReadyCommand> = new CommandQueue({
-    execute: (command) => this.#execute(command),
-    failed: (_, error) => this.#send({ type: "crypto.failed", code: codeOf(error) }),
-    stopped: () => this.#done,
-  });
+  /** Made at the first key update: an idle session holds none. */
+  #rotation: KeyRotation | undefined;
+  readonly #queue: CommandQueue<ReadyCommand> = new CommandQueue(new ReadyDriver.#QueueHooks(this));
   #done = false;
   #disposed = false;
   #lastState = "";
   #localExtenders: string[];
-  readonly #removedExtenders = new Map<string, number>();
+  /** When each extender this side removed went (made with the first removal). */
+  #removedExtenders: Map<string, number> | undefined;
   #peerExtenders: readonly string[];
   #sendEpoch: number;
   #epochBytes = 0;
@@ -128,17 +147,6 @@ export class ReadyDriver implements MessageSink {
       fragments: !connection.datagram,
     });
     const settings = options.profile.keyUpdate;
-    this.#rotation = new KeyRotation({
-      role,
-      primary: this.#keyExchange(established.suite.primaryKeyExchange),
-      secondary: this.#keyExchange(established.suite.secondaryKeyExchange),
-      hash: established.hash,
-      aead: established.aead,
-      schedule: established.schedule,
-      random: args.random,
-      maxEpoch: connection.datagram ? MAX_DATAGRAM_EPOCH : 0xffff_ffff,
-      now: () => args.clock.now(),
-    });
     // On streams, the statechart built without retransmission timers.
     const machine = connection.datagram ? datagramReadyMachine : readyMachine;
     this.#host = ActorHost.for(args.clock);
@@ -264,9 +272,9 @@ export class ReadyDriver implements MessageSink {
   setExtenders(next: readonly string[]): Promise<void> {
     const now = this.#args.clock.now();
     for (const uuid of this.#localExtenders) {
-      if (!next.includes(uuid)) this.#removedExtenders.set(uuid, now);
+      if (!next.includes(uuid)) (this.#removedExtenders ??= new Map()).set(uuid, now);
     }
-    for (const uuid of next) this.#removedExtenders.delete(uuid);
+    for (const uuid of next) this.#removedExtenders?.delete(uuid);
     this.#localExtenders = [...next];
     return this.#args.connection.send({
       kind: "extenderUpdate",
@@ -300,7 +308,7 @@ export class ReadyDriver implements MessageSink {
     this.#done = true;
     this.#queue.clear();
     this.#host.stop(this.#actor);
-    this.#rotation.dispose();
+    this.#rotation?.dispose();
     this.#args.established.schedule.dispose();
   }
 
@@ -359,11 +367,11 @@ export class ReadyDriver implements MessageSink {
         }
         return;
       case "keyUpdate.offer":
-        return this.#rotation.offer(command.epoch).then((shares) =>
+        return this.#keyRotation().offer(command.epoch).then((shares) =>
           this.#send({ type: "crypto.updateOffered", ...shares })
         );
       case "keyUpdate.answer":
-        return this.#rotation.answer(command.message).then((shares) =>
+        return this.#keyRotation().answer(command.message).then((shares) =>
           this.#send({
             type: "crypto.updateAnswered",
             ...shares,
@@ -371,18 +379,18 @@ export class ReadyDriver implements MessageSink {
           })
         );
       case "keyUpdate.finish":
-        return this.#rotation.finish(command.message).then(() =>
+        return this.#keyRotation().finish(command.message).then(() =>
           this.#send({ type: "crypto.updateFinished", nextInterval: this.#nextUpdateInterval() })
         );
       case "keys.activateSend":
-        connection.records.setSendCipher(this.#rotation.takeSend());
+        connection.records.setSendCipher(this.#keyRotation().takeSend());
         this.#sendEpoch = command.epoch;
         this.#epochBytes = 0;
         this.#epochRecords = 0;
         this.#args.observer.keys(command.epoch, "send");
         return;
       case "keys.activateReceive":
-        connection.records.setReceiveCipher(this.#rotation.takeReceive());
+        connection.records.setReceiveCipher(this.#keyRotation().takeReceive());
         this.#args.observer.keys(command.epoch, "receive");
         return;
       case "keyUpdate.done":
@@ -391,7 +399,7 @@ export class ReadyDriver implements MessageSink {
       case "session.settled":
         // Datagrams linger: the keys go now, whatever arrives is only reported.
         if (connection.datagram) void connection.linger();
-        this.#rotation.dispose();
+        this.#rotation?.dispose();
         this.#args.established.schedule.dispose();
         return this.#args.observer.settled(command.outcome);
       case "close.repeat":
@@ -424,7 +432,7 @@ export class ReadyDriver implements MessageSink {
     if (!this.#localExtenders.includes(extender)) {
       // Data still in flight for an extender we just removed is dropped;
       // data for one we never announced is the peer's error.
-      const removedAt = this.#removedExtenders.get(extender);
+      const removedAt = this.#removedExtenders?.get(extender);
       if (removedAt !== undefined && this.#args.clock.now() - removedAt < EXTENDER_GRACE_MS) return;
       this.fail(ErrorCode.UNKNOWN_EXTENDER);
       return;
@@ -440,6 +448,24 @@ export class ReadyDriver implements MessageSink {
       next.filter((uuid) => !previous.includes(uuid)),
       previous.filter((uuid) => !next.includes(uuid)),
     );
+  }
+
+  /** The key rotation, made when the first key update needs it. */
+  #keyRotation(): KeyRotation {
+    if (this.#rotation !== undefined) return this.#rotation;
+    const { established, connection, random, clock, role } = this.#args;
+    this.#rotation = new KeyRotation({
+      role,
+      primary: this.#keyExchange(established.suite.primaryKeyExchange),
+      secondary: this.#keyExchange(established.suite.secondaryKeyExchange),
+      hash: established.hash,
+      aead: established.aead,
+      schedule: established.schedule,
+      random,
+      maxEpoch: connection.datagram ? MAX_DATAGRAM_EPOCH : 0xffff_ffff,
+      now: () => clock.now(),
+    });
+    return this.#rotation;
   }
 
   #nextUpdateInterval(): number {

@@ -27,10 +27,10 @@ import { bytesToHex, hexToBytes } from "../_hex.ts";
 import type { ReadyOutcome } from "../../machines/_ready_setup.ts";
 import { createRecordLayer } from "./_record_layer.ts";
 import { FlightTracker } from "./_flight.ts";
-import { Connection, randomInt } from "./_connection.ts";
+import { Connection, type ConnectionObserver, randomInt } from "./_connection.ts";
 import { type Established, HandshakeDriver, requiresAuthentication } from "./_handshake_driver.ts";
 import { isPostQuantumSuite, judgePeer } from "../handshake_policy.ts";
-import { formatUuidHex, ReadyDriver } from "./_ready_driver.ts";
+import { formatUuidHex, ReadyDriver, type ReadyObserver } from "./_ready_driver.ts";
 import { SendBudget } from "./limits.ts";
 import { SYSTEM_CLOCK } from "./_system_clock.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -61,7 +61,8 @@ export class Session implements AsyncDisposable {
   readonly #sessionId: string;
   readonly #connection: Connection;
   readonly #budget: SendBudget;
-  readonly #listeners = new Map<keyof SessionEventMap, Set<(event: never) => void>>();
+  /** Listeners by event type (made with the first listener: most sessions have none). */
+  #listeners: Map<keyof SessionEventMap, Set<(event: never) => void>> | undefined;
   readonly #onTrace: ((event: TraceEvent) => void) | undefined;
   readonly #ready: Promise<PeerDetails>;
   readonly #closed: Promise<CloseInfo>;
@@ -72,7 +73,7 @@ export class Session implements AsyncDisposable {
   #phase: HandshakeDriver | ReadyDriver | undefined;
   #details: PeerDetails | undefined;
   /** The 16 bytes of each peer extender UUID `send()` has used. */
-  readonly #extenderIds = new Map<string, Uint8Array>();
+  #extenderIds: Map<string, Uint8Array> | undefined;
   /** Settles once every `send()` called so far has sealed its records (set while one waits). */
   #sendTail: Promise<void> | undefined;
   /** Set once `close()` was called: no more sends. */
@@ -94,6 +95,90 @@ export class Session implements AsyncDisposable {
   /** The signal's reason once it aborted us: the `cause` of the error that reports the abort. */
   #abortReason: unknown;
   #updateWaiters: ((epoch: number) => void)[] = [];
+
+  /**
+   * What the connection reports, delivered to one session. A class rather
+   * than an object of closures: an idle session holds one small object.
+   */
+  static readonly #ConnectionEvents = class implements ConnectionObserver {
+    readonly #session: Session;
+
+    constructor(session: Session) {
+      this.#session = session;
+    }
+
+    sent(kind: Message["kind"], epoch: number, size: number): void {
+      this.#session.#onRecord("sent", kind, epoch, size);
+    }
+
+    received(kind: Message["kind"], epoch: number, size: number): void {
+      this.#session.#onRecord("received", kind, epoch, size);
+    }
+
+    writeTimedOut(): void {
+      this.#session.#end(ErrorCode.TIMEOUT, true);
+    }
+
+    writeFailed(code: ErrorCode): void {
+      this.#session.#onWriteFailure(code);
+    }
+  };
+
+  /** What the ready phase reports, delivered to one session (one small object, as above). */
+  static readonly #ReadyEvents = class implements ReadyObserver {
+    readonly #session: Session;
+
+    constructor(session: Session) {
+      this.#session = session;
+    }
+
+    /** The ready statechart's states are traced; `state` events are the handshake's. */
+    get watching(): boolean {
+      return this.#session.#tracing();
+    }
+
+    state(state: string): void {
+      const session = this.#session;
+      session.#trace({ type: "state", at: session.#now(), role: session.#role, state });
+    }
+
+    message(extender: string, data: Uint8Array): void {
+      this.#session.#emit("message", { extender, data });
+    }
+
+    extenders(added: readonly string[], removed: readonly string[]): void {
+      const session = this.#session;
+      if (session.#details !== undefined && session.#phase instanceof ReadyDriver) {
+        session.#details = { ...session.#details, peerExtenders: session.#phase.peerExtenders };
+      }
+      session.#emit("extenders", { added, removed });
+    }
+
+    keys(epoch: number, direction: "send" | "receive"): void {
+      const session = this.#session;
+      if (session.#tracing()) {
+        session.#trace({ type: "keys", at: session.#now(), role: session.#role, epoch, direction });
+      }
+    }
+
+    keyUpdate(epoch: number): void {
+      const session = this.#session;
+      // Access is re-checked at every key update (PROTOCOL.md §10).
+      if (!session.#recheckAccess()) return;
+      session.#emit("keyUpdate", { epoch });
+      const waiters = session.#updateWaiters;
+      session.#updateWaiters = [];
+      for (const resolve of waiters) resolve(epoch);
+    }
+
+    settled(outcome: ReadyOutcome): void {
+      this.#session.#onReadySettled(outcome);
+    }
+
+    ended(outcome: ReadyOutcome): void {
+      this.#session.#onReadyEnded(outcome);
+    }
+  };
 
   /** Use {@linkcode initiate} or {@linkcode respond}. */
   private constructor(role: Role, transport: Transport, options: ResolvedOptions, inject: {
@@ -134,14 +219,9 @@ export class Session implements AsyncDisposable {
       maxPadding: options.profile.maxPadding,
       writeTimeout: options.writeTimeout,
       flights: datagram ? new FlightTracker() : undefined,
-      observer: {
-        sent: (kind, epoch, size) => this.#onRecord("sent", kind, epoch, size),
-        received: (kind, epoch, size) => this.#onRecord("received", kind, epoch, size),
-      },
-      onWriteTimeout: () => this.#end(ErrorCode.TIMEOUT, true),
-      onWriteFailure: (code) => this.#onWriteFailure(code),
+      observer: new Session.#ConnectionEvents(this),
     });
-    const watching = (): boolean => this.#tracing() || this.#listeners.has("state");
+    const watching = (): boolean => this.#tracing() || this.#listeners?.has("state") === true;
     const handshake = new HandshakeDriver({
       role,
       sessionId: this.#sessionId,
@@ -255,15 +335,16 @@ export class Session implements AsyncDisposable {
    * @returns A function that removes the listener.
    */
   on<K extends keyof SessionEventMap>(type: K, listener: SessionListener<K>): () => void {
-    let set = this.#listeners.get(type);
+    const listeners = this.#listeners ??= new Map();
+    let set = listeners.get(type);
     if (set === undefined) {
       set = new Set();
-      this.#listeners.set(type, set);
+      listeners.set(type, set);
     }
     set.add(listener as (event: never) => void);
     return () => {
       set.delete(listener as (event: never) => void);
-      if (set.size === 0) this.#listeners.delete(type);
+      if (set.size === 0) listeners.delete(type);
     };
   }
 
@@ -487,7 +568,7 @@ export class Session implements AsyncDisposable {
 
   #extenderId(driver: ReadyDriver, extender: string): Uint8Array {
     const uuid = typeof extender === "string" ? extender.toLowerCase() : "";
-    let id = this.#extenderIds.get(uuid);
+    let id = this.#extenderIds?.get(uuid);
     if (id === undefined) {
       if (!driver.peerExtenders.includes(uuid)) {
         throw new SessionError(
@@ -497,7 +578,7 @@ export class Session implements AsyncDisposable {
       }
       id = hexToBytes(uuid.replaceAll("-", ""));
       // Bounded: only UUIDs the peer announced get here.
-      this.#extenderIds.set(uuid, id);
+      (this.#extenderIds ??= new Map()).set(uuid, id);
     } else if (!driver.peerExtenders.includes(uuid)) {
       throw new SessionError(
         ErrorCode.UNKNOWN_EXTENDER,
@@ -595,7 +676,6 @@ export class Session implements AsyncDisposable {
     };
     handshake.dispose();
     const role = this.#role;
-    const tracing = (): boolean => this.#tracing();
     const ready = new ReadyDriver({
       role,
       options: this.#options,
@@ -605,35 +685,7 @@ export class Session implements AsyncDisposable {
       connection: this.#connection,
       established,
       peerExtenders,
-      observer: {
-        // The ready statechart's states are traced; `state` events are the handshake's.
-        get watching(): boolean {
-          return tracing();
-        },
-        state: (state) => this.#trace({ type: "state", at: this.#now(), role, state }),
-        message: (extender, data) => this.#emit("message", { extender, data }),
-        extenders: (added, removed) => {
-          if (this.#details !== undefined && this.#phase instanceof ReadyDriver) {
-            this.#details = { ...this.#details, peerExtenders: this.#phase.peerExtenders };
-          }
-          this.#emit("extenders", { added, removed });
-        },
-        keys: (epoch, direction) => {
-          if (this.#tracing()) {
-            this.#trace({ type: "keys", at: this.#now(), role, epoch, direction });
-          }
-        },
-        keyUpdate: (epoch) => {
-          // Access is re-checked at every key update (PROTOCOL.md §10).
-          if (!this.#recheckAccess()) return;
-          this.#emit("keyUpdate", { epoch });
-          const waiters = this.#updateWaiters;
-          this.#updateWaiters = [];
-          for (const resolve of waiters) resolve(epoch);
-        },
-        settled: (outcome) => this.#onReadySettled(outcome),
-        ended: (outcome) => this.#onReadyEnded(outcome),
-      },
+      observer: new Session.#ReadyEvents(this),
     });
     this.#phase = ready;
     this.#connection.attach(ready);
@@ -791,11 +843,11 @@ export class Session implements AsyncDisposable {
   }
 
   #tracing(): boolean {
-    return this.#onTrace !== undefined || this.#listeners.has("trace");
+    return this.#onTrace !== undefined || this.#listeners?.has("trace") === true;
   }
 
   #emit<K extends keyof SessionEventMap>(type: K, event: SessionEventMap[K]): void {
-    const set = this.#listeners.get(type);
+    const set = this.#listeners?.get(type);
     if (set === undefined) return;
     for (const listener of set) {
       try {
