@@ -128,6 +128,20 @@ export function randomInt(random: RandomSource, maxInclusive: number): number {
 
 /** The transport, record layer and record order of one session. */
 export class Connection {
+  /** This connection's write as the write watch sees it (one small object, no closure). */
+  static readonly #WriteDeadline = class implements WatchedWrite {
+    deadline = 0;
+    readonly #connection: Connection;
+
+    constructor(connection: Connection) {
+      this.#connection = connection;
+    }
+
+    expire(): void {
+      this.#connection.#onWriteExpired();
+    }
+  };
+
   readonly records: RecordLayer;
   readonly #settings: ConnectionSettings;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -165,7 +179,7 @@ export class Connection {
     this.#writer = transport.writable.getWriter();
     this.#reader = transport.readable.getReader();
     this.#writeWatch = writeWatchFor(settings.clock);
-    this.#watched = { deadline: 0, expire: () => this.#onWriteExpired() };
+    this.#watched = new Connection.#WriteDeadline(this);
     // A stream's salt goes out with the first record, in the same write.
     this.#preamble = records.preamble();
   }

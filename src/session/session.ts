@@ -66,8 +66,8 @@ export class Session implements AsyncDisposable {
   readonly #onTrace: ((event: TraceEvent) => void) | undefined;
   readonly #ready: Promise<PeerDetails>;
   readonly #closed: Promise<CloseInfo>;
-  #resolveReady!: (details: PeerDetails) => void;
-  #rejectReady!: (error: HandshakeError) => void;
+  /** Settles `ready`; dropped once the handshake has ended. */
+  #settleReady: PromiseWithResolvers<PeerDetails> | undefined;
   #resolveClosed!: (info: CloseInfo) => void;
   /** The phase that runs: the handshake, then the ready phase, then nothing. */
   #phase: HandshakeDriver | ReadyDriver | undefined;
@@ -194,10 +194,8 @@ export class Session implements AsyncDisposable {
     this.#clock = inject.clock;
     this.#backend = inject.backend;
     this.#sessionId = bytesToHex(randomSessionId(this.#random));
-    this.#ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
+    this.#settleReady = Promise.withResolvers();
+    this.#ready = this.#settleReady.promise;
     this.#ready.catch(() => {});
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#budget = new SendBudget(options.maxBufferedBytes);
@@ -701,8 +699,10 @@ export class Session implements AsyncDisposable {
     }
     // Ready is reported once this side's last handshake message is written.
     const details = this.#details;
-    if (!this.#connection.busy) this.#resolveReady(details);
-    else void this.#connection.drain().then(() => this.#resolveReady(details));
+    const settle = this.#settleReady!;
+    this.#settleReady = undefined;
+    if (!this.#connection.busy) settle.resolve(details);
+    else void this.#connection.drain().then(() => settle.resolve(details));
   }
 
   /**
@@ -784,7 +784,7 @@ export class Session implements AsyncDisposable {
       const failed = phase.phase;
       const reported = code ?? ErrorCode.ABORTED;
       const aborted = reported === ErrorCode.ABORTED && this.#abortReason !== undefined;
-      this.#rejectReady(
+      this.#settleReady?.reject(
         new HandshakeError(reported, handshakeFailureMessage(reported, failed), {
           phase: failed,
           ...(aborted ? { cause: this.#abortReason } : {}),
