@@ -334,7 +334,10 @@ export class Connection {
         this.#outbox = [];
         let sealed: Uint8Array[];
         try {
-          sealed = await Promise.all(batch.map((item) => item.wire));
+          // One record (the usual case on a busy stream) needs no Promise.all.
+          sealed = batch.length === 1
+            ? [await batch[0]!.wire]
+            : await Promise.all(batch.map((item) => item.wire));
         } catch (error) {
           for (const item of batch) item.reject(error);
           this.#failQueued(error);

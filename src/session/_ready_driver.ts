@@ -40,6 +40,7 @@ import { codeOf, type Established, stateToString } from "./_handshake_driver.ts"
 import type { Role } from "./details.ts";
 import type { Clock, ResolvedOptions } from "./options.ts";
 import { bytesToHex } from "../_hex.ts";
+import { equalBytes } from "@noble/ciphers/utils.js";
 
 /** How long data for a just-removed extender is dropped instead of failing the session. */
 const EXTENDER_GRACE_MS = 60_000;
@@ -130,6 +131,7 @@ export class ReadyDriver implements MessageSink {
   #epochBytes = 0;
   #epochRecords = 0;
   readonly #assembler: MessageAssembler;
+  #lastExtender: { readonly id: Uint8Array; readonly uuid: string } | undefined;
 
   /**
    * Takes the established session over and starts the ready statechart.
@@ -427,8 +429,17 @@ export class ReadyDriver implements MessageSink {
     if (whole !== undefined) this.#deliver(whole.extender, whole.data);
   }
 
+  /** The UUID of the extender the last message was for, formatted (most messages repeat it). */
+  #extenderUuid(id: Uint8Array): string {
+    const last = this.#lastExtender;
+    if (last !== undefined && equalBytes(last.id, id)) return last.uuid;
+    const uuid = formatUuidHex(bytesToHex(id));
+    this.#lastExtender = { id: id.slice(), uuid };
+    return uuid;
+  }
+
   #deliver(id: Uint8Array, data: Uint8Array): void {
-    const extender = formatUuidHex(bytesToHex(id));
+    const extender = this.#extenderUuid(id);
     if (!this.#localExtenders.includes(extender)) {
       // Data still in flight for an extender we just removed is dropped;
       // data for one we never announced is the peer's error.

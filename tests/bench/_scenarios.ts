@@ -52,8 +52,11 @@ export const ONE_RECORD = 65_000;
 /** A key exchange that costs nothing: shares are random bytes, the secret their XOR. */
 function freeKeyExchange(real: KeyExchange): KeyExchange {
   const length = 32;
-  const xor = (a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> =>
-    Uint8Array.from({ length }, (_, i) => a[i]! ^ b[i]!);
+  const xor = (a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> => {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) out[i] = a[i]! ^ b[i]!;
+    return out;
+  };
   return {
     name: real.name,
     id: real.id,
