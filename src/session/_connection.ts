@@ -34,6 +34,12 @@ import type { Transport } from "../transport/transport.ts";
 import type { Clock } from "./options.ts";
 import { type WatchedWrite, type WriteWatch, writeWatchFor } from "./_write_watch.ts";
 
+/** The options of a plain `send()`. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
+/** An empty chunk. */
+const NO_BYTES = new Uint8Array(0);
+
 /** Records smaller than this are joined into one write with their neighbours. */
 const JOIN_BELOW = 16_384;
 
@@ -230,7 +236,7 @@ export class Connection {
    * @param options Encoded body, flight bookkeeping, padding.
    * @returns Resolves once the record is written to the transport.
    */
-  send(message: Message, options: SendOptions = {}): Promise<void> {
+  send(message: Message, options: SendOptions = NO_OPTIONS): Promise<void> {
     if (this.#closed) {
       return Promise.reject(
         new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed"),
@@ -468,7 +474,7 @@ export class Connection {
           if (this.#closed) return;
         }
         // A framing error found behind the records just processed surfaces now.
-        records.cut(new Uint8Array(0));
+        records.cut(NO_BYTES);
       }
     } catch (error) {
       if (!this.#closed) {
@@ -489,8 +495,11 @@ export class Connection {
     if (message === undefined) return;
     // Datagrams: a message must come under its own epoch, and an older epoch
     // only for a retransmission or session traffic (PROTOCOL.md §5.2).
-    const flights = this.#settings.flights;
-    if (!this.records.admit(message, epoch, () => flights?.knows(type, body) ?? false)) return;
+    // (Streams admit everything: no check, no closure per record.)
+    if (this.records.datagram) {
+      const flights = this.#settings.flights;
+      if (!this.records.admit(message, epoch, () => flights?.knows(type, body) ?? false)) return;
+    }
     this.#settings.observer.received(message.kind, epoch, record.size);
     if (message.kind === "noise") return;
     const pending = this.#sink?.onMessage({ message, type, body, epoch, size: record.size });

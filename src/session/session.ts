@@ -22,7 +22,12 @@ import { autoBackend } from "../crypto/auto_backend.ts";
 import { systemRandom } from "../crypto/random.ts";
 import { randomSessionId } from "../crypto/peer_uuid.ts";
 import type { CryptoBackend, RandomSource } from "../crypto/types.ts";
-import type { Message } from "../codec/message_types.ts";
+import type {
+  ExtenderDataContinuationMessage,
+  ExtenderDataMessage,
+  Message,
+  NoiseMessage,
+} from "../codec/message_types.ts";
 import { bytesToHex, hexToBytes } from "../_hex.ts";
 import type { ReadyOutcome } from "../../machines/_ready_setup.ts";
 import { createRecordLayer } from "./_record_layer.ts";
@@ -383,7 +388,7 @@ export class Session implements AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#sendInOrder(parts.map((part) => [part.data.length, () => part]));
+    return this.#sendInOrder(data.length, parts);
   }
 
   /**
@@ -425,7 +430,8 @@ export class Session implements AsyncDisposable {
       throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send noise: session is closed");
     }
     if (this.#phase instanceof HandshakeDriver) await this.#phase.whenNoiseMayGo();
-    await this.#sendInOrder([[length, () => ({ kind: "noise", data: this.#random(length) })]]);
+    // The noise bytes are drawn when the record is sealed, in sealing order.
+    await this.#sendInOrder(length, () => [{ kind: "noise", data: this.#random(length) }]);
   }
 
   /**
@@ -590,14 +596,14 @@ export class Session implements AsyncDisposable {
    * Seals one send's records in call order under `maxBufferedBytes`: at once
    * when the budget has room and no earlier send waits, otherwise once the
    * earlier sends are in and room appears. A send's records are sealed
-   * together, so they are never interleaved with another send's.
+   * together, so they are never interleaved with another send's. Each
+   * record's `data` is what it takes from the budget until it is written.
    *
-   * @param records Each record's budgeted size and how to build it.
+   * @param total The bytes of every record's `data` together.
+   * @param records The records, or how to build them when they are sealed.
    * @returns Resolves once every record is written.
    */
-  #sendInOrder(records: [number, () => Message][]): Promise<void> {
-    let total = 0;
-    for (const [bytes] of records) total += bytes;
+  #sendInOrder(total: number, records: Budgeted[] | (() => Budgeted[])): Promise<void> {
     if (this.#budget.tryReserve(total)) return this.#sealAll(records);
     let written: Promise<void> = Promise.resolve();
     const sealed = this.#budget.reserve(total).then(() => {
@@ -611,11 +617,15 @@ export class Session implements AsyncDisposable {
     return sealed.then(() => written);
   }
 
-  #sealAll(records: [number, () => Message][]): Promise<void> {
-    const writes = records.map(([bytes, build]) =>
-      this.#connection.send(build()).finally(() => this.#budget.release(bytes))
-    );
-    return writes.length === 1 ? writes[0]! : all(writes);
+  #sealAll(records: Budgeted[] | (() => Budgeted[])): Promise<void> {
+    const list = typeof records === "function" ? records() : records;
+    if (list.length === 1) return this.#seal(list[0]!);
+    return all(list.map((record) => this.#seal(record)));
+  }
+
+  #seal(record: Budgeted): Promise<void> {
+    const bytes = record.data.length;
+    return this.#connection.send(record).finally(() => this.#budget.release(bytes));
   }
 
   #scheduleNoise(): void {
@@ -874,6 +884,9 @@ export class Session implements AsyncDisposable {
     return this.#clock.now();
   }
 }
+
+/** A record `send()` or `sendNoise()` queues: its `data` counts against `maxBufferedBytes`. */
+type Budgeted = ExtenderDataMessage | ExtenderDataContinuationMessage | NoiseMessage;
 
 function all(writes: Promise<void>[]): Promise<void> {
   return Promise.all(writes).then(() => {});
