@@ -22,7 +22,8 @@
  */
 
 import { concatBytes } from "@noble/hashes/utils.js";
-import { nobleBackend } from "./noble_backend.ts";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import type { HashFunction } from "./types.ts";
 
 const encoder = new TextEncoder();
@@ -35,6 +36,10 @@ const GSS_LABEL = encoder.encode("qgate/1 gss");
 const PRE_KEY_INFO = encoder.encode("qgate/1 pre-key");
 const HEADER_LABEL = encoder.encode("qgate/1 header");
 const HEADER_KEY_INFO = encoder.encode("qgate/1 header key");
+/** HKDF-Expand's first block input for a 32-byte pre-key: `info ‖ 0x01`. */
+const PRE_KEY_INFO_T1 = concatBytes(PRE_KEY_INFO, Uint8Array.of(1));
+/** HKDF-Expand's first block input for a 32-byte header key: `info ‖ 0x01`. */
+const HEADER_KEY_INFO_T1 = concatBytes(HEADER_KEY_INFO, Uint8Array.of(1));
 const I2R = encoder.encode("i2r");
 const R2I = encoder.encode("r2i");
 const MAX_U32 = 0xffff_ffff;
@@ -412,6 +417,11 @@ export interface PreKeys {
   readonly openingHeaderKey: Uint8Array<ArrayBuffer>;
 }
 
+/** HKDF-SHA-256-Expand of 32 bytes: its one block, `HMAC(prk, info ‖ 0x01)` (`infoT1`). */
+function expandBlock(prk: Uint8Array, infoT1: Uint8Array): Uint8Array<ArrayBuffer> {
+  return hmac(sha256, prk, infoT1) as Uint8Array<ArrayBuffer>;
+}
+
 /**
  * Derives one direction's epoch-0 record key and header-masking key:
  *
@@ -460,22 +470,26 @@ export function derivePreKeys(salt: Uint8Array, globalSharedSecret?: Uint8Array)
   }
   const gss = globalSharedSecret ?? new Uint8Array(0);
   checkBytes(gss, "derive pre-keys", "globalSharedSecret");
-  const sha256 = nobleBackend.hash("SHA-256")!;
-  const ikm = concatBytes(GSS_LABEL, gss);
-  const prk = sha256.extract(salt, ikm);
-  const preKey = sha256.expand(prk, PRE_KEY_INFO, 32);
-  ikm.fill(0);
-  prk.fill(0);
-  const openingPrk = sha256.extract(salt, HEADER_LABEL);
-  const openingHeaderKey = sha256.expand(openingPrk, HEADER_KEY_INFO, 32);
-  openingPrk.fill(0);
-  let headerKey = openingHeaderKey.slice();
-  if (gss.length > 0) {
-    const headerIkm = concatBytes(HEADER_LABEL, gss);
-    const headerPrk = sha256.extract(salt, headerIkm);
-    headerKey = sha256.expand(headerPrk, HEADER_KEY_INFO, 32);
-    headerIkm.fill(0);
-    headerPrk.fill(0);
+  // HKDF-SHA-256 from noble's HMAC directly (every connection derives these
+  // twice per side): HMAC keyed with the salt once for every extract, and a
+  // 32-byte expand is its single block T(1) = HMAC(prk, info ‖ 0x01).
+  const keyedSalt = hmac.create(sha256, salt);
+  try {
+    const prk = keyedSalt.clone().update(GSS_LABEL).update(gss).digest();
+    const preKey = expandBlock(prk, PRE_KEY_INFO_T1);
+    prk.fill(0);
+    let headerKey: Uint8Array<ArrayBuffer> | undefined;
+    if (gss.length > 0) {
+      const headerPrk = keyedSalt.clone().update(HEADER_LABEL).update(gss).digest();
+      headerKey = expandBlock(headerPrk, HEADER_KEY_INFO_T1);
+      headerPrk.fill(0);
+    }
+    const openingPrk = keyedSalt.update(HEADER_LABEL).digest();
+    const openingHeaderKey = expandBlock(openingPrk, HEADER_KEY_INFO_T1);
+    openingPrk.fill(0);
+    headerKey ??= openingHeaderKey.slice();
+    return Object.freeze({ preKey, headerKey, openingHeaderKey });
+  } finally {
+    keyedSalt.destroy();
   }
-  return Object.freeze({ preKey, headerKey, openingHeaderKey });
 }
