@@ -74,7 +74,10 @@ export interface MessageSink {
 
 /** What a connection reports: records (for traces and traffic counts) and write trouble. */
 export interface ConnectionObserver {
-  /** A record was written (`size` bytes on the wire). */
+  /**
+   * A record goes to the transport (`size` bytes on the wire): reported as
+   * its write starts, so always before the peer can report its receipt.
+   */
   sent(kind: Message["kind"], epoch: number, size: number): void;
   /** A record was opened. */
   received(kind: Message["kind"], epoch: number, size: number): void;
@@ -373,6 +376,13 @@ export class Connection {
             if (this.#aborted) {
               throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed");
             }
+            // Reported as they go to the transport: a peer in the same process
+            // may open them before the write settles, and a record's sending
+            // must be reported before its receipt.
+            for (let i = start; i < end; i++) {
+              const item = batch[i]!;
+              this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
+            }
             await this.#write(parts.length === 1 ? parts[0]! : concatBytes(...parts));
           } catch (error) {
             for (let i = start; i < end; i++) batch[i]!.reject(error);
@@ -389,7 +399,6 @@ export class Connection {
           for (let i = start; i < end; i++) {
             const item = batch[i]!;
             if (item.kind === "close" && this.records.datagram) this.#lastClose = sealed[i];
-            this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
             item.resolve();
           }
           start = end;

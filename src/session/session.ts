@@ -72,7 +72,7 @@ export class Session implements AsyncDisposable {
   readonly #ready: Promise<PeerDetails>;
   readonly #closed: Promise<CloseInfo>;
   /** Settles `ready`; dropped once the handshake has ended. */
-  #settleReady: PromiseWithResolvers<PeerDetails> | undefined;
+  #settleReady: ReadyResolvers | undefined;
   #resolveClosed!: (info: CloseInfo) => void;
   /** The phase that runs: the handshake, then the ready phase, then nothing. */
   #phase: HandshakeDriver | ReadyDriver | undefined;
@@ -199,8 +199,10 @@ export class Session implements AsyncDisposable {
     this.#clock = inject.clock;
     this.#backend = inject.backend;
     this.#sessionId = bytesToHex(randomSessionId(this.#random));
-    this.#settleReady = Promise.withResolvers();
-    this.#ready = this.#settleReady.promise;
+    // (Not Promise.withResolvers: Node 20 has none.)
+    let settleReady!: ReadyResolvers;
+    this.#ready = new Promise((resolve, reject) => (settleReady = { resolve, reject }));
+    this.#settleReady = settleReady;
     this.#ready.catch(() => {});
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#budget = new SendBudget(options.maxBufferedBytes);
@@ -883,6 +885,12 @@ export class Session implements AsyncDisposable {
   #now(): number {
     return this.#clock.now();
   }
+}
+
+/** How `ready` is settled. */
+interface ReadyResolvers {
+  resolve(details: PeerDetails): void;
+  reject(error: HandshakeError): void;
 }
 
 /** A record `send()` or `sendNoise()` queues: its `data` counts against `maxBufferedBytes`. */
