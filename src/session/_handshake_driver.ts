@@ -163,6 +163,7 @@ export class HandshakeDriver implements MessageSink {
   #schedule: KeySchedule | undefined;
   #kexState: KeyExchangeState | undefined;
   #secret: Uint8Array | undefined;
+  /** The transcript hash before the peer's authentication message (what its proof signs). */
   #transcriptBeforeLast: Uint8Array | undefined;
   /** The identity public key the peer proved, kept for access re-checks once ready. */
   #peerPublicKey: Uint8Array | undefined;
@@ -303,7 +304,13 @@ export class HandshakeDriver implements MessageSink {
       this.#peerAccepts = message.signatures;
     }
     if (isHandshakeKind(message.kind)) {
-      this.#transcriptBeforeLast = this.#transcript.hasHash ? this.#transcript.digest() : undefined;
+      // The peer's proof signs the transcript before its own message: keep
+      // that hash (only for a proof: the other messages need none).
+      if (message.kind === "beginAuthentication" || message.kind === "endAuthentication") {
+        this.#transcriptBeforeLast = this.#transcript.hasHash
+          ? this.#transcript.digest()
+          : undefined;
+      }
       this.#transcript.append(type, body);
       this.#send({ type: `peer.${message.kind}`, message } as HandshakeEvent);
     } else if (!this.#context.connection.datagram) {
