@@ -37,6 +37,7 @@ import { type Established, HandshakeDriver, requiresAuthentication } from "./_ha
 import { isPostQuantumSuite, judgePeer } from "../handshake_policy.ts";
 import { formatUuidHex, ReadyDriver, type ReadyObserver } from "./_ready_driver.ts";
 import { SendBudget } from "./limits.ts";
+import { type AccessWatcher, unwatchAccess, watchAccess } from "./access_manager.ts";
 import { SYSTEM_CLOCK } from "./_system_clock.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { PeerDetails, Role } from "./details.ts";
@@ -92,7 +93,7 @@ export class Session implements AsyncDisposable {
   #noiseTimer: unknown;
   #abortListener: (() => void) | undefined;
   /** Stops listening to the access manager (set while ready). */
-  #stopWatchingAccess: (() => void) | undefined;
+  #accessWatcher: AccessWatcher | undefined;
   /** The peer's proved identity key and whether it authenticated, for access re-checks. */
   #admitted:
     | { readonly publicKey: Uint8Array | undefined; readonly authenticated: boolean }
@@ -129,8 +130,11 @@ export class Session implements AsyncDisposable {
     }
   };
 
-  /** What the ready phase reports, delivered to one session (one small object, as above). */
-  static readonly #ReadyEvents = class implements ReadyObserver {
+  /**
+   * What the ready phase and the access manager report, delivered to one
+   * session (one small object, as above).
+   */
+  static readonly #ReadyEvents = class implements ReadyObserver, AccessWatcher {
     readonly #session: Session;
 
     constructor(session: Session) {
@@ -182,6 +186,12 @@ export class Session implements AsyncDisposable {
 
     ended(outcome: ReadyOutcome): void {
       this.#session.#onReadyEnded(outcome);
+    }
+
+    /** Access is re-checked when the peer's entry changes. */
+    accessChanged(uuid: string): void {
+      const session = this.#session;
+      if (uuid === session.#details?.peerUuid) session.#recheckAccess();
     }
   };
 
@@ -686,6 +696,7 @@ export class Session implements AsyncDisposable {
     };
     handshake.dispose();
     const role = this.#role;
+    const events = new Session.#ReadyEvents(this);
     const ready = new ReadyDriver({
       role,
       options: this.#options,
@@ -695,16 +706,15 @@ export class Session implements AsyncDisposable {
       connection: this.#connection,
       established,
       peerExtenders,
-      observer: new Session.#ReadyEvents(this),
+      observer: events,
     });
     this.#phase = ready;
     this.#connection.attach(ready);
     this.#admitted = { publicKey: established.peerPublicKey, authenticated: peer.authenticated };
     const access = this.#options.accessManager;
     if (access !== undefined) {
-      this.#stopWatchingAccess = access.watch((uuid) => {
-        if (uuid === peer.uuid) this.#recheckAccess();
-      });
+      watchAccess(access, events);
+      this.#accessWatcher = events;
     }
     if (this.#tracing()) {
       this.#trace({ type: "end", at: this.#now(), role, outcome: "ready" });
@@ -804,8 +814,10 @@ export class Session implements AsyncDisposable {
       );
     }
     if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
-    this.#stopWatchingAccess?.();
-    this.#stopWatchingAccess = undefined;
+    if (this.#accessWatcher !== undefined) {
+      unwatchAccess(this.#options.accessManager!, this.#accessWatcher);
+      this.#accessWatcher = undefined;
+    }
     if (this.#abortListener !== undefined) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
     }
