@@ -159,7 +159,8 @@ Deno.test("RecordSealer behaviour", async (t) => {
     const sealer = newSealer(2, { globalSharedSecret: gss });
     const salt = sealer.preamble();
     const { preKey, headerKey, openingHeaderKey } = derivePreKeys(salt, gss);
-    for (let index = 0; index < 3; index++) {
+    // Records 0 to 17: the masks of records 16 and 17 come from the second keystream block.
+    for (let index = 0; index < 18; index++) {
       const body = new Uint8Array(index * 7).fill(index + 1);
       const padding = index * 3;
       const wire = await sealer.seal(0x70, body, padding);
@@ -167,8 +168,17 @@ Deno.test("RecordSealer behaviour", async (t) => {
       const header = new Uint8Array([length >> 16, (length >> 8) & 0xff, length & 0xff]);
       const nonce = new Uint8Array(12);
       new DataView(nonce.buffer).setUint32(8, index);
-      // Record 0 is masked with the GSS-free opening header key (PROTOCOL.md §6).
-      const mask = chacha20(index === 0 ? openingHeaderKey : headerKey, nonce, new Uint8Array(3));
+      // Record 0 is masked with the GSS-free opening header key (PROTOCOL.md §6). Record i's
+      // mask is 4·(i mod 16) bytes into keystream block ⌊i / 16⌋ (nonce u32 0 ‖ u64 block).
+      const blockNonce = new Uint8Array(12);
+      new DataView(blockNonce.buffer).setUint32(8, Math.floor(index / 16));
+      const block = chacha20(
+        index === 0 ? openingHeaderKey : headerKey,
+        blockNonce,
+        new Uint8Array(64),
+      );
+      const at = 4 * (index % 16);
+      const mask = block.subarray(at, at + 3);
       const ciphertext = chacha20poly1305(preKey, nonce, header).encrypt(
         encodePlaintext(0x70, body, padding),
       );

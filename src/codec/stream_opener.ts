@@ -19,6 +19,7 @@ import {
   checkGlobalSharedSecret,
   checkMaxRecordLength,
   lengthMask,
+  LengthMasks,
   MIN_RECORD_LENGTH,
   preKeyAead,
   RECORD_HEADER_LENGTH,
@@ -83,6 +84,8 @@ export class FrameDecoder {
   /** A header split across chunks, while it arrives (made the first time one is). */
   #header: Uint8Array | undefined;
   #headerKey: Uint8Array | undefined;
+  /** The length masks of records 1 onwards (once the salt has made the header key). */
+  #masks: LengthMasks | undefined;
   #openingHeaderKey: Uint8Array | undefined;
   #preKey: Uint8Array | undefined;
   #phase = PHASE_SALT;
@@ -226,6 +229,7 @@ export class FrameDecoder {
     this.#filled = 0;
     this.#preKey?.fill(0);
     this.#preKey = undefined;
+    this.#masks?.dispose();
   }
 
   #assertUsable(operation: string): void {
@@ -297,6 +301,7 @@ export class FrameDecoder {
     this.#globalSharedSecret = undefined;
     this.#preKey = preKey;
     this.#headerKey = headerKey;
+    this.#masks = new LengthMasks(headerKey);
     this.#openingHeaderKey = openingHeaderKey;
     this.#phase = PHASE_HEADER;
     this.#filled = 0;
@@ -306,13 +311,15 @@ export class FrameDecoder {
   #onHeader(source: Uint8Array, at: number): void {
     // Record 0 is framed with the GSS-free key (PROTOCOL.md §6); that key goes once used.
     const opening = this.#index === 0;
-    const mask = lengthMask(opening ? this.#openingHeaderKey! : this.#headerKey!, this.#index);
+    const clear = source.slice(at, at + RECORD_HEADER_LENGTH);
     if (opening) {
+      const mask = lengthMask(this.#openingHeaderKey!, 0);
       this.#openingHeaderKey?.fill(0);
       this.#openingHeaderKey = undefined;
+      for (let i = 0; i < RECORD_HEADER_LENGTH; i++) clear[i]! ^= mask[i]!;
+    } else {
+      this.#masks!.apply(this.#index, clear, 0);
     }
-    const clear = new Uint8Array(RECORD_HEADER_LENGTH);
-    for (let i = 0; i < RECORD_HEADER_LENGTH; i++) clear[i] = source[at + i]! ^ mask[i]!;
     const length = (clear[0]! << 16) | (clear[1]! << 8) | clear[2]!;
     if (length > this.#maxRecordLength) {
       throw new FrameError(
