@@ -26,7 +26,7 @@ import {
   type RecordSealerOptions,
   type SealedRecord,
 } from "../src/codec/stream_records.ts";
-import { lengthMask, SEAL_OFFSET } from "../src/codec/_stream_common.ts";
+import { lengthMask, LengthMasks, SEAL_OFFSET } from "../src/codec/_stream_common.ts";
 import {
   cipherLog,
   copiesMadeOf,
@@ -168,7 +168,8 @@ Deno.test("RecordSealer behaviour", async (t) => {
     const sealer = newSealer(2, { globalSharedSecret: gss });
     const salt = sealer.preamble();
     const { preKey, headerKey, openingHeaderKey } = derivePreKeys(salt, gss);
-    for (let index = 0; index < 3; index++) {
+    // Records 0 to 17: the masks of records 16 and 17 come from the second keystream block.
+    for (let index = 0; index < 18; index++) {
       const body = new Uint8Array(index * 7).fill(index + 1);
       const padding = index * 3;
       const wire = await sealer.seal(0x70, body, padding);
@@ -176,8 +177,17 @@ Deno.test("RecordSealer behaviour", async (t) => {
       const header = new Uint8Array([length >> 16, (length >> 8) & 0xff, length & 0xff]);
       const nonce = new Uint8Array(12);
       new DataView(nonce.buffer).setUint32(8, index);
-      // Record 0 is masked with the GSS-free opening header key (PROTOCOL.md §6).
-      const mask = chacha20(index === 0 ? openingHeaderKey : headerKey, nonce, new Uint8Array(3));
+      // Record 0 is masked with the GSS-free opening header key (PROTOCOL.md §6). Record i's
+      // mask is 4·(i mod 16) bytes into keystream block ⌊i / 16⌋ (nonce u32 0 ‖ u64 block).
+      const blockNonce = new Uint8Array(12);
+      new DataView(blockNonce.buffer).setUint32(8, Math.floor(index / 16));
+      const block = chacha20(
+        index === 0 ? openingHeaderKey : headerKey,
+        blockNonce,
+        new Uint8Array(64),
+      );
+      const at = 4 * (index % 16);
+      const mask = block.subarray(at, at + 3);
       const ciphertext = chacha20poly1305(preKey, nonce, header).encrypt(
         encodePlaintext(0x70, body, padding),
       );
@@ -1048,20 +1058,39 @@ Deno.test("RecordOpener fails a record opened alongside one that failed before i
   }
 });
 
-Deno.test("lengthMask() is ChaCha20 under the header key with nonce u32 0 ‖ u64 index, across 2^32", () => {
+Deno.test("lengthMask() is bytes 4·(i mod 16) of ChaCha20 under the header key with nonce u32 0 ‖ u64 ⌊i/16⌋, across 2^32 blocks", () => {
   const headerKey = new Uint8Array(32).map((_, i) => i * 7 + 1);
-  const cases: readonly [number, string][] = [
-    [0, "000000000000000000000000"],
-    [1, "000000000000000000000001"],
-    [2 ** 32 - 1, "0000000000000000ffffffff"],
-    [2 ** 32, "000000000000000100000000"],
-    [2 ** 32 + 2 ** 16 + 3, "000000000000000100010003"],
-    [2 ** 48 - 1, "000000000000ffffffffffff"],
+  // [record index, nonce of its block, where its mask starts in the block]
+  const cases: readonly [number, string, number][] = [
+    [0, "000000000000000000000000", 0],
+    [1, "000000000000000000000000", 4],
+    [15, "000000000000000000000000", 60],
+    [16, "000000000000000000000001", 0],
+    [16 * (2 ** 32 - 1) + 5, "0000000000000000ffffffff", 20],
+    [16 * 2 ** 32, "000000000000000100000000", 0],
+    [16 * (2 ** 32 + 2 ** 16 + 3) + 15, "000000000000000100010003", 60],
+    [2 ** 52 - 1, "000000000000ffffffffffff", 60],
   ];
-  for (const [index, nonceHex] of cases) {
-    const expected = chacha20(headerKey, hexToBytes(nonceHex), new Uint8Array(3));
-    assert.deepEqual(lengthMask(headerKey, index), expected, `record ${index}`);
+  for (const [index, nonceHex, at] of cases) {
+    const block = chacha20(headerKey, hexToBytes(nonceHex), new Uint8Array(64));
+    assert.deepEqual(lengthMask(headerKey, index), block.slice(at, at + 3), `record ${index}`);
   }
+});
+
+Deno.test("LengthMasks XORs the same mask as lengthMask() into each record, across block boundaries and back", () => {
+  const headerKey = new Uint8Array(32).map((_, i) => 255 - i);
+  const masks = new LengthMasks(headerKey);
+  for (const index of [0, 1, 15, 16, 17, 47, 3, 2 ** 40 + 9, 31]) {
+    const target = Uint8Array.of(0xaa, 0x12, 0x34, 0x56, 0xbb);
+    masks.apply(index, target, 1);
+    const mask = lengthMask(headerKey, index);
+    assert.deepEqual(
+      target,
+      Uint8Array.of(0xaa, 0x12 ^ mask[0]!, 0x34 ^ mask[1]!, 0x56 ^ mask[2]!, 0xbb),
+      `record ${index}`,
+    );
+  }
+  masks.dispose();
 });
 
 Deno.test("RecordSealer wipes its pre-key at once, the opening header key after the first record, the header key at dispose()", async () => {
@@ -1126,14 +1155,18 @@ Deno.test("FrameDecoder holds no buffered bytes once it has reported its failure
   const sealer = newSealer(48, { maxRecordLength: 4096 });
   const small = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(10));
   const large = await sealer.seal(MESSAGE_TYPE.noise, new Uint8Array(2000));
-  const decoder = new FrameDecoder({ maxRecordLength: 1000 });
+  const isTooLarge = (error: unknown) =>
+    error instanceof FrameError && error.code === ErrorCode.FRAME_TOO_LARGE;
+  // The large record's header arrives split: its first byte is held until the rest comes.
+  const split = new FrameDecoder({ maxRecordLength: 1000 });
+  assert.equal(split.push(concatBytes(sealer.preamble(), small, large.subarray(0, 1))).length, 1);
+  assert.equal(split.bufferedBytes, 1);
+  assert.throws(() => split.push(large.subarray(1, 3)), isTooLarge);
+  assert.equal(split.bufferedBytes, 0);
   // The small record comes back; the large one's header fails, reported by the next call.
-  const records = decoder.push(concatBytes(sealer.preamble(), small, large.subarray(0, 3)));
+  const deferred = new FrameDecoder({ maxRecordLength: 1000 });
+  const records = deferred.push(concatBytes(sealer.preamble(), small, large.subarray(0, 3)));
   assert.equal(records.length, 1);
-  assert.ok(decoder.bufferedBytes > 0);
-  assert.throws(
-    () => decoder.push(new Uint8Array(1)),
-    (error: unknown) => error instanceof FrameError && error.code === ErrorCode.FRAME_TOO_LARGE,
-  );
-  assert.equal(decoder.bufferedBytes, 0);
+  assert.throws(() => deferred.push(new Uint8Array(1)), isTooLarge);
+  assert.equal(deferred.bufferedBytes, 0);
 });

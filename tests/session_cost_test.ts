@@ -28,6 +28,7 @@ import {
 } from "../mod.ts";
 import { datagramHandshakeMachine, handshakeMachine } from "../machines/handshake.ts";
 import { fixedStandIn, runStandInPair, standInInput } from "../src/viz/_standin.ts";
+import { ActorHost, GUESTS_PER_HOST } from "../src/session/_actor_host.ts";
 
 /** A clock that counts what is scheduled on it. */
 function countingClock(): { clock: Clock; scheduled: number[] } {
@@ -161,4 +162,38 @@ Deno.test("a handshake statechart takes six events per side on either transport"
       responder: { events: 6 },
     });
   }
+});
+
+Deno.test("ActorHost.adopt() puts a clock's statechart actors in one actor system", () => {
+  const { clock, scheduled } = countingClock();
+  const host = ActorHost.for(clock);
+  const input = standInInput("initiator", { transport: "stream" });
+  const first = host.adopt(handshakeMachine, input);
+  const second = host.adopt(handshakeMachine, input);
+  // One system for both: no scheduler, registries and closures per actor.
+  assert.equal(first.system, second.system);
+  assert.equal(host.live, 2);
+  first.start();
+  second.start();
+  // Each started actor arms its handshake and phase deadlines on the shared clock.
+  assert.equal(scheduled.length, 4);
+  host.stop(first);
+  assert.equal(first.getSnapshot().status, "stopped");
+  assert.equal(second.getSnapshot().status, "active");
+  host.stop(second);
+  assert.equal(host.live, 0);
+});
+
+Deno.test("ActorHost.for() starts a new host once one holds GUESTS_PER_HOST live actors", () => {
+  const { clock } = countingClock();
+  const input = standInInput("initiator", { transport: "stream" });
+  const host = ActorHost.for(clock);
+  const guests = Array.from({ length: GUESTS_PER_HOST }, () => host.adopt(handshakeMachine, input));
+  const next = ActorHost.for(clock);
+  assert.notEqual(next, host);
+  assert.notEqual(next.adopt(handshakeMachine, input).system, guests[0]!.system);
+  // A host with room left keeps taking guests.
+  assert.equal(ActorHost.for(clock), next);
+  for (const guest of guests) host.stop(guest);
+  assert.equal(host.live, 0);
 });

@@ -19,6 +19,7 @@ import {
   checkGlobalSharedSecret,
   checkMaxRecordLength,
   lengthMask,
+  LengthMasks,
   MIN_RECORD_LENGTH,
   preKeyPrimitives,
   RECORD_HEADER_LENGTH,
@@ -80,9 +81,13 @@ export class FrameDecoder {
   readonly #maxRecordLength: number;
   /** A copy of the GSS, wiped as soon as the peer's salt has turned it into keys. */
   #globalSharedSecret: Uint8Array | undefined;
-  readonly #salt = new Uint8Array(SALT_LENGTH);
-  readonly #header = new Uint8Array(RECORD_HEADER_LENGTH);
+  /** The peer's salt while it arrives (dropped once it has made the keys). */
+  #salt: Uint8Array | undefined = new Uint8Array(SALT_LENGTH);
+  /** A header split across chunks, while it arrives (made the first time one is). */
+  #header: Uint8Array | undefined;
   #headerKey: Uint8Array | undefined;
+  /** The length masks of records 1 onwards (once the salt has made the header key). */
+  #masks: LengthMasks | undefined;
   #openingHeaderKey: Uint8Array | undefined;
   #preKey: Uint8Array | undefined;
   #phase = PHASE_SALT;
@@ -226,6 +231,7 @@ export class FrameDecoder {
     this.#filled = 0;
     this.#preKey?.fill(0);
     this.#preKey = undefined;
+    this.#masks?.dispose();
     this.#wipeGlobalSharedSecret();
   }
 
@@ -248,13 +254,19 @@ export class FrameDecoder {
   /** Consumes bytes of `chunk` from `offset` for the current part; returns the new offset. */
   #step(chunk: Uint8Array, offset: number, records: SealedRecord[]): number {
     if (this.#phase === PHASE_SALT) {
-      const end = this.#fill(this.#salt, chunk, offset);
+      const end = this.#fill(this.#salt!, chunk, offset);
       if (this.#filled === SALT_LENGTH) this.#onSalt();
       return end;
     }
     if (this.#phase === PHASE_HEADER) {
-      const end = this.#fill(this.#header, chunk, offset);
-      if (this.#filled === RECORD_HEADER_LENGTH) this.#onHeader();
+      if (this.#filled === 0 && chunk.length - offset >= RECORD_HEADER_LENGTH) {
+        // The whole header is in this chunk: read it there.
+        this.#onHeader(chunk, offset);
+        return offset + RECORD_HEADER_LENGTH;
+      }
+      const header = this.#header ??= new Uint8Array(RECORD_HEADER_LENGTH);
+      const end = this.#fill(header, chunk, offset);
+      if (this.#filled === RECORD_HEADER_LENGTH) this.#onHeader(header, 0);
       return end;
     }
     const length = this.#bodyLength;
@@ -289,24 +301,32 @@ export class FrameDecoder {
 
   #onSalt(): void {
     const { preKey, headerKey, openingHeaderKey } = derivePreKeys(
-      this.#salt,
+      this.#salt!,
       this.#globalSharedSecret,
     );
+    this.#salt = undefined;
     this.#wipeGlobalSharedSecret();
     this.#preKey = preKey;
     this.#headerKey = headerKey;
+    this.#masks = new LengthMasks(headerKey);
     this.#openingHeaderKey = openingHeaderKey;
     this.#phase = PHASE_HEADER;
     this.#filled = 0;
   }
 
-  #onHeader(): void {
+  /** Unmasks the header at `source[at..at + 3]` and checks its length. */
+  #onHeader(source: Uint8Array, at: number): void {
     // Record 0 is framed with the GSS-free key (PROTOCOL.md §6); that key goes once used.
     const opening = this.#index === 0;
-    const mask = lengthMask(opening ? this.#openingHeaderKey! : this.#headerKey!, this.#index);
-    if (opening) this.#openingHeaderKey?.fill(0);
-    const clear = new Uint8Array(RECORD_HEADER_LENGTH);
-    for (let i = 0; i < RECORD_HEADER_LENGTH; i++) clear[i] = this.#header[i]! ^ mask[i]!;
+    const clear = source.slice(at, at + RECORD_HEADER_LENGTH);
+    if (opening) {
+      const mask = lengthMask(this.#openingHeaderKey!, 0);
+      this.#openingHeaderKey?.fill(0);
+      this.#openingHeaderKey = undefined;
+      for (let i = 0; i < RECORD_HEADER_LENGTH; i++) clear[i]! ^= mask[i]!;
+    } else {
+      this.#masks!.apply(this.#index, clear, 0);
+    }
     const length = (clear[0]! << 16) | (clear[1]! << 8) | clear[2]!;
     if (length > this.#maxRecordLength) {
       throw new FrameError(

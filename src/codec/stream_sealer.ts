@@ -19,6 +19,7 @@ import {
   checkGlobalSharedSecret,
   checkMaxRecordLength,
   lengthMask,
+  LengthMasks,
   MAX_RECORD_LENGTH,
   preKeyPrimitives,
   RECORD_HEADER_LENGTH,
@@ -68,7 +69,10 @@ export interface RecordSealerOptions {
 export class RecordSealer {
   readonly #salt: Uint8Array<ArrayBuffer>;
   readonly #headerKey: Uint8Array;
-  readonly #openingHeaderKey: Uint8Array;
+  /** The length masks of records 1 onwards. */
+  readonly #masks: LengthMasks;
+  /** Frames record 0 only; dropped once used. */
+  #openingHeaderKey: Uint8Array | undefined;
   readonly #maxRecordLength: number;
   #cipher: CipherState;
   #index = 0;
@@ -95,6 +99,7 @@ export class RecordSealer {
     this.#salt = Uint8Array.from(salt);
     const { preKey, headerKey, openingHeaderKey } = derivePreKeys(this.#salt, gss, sha256);
     this.#headerKey = headerKey;
+    this.#masks = new LengthMasks(headerKey);
     this.#openingHeaderKey = openingHeaderKey;
     this.#cipher = new CipherState(aead, preKey, 0);
     preKey.fill(0);
@@ -235,7 +240,10 @@ export class RecordSealer {
       // Index and counter are taken now, before any await: call order = wire order.
       const index = this.#index++;
       const sealing = this.#cipher.seal(plaintext, header, sealed);
-      const mask = this.#mask(index);
+      // The masked length goes in front of the ciphertext now (the clear one is the AAD).
+      const record = buffer.subarray(1);
+      record.set(header);
+      this.#mask(index, record);
       return sealing.then(({ ciphertext }) => {
         if (ciphertext.length !== length) {
           throw new TypeError(`Cannot ${context}: the AEAD's tag is not ${TAG_LENGTH} bytes`);
@@ -244,8 +252,6 @@ export class RecordSealer {
         if (ciphertext.buffer !== buffer.buffer || ciphertext.byteOffset !== SEAL_OFFSET) {
           sealed.set(ciphertext);
         }
-        const record = buffer.subarray(1);
-        for (let i = 0; i < RECORD_HEADER_LENGTH; i++) record[i] = header[i]! ^ mask[i]!;
         return record;
       });
     } catch (error) {
@@ -256,16 +262,23 @@ export class RecordSealer {
   /** Forgets the header keys and disposes the current cipher state. Later seals reject. */
   dispose(): void {
     this.#headerKey.fill(0);
-    this.#openingHeaderKey.fill(0);
+    this.#masks.dispose();
+    this.#openingHeaderKey?.fill(0);
+    this.#openingHeaderKey = undefined;
     this.#cipher.dispose();
   }
 
-  /** Record 0 is framed with the GSS-free key (PROTOCOL.md §6); that key goes once used. */
-  #mask(index: number): Uint8Array {
-    if (index !== 0) return lengthMask(this.#headerKey, index);
-    const mask = lengthMask(this.#openingHeaderKey, 0);
-    this.#openingHeaderKey.fill(0);
-    return mask;
+  /**
+   * Masks record `index`'s length in `record[0..3]`. Record 0 is framed with
+   * the GSS-free key (PROTOCOL.md §6); that key goes once used.
+   */
+  #mask(index: number, record: Uint8Array): void {
+    if (index !== 0) return this.#masks.apply(index, record, 0);
+    // (After dispose() both keys are gone and the seal rejects anyway.)
+    const mask = lengthMask(this.#openingHeaderKey ?? this.#headerKey, 0);
+    this.#openingHeaderKey?.fill(0);
+    this.#openingHeaderKey = undefined;
+    for (let i = 0; i < RECORD_HEADER_LENGTH; i++) record[i]! ^= mask[i]!;
   }
 }
 

@@ -69,9 +69,14 @@ function nonce(counter: number, length: number): Uint8Array {
   return out;
 }
 
-/** `mask = ChaCha20(headerKey, u32 0 ‖ u64 index)[0..3]` (README, records on a stream). */
+/**
+ * `mask = ChaCha20(headerKey, u32 0 ‖ u64 ⌊index / 16⌋)[4·(index mod 16) .. +3]`
+ * (PROTOCOL.md §5.1, records on a stream).
+ */
 export function recordMask(headerKey: Uint8Array, index: number): Uint8Array {
-  return chacha20(headerKey, nonce(index, 12), new Uint8Array(3));
+  const block = chacha20(headerKey, nonce(Math.floor(index / 16), 12), new Uint8Array(64));
+  const at = 4 * (index % 16);
+  return block.slice(at, at + 3);
 }
 
 /**

@@ -202,13 +202,18 @@ export interface RelayOptions {
   readonly globalSharedSecret?: Uint8Array | undefined;
 }
 
-/** The length mask of record `index`: ChaCha20(headerKey, u32 0 ‖ u64 index)[0..3]. */
+/**
+ * The length mask of record `index`: bytes `4·(index mod 16)` to `+3` of
+ * ChaCha20(headerKey, u32 0 ‖ u64 ⌊index / 16⌋) (PROTOCOL.md §5.1).
+ */
 export function lengthMask(headerKey: Uint8Array, index: number): Uint8Array {
+  const block = Math.floor(index / 16);
   const nonce = new Uint8Array(12);
   const view = new DataView(nonce.buffer);
-  view.setUint32(4, Math.floor(index / 2 ** 32));
-  view.setUint32(8, index >>> 0);
-  return chacha20(headerKey, nonce, new Uint8Array(RECORD_HEADER_LENGTH));
+  view.setUint32(4, Math.floor(block / 2 ** 32));
+  view.setUint32(8, block >>> 0);
+  const at = 4 * (index % 16);
+  return chacha20(headerKey, nonce, new Uint8Array(64)).slice(at, at + RECORD_HEADER_LENGTH);
 }
 
 /** The mask of record `index`: record 0 with the GSS-free opening header key (§6). */

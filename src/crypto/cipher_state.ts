@@ -13,6 +13,8 @@
 import { ErrorCode, SessionError } from "../errors.ts";
 import type { Aead, AeadCipher } from "./types.ts";
 
+const NOTHING: Promise<undefined> = Promise.resolve(undefined);
+
 /** Default records per key and direction before `ERR_NONCE_EXHAUSTED` (2^32). */
 export const DEFAULT_RECORD_LIMIT = 2 ** 32;
 
@@ -55,10 +57,18 @@ export interface CipherStateOptions {
  * ```
  */
 export function counterNonce(counter: number, length: number): Uint8Array<ArrayBuffer> {
+  // Written byte by byte: no DataView (nor its ArrayBuffer) per record.
   const nonce = new Uint8Array(length);
-  const view = new DataView(nonce.buffer);
-  view.setUint32(length - 8, Math.floor(counter / 2 ** 32));
-  view.setUint32(length - 4, counter >>> 0);
+  const high = Math.floor(counter / 2 ** 32);
+  const low = counter >>> 0;
+  nonce[length - 8] = high >>> 24;
+  nonce[length - 7] = high >>> 16;
+  nonce[length - 6] = high >>> 8;
+  nonce[length - 5] = high;
+  nonce[length - 4] = low >>> 24;
+  nonce[length - 3] = low >>> 16;
+  nonce[length - 2] = low >>> 8;
+  nonce[length - 1] = low;
   return nonce;
 }
 
@@ -151,26 +161,28 @@ export class CipherState {
    * @returns The counter used and the ciphertext with its tag.
    * @throws {SessionError} `ERR_NONCE_EXHAUSTED` at the limit, `ERR_SESSION_CLOSED` after dispose.
    */
-  async seal(
+  seal(
     plaintext: Uint8Array,
     aad: Uint8Array,
     output?: Uint8Array<ArrayBuffer>,
   ): Promise<{ counter: number; ciphertext: Uint8Array<ArrayBuffer> }> {
-    this.#assertUsable();
-    if (this.#counter >= this.#limit) {
-      throw new SessionError(
-        ErrorCode.NONCE_EXHAUSTED,
-        `Cannot seal record: epoch ${this.#epoch} reached its limit of ${this.#limit} records`,
-      );
+    // Not an async function: one promise hop per record fewer (this runs for every record).
+    let sealing: Promise<Uint8Array<ArrayBuffer>>;
+    let counter: number;
+    try {
+      this.#assertUsable();
+      if (this.#counter >= this.#limit) {
+        throw new SessionError(
+          ErrorCode.NONCE_EXHAUSTED,
+          `Cannot seal record: epoch ${this.#epoch} reached its limit of ${this.#limit} records`,
+        );
+      }
+      counter = this.#counter++;
+      sealing = this.#cipher.seal(counterNonce(counter, this.#nonceLength), plaintext, aad, output);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const counter = this.#counter++;
-    const ciphertext = await this.#cipher.seal(
-      counterNonce(counter, this.#nonceLength),
-      plaintext,
-      aad,
-      output,
-    );
-    return { counter, ciphertext };
+    return sealing.then((ciphertext) => ({ counter, ciphertext }));
   }
 
   /**
@@ -185,15 +197,20 @@ export class CipherState {
    * @param aad Associated data (the record header).
    * @returns The plaintext, or `undefined` if authentication fails or the counter is out of range.
    */
-  async open(
+  open(
     counter: number,
     ciphertext: Uint8Array,
     aad: Uint8Array,
   ): Promise<Uint8Array<ArrayBuffer> | undefined> {
     if (this.#disposed || !Number.isSafeInteger(counter) || counter < 0 || counter >= this.#limit) {
-      return undefined;
+      return NOTHING;
     }
-    return await this.#cipher.open(counterNonce(counter, this.#nonceLength), ciphertext, aad);
+    // The AEAD's own promise, passed through: no extra hop per record.
+    try {
+      return this.#cipher.open(counterNonce(counter, this.#nonceLength), ciphertext, aad);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

@@ -34,6 +34,12 @@ import type { Transport } from "../transport/transport.ts";
 import type { Clock } from "./options.ts";
 import { type WatchedWrite, type WriteWatch, writeWatchFor } from "./_write_watch.ts";
 
+/** The options of a plain `send()`. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
+/** An empty chunk. */
+const NO_BYTES = new Uint8Array(0);
+
 /** Records smaller than this are joined into one write with their neighbours. */
 const JOIN_BELOW = 16_384;
 
@@ -66,12 +72,19 @@ export interface MessageSink {
   onUnopened?(): void;
 }
 
-/** What a connection reports about records, for traces and traffic counts. */
-export interface RecordObserver {
-  /** A record was written (`size` bytes on the wire). */
+/** What a connection reports: records (for traces and traffic counts) and write trouble. */
+export interface ConnectionObserver {
+  /**
+   * A record goes to the transport (`size` bytes on the wire): reported as
+   * its write starts, so always before the peer can report its receipt.
+   */
   sent(kind: Message["kind"], epoch: number, size: number): void;
   /** A record was opened. */
   received(kind: Message["kind"], epoch: number, size: number): void;
+  /** A write outlived `writeTimeout`. */
+  writeTimedOut(): void;
+  /** A write failed (the transport is gone) or a record could not be sealed. */
+  writeFailed(code: ErrorCode): void;
 }
 
 /** How {@linkcode Connection.send} treats a record on datagram transports. */
@@ -96,12 +109,8 @@ export interface ConnectionSettings {
   readonly writeTimeout: number;
   /** Datagram transports: flights to retransmit and duplicates to recognise. */
   readonly flights: FlightTracker | undefined;
-  /** Told about every record sent and received. */
-  readonly observer: RecordObserver;
-  /** A write outlived `writeTimeout`. */
-  readonly onWriteTimeout: () => void;
-  /** A write failed (the transport is gone) or a record could not be sealed. */
-  readonly onWriteFailure: (code: ErrorCode) => void;
+  /** Told about every record sent and received, and about write trouble. */
+  readonly observer: ConnectionObserver;
 }
 
 interface Outgoing {
@@ -128,6 +137,20 @@ export function randomInt(random: RandomSource, maxInclusive: number): number {
 
 /** The transport, record layer and record order of one session. */
 export class Connection {
+  /** This connection's write as the write watch sees it (one small object, no closure). */
+  static readonly #WriteDeadline = class implements WatchedWrite {
+    deadline = 0;
+    readonly #connection: Connection;
+
+    constructor(connection: Connection) {
+      this.#connection = connection;
+    }
+
+    expire(): void {
+      this.#connection.#onWriteExpired();
+    }
+  };
+
   readonly records: RecordLayer;
   readonly #settings: ConnectionSettings;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -165,7 +188,7 @@ export class Connection {
     this.#writer = transport.writable.getWriter();
     this.#reader = transport.readable.getReader();
     this.#writeWatch = writeWatchFor(settings.clock);
-    this.#watched = { deadline: 0, expire: () => this.#onWriteExpired() };
+    this.#watched = new Connection.#WriteDeadline(this);
     // A stream's salt goes out with the first record, in the same write.
     this.#preamble = records.preamble();
   }
@@ -216,7 +239,7 @@ export class Connection {
    * @param options Encoded body, flight bookkeeping, padding.
    * @returns Resolves once the record is written to the transport.
    */
-  send(message: Message, options: SendOptions = {}): Promise<void> {
+  send(message: Message, options: SendOptions = NO_OPTIONS): Promise<void> {
     if (this.#closed) {
       return Promise.reject(
         new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed"),
@@ -320,11 +343,14 @@ export class Connection {
         this.#outbox = [];
         let sealed: Uint8Array[];
         try {
-          sealed = await Promise.all(batch.map((item) => item.wire));
+          // One record (the usual case on a busy stream) needs no Promise.all.
+          sealed = batch.length === 1
+            ? [await batch[0]!.wire]
+            : await Promise.all(batch.map((item) => item.wire));
         } catch (error) {
           for (const item of batch) item.reject(error);
           this.#failQueued(error);
-          this.#settings.onWriteFailure(
+          this.#settings.observer.writeFailed(
             error instanceof QGateError ? error.code : ErrorCode.INTERNAL,
           );
           return;
@@ -350,6 +376,13 @@ export class Connection {
             if (this.#aborted) {
               throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send: session is closed");
             }
+            // Reported as they go to the transport: a peer in the same process
+            // may open them before the write settles, and a record's sending
+            // must be reported before its receipt.
+            for (let i = start; i < end; i++) {
+              const item = batch[i]!;
+              this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
+            }
             await this.#write(parts.length === 1 ? parts[0]! : concatBytes(...parts));
           } catch (error) {
             for (let i = start; i < end; i++) batch[i]!.reject(error);
@@ -359,14 +392,13 @@ export class Connection {
             for (let i = end; i < batch.length; i++) batch[i]!.reject(rest);
             this.#failQueued(rest);
             if (!(error instanceof SessionError) || error.code === ErrorCode.TRANSPORT_CLOSED) {
-              this.#settings.onWriteFailure(ErrorCode.TRANSPORT_CLOSED);
+              this.#settings.observer.writeFailed(ErrorCode.TRANSPORT_CLOSED);
             }
             return;
           }
           for (let i = start; i < end; i++) {
             const item = batch[i]!;
             if (item.kind === "close" && this.records.datagram) this.#lastClose = sealed[i];
-            this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
             item.resolve();
           }
           start = end;
@@ -418,7 +450,7 @@ export class Connection {
         `Cannot send: a write took longer than ${this.#settings.writeTimeout} ms`,
       ),
     );
-    this.#settings.onWriteTimeout();
+    this.#settings.observer.writeTimedOut();
   }
 
   async #readLoop(): Promise<void> {
@@ -451,7 +483,7 @@ export class Connection {
           if (this.#closed) return;
         }
         // A framing error found behind the records just processed surfaces now.
-        records.cut(new Uint8Array(0));
+        records.cut(NO_BYTES);
       }
     } catch (error) {
       if (!this.#closed) {
@@ -472,8 +504,11 @@ export class Connection {
     if (message === undefined) return;
     // Datagrams: a message must come under its own epoch, and an older epoch
     // only for a retransmission or session traffic (PROTOCOL.md §5.2).
-    const flights = this.#settings.flights;
-    if (!this.records.admit(message, epoch, () => flights?.knows(type, body) ?? false)) return;
+    // (Streams admit everything: no check, no closure per record.)
+    if (this.records.datagram) {
+      const flights = this.#settings.flights;
+      if (!this.records.admit(message, epoch, () => flights?.knows(type, body) ?? false)) return;
+    }
     this.#settings.observer.received(message.kind, epoch, record.size);
     if (message.kind === "noise") return;
     const pending = this.#sink?.onMessage({ message, type, body, epoch, size: record.size });

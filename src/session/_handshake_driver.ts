@@ -17,7 +17,8 @@
  * @module
  */
 
-import { type Actor, createActor } from "xstate";
+import type { Actor } from "xstate";
+import { ActorHost } from "./_actor_host.ts";
 import { CommandQueue } from "./_command_queue.ts";
 import { ErrorCode, HandshakeError, QGateError } from "../errors.ts";
 import { CipherState } from "../crypto/cipher_state.ts";
@@ -143,6 +144,7 @@ export function stateToString(value: unknown): string {
 export class HandshakeDriver implements MessageSink {
   readonly #context: HandshakeContext;
   readonly #actor: Actor<typeof handshakeMachine>;
+  readonly #host: ActorHost;
   readonly #transcript = new Transcript();
   readonly #queue: CommandQueue<HandshakeCommand> = new CommandQueue({
     execute: (command) => this.#execute(command),
@@ -153,6 +155,7 @@ export class HandshakeDriver implements MessageSink {
   /** Run once no command is running or queued. */
   #idleCallbacks: (() => void)[] = [];
   #done = false;
+  #disposed = false;
   #lastState = "";
   #suite: NegotiatedSuite | undefined;
   #aead: Aead | undefined;
@@ -160,6 +163,7 @@ export class HandshakeDriver implements MessageSink {
   #schedule: KeySchedule | undefined;
   #kexState: KeyExchangeState | undefined;
   #secret: Uint8Array | undefined;
+  /** The transcript hash before the peer's authentication message (what its proof signs). */
   #transcriptBeforeLast: Uint8Array | undefined;
   /** The identity public key the peer proved, kept for access re-checks once ready. */
   #peerPublicKey: Uint8Array | undefined;
@@ -181,20 +185,18 @@ export class HandshakeDriver implements MessageSink {
     this.#context = context;
     const { options, role } = context;
     const machine = context.connection.datagram ? datagramHandshakeMachine : handshakeMachine;
-    const actor = createActor(machine, {
-      clock: context.clock,
-      input: {
-        role,
-        sessionId: context.sessionId,
-        preferences: options.preferences,
-        // Default-deny is required authentication: the peer is told, so it can give up early.
-        requireAuthentication: requiresAuthentication(options),
-        extenders: options.extenders.map((uuid) => uuid.replaceAll("-", "")),
-        maxMessageSize: options.maxMessageSize,
-        timeouts: options.profile.timeouts,
-        transport: context.connection.datagram ? "datagram" : "stream",
-        ...(options.identity === undefined ? {} : { identity: options.identity.algorithm }),
-      },
+    this.#host = ActorHost.for(context.clock);
+    const actor = this.#host.adopt(machine, {
+      role,
+      sessionId: context.sessionId,
+      preferences: options.preferences,
+      // Default-deny is required authentication: the peer is told, so it can give up early.
+      requireAuthentication: requiresAuthentication(options),
+      extenders: options.extenders.map((uuid) => uuid.replaceAll("-", "")),
+      maxMessageSize: options.maxMessageSize,
+      timeouts: options.profile.timeouts,
+      transport: context.connection.datagram ? "datagram" : "stream",
+      ...(options.identity === undefined ? {} : { identity: options.identity.algorithm }),
     });
     this.#actor = actor;
     actor.on("*", (command) => this.#queue.push(command));
@@ -272,8 +274,10 @@ export class HandshakeDriver implements MessageSink {
    * session ended before `ready`).
    */
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#done = true;
-    this.#actor.stop();
+    this.#host.stop(this.#actor);
     this.#queue.clear();
     this.#kexState?.dispose();
     this.#kexState = undefined;
@@ -300,7 +304,13 @@ export class HandshakeDriver implements MessageSink {
       this.#peerAccepts = message.signatures;
     }
     if (isHandshakeKind(message.kind)) {
-      this.#transcriptBeforeLast = this.#transcript.hasHash ? this.#transcript.digest() : undefined;
+      // The peer's proof signs the transcript before its own message: keep
+      // that hash (only for a proof: the other messages need none).
+      if (message.kind === "beginAuthentication" || message.kind === "endAuthentication") {
+        this.#transcriptBeforeLast = this.#transcript.hasHash
+          ? this.#transcript.digest()
+          : undefined;
+      }
       this.#transcript.append(type, body);
       this.#send({ type: `peer.${message.kind}`, message } as HandshakeEvent);
     } else if (!this.#context.connection.datagram) {

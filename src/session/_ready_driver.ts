@@ -16,8 +16,9 @@
  * @module
  */
 
-import { type Actor, createActor } from "xstate";
-import { CommandQueue } from "./_command_queue.ts";
+import type { Actor } from "xstate";
+import { ActorHost } from "./_actor_host.ts";
+import { CommandQueue, type CommandQueueHooks } from "./_command_queue.ts";
 import { ErrorCode, SessionError } from "../errors.ts";
 import type { CryptoBackend, KeyExchange, RandomSource } from "../crypto/types.ts";
 import {
@@ -39,6 +40,7 @@ import { codeOf, type Established, stateToString } from "./_handshake_driver.ts"
 import type { Role } from "./details.ts";
 import type { Clock, ResolvedOptions } from "./options.ts";
 import { bytesToHex } from "../_hex.ts";
+import { equalBytes } from "@noble/ciphers/utils.js";
 
 /** How long data for a just-removed extender is dropped instead of failing the session. */
 const EXTENDER_GRACE_MS = 60_000;
@@ -91,23 +93,45 @@ export function formatUuidHex(hex: string): string {
 
 /** Runs the ready statechart and its commands. */
 export class ReadyDriver implements MessageSink {
+  /** How the command queue reaches this driver (one small object, no closures). */
+  static readonly #QueueHooks = class implements CommandQueueHooks<ReadyCommand> {
+    readonly #driver: ReadyDriver;
+
+    constructor(driver: ReadyDriver) {
+      this.#driver = driver;
+    }
+
+    execute(command: ReadyCommand): void | Promise<void> {
+      return this.#driver.#execute(command);
+    }
+
+    failed(_: ReadyCommand, error: unknown): void {
+      this.#driver.#send({ type: "crypto.failed", code: codeOf(error) });
+    }
+
+    stopped(): boolean {
+      return this.#driver.#done;
+    }
+  };
+
   readonly #args: ReadyContextArgs;
   readonly #actor: Actor<typeof readyMachine>;
-  readonly #rotation: KeyRotation;
-  readonly #queue: CommandQueue<ReadyCommand> = new CommandQueue({
-    execute: (command) => this.#execute(command),
-    failed: (_, error) => this.#send({ type: "crypto.failed", code: codeOf(error) }),
-    stopped: () => this.#done,
-  });
+  readonly #host: ActorHost;
+  /** Made at the first key update: an idle session holds none. */
+  #rotation: KeyRotation | undefined;
+  readonly #queue: CommandQueue<ReadyCommand> = new CommandQueue(new ReadyDriver.#QueueHooks(this));
   #done = false;
+  #disposed = false;
   #lastState = "";
   #localExtenders: string[];
-  readonly #removedExtenders = new Map<string, number>();
+  /** When each extender this side removed went (made with the first removal). */
+  #removedExtenders: Map<string, number> | undefined;
   #peerExtenders: readonly string[];
   #sendEpoch: number;
   #epochBytes = 0;
   #epochRecords = 0;
   readonly #assembler: MessageAssembler;
+  #lastExtender: { readonly id: Uint8Array; readonly uuid: string } | undefined;
 
   /**
    * Takes the established session over and starts the ready statechart.
@@ -125,29 +149,16 @@ export class ReadyDriver implements MessageSink {
       fragments: !connection.datagram,
     });
     const settings = options.profile.keyUpdate;
-    this.#rotation = new KeyRotation({
-      role,
-      primary: this.#keyExchange(established.suite.primaryKeyExchange),
-      secondary: this.#keyExchange(established.suite.secondaryKeyExchange),
-      hash: established.hash,
-      aead: established.aead,
-      schedule: established.schedule,
-      random: args.random,
-      maxEpoch: connection.datagram ? MAX_DATAGRAM_EPOCH : 0xffff_ffff,
-      now: () => args.clock.now(),
-    });
     // On streams, the statechart built without retransmission timers.
     const machine = connection.datagram ? datagramReadyMachine : readyMachine;
-    const actor = createActor(machine, {
-      clock: args.clock,
-      input: {
-        role,
-        epoch: established.epoch,
-        interval: this.#nextUpdateInterval(),
-        maxDuration: settings.maxDuration,
-        closeTimeout: options.profile.timeouts.close,
-        transport: connection.datagram ? "datagram" : "stream",
-      },
+    this.#host = ActorHost.for(args.clock);
+    const actor = this.#host.adopt(machine, {
+      role,
+      epoch: established.epoch,
+      interval: this.#nextUpdateInterval(),
+      maxDuration: settings.maxDuration,
+      closeTimeout: options.profile.timeouts.close,
+      transport: connection.datagram ? "datagram" : "stream",
     });
     this.#actor = actor;
     actor.on("*", (command) => this.#queue.push(command));
@@ -263,9 +274,9 @@ export class ReadyDriver implements MessageSink {
   setExtenders(next: readonly string[]): Promise<void> {
     const now = this.#args.clock.now();
     for (const uuid of this.#localExtenders) {
-      if (!next.includes(uuid)) this.#removedExtenders.set(uuid, now);
+      if (!next.includes(uuid)) (this.#removedExtenders ??= new Map()).set(uuid, now);
     }
-    for (const uuid of next) this.#removedExtenders.delete(uuid);
+    for (const uuid of next) this.#removedExtenders?.delete(uuid);
     this.#localExtenders = [...next];
     return this.#args.connection.send({
       kind: "extenderUpdate",
@@ -294,10 +305,12 @@ export class ReadyDriver implements MessageSink {
 
   /** Stops the statechart and wipes every key this phase holds. */
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#done = true;
     this.#queue.clear();
-    this.#actor.stop();
-    this.#rotation.dispose();
+    this.#host.stop(this.#actor);
+    this.#rotation?.dispose();
     this.#args.established.schedule.dispose();
   }
 
@@ -356,11 +369,11 @@ export class ReadyDriver implements MessageSink {
         }
         return;
       case "keyUpdate.offer":
-        return this.#rotation.offer(command.epoch).then((shares) =>
+        return this.#keyRotation().offer(command.epoch).then((shares) =>
           this.#send({ type: "crypto.updateOffered", ...shares })
         );
       case "keyUpdate.answer":
-        return this.#rotation.answer(command.message).then((shares) =>
+        return this.#keyRotation().answer(command.message).then((shares) =>
           this.#send({
             type: "crypto.updateAnswered",
             ...shares,
@@ -368,18 +381,18 @@ export class ReadyDriver implements MessageSink {
           })
         );
       case "keyUpdate.finish":
-        return this.#rotation.finish(command.message).then(() =>
+        return this.#keyRotation().finish(command.message).then(() =>
           this.#send({ type: "crypto.updateFinished", nextInterval: this.#nextUpdateInterval() })
         );
       case "keys.activateSend":
-        connection.records.setSendCipher(this.#rotation.takeSend());
+        connection.records.setSendCipher(this.#keyRotation().takeSend());
         this.#sendEpoch = command.epoch;
         this.#epochBytes = 0;
         this.#epochRecords = 0;
         this.#args.observer.keys(command.epoch, "send");
         return;
       case "keys.activateReceive":
-        connection.records.setReceiveCipher(this.#rotation.takeReceive());
+        connection.records.setReceiveCipher(this.#keyRotation().takeReceive());
         this.#args.observer.keys(command.epoch, "receive");
         return;
       case "keyUpdate.done":
@@ -388,7 +401,7 @@ export class ReadyDriver implements MessageSink {
       case "session.settled":
         // Datagrams linger: the keys go now, whatever arrives is only reported.
         if (connection.datagram) void connection.linger();
-        this.#rotation.dispose();
+        this.#rotation?.dispose();
         this.#args.established.schedule.dispose();
         return this.#args.observer.settled(command.outcome);
       case "close.repeat":
@@ -416,12 +429,21 @@ export class ReadyDriver implements MessageSink {
     if (whole !== undefined) this.#deliver(whole.extender, whole.data);
   }
 
+  /** The UUID of the extender the last message was for, formatted (most messages repeat it). */
+  #extenderUuid(id: Uint8Array): string {
+    const last = this.#lastExtender;
+    if (last !== undefined && equalBytes(last.id, id)) return last.uuid;
+    const uuid = formatUuidHex(bytesToHex(id));
+    this.#lastExtender = { id: id.slice(), uuid };
+    return uuid;
+  }
+
   #deliver(id: Uint8Array, data: Uint8Array): void {
-    const extender = formatUuidHex(bytesToHex(id));
+    const extender = this.#extenderUuid(id);
     if (!this.#localExtenders.includes(extender)) {
       // Data still in flight for an extender we just removed is dropped;
       // data for one we never announced is the peer's error.
-      const removedAt = this.#removedExtenders.get(extender);
+      const removedAt = this.#removedExtenders?.get(extender);
       if (removedAt !== undefined && this.#args.clock.now() - removedAt < EXTENDER_GRACE_MS) return;
       this.fail(ErrorCode.UNKNOWN_EXTENDER);
       return;
@@ -437,6 +459,24 @@ export class ReadyDriver implements MessageSink {
       next.filter((uuid) => !previous.includes(uuid)),
       previous.filter((uuid) => !next.includes(uuid)),
     );
+  }
+
+  /** The key rotation, made when the first key update needs it. */
+  #keyRotation(): KeyRotation {
+    if (this.#rotation !== undefined) return this.#rotation;
+    const { established, connection, random, clock, role } = this.#args;
+    this.#rotation = new KeyRotation({
+      role,
+      primary: this.#keyExchange(established.suite.primaryKeyExchange),
+      secondary: this.#keyExchange(established.suite.secondaryKeyExchange),
+      hash: established.hash,
+      aead: established.aead,
+      schedule: established.schedule,
+      random,
+      maxEpoch: connection.datagram ? MAX_DATAGRAM_EPOCH : 0xffff_ffff,
+      now: () => clock.now(),
+    });
+    return this.#rotation;
   }
 
   #nextUpdateInterval(): number {

@@ -223,12 +223,11 @@ class StreamRecordLayer implements RecordLayer {
     }));
   }
 
-  async open(record: CutRecord): Promise<OpenedRecord> {
+  open(record: CutRecord): Promise<OpenedRecord> {
     const epoch = this.#opener.epoch;
-    const { type, body } = await this.#opener.open(
-      record.payload as Parameters<RecordOpener["open"]>[0],
-    );
-    return { type, body, epoch };
+    return this.#opener.open(record.payload as Parameters<RecordOpener["open"]>[0]).then((
+      { type, body },
+    ) => ({ type, body, epoch }));
   }
 
   admit(): boolean {

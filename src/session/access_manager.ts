@@ -47,6 +47,9 @@ function normaliseUuid(uuid: string): string {
   return text;
 }
 
+/** Reaches a manager's watchers (set by the class's static block). */
+let watchersOf: (manager: AccessManager) => Set<AccessWatcher>;
+
 /**
  * Known peers and whether each may connect. A peer that presents an identity
  * is allowed only if its UUID is listed as allowed with exactly the same
@@ -70,6 +73,12 @@ import { AccessManager } from "@qgate/handshake";
 export class AccessManager {
   readonly #peers = new Map<string, PeerEntry>();
   readonly #listeners = new Set<(uuid: string) => void>();
+  /** Sessions that hear of changes (see {@linkcode watchAccess}). */
+  readonly #watchers = new Set<AccessWatcher>();
+
+  static {
+    watchersOf = (manager) => manager.#watchers;
+  }
   readonly #unauthenticated: UnauthenticatedPolicy;
 
   /**
@@ -130,6 +139,13 @@ export class AccessManager {
         listener(uuid);
       } catch {
         // A listener's fault must not stop the others from hearing of a revocation.
+      }
+    }
+    for (const watcher of [...this.#watchers]) {
+      try {
+        watcher.accessChanged(uuid);
+      } catch {
+        // As above.
       }
     }
   }
@@ -196,4 +212,32 @@ export class AccessManager {
   get size(): number {
     return this.#peers.size;
   }
+}
+
+/** What a session registers with {@linkcode watchAccess}: one object it already has, no closures. */
+export interface AccessWatcher {
+  /** A peer was added, changed or removed (its normalised UUID). */
+  accessChanged(uuid: string): void;
+}
+
+/**
+ * Lets `watcher` hear of every change to `manager`, like
+ * {@linkcode AccessManager.watch} but without a closure per session (an idle
+ * session holds nothing for it). Internal: sessions use it.
+ *
+ * @param manager The access manager.
+ * @param watcher Told after each change, until {@linkcode unwatchAccess}.
+ */
+export function watchAccess(manager: AccessManager, watcher: AccessWatcher): void {
+  watchersOf(manager).add(watcher);
+}
+
+/**
+ * Stops `watcher` hearing of changes.
+ *
+ * @param manager The access manager.
+ * @param watcher What {@linkcode watchAccess} registered.
+ */
+export function unwatchAccess(manager: AccessManager, watcher: AccessWatcher): void {
+  watchersOf(manager).delete(watcher);
 }

@@ -289,6 +289,9 @@ export interface ResolvedOptions {
   readonly signal: AbortSignal | undefined;
 }
 
+/** The extender list of every session that runs none. */
+const NO_EXTENDERS: readonly string[] = Object.freeze([]);
+
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -506,7 +509,26 @@ function checkList<Name extends string>(
     if (seen.has(name)) fail(option, `"${option}" lists "${name}" twice`);
     seen.add(name);
   }
-  return [...names] as Name[];
+  return sharedList(names as Name[]);
+}
+
+/** Lists of algorithm names sessions share, by content (a few distinct lists per process). */
+const SHARED_LISTS = new Map<string, readonly string[]>();
+
+/** The most distinct lists kept for sharing; further ones are copied per session. */
+const SHARED_LISTS_LIMIT = 256;
+
+/**
+ * A frozen list equal to `names`, shared by every session that resolves to
+ * the same list, so that idle sessions do not each hold a copy.
+ */
+function sharedList<Name extends string>(names: readonly Name[]): readonly Name[] {
+  const key = names.join(",");
+  const known = SHARED_LISTS.get(key);
+  if (known !== undefined) return known as readonly Name[];
+  const list = Object.freeze([...names]);
+  if (SHARED_LISTS.size < SHARED_LISTS_LIMIT) SHARED_LISTS.set(key, list);
+  return list;
 }
 
 function checkNumber(
@@ -700,7 +722,10 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   }
 
   const noiseGiven = given.noise === undefined ? {} : checkGroup("noise", given.noise);
-  const noise = { ...preset.noise, ...noiseGiven } as NoiseSettings;
+  // Without overrides, the preset's own settings (shared, not copied per session).
+  const noise = given.noise === undefined
+    ? preset.noise
+    : { ...preset.noise, ...noiseGiven } as NoiseSettings;
   if (typeof noise.enabled !== "boolean") wrongType("noise.enabled", "a boolean", noise.enabled);
   checkNumber("noise.minInterval", noise.minInterval, 1, 86_400_000);
   checkNumber("noise.maxInterval", noise.maxInterval, 1, 86_400_000);
@@ -709,14 +734,18 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   checkNumber("noise.maxSize", noise.maxSize, 0, 65_535, true);
   checkRange("noise.minSize", "noise.maxSize", noise.minSize, noise.maxSize);
   const timeoutsGiven = given.timeouts === undefined ? {} : checkGroup("timeouts", given.timeouts);
-  const timeouts = { ...preset.timeouts, ...timeoutsGiven } as TimeoutSettings;
+  const timeouts = given.timeouts === undefined
+    ? preset.timeouts
+    : { ...preset.timeouts, ...timeoutsGiven } as TimeoutSettings;
   checkNumber("timeouts.phase", timeouts.phase, 1, 3_600_000);
   checkNumber("timeouts.handshake", timeouts.handshake, 1, 3_600_000);
   checkNumber("timeouts.close", timeouts.close, 1, 3_600_000);
   const keyUpdateGiven = given.keyUpdate === undefined
     ? {}
     : checkGroup("keyUpdate", given.keyUpdate);
-  const keyUpdate = { ...preset.keyUpdate, ...keyUpdateGiven } as KeyUpdateSettings;
+  const keyUpdate = given.keyUpdate === undefined
+    ? preset.keyUpdate
+    : { ...preset.keyUpdate, ...keyUpdateGiven } as KeyUpdateSettings;
   checkNumber("keyUpdate.minInterval", keyUpdate.minInterval, 1, 2 ** 31);
   checkNumber("keyUpdate.maxInterval", keyUpdate.maxInterval, 1, 2 ** 31);
   checkRange(
@@ -838,8 +867,12 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     accessManager,
     preferences,
     globalSharedSecret: gss?.slice(),
-    profile: { noise, maxPadding, maxHandshakeDelay, timeouts, keyUpdate },
-    extenders: normalised.sort(),
+    profile: noise === preset.noise && timeouts === preset.timeouts &&
+        keyUpdate === preset.keyUpdate && maxPadding === preset.maxPadding &&
+        maxHandshakeDelay === preset.maxHandshakeDelay
+      ? preset
+      : { noise, maxPadding, maxHandshakeDelay, timeouts, keyUpdate },
+    extenders: normalised.length === 0 ? NO_EXTENDERS : normalised.sort(),
     maxRecordLength,
     maxBufferedBytes,
     maxMessageSize,

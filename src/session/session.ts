@@ -22,16 +22,22 @@ import { autoBackend } from "../crypto/auto_backend.ts";
 import { systemRandom } from "../crypto/random.ts";
 import { randomSessionId } from "../crypto/peer_uuid.ts";
 import type { CryptoBackend, RandomSource } from "../crypto/types.ts";
-import type { Message } from "../codec/message_types.ts";
+import type {
+  ExtenderDataContinuationMessage,
+  ExtenderDataMessage,
+  Message,
+  NoiseMessage,
+} from "../codec/message_types.ts";
 import { bytesToHex, hexToBytes } from "../_hex.ts";
 import type { ReadyOutcome } from "../../machines/_ready_setup.ts";
 import { createRecordLayer } from "./_record_layer.ts";
 import { FlightTracker } from "./_flight.ts";
-import { Connection, randomInt } from "./_connection.ts";
+import { Connection, type ConnectionObserver, randomInt } from "./_connection.ts";
 import { type Established, HandshakeDriver, requiresAuthentication } from "./_handshake_driver.ts";
 import { isPostQuantumSuite, judgePeer } from "../handshake_policy.ts";
-import { formatUuidHex, ReadyDriver } from "./_ready_driver.ts";
+import { formatUuidHex, ReadyDriver, type ReadyObserver } from "./_ready_driver.ts";
 import { SendBudget } from "./limits.ts";
+import { type AccessWatcher, unwatchAccess, watchAccess } from "./access_manager.ts";
 import { SYSTEM_CLOCK } from "./_system_clock.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { PeerDetails, Role } from "./details.ts";
@@ -61,18 +67,19 @@ export class Session implements AsyncDisposable {
   readonly #sessionId: string;
   readonly #connection: Connection;
   readonly #budget: SendBudget;
-  readonly #listeners = new Map<keyof SessionEventMap, Set<(event: never) => void>>();
+  /** Listeners by event type (made with the first listener: most sessions have none). */
+  #listeners: Map<keyof SessionEventMap, Set<(event: never) => void>> | undefined;
   readonly #onTrace: ((event: TraceEvent) => void) | undefined;
   readonly #ready: Promise<PeerDetails>;
   readonly #closed: Promise<CloseInfo>;
-  #resolveReady!: (details: PeerDetails) => void;
-  #rejectReady!: (error: HandshakeError) => void;
+  /** Settles `ready`; dropped once the handshake has ended. */
+  #settleReady: ReadyResolvers | undefined;
   #resolveClosed!: (info: CloseInfo) => void;
   /** The phase that runs: the handshake, then the ready phase, then nothing. */
   #phase: HandshakeDriver | ReadyDriver | undefined;
   #details: PeerDetails | undefined;
   /** The 16 bytes of each peer extender UUID `send()` has used. */
-  readonly #extenderIds = new Map<string, Uint8Array>();
+  #extenderIds: Map<string, Uint8Array> | undefined;
   /** Settles once every `send()` called so far has sealed its records (set while one waits). */
   #sendTail: Promise<void> | undefined;
   /** Set once `close()` was called: no more sends. */
@@ -86,7 +93,7 @@ export class Session implements AsyncDisposable {
   #noiseTimer: unknown;
   #abortListener: (() => void) | undefined;
   /** Stops listening to the access manager (set while ready). */
-  #stopWatchingAccess: (() => void) | undefined;
+  #accessWatcher: AccessWatcher | undefined;
   /** The peer's proved identity key and whether it authenticated, for access re-checks. */
   #admitted:
     | { readonly publicKey: Uint8Array | undefined; readonly authenticated: boolean }
@@ -94,6 +101,99 @@ export class Session implements AsyncDisposable {
   /** The signal's reason once it aborted us: the `cause` of the error that reports the abort. */
   #abortReason: unknown;
   #updateWaiters: ((epoch: number) => void)[] = [];
+
+  /**
+   * What the connection reports, delivered to one session. A class rather
+   * than an object of closures: an idle session holds one small object.
+   */
+  static readonly #ConnectionEvents = class implements ConnectionObserver {
+    readonly #session: Session;
+
+    constructor(session: Session) {
+      this.#session = session;
+    }
+
+    sent(kind: Message["kind"], epoch: number, size: number): void {
+      this.#session.#onRecord("sent", kind, epoch, size);
+    }
+
+    received(kind: Message["kind"], epoch: number, size: number): void {
+      this.#session.#onRecord("received", kind, epoch, size);
+    }
+
+    writeTimedOut(): void {
+      this.#session.#end(ErrorCode.TIMEOUT, true);
+    }
+
+    writeFailed(code: ErrorCode): void {
+      this.#session.#onWriteFailure(code);
+    }
+  };
+
+  /**
+   * What the ready phase and the access manager report, delivered to one
+   * session (one small object, as above).
+   */
+  static readonly #ReadyEvents = class implements ReadyObserver, AccessWatcher {
+    readonly #session: Session;
+
+    constructor(session: Session) {
+      this.#session = session;
+    }
+
+    /** The ready statechart's states are traced; `state` events are the handshake's. */
+    get watching(): boolean {
+      return this.#session.#tracing();
+    }
+
+    state(state: string): void {
+      const session = this.#session;
+      session.#trace({ type: "state", at: session.#now(), role: session.#role, state });
+    }
+
+    message(extender: string, data: Uint8Array): void {
+      this.#session.#emit("message", { extender, data });
+    }
+
+    extenders(added: readonly string[], removed: readonly string[]): void {
+      const session = this.#session;
+      if (session.#details !== undefined && session.#phase instanceof ReadyDriver) {
+        session.#details = { ...session.#details, peerExtenders: session.#phase.peerExtenders };
+      }
+      session.#emit("extenders", { added, removed });
+    }
+
+    keys(epoch: number, direction: "send" | "receive"): void {
+      const session = this.#session;
+      if (session.#tracing()) {
+        session.#trace({ type: "keys", at: session.#now(), role: session.#role, epoch, direction });
+      }
+    }
+
+    keyUpdate(epoch: number): void {
+      const session = this.#session;
+      // Access is re-checked at every key update (PROTOCOL.md §10).
+      if (!session.#recheckAccess()) return;
+      session.#emit("keyUpdate", { epoch });
+      const waiters = session.#updateWaiters;
+      session.#updateWaiters = [];
+      for (const resolve of waiters) resolve(epoch);
+    }
+
+    settled(outcome: ReadyOutcome): void {
+      this.#session.#onReadySettled(outcome);
+    }
+
+    ended(outcome: ReadyOutcome): void {
+      this.#session.#onReadyEnded(outcome);
+    }
+
+    /** Access is re-checked when the peer's entry changes. */
+    accessChanged(uuid: string): void {
+      const session = this.#session;
+      if (uuid === session.#details?.peerUuid) session.#recheckAccess();
+    }
+  };
 
   /** Use {@linkcode initiate} or {@linkcode respond}. */
   private constructor(role: Role, transport: Transport, options: ResolvedOptions, inject: {
@@ -109,10 +209,10 @@ export class Session implements AsyncDisposable {
     this.#clock = inject.clock;
     this.#backend = inject.backend;
     this.#sessionId = bytesToHex(randomSessionId(this.#random));
-    this.#ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
+    // (Not Promise.withResolvers: Node 20 has none.)
+    let settleReady!: ReadyResolvers;
+    this.#ready = new Promise((resolve, reject) => (settleReady = { resolve, reject }));
+    this.#settleReady = settleReady;
     this.#ready.catch(() => {});
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#budget = new SendBudget(options.maxBufferedBytes);
@@ -134,14 +234,9 @@ export class Session implements AsyncDisposable {
       maxPadding: options.profile.maxPadding,
       writeTimeout: options.writeTimeout,
       flights: datagram ? new FlightTracker() : undefined,
-      observer: {
-        sent: (kind, epoch, size) => this.#onRecord("sent", kind, epoch, size),
-        received: (kind, epoch, size) => this.#onRecord("received", kind, epoch, size),
-      },
-      onWriteTimeout: () => this.#end(ErrorCode.TIMEOUT, true),
-      onWriteFailure: (code) => this.#onWriteFailure(code),
+      observer: new Session.#ConnectionEvents(this),
     });
-    const watching = (): boolean => this.#tracing() || this.#listeners.has("state");
+    const watching = (): boolean => this.#tracing() || this.#listeners?.has("state") === true;
     const handshake = new HandshakeDriver({
       role,
       sessionId: this.#sessionId,
@@ -262,15 +357,16 @@ export class Session implements AsyncDisposable {
    * @returns A function that removes the listener.
    */
   on<K extends keyof SessionEventMap>(type: K, listener: SessionListener<K>): () => void {
-    let set = this.#listeners.get(type);
+    const listeners = this.#listeners ??= new Map();
+    let set = listeners.get(type);
     if (set === undefined) {
       set = new Set();
-      this.#listeners.set(type, set);
+      listeners.set(type, set);
     }
     set.add(listener as (event: never) => void);
     return () => {
       set.delete(listener as (event: never) => void);
-      if (set.size === 0) this.#listeners.delete(type);
+      if (set.size === 0) listeners.delete(type);
     };
   }
 
@@ -311,7 +407,7 @@ export class Session implements AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#sendInOrder(parts.map((part) => [part.data.length, () => part]));
+    return this.#sendInOrder(data.length, parts);
   }
 
   /**
@@ -353,7 +449,8 @@ export class Session implements AsyncDisposable {
       throw new SessionError(ErrorCode.SESSION_CLOSED, "Cannot send noise: session is closed");
     }
     if (this.#phase instanceof HandshakeDriver) await this.#phase.whenNoiseMayGo();
-    await this.#sendInOrder([[length, () => ({ kind: "noise", data: this.#random(length) })]]);
+    // The noise bytes are drawn when the record is sealed, in sealing order.
+    await this.#sendInOrder(length, () => [{ kind: "noise", data: this.#random(length) }]);
   }
 
   /**
@@ -494,7 +591,7 @@ export class Session implements AsyncDisposable {
 
   #extenderId(driver: ReadyDriver, extender: string): Uint8Array {
     const uuid = typeof extender === "string" ? extender.toLowerCase() : "";
-    let id = this.#extenderIds.get(uuid);
+    let id = this.#extenderIds?.get(uuid);
     if (id === undefined) {
       if (!driver.peerExtenders.includes(uuid)) {
         throw new SessionError(
@@ -504,7 +601,7 @@ export class Session implements AsyncDisposable {
       }
       id = hexToBytes(uuid.replaceAll("-", ""));
       // Bounded: only UUIDs the peer announced get here.
-      this.#extenderIds.set(uuid, id);
+      (this.#extenderIds ??= new Map()).set(uuid, id);
     } else if (!driver.peerExtenders.includes(uuid)) {
       throw new SessionError(
         ErrorCode.UNKNOWN_EXTENDER,
@@ -518,14 +615,14 @@ export class Session implements AsyncDisposable {
    * Seals one send's records in call order under `maxBufferedBytes`: at once
    * when the budget has room and no earlier send waits, otherwise once the
    * earlier sends are in and room appears. A send's records are sealed
-   * together, so they are never interleaved with another send's.
+   * together, so they are never interleaved with another send's. Each
+   * record's `data` is what it takes from the budget until it is written.
    *
-   * @param records Each record's budgeted size and how to build it.
+   * @param total The bytes of every record's `data` together.
+   * @param records The records, or how to build them when they are sealed.
    * @returns Resolves once every record is written.
    */
-  #sendInOrder(records: [number, () => Message][]): Promise<void> {
-    let total = 0;
-    for (const [bytes] of records) total += bytes;
+  #sendInOrder(total: number, records: Budgeted[] | (() => Budgeted[])): Promise<void> {
     if (this.#budget.tryReserve(total)) return this.#sealAll(records);
     let written: Promise<void> = Promise.resolve();
     const sealed = this.#budget.reserve(total).then(() => {
@@ -539,11 +636,15 @@ export class Session implements AsyncDisposable {
     return sealed.then(() => written);
   }
 
-  #sealAll(records: [number, () => Message][]): Promise<void> {
-    const writes = records.map(([bytes, build]) =>
-      this.#connection.send(build()).finally(() => this.#budget.release(bytes))
-    );
-    return writes.length === 1 ? writes[0]! : all(writes);
+  #sealAll(records: Budgeted[] | (() => Budgeted[])): Promise<void> {
+    const list = typeof records === "function" ? records() : records;
+    if (list.length === 1) return this.#seal(list[0]!);
+    return all(list.map((record) => this.#seal(record)));
+  }
+
+  #seal(record: Budgeted): Promise<void> {
+    const bytes = record.data.length;
+    return this.#connection.send(record).finally(() => this.#budget.release(bytes));
   }
 
   #scheduleNoise(): void {
@@ -602,7 +703,7 @@ export class Session implements AsyncDisposable {
     };
     handshake.dispose();
     const role = this.#role;
-    const tracing = (): boolean => this.#tracing();
+    const events = new Session.#ReadyEvents(this);
     const ready = new ReadyDriver({
       role,
       options: this.#options,
@@ -612,52 +713,25 @@ export class Session implements AsyncDisposable {
       connection: this.#connection,
       established,
       peerExtenders,
-      observer: {
-        // The ready statechart's states are traced; `state` events are the handshake's.
-        get watching(): boolean {
-          return tracing();
-        },
-        state: (state) => this.#trace({ type: "state", at: this.#now(), role, state }),
-        message: (extender, data) => this.#emit("message", { extender, data }),
-        extenders: (added, removed) => {
-          if (this.#details !== undefined && this.#phase instanceof ReadyDriver) {
-            this.#details = { ...this.#details, peerExtenders: this.#phase.peerExtenders };
-          }
-          this.#emit("extenders", { added, removed });
-        },
-        keys: (epoch, direction) => {
-          if (this.#tracing()) {
-            this.#trace({ type: "keys", at: this.#now(), role, epoch, direction });
-          }
-        },
-        keyUpdate: (epoch) => {
-          // Access is re-checked at every key update (PROTOCOL.md §10).
-          if (!this.#recheckAccess()) return;
-          this.#emit("keyUpdate", { epoch });
-          const waiters = this.#updateWaiters;
-          this.#updateWaiters = [];
-          for (const resolve of waiters) resolve(epoch);
-        },
-        settled: (outcome) => this.#onReadySettled(outcome),
-        ended: (outcome) => this.#onReadyEnded(outcome),
-      },
+      observer: events,
     });
     this.#phase = ready;
     this.#connection.attach(ready);
     this.#admitted = { publicKey: established.peerPublicKey, authenticated: peer.authenticated };
     const access = this.#options.accessManager;
     if (access !== undefined) {
-      this.#stopWatchingAccess = access.watch((uuid) => {
-        if (uuid === peer.uuid) this.#recheckAccess();
-      });
+      watchAccess(access, events);
+      this.#accessWatcher = events;
     }
     if (this.#tracing()) {
       this.#trace({ type: "end", at: this.#now(), role, outcome: "ready" });
     }
     // Ready is reported once this side's last handshake message is written.
     const details = this.#details;
-    if (!this.#connection.busy) this.#resolveReady(details);
-    else void this.#connection.drain().then(() => this.#resolveReady(details));
+    const settle = this.#settleReady!;
+    this.#settleReady = undefined;
+    if (!this.#connection.busy) settle.resolve(details);
+    else void this.#connection.drain().then(() => settle.resolve(details));
   }
 
   /**
@@ -739,7 +813,7 @@ export class Session implements AsyncDisposable {
       const failed = phase.phase;
       const reported = code ?? ErrorCode.ABORTED;
       const aborted = reported === ErrorCode.ABORTED && this.#abortReason !== undefined;
-      this.#rejectReady(
+      this.#settleReady?.reject(
         new HandshakeError(reported, handshakeFailureMessage(reported, failed), {
           phase: failed,
           ...(aborted ? { cause: this.#abortReason } : {}),
@@ -747,8 +821,10 @@ export class Session implements AsyncDisposable {
       );
     }
     if (this.#noiseTimer !== undefined) this.#clock.clearTimeout(this.#noiseTimer);
-    this.#stopWatchingAccess?.();
-    this.#stopWatchingAccess = undefined;
+    if (this.#accessWatcher !== undefined) {
+      unwatchAccess(this.#options.accessManager!, this.#accessWatcher);
+      this.#accessWatcher = undefined;
+    }
     if (this.#abortListener !== undefined) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
     }
@@ -798,11 +874,11 @@ export class Session implements AsyncDisposable {
   }
 
   #tracing(): boolean {
-    return this.#onTrace !== undefined || this.#listeners.has("trace");
+    return this.#onTrace !== undefined || this.#listeners?.has("trace") === true;
   }
 
   #emit<K extends keyof SessionEventMap>(type: K, event: SessionEventMap[K]): void {
-    const set = this.#listeners.get(type);
+    const set = this.#listeners?.get(type);
     if (set === undefined) return;
     for (const listener of set) {
       try {
@@ -829,6 +905,15 @@ export class Session implements AsyncDisposable {
     return this.#clock.now();
   }
 }
+
+/** How `ready` is settled. */
+interface ReadyResolvers {
+  resolve(details: PeerDetails): void;
+  reject(error: HandshakeError): void;
+}
+
+/** A record `send()` or `sendNoise()` queues: its `data` counts against `maxBufferedBytes`. */
+type Budgeted = ExtenderDataMessage | ExtenderDataContinuationMessage | NoiseMessage;
 
 function all(writes: Promise<void>[]): Promise<void> {
   return Promise.all(writes).then(() => {});

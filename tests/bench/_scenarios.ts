@@ -52,8 +52,11 @@ export const ONE_RECORD = 65_000;
 /** A key exchange that costs nothing: shares are random bytes, the secret their XOR. */
 function freeKeyExchange(real: KeyExchange): KeyExchange {
   const length = 32;
-  const xor = (a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> =>
-    Uint8Array.from({ length }, (_, i) => a[i]! ^ b[i]!);
+  const xor = (a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> => {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) out[i] = a[i]! ^ b[i]!;
+    return out;
+  };
   return {
     name: real.name,
     id: real.id,
@@ -284,8 +287,9 @@ function recording(backend: CryptoBackend, calls: SymmetricCalls): CryptoBackend
  * Every primitive one handshake calls, without the protocol: the
  * {@linkcode cryptoFloor} (key exchanges and signatures) plus, replayed with
  * the sizes one real handshake used, each AEAD key set-up, seal and open of
- * the handshake records, their two length masks each (ChaCha20, as the record
- * layer computes them), the four pre-key derivations and every hash, HMAC and
+ * the handshake records, their length masks (one ChaCha20 block per 16
+ * records and direction, on each side, as the record layer computes them,
+ * and the opening block of each), the four pre-key derivations and every hash, HMAC and
  * HKDF call the backend saw. What a handshake costs beyond this is protocol
  * machinery: statecharts, codec, streams, runtime.
  */
@@ -312,23 +316,24 @@ export async function protocolFloor(backend: CryptoBackend, ids: Peers): Promise
     length: sizes[2] ?? 0,
   }));
   const salt = systemRandom(16);
-  const mask = new Uint8Array(3);
+  const maskBlock = new Uint8Array(64);
   const maskNonce = new Uint8Array(12);
-  const zero = new Uint8Array(3);
+  const zero = new Uint8Array(64);
+  // Four directions framed (each side seals one and opens the other), each
+  // with about half the records: record 0's block, then one per 16 records.
+  const blocksOf = (records: number): number =>
+    records === 0 ? 0 : 1 + Math.ceil((records - 1) / 16);
+  const maskBlocks = 2 * blocksOf(Math.ceil(calls.seals.length / 2)) +
+    2 * blocksOf(Math.ceil(calls.opens.length / 2));
   return {
     async run(): Promise<void> {
       await floor.run();
       for (let i = 0; i < 4; i++) derivePreKeys(salt);
       const ciphers = Array.from({ length: calls.ciphers }, () => aead.createCipher(key));
       const cipher = ciphers[0]!;
-      for (const plaintext of plaintexts) {
-        await cipher.seal(nonce, plaintext, aad);
-        chacha20(key, maskNonce, zero, mask);
-      }
-      for (const ciphertext of sealed) {
-        await cipher.open(nonce, ciphertext, aad);
-        chacha20(key, maskNonce, zero, mask);
-      }
+      for (const plaintext of plaintexts) await cipher.seal(nonce, plaintext, aad);
+      for (const ciphertext of sealed) await cipher.open(nonce, ciphertext, aad);
+      for (let i = 0; i < maskBlocks; i++) chacha20(key, maskNonce, zero, maskBlock);
       for (const c of ciphers) c.dispose();
       let hasher: Hasher | undefined;
       for (const { kind, inputs: [a = salt, b = salt], length } of hashCalls) {
