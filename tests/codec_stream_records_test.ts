@@ -1170,3 +1170,31 @@ Deno.test("FrameDecoder holds no buffered bytes once it has reported its failure
   assert.throws(() => deferred.push(new Uint8Array(1)), isTooLarge);
   assert.equal(deferred.bufferedBytes, 0);
 });
+
+Deno.test("RecordOpener wipes an authentic plaintext that does not parse", async () => {
+  const opened: Uint8Array[] = [];
+  const backend = recordingBackend(nobleBackend, {
+    opened: (_, plaintext) => opened.push(plaintext),
+  });
+  const sealer = newSealer(49);
+  const decoder = new FrameDecoder();
+  const opener = new RecordOpener({ decoder, backend });
+  const [first] = decoder.push(
+    concatBytes(sealer.preamble(), await sealer.seal(0x70, Uint8Array.of(1))),
+  );
+  await opener.open(first!);
+  const key = new Uint8Array(32).fill(0x3c);
+  opener.setCipher(new CipherState(backend.aead("ChaCha20-Poly1305")!, key, 1));
+  // Epoch 1, counter 0, and a plaintext whose padding is not zero (PROTOCOL.md §5.3).
+  const plaintext = encodePlaintext(0x70, Uint8Array.of(9), 2);
+  plaintext[plaintext.length - 1] = 1;
+  const header = Uint8Array.of(0, 0, plaintext.length + 16);
+  const ciphertext = chacha20poly1305(key, new Uint8Array(12), header).encrypt(plaintext);
+  opened.length = 0;
+  await assert.rejects(
+    opener.open({ index: 1, header, ciphertext }),
+    hasCode(ErrorCode.MALFORMED_MESSAGE),
+  );
+  assert.equal(opened.length, 1);
+  assert.ok(isWiped(opened[0]!), "the plaintext that did not parse is left");
+});
