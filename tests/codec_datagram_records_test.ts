@@ -68,7 +68,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 Deno.test("DatagramSealer behaviour", async (t) => {
-  await t.step("lays out datagrams as the README says", async () => {
+  await t.step("lays out datagrams as PROTOCOL.md §5.2 says", async () => {
     const gss = new TextEncoder().encode("datagram gss");
     const sealer = newSealer(1, { globalSharedSecret: gss });
     const salt = sealer.salt;

@@ -40,7 +40,7 @@ const UUID_A = hex("00000000000000000000000000000001");
 const UUID_B = hex("00000000000000000000000000000002");
 const SESSION_ID = hex("0102030405060708");
 
-/** One message per kind with its body spelled out by hand from the README table. */
+/** One message per kind with its body spelled out by hand from PROTOCOL.md §4. */
 const HAND_WRITTEN: { message: Message; body: string }[] = [
   { message: { kind: "noise", data: hex("abcd") }, body: "abcd" },
   { message: { kind: "noise", data: new Uint8Array(0) }, body: "" },
@@ -218,7 +218,7 @@ const MALFORMED: { name: string; type: number; body: string }[] = [
 ];
 
 Deno.test("encodeMessage() behaviour", async (t) => {
-  await t.step("encodes every kind as the README table says", () => {
+  await t.step("encodes every kind as PROTOCOL.md §4 says", () => {
     const covered = new Set<MessageKind>();
     for (const { message, body } of HAND_WRITTEN) {
       covered.add(message.kind);

@@ -163,7 +163,7 @@ Deno.test("RecordSealer behaviour", async (t) => {
     assert.notEqual(sealer.preamble(), sealer.preamble());
   });
 
-  await t.step("seals records exactly as the README layout says", async () => {
+  await t.step("seals records exactly as the PROTOCOL.md §5.1 layout says", async () => {
     const gss = new TextEncoder().encode("gss");
     const sealer = newSealer(2, { globalSharedSecret: gss });
     const salt = sealer.preamble();

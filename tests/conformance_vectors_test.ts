@@ -101,7 +101,7 @@ Deno.test("handshake vector files hold tests, each with what the runner contract
   });
 });
 
-Deno.test("positive handshake vectors agree with an independent reading of the README protocol", () => {
+Deno.test("positive handshake vectors agree with an independent reading of PROTOCOL.md", () => {
   for (const test of POSITIVE.tests) {
     const gss = test.config.initiator.globalSharedSecret;
     const tracker = new RecordTracker({

@@ -96,7 +96,7 @@ Deno.test("KeySchedule matches the known-answer vectors", async (t) => {
     const gss = vector.globalSharedSecret;
     await t.step(`${vector.hash} ${gss === null ? "without" : "with"} GSS`, () => {
       const h = hash(vector.hash);
-      // The vector's chaining keys follow the README (checked with the backend's HKDF).
+      // The vector's chaining keys follow PROTOCOL.md §7.2 (checked with the backend's HKDF).
       const ck0 = h.extract(new TextEncoder().encode("qgate/1 chaining key"), fromHex(gss ?? ""));
       assert.equal(toHex(ck0), vector.ck0);
       assert.equal(toHex(h.extract(ck0, fromHex(vector.primarySecret))), vector.ck1);

@@ -8,7 +8,7 @@ import { propertyConfig } from "./_property.ts";
 
 const SHA256 = nobleBackend.hash("SHA-256")!;
 
-/** The README formula, written out directly: H(label ‖ Σ (u8 type ‖ u32 length ‖ body)). */
+/** The PROTOCOL.md §7.1 formula, written out directly: H(label ‖ Σ (u8 type ‖ u32 length ‖ body)). */
 function reference(hash: HashFunction, messages: [number, Uint8Array][]): Uint8Array {
   const parts: number[] = [...new TextEncoder().encode(TRANSCRIPT_LABEL)];
   for (const [type, body] of messages) {
@@ -27,7 +27,7 @@ function reference(hash: HashFunction, messages: [number, Uint8Array][]): Uint8A
 
 const message = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 300 }));
 
-Deno.test("Transcript.digest() follows the README formula for every hash", () => {
+Deno.test("Transcript.digest() follows the PROTOCOL.md §7.1 formula for every hash", () => {
   const messages: [number, Uint8Array][] = [[0x10, new Uint8Array([1, 2, 3])], [
     0x11,
     new Uint8Array(0),

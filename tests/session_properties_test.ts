@@ -121,7 +121,7 @@ const configurationArbitrary: fc.Arbitrary<Configuration> = fc
   })
   .map((configuration) => ({ ...configuration }));
 
-/** The suite the README's rule gives: per category, the responder's first entry the initiator has. */
+/** The suite PROTOCOL.md §3.4's rule gives: per category, the responder's first entry the initiator has. */
 function expectedSuite(configuration: Configuration): NegotiatedSuite {
   const pick = <N extends string>({ responder, initiator }: CategoryChoice<N>): N =>
     responder.find((name) => initiator.includes(name))!;

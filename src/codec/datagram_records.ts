@@ -1,6 +1,5 @@
 /**
- * The record layer on datagram transports (README "Records on a datagram
- * transport"): one record per datagram, with an explicit epoch and sequence
+ * The record layer on datagram transports (PROTOCOL.md §5.2): one record per datagram, with an explicit epoch and sequence
  * number so that loss and reordering are tolerated.
  *
  * ```

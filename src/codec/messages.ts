@@ -1,6 +1,7 @@
 /**
  * Canonical encoders and decoders for every message body and for the record
- * plaintext that carries them (README "Messages" and "Record plaintext").
+ * plaintext that carries them (PROTOCOL.md §4 messages and
+ * encodings, §5.3 record plaintext).
  *
  * Every decoder is canonical: a body that decodes re-encodes to exactly the
  * same bytes, and `decodeMessage(type, encodeMessage(m))` deep-equals `m`.

@@ -1,6 +1,6 @@
 /**
- * A sliding replay window for datagram records (README "Records on a
- * datagram transport": a 1,024-record replay window per epoch).
+ * A sliding replay window for datagram records (PROTOCOL.md §5.5: a
+ * 1,024-record replay window per epoch).
  *
  * @module
  */

@@ -1,13 +1,14 @@
 /**
- * The record layer on stream transports (README "Records on a stream
- * transport", "Record plaintext" and "Pre-key protection").
+ * The record layer on stream transports (PROTOCOL.md §5.1 stream records,
+ * §5.3 record plaintext, §6 pre-key protection).
  *
  * Each direction starts with the sender's 16-byte random salt, then records:
  *
  * ```
  * record       = maskedLength (3) ‖ ciphertext (length bytes, tag included)
  * length       = u24, 17 ≤ length ≤ maxRecordLength (default 65,536)
- * mask         = ChaCha20(index 0 ? openingHeaderKey : headerKey, nonce = u32 0 ‖ u64 recordIndex)[0..3]
+ * block        = ChaCha20(index 0 ? openingHeaderKey : headerKey, nonce = u32 0 ‖ u64 ⌊recordIndex / 16⌋)[0..64]
+ * mask         = block[4·(recordIndex mod 16) .. + 3]
  * maskedLength = length XOR mask
  * ```
  *

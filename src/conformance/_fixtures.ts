@@ -100,7 +100,7 @@ export function spec(
   };
 }
 
-/** The suite the README's rule gives: the responder's first entry the initiator also lists. */
+/** The suite PROTOCOL.md §3.4's rule gives: the responder's first entry the initiator also lists. */
 export function expectedSuite(
   initiator: AlgorithmPreferences,
   responder: AlgorithmPreferences,

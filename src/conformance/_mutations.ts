@@ -1,6 +1,6 @@
 /**
  * The catalogue of record-level attacks on a handshake in flight, each with
- * the outcome the README's protocol prescribes for both sides.
+ * the outcome PROTOCOL.md prescribes for both sides.
  *
  * A mutation damages one record of one direction (the first record carrying
  * a given message kind) through the relay of `_relay.ts`, reading and sealing
@@ -310,7 +310,7 @@ function reversed(message: Message): Message {
     : next;
 }
 
-/** Signs the authentication payload of the README for a stranger's Ed25519 identity. */
+/** Signs the authentication payload (PROTOCOL.md §8.1) for a stranger's Ed25519 identity. */
 function strangerProof(
   role: "initiator" | "responder",
   transcriptHash: Uint8Array,

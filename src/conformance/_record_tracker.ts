@@ -6,7 +6,7 @@
  * reads datagram connections too ({@linkcode RecordTracker.openDatagram},
  * {@linkcode RecordTracker.sealDatagram}), up to the session's first epoch.
  *
- * It is a straight transcription of the README "Protocol" section over
+ * It is a straight transcription of PROTOCOL.md (§5 to §7, §10) over
  * noble's primitives (HKDF, ChaCha20, the AEADs, the hashes); it does not use
  * qgate's key schedule, transcript or record layer, so a vector generator
  * that checks qgate's output against it checks the implementation against
@@ -498,7 +498,7 @@ export class RecordTracker {
   }
 
   /**
-   * The exporter (README key schedule), once epoch 2 is known.
+   * The exporter (PROTOCOL.md §7.4), once epoch 2 is known.
    *
    * @returns `undefined` before `th2` and the secondary secret are known.
    */

@@ -8,7 +8,7 @@
  * authentication policy, Global Shared Secret, timeouts). The adapter starts
  * its implementation on that transport and reports how the handshake ended:
  * ready (with the negotiated suite, the peer's identity and exporter output)
- * or failed (with a reason code from the README's table). An implementation
+ * or failed (with a reason code from PROTOCOL.md §17.4). An implementation
  * in another language is driven the same way: its adapter bridges the
  * transport to a socket or a subprocess.
  *
@@ -43,7 +43,7 @@ export type ConformanceRole = "initiator" | "responder";
 
 /** A peer the endpoint's access list knows. */
 export interface AccessEntry {
-  /** The peer's PeerUUID (8-4-4-4-12 hex), derived from its public key as the README says. */
+  /** The peer's PeerUUID (8-4-4-4-12 hex), derived from its public key (PROTOCOL.md §8.4). */
   readonly uuid: string;
   /** The peer's identity public key. */
   readonly publicKey: Uint8Array;
@@ -153,7 +153,7 @@ export type EndpointOutcome =
   }
   | {
     readonly status: "failed";
-    /** The reason code (`ERR_…`, README "Error codes"). */
+    /** The reason code (`ERR_…`, PROTOCOL.md §17.4). */
     readonly code: string;
     /** The phase the handshake failed in, if the implementation reports it. */
     readonly phase?: HandshakePhase | undefined;

@@ -2,7 +2,7 @@
  * The conformance suite: {@linkcode runConformance} runs an implementation
  * under test (through a {@linkcode ConformanceAdapter}) against qgate's
  * reference peer, in both roles, and checks every outcome and reason code
- * the README's protocol prescribes.
+ * PROTOCOL.md prescribes.
  *
  * Categories:
  *
@@ -110,7 +110,7 @@ export const DEFAULT_CONFORMANCE_SEED = 0x5147_4154;
  *
  * Every case runs the implementation against qgate's reference peer over an
  * in-memory pipe through an adversarial relay; nothing touches the network.
- * A case passes when both sides end as the README's protocol prescribes:
+ * A case passes when both sides end as PROTOCOL.md prescribes:
  * the outcome, and for a failure the exact reason code (and the phase, when
  * the adapter reports one).
  *

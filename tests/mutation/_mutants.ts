@@ -31,7 +31,7 @@ export const OPERATORS = [
 /** One mutation operator's name. */
 export type OperatorName = typeof OPERATORS[number];
 
-/** What each operator does, for the report and the README. */
+/** What each operator does, for the report and tests/mutation/README.md. */
 export const OPERATOR_DESCRIPTIONS: Readonly<Record<OperatorName, string>> = {
   equality: "=== <-> !==, == <-> !=",
   relational: "< -> <=, <= -> <, > -> >=, >= -> > (spaced binary operators only)",
