@@ -292,6 +292,25 @@ function metaRewrite(
   };
 }
 
+/** A key share one byte short: its receiver must refuse it as an invalid peer key. */
+function shortShare(
+  kind: "beginPrimaryKeyExchange" | "endSecondaryKeyExchange",
+  comment: string,
+): Mutation {
+  return {
+    id: `short-share/${kind}`,
+    comment,
+    flags: ["InvalidKeyShare"],
+    target: kind,
+    apply: (target) => {
+      const message = target.tracked.message;
+      const share = message?.kind === kind ? message.share : new Uint8Array(33);
+      return inPlace(target, { kind, share: share.subarray(1) });
+    },
+    expect: receiverFails(kind, ErrorCode.INVALID_PEER_KEY),
+  };
+}
+
 const NO_GSS = (config: MutationConfig): boolean => !config.gss;
 
 /** Reverses every list of an offer; if that changes nothing, appends an unknown hash id. */
@@ -538,20 +557,7 @@ export const MUTATIONS: readonly Mutation[] = [
       sender: failed(DECRYPT_FAILED, "secondaryKeyExchange"),
     }),
   },
-  {
-    id: "short-share/beginPrimaryKeyExchange",
-    comment: "the primary offer is one byte short",
-    flags: ["InvalidKeyShare"],
-    target: "beginPrimaryKeyExchange",
-    apply: (target) => {
-      const message = target.tracked.message;
-      const share = message?.kind === "beginPrimaryKeyExchange"
-        ? message.share
-        : new Uint8Array(33);
-      return inPlace(target, { kind: "beginPrimaryKeyExchange", share: share.subarray(1) });
-    },
-    expect: receiverFails("beginPrimaryKeyExchange", ErrorCode.INVALID_PEER_KEY),
-  },
+  shortShare("beginPrimaryKeyExchange", "the primary offer is one byte short"),
   {
     id: "zero-share/beginPrimaryKeyExchange",
     comment: "the primary offer is the all-zero (low-order or invalid) point",
@@ -565,20 +571,7 @@ export const MUTATIONS: readonly Mutation[] = [
     },
     expect: receiverFails("beginPrimaryKeyExchange", ErrorCode.INVALID_PEER_KEY),
   },
-  {
-    id: "short-share/endSecondaryKeyExchange",
-    comment: "the secondary answer is one byte short",
-    flags: ["InvalidKeyShare"],
-    target: "endSecondaryKeyExchange",
-    apply: (target) => {
-      const message = target.tracked.message;
-      const share = message?.kind === "endSecondaryKeyExchange"
-        ? message.share
-        : new Uint8Array(33);
-      return inPlace(target, { kind: "endSecondaryKeyExchange", share: share.subarray(1) });
-    },
-    expect: receiverFails("endSecondaryKeyExchange", ErrorCode.INVALID_PEER_KEY),
-  },
+  shortShare("endSecondaryKeyExchange", "the secondary answer is one byte short"),
   {
     id: "forged-signature/beginAuthentication",
     comment: "one bit of the responder's signature is flipped (sealed with the session keys)",
