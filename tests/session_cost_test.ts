@@ -14,6 +14,7 @@ import {
   type AnyStateMachine,
   type EventObject,
   initialTransition,
+  setup,
   transition,
 } from "xstate";
 import {
@@ -217,4 +218,29 @@ Deno.test("randomInt() takes padding lengths from the pooled CSPRNG, not one cal
   }
   // One refill of the pool at most, where one call per draw made 100.
   assert.ok(calls <= 1, `${calls} calls`);
+});
+
+Deno.test("ActorHost.stop() still stops guests after another guest failed", () => {
+  const { clock } = countingClock();
+  // A guest whose action throws on "boom": it ends in error and reports it to its host.
+  const fragile = setup({
+    types: { events: {} as { type: "boom" } },
+    actions: {
+      explode: () => {
+        throw new Error("planted failure");
+      },
+    },
+  }).createMachine({ on: { boom: { actions: "explode" } } });
+  const host = ActorHost.for(clock);
+  const failing = host.adopt(fragile, undefined);
+  const healthy = host.adopt(fragile, undefined);
+  failing.subscribe({ error: () => {} });
+  failing.start();
+  healthy.start();
+  failing.send({ type: "boom" });
+  assert.equal(failing.getSnapshot().status, "error");
+  host.stop(failing);
+  host.stop(healthy);
+  assert.equal(healthy.getSnapshot().status, "stopped");
+  assert.equal(host.live, 0);
 });
