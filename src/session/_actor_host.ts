@@ -9,8 +9,10 @@
  * stops a guest when asked (XState lets only a parent stop a child) and
  * ignores the done and error events its guests report to it: every guest
  * reports its end there, and transition logic takes an event without the
- * microstep machinery a statechart would run for nothing. The guests run
- * exactly as root actors would.
+ * microstep machinery a statechart would run for nothing; nor does a guest's
+ * error fail the host (a statechart fails on an error event no transition
+ * takes, and would then stop no guest). The guests run exactly as root
+ * actors would.
  *
  * A host takes at most {@linkcode GUESTS_PER_HOST} live guests, then the
  * next guest gets a new host: stopping an actor walks every event its system
