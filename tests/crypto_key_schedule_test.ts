@@ -412,3 +412,22 @@ Deno.test("derivePreKeys() wipes the key material and pseudorandom keys it deriv
     TypeError,
   );
 });
+
+Deno.test("KeySchedule without a GSS derives the same keys after another schedule was disposed", () => {
+  // ck0 without a GSS is a public constant kept per hash function: each
+  // schedule must get its own copy, since it wipes its chaining key.
+  const fresh = (): TrafficKeys => {
+    // A hash function object of its own: nothing kept for it yet.
+    const schedule = new KeySchedule({ ...SHA256 });
+    const keys = schedule.mixPrimary(secret(1), th(1));
+    schedule.dispose();
+    return keys;
+  };
+  const expected = fresh();
+  for (let i = 0; i < 3; i++) {
+    const schedule = new KeySchedule(SHA256);
+    assert.deepEqual(schedule.mixPrimary(secret(1), th(1)), expected);
+    schedule.mixSecondary(secret(2), th(2));
+    schedule.dispose();
+  }
+});

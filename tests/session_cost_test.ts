@@ -14,6 +14,7 @@ import {
   type AnyStateMachine,
   type EventObject,
   initialTransition,
+  setup,
   transition,
 } from "xstate";
 import {
@@ -29,6 +30,8 @@ import {
 import { datagramHandshakeMachine, handshakeMachine } from "../machines/handshake.ts";
 import { fixedStandIn, runStandInPair, standInInput } from "../src/viz/_standin.ts";
 import { ActorHost, GUESTS_PER_HOST } from "../src/session/_actor_host.ts";
+import { randomInt } from "../src/session/_connection.ts";
+import { systemRandom } from "../src/crypto/random.ts";
 
 /** A clock that counts what is scheduled on it. */
 function countingClock(): { clock: Clock; scheduled: number[] } {
@@ -195,5 +198,49 @@ Deno.test("ActorHost.for() starts a new host once one holds GUESTS_PER_HOST live
   // A host with room left keeps taking guests.
   assert.equal(ActorHost.for(clock), next);
   for (const guest of guests) host.stop(guest);
+  assert.equal(host.live, 0);
+});
+
+Deno.test("randomInt() takes padding lengths from the pooled CSPRNG, not one call per record", () => {
+  const original = crypto.getRandomValues;
+  let calls = 0;
+  crypto.getRandomValues = ((array: Uint8Array) => {
+    calls++;
+    return original.call(crypto, array);
+  }) as typeof crypto.getRandomValues;
+  try {
+    for (let i = 0; i < 100; i++) {
+      const value = randomInt(systemRandom, 63);
+      assert.ok(Number.isInteger(value) && value >= 0 && value <= 63);
+    }
+  } finally {
+    crypto.getRandomValues = original;
+  }
+  // One refill of the pool at most, where one call per draw made 100.
+  assert.ok(calls <= 1, `${calls} calls`);
+});
+
+Deno.test("ActorHost.stop() still stops guests after another guest failed", () => {
+  const { clock } = countingClock();
+  // A guest whose action throws on "boom": it ends in error and reports it to its host.
+  const fragile = setup({
+    types: { events: {} as { type: "boom" } },
+    actions: {
+      explode: () => {
+        throw new Error("planted failure");
+      },
+    },
+  }).createMachine({ on: { boom: { actions: "explode" } } });
+  const host = ActorHost.for(clock);
+  const failing = host.adopt(fragile, undefined);
+  const healthy = host.adopt(fragile, undefined);
+  failing.subscribe({ error: () => {} });
+  failing.start();
+  healthy.start();
+  failing.send({ type: "boom" });
+  assert.equal(failing.getSnapshot().status, "error");
+  host.stop(failing);
+  host.stop(healthy);
+  assert.equal(healthy.getSnapshot().status, "stopped");
   assert.equal(host.live, 0);
 });

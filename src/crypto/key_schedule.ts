@@ -43,6 +43,24 @@ const MAX_U32 = 0xffff_ffff;
 /** HKDF-Expand from a fixed PRK. */
 type Expand = (info: Uint8Array, length: number) => Uint8Array<ArrayBuffer>;
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * `ck0` without a Global Shared Secret, per hash function: a public
+ * constant, computed once per hash function and handed out as a copy (a
+ * key schedule wipes its chaining key when it advances).
+ */
+const INITIAL_CHAINING_KEYS = new WeakMap<HashFunction, Uint8Array>();
+
+function initialChainingKey(hash: HashFunction): Uint8Array {
+  let ck0 = INITIAL_CHAINING_KEYS.get(hash);
+  if (ck0 === undefined) {
+    ck0 = hash.extract(CHAINING_KEY_LABEL, EMPTY);
+    INITIAL_CHAINING_KEYS.set(hash, ck0);
+  }
+  return ck0.slice();
+}
+
 /** Length in bytes of each direction's connection salt. */
 export const SALT_LENGTH = 16;
 
@@ -157,11 +175,13 @@ export class KeySchedule {
         }], got ${keyLength}`,
       );
     }
-    const gss = options.globalSharedSecret ?? new Uint8Array(0);
+    const gss = options.globalSharedSecret ?? EMPTY;
     checkBytes(gss, "create key schedule", "globalSharedSecret");
     this.#hash = hash;
     this.#keyLength = keyLength;
-    this.#chainingKey = hash.extract(CHAINING_KEY_LABEL, gss);
+    this.#chainingKey = gss.length === 0
+      ? initialChainingKey(hash)
+      : hash.extract(CHAINING_KEY_LABEL, gss);
   }
 
   /** The current stage. */

@@ -5,9 +5,13 @@
  * registries and a dozen closures, about 1.5 KiB, which every idle session
  * would carry for nothing. Instead, each session's actors are created as
  * guests of a host actor (XState's `parent` actor option) and share its
- * system. The host is a statechart with one state that only stops a guest
- * when asked (XState lets only a parent stop a child) and ignores the done
- * and error events its guests report to it; the guests run exactly as root
+ * system. The host is XState transition logic (`fromTransition`) that only
+ * stops a guest when asked (XState lets only a parent stop a child) and
+ * ignores the done and error events its guests report to it: every guest
+ * reports its end there, and transition logic takes an event without the
+ * microstep machinery a statechart would run for nothing; nor does a guest's
+ * error fail the host (a statechart fails on an error event no transition
+ * takes, and would then stop no guest). The guests run exactly as root
  * actors would.
  *
  * A host takes at most {@linkcode GUESTS_PER_HOST} live guests, then the
@@ -24,36 +28,32 @@ import {
   type AnyActorLogic,
   type AnyActorRef,
   createActor,
+  fromTransition,
   type InputFrom,
-  setup,
-  stopChild,
 } from "xstate";
 import type { Clock } from "./options.ts";
 
 /** Live guests one host takes before the next guest gets a new host. */
 export const GUESTS_PER_HOST = 64;
 
-/** What a host is asked to do. */
-type HostEvent = { readonly type: "host.stopGuest"; readonly guest: AnyActorRef };
+/** What a host is asked to do; it also receives its guests' done and error events. */
+type HostEvent =
+  | { readonly type: "host.stopGuest"; readonly guest: AnyActorRef }
+  | { readonly type: string; readonly guest?: never };
 
-/** The host: one state; it stops the guest an event names and ignores everything else. */
-const hostMachine = setup({
-  types: { events: {} as HostEvent },
-  actions: {
-    stopGuest: stopChild(({ event }) => event.guest),
-  },
-}).createMachine({
-  id: "sessionHost",
-  on: { "host.stopGuest": { actions: "stopGuest" } },
-});
+/** The host: no state; it stops the guest an event names and ignores everything else. */
+const hostLogic = fromTransition((state: null, event: HostEvent, scope): null => {
+  if (event.type === "host.stopGuest" && event.guest !== undefined) scope.stopChild(event.guest);
+  return state;
+}, null);
 
 /** One host actor and how many of its guests still run. */
 export class ActorHost {
-  readonly #host: Actor<typeof hostMachine>;
+  readonly #host: Actor<typeof hostLogic>;
   #live = 0;
 
   private constructor(clock: Clock) {
-    this.#host = createActor(hostMachine, { clock }).start();
+    this.#host = createActor(hostLogic, { clock }).start();
   }
 
   /**

@@ -26,6 +26,7 @@
 import { concatBytes } from "@noble/hashes/utils.js";
 import { ErrorCode, QGateError, SessionError } from "../errors.ts";
 import type { RandomSource } from "../crypto/types.ts";
+import { publicRandom, systemRandom } from "../crypto/random.ts";
 import type { Message } from "../codec/message_types.ts";
 import { decodeMessage, encodeMessageParts, messageTypeOf } from "../codec/messages.ts";
 import type { CutRecord, RecordLayer } from "./_record_layer.ts";
@@ -122,7 +123,11 @@ interface Outgoing {
 }
 
 /**
- * A uniform integer in [0, maxInclusive] from the random source.
+ * A uniform integer in [0, maxInclusive] from the random source, for public
+ * values only (padding lengths, delays, noise sizes, intervals). When the
+ * source is the system CSPRNG, the bytes come from its pooled variant for
+ * public values (`publicRandom`); an injected source is drawn from as is, so
+ * seeded runs stay reproducible.
  *
  * @param random The random source.
  * @param maxInclusive The largest value.
@@ -130,7 +135,7 @@ interface Outgoing {
  */
 export function randomInt(random: RandomSource, maxInclusive: number): number {
   if (maxInclusive <= 0) return 0;
-  const bytes = random(4);
+  const bytes = (random === systemRandom ? publicRandom : random)(4);
   const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
   return value % (maxInclusive + 1);
 }
