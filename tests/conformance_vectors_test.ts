@@ -313,7 +313,16 @@ Deno.test("loadHandshakeVectors() and RUNNER_CONTRACT_URL work when the package 
       mentionsRunner: (await contract.text()).includes("runner"),
     }));`;
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-config", `--allow-import=${origin}`, `--allow-net=${origin}`, script],
+    // --reload: Deno caches remote modules by host and port, and a port this
+    // test had in an earlier run may be handed out again, with older files cached.
+    args: [
+      "eval",
+      "--no-config",
+      `--reload=http://${origin}`,
+      `--allow-import=${origin}`,
+      `--allow-net=${origin}`,
+      script,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
