@@ -236,7 +236,10 @@ export class RecordSealer {
       const sealed = buffer.subarray(SEAL_OFFSET);
       const plaintext = sealed.subarray(0, plaintextLength);
       writePlaintext(plaintext, type, body);
-      const header = new Uint8Array([length >>> 16, (length >>> 8) & 0xff, length & 0xff]);
+      const header = new Uint8Array(RECORD_HEADER_LENGTH);
+      header[0] = length >>> 16;
+      header[1] = length >>> 8;
+      header[2] = length;
       // Index and counter are taken now, before any await: call order = wire order.
       const index = this.#index++;
       const sealing = this.#cipher.seal(plaintext, header, sealed);
