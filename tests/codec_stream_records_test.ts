@@ -104,7 +104,7 @@ async function sealAll(
 
 interface Received {
   records: SealedRecord[];
-  opened: { type: number; body: Uint8Array }[];
+  opened: { type: number; body: Uint8Array; epoch: number }[];
   error?: unknown;
 }
 
@@ -117,7 +117,7 @@ async function receive(
   const decoder = new FrameDecoder(options);
   const opener = new RecordOpener({ decoder, backend: nobleBackend });
   const records: SealedRecord[] = [];
-  const opened: { type: number; body: Uint8Array }[] = [];
+  const opened: { type: number; body: Uint8Array; epoch: number }[] = [];
   try {
     for (const part of chunks) records.push(...decoder.push(part));
     decoder.finish();
@@ -530,6 +530,11 @@ Deno.test("RecordOpener behaviour", async (t) => {
             assert.deepEqual(
               opened.map(({ type, body }) => ({ type, body: bytesToHex(body) })),
               inputs.map(({ type, body }) => ({ type, body: bytesToHex(body) })),
+            );
+            // Each record reports the epoch that opened it: one more per switch before it.
+            assert.deepEqual(
+              opened.map(({ epoch }) => epoch),
+              inputs.map((_, i) => switches.filter((s) => s.at <= i).length),
             );
           },
         ),

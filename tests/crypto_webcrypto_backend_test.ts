@@ -506,6 +506,34 @@ Deno.test("SignatureScheme Ed25519 native signs exactly like noble for any seed 
   }
 });
 
+Deno.test("SignatureScheme Ed25519 native signs with a secret key array's bytes at the call, however often it is reused or changed (property)", async (t) => {
+  for (const { backend } of NATIVE_BACKENDS) {
+    await t.step(backend.name, async () => {
+      const [mine, reference] = [
+        nativeScheme("Ed25519", backend),
+        nobleBackend.signature("Ed25519")!,
+      ];
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 4 }),
+          fc.uint8Array({ maxLength: 64 }),
+          async (contents, message) => {
+            // One array, signed with twice, then changed in place; finally wiped.
+            const secretKey = new Uint8Array(32);
+            for (const bytes of [...contents, new Uint8Array(32)]) {
+              secretKey.set(bytes);
+              const expected = await reference.sign(message, secretKey, systemRandom);
+              assert.deepEqual(await mine.sign(message, secretKey, systemRandom), expected);
+              assert.deepEqual(await mine.sign(message, secretKey, systemRandom), expected);
+            }
+          },
+        ),
+        propertyConfig(16),
+      );
+    });
+  }
+});
+
 Deno.test("Aead native seals exactly like noble and opens noble's records (property)", async (t) => {
   for (const { backend, aeads } of NATIVE_BACKENDS) {
     for (const name of aeads) {

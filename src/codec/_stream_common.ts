@@ -14,8 +14,12 @@ import { PLAINTEXT_HEADER_LENGTH } from "./messages.ts";
 /** Length of a stream record's (masked) length field, in bytes. */
 export const RECORD_HEADER_LENGTH = 3;
 
-/** Where a sealed record's ciphertext starts in the sealer's buffer (4-byte aligned). */
-export const SEAL_OFFSET = 1 + RECORD_HEADER_LENGTH;
+/**
+ * Where a sealed record's ciphertext starts in the sealer's buffer (8-byte
+ * aligned), behind the clear header (the AAD), two spare bytes and the
+ * masked header.
+ */
+export const SEAL_OFFSET = 2 * RECORD_HEADER_LENGTH + 2;
 
 /** Smallest record length (ciphertext bytes) the wire format allows. */
 export const MIN_RECORD_LENGTH = 17;

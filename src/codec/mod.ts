@@ -77,6 +77,7 @@ export {
 } from "./stream_records.ts";
 export type {
   FrameDecoderOptions,
+  OpenedStreamRecord,
   RecordInput,
   RecordOpenerOptions,
   RecordSealerOptions,

@@ -354,6 +354,16 @@ export class FrameDecoder {
   }
 }
 
+/** A record {@linkcode RecordOpener} opened. */
+export interface OpenedStreamRecord {
+  /** The message type byte. */
+  readonly type: number;
+  /** The message body (aliases the record's fresh plaintext buffer). */
+  readonly body: Uint8Array;
+  /** The epoch whose cipher state opened it. */
+  readonly epoch: number;
+}
+
 /** Options for {@linkcode RecordOpener}. */
 export interface RecordOpenerOptions {
   /** The decoder whose records this opener decrypts; supplies the epoch-0 pre-key once. */
@@ -467,7 +477,8 @@ export class RecordOpener {
    * Decrypts the next record.
    *
    * @param record The next record from this opener's decoder.
-   * @returns The message type and body (the body aliases a fresh plaintext buffer).
+   * @returns The message type and body (the body aliases a fresh plaintext
+   *   buffer), and the epoch whose cipher state opened it.
    * @throws {FrameError} `ERR_DECRYPT_FAILED` if the record does not
    *   authenticate (forged, corrupted, wrong key or GSS);
    *   `ERR_MALFORMED_MESSAGE` if its plaintext does not parse; the earlier
@@ -494,7 +505,7 @@ export class RecordOpener {
    * );
    * ```
    */
-  open(record: SealedRecord): Promise<{ type: number; body: Uint8Array }> {
+  open(record: SealedRecord): Promise<OpenedStreamRecord> {
     try {
       this.#assertUsable();
       if (typeof record !== "object" || record === null) {
@@ -510,10 +521,11 @@ export class RecordOpener {
       const cipher = this.#currentCipher();
       // Counter and index advance now, so that calls in record order stay consistent.
       const counter = cipher.counter;
+      const epoch = cipher.epoch;
       cipher.advance();
       this.#index++;
       return cipher.open(counter, record.ciphertext, record.header).then(
-        (plaintext) => this.#finishOpen(record.index, plaintext),
+        (plaintext) => this.#finishOpen(record.index, epoch, plaintext),
         (error) =>
           this.#fail(
             new FrameError(ErrorCode.DECRYPT_FAILED, "Cannot open record", { cause: error }),
@@ -527,8 +539,9 @@ export class RecordOpener {
 
   #finishOpen(
     index: number,
+    epoch: number,
     plaintext: Uint8Array | undefined,
-  ): { type: number; body: Uint8Array } {
+  ): OpenedStreamRecord {
     this.#assertUsable();
     if (plaintext === undefined) {
       this.#fail(
@@ -539,7 +552,8 @@ export class RecordOpener {
       );
     }
     try {
-      return decodePlaintext(plaintext);
+      const { type, body } = decodePlaintext(plaintext);
+      return { type, body, epoch };
     } catch (error) {
       plaintext.fill(0);
       if (error instanceof FrameError) this.#fail(error);

@@ -40,4 +40,8 @@ export type { SealedRecord } from "./_stream_common.ts";
 export { FrameEncoderStream, RecordSealer } from "./stream_sealer.ts";
 export type { RecordInput, RecordSealerOptions } from "./stream_sealer.ts";
 export { FrameDecoder, FrameDecoderStream, RecordOpener } from "./stream_opener.ts";
-export type { FrameDecoderOptions, RecordOpenerOptions } from "./stream_opener.ts";
+export type {
+  FrameDecoderOptions,
+  OpenedStreamRecord,
+  RecordOpenerOptions,
+} from "./stream_opener.ts";

@@ -230,18 +230,24 @@ export class RecordSealer {
           `Cannot ${context}: record of ${length} bytes exceeds "maxRecordLength" ${this.#maxRecordLength}`,
         );
       }
-      // One allocation, sealed in place: [1 spare byte][3-byte header][ciphertext ‖ tag].
-      // The spare byte puts the ciphertext on a 4-byte boundary (noble's fast path).
+      // One allocation, sealed in place:
+      // [clear header (the AAD)][2 spare bytes][masked header][ciphertext ‖ tag].
+      // The spare bytes put the ciphertext on an 8-byte boundary (noble's fast
+      // path needs 4). The record is the view from the masked header on; the
+      // clear header stays in front of it, never written again.
       const buffer = new Uint8Array(SEAL_OFFSET + length);
+      const header = buffer.subarray(0, RECORD_HEADER_LENGTH);
+      header[0] = length >>> 16;
+      header[1] = length >>> 8;
+      header[2] = length;
       const sealed = buffer.subarray(SEAL_OFFSET);
       const plaintext = sealed.subarray(0, plaintextLength);
       writePlaintext(plaintext, type, body);
-      const header = new Uint8Array([length >>> 16, (length >>> 8) & 0xff, length & 0xff]);
       // Index and counter are taken now, before any await: call order = wire order.
       const index = this.#index++;
       const sealing = this.#cipher.seal(plaintext, header, sealed);
       // The masked length goes in front of the ciphertext now (the clear one is the AAD).
-      const record = buffer.subarray(1);
+      const record = buffer.subarray(SEAL_OFFSET - RECORD_HEADER_LENGTH);
       record.set(header);
       this.#mask(index, record);
       return sealing.then(({ ciphertext }) => {

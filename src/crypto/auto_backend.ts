@@ -21,7 +21,7 @@
 import { nobleBackend } from "./noble_backend.ts";
 import { nodeCryptoBackend } from "./node_backend.ts";
 import { webCryptoBackend } from "./webcrypto_backend.ts";
-import { canonicalAlgorithmName } from "./registry.ts";
+import { type AlgorithmNames, canonicalAlgorithmName } from "./registry.ts";
 import { TAG_LENGTH } from "./types.ts";
 import type {
   Aead,
@@ -249,26 +249,46 @@ export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBacke
     thresholds[name as AeadName] = value;
   }
 
-  const memo = new Map<string, unknown>();
-  function once<T>(key: string, pick: () => T | undefined): T | undefined {
-    if (!memo.has(key)) memo.set(key, pick());
-    return memo.get(key) as T | undefined;
+  // Per category, what each algorithm resolved to, by its canonical name only
+  // (bounded by the registry). A request spelled canonically, as the runtime
+  // spells every request, is one map lookup.
+  const memos: Record<"keyExchange" | "signature" | "aead" | "hash", Map<string, unknown>> = {
+    keyExchange: new Map(),
+    signature: new Map(),
+    aead: new Map(),
+    hash: new Map(),
+  };
+  function once<C extends keyof typeof memos, T>(
+    category: C,
+    requested: string,
+    pick: (name: AlgorithmNames[C]) => T | undefined,
+  ): T | undefined {
+    const memo = memos[category];
+    if (memo.has(requested)) return memo.get(requested) as T | undefined;
+    const name = canonicalAlgorithmName(category, requested);
+    if (!memo.has(name)) memo.set(name, pick(name));
+    return memo.get(name) as T | undefined;
   }
 
   // Names in any letter case; the backends below are asked for the canonical one.
   return Object.freeze({
     name: `auto(${native.name}+${fallback.name})`,
     keyExchange(requested: KeyExchangeName): KeyExchange | undefined {
-      const name = canonicalAlgorithmName("keyExchange", requested);
-      return once(`kx:${name}`, () => native.keyExchange(name) ?? fallback.keyExchange(name));
+      return once(
+        "keyExchange",
+        requested,
+        (name) => native.keyExchange(name) ?? fallback.keyExchange(name),
+      );
     },
     signature(requested: SignatureName): SignatureScheme | undefined {
-      const name = canonicalAlgorithmName("signature", requested);
-      return once(`sig:${name}`, () => native.signature(name) ?? fallback.signature(name));
+      return once(
+        "signature",
+        requested,
+        (name) => native.signature(name) ?? fallback.signature(name),
+      );
     },
     aead(requested: AeadName): Aead | undefined {
-      const name = canonicalAlgorithmName("aead", requested);
-      return once(`aead:${name}`, () => {
+      return once("aead", requested, (name) => {
         const large = native.aead(name);
         const small = fallback.aead(name);
         if (large === undefined) return small;
@@ -281,8 +301,7 @@ export function createAutoBackend(options: AutoBackendOptions = {}): CryptoBacke
       });
     },
     hash(requested: HashName): HashFunction | undefined {
-      const name = canonicalAlgorithmName("hash", requested);
-      return once(`hash:${name}`, () => native.hash(name) ?? fallback.hash(name));
+      return once("hash", requested, (name) => native.hash(name) ?? fallback.hash(name));
     },
   });
 }

@@ -39,6 +39,7 @@ import type {
   SingleSignatureName,
 } from "./_primitives.ts";
 import { contractBackend } from "./_contract.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
 
 /** A `node:crypto` key object, as far as this file uses it. */
 interface NodeKeyObject {
@@ -179,8 +180,47 @@ function nodeDh(crypto: NodeCrypto, curve: CurveDer): DhPrimitive<NodeKeyObject>
   };
 }
 
+/** A private key object made for a secret key array, and a digest of the bytes it was made from. */
+interface SigningKey {
+  readonly digest: Uint8Array;
+  readonly key: NodeKeyObject;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
+  return difference === 0;
+}
+
+/**
+ * The private key object for an identity's secret key, made once per array
+ * rather than once per signature: importing an Ed25519 key derives its
+ * public key (a scalar multiplication), which costs as much as the signature
+ * itself. The object is kept for as long as the array is reachable (a
+ * `WeakMap` entry), and made afresh when the array's bytes no longer match
+ * the SHA-256 digest taken when it was made, so a changed or wiped array
+ * never signs with its old key. No copy of the secret is kept in
+ * JavaScript; the key object holds one, as every `node:crypto` key does, and
+ * cannot be wiped.
+ */
+function signingKeys(
+  crypto: NodeCrypto,
+  curve: CurveDer,
+): (secretKey: Uint8Array) => NodeKeyObject {
+  const made = new WeakMap<Uint8Array, SigningKey>();
+  return (secretKey) => {
+    const digest = sha256(secretKey);
+    const known = made.get(secretKey);
+    if (known !== undefined && sameBytes(known.digest, digest)) return known.key;
+    const key = privateKeyOf(crypto, curve, secretKey);
+    made.set(secretKey, { digest, key });
+    return key;
+  };
+}
+
 /** Ed25519: deterministic (RFC 8032), verified with the cofactorless equation. */
 function nodeEd25519(crypto: NodeCrypto): SignaturePrimitive {
+  const signingKey = signingKeys(crypto, ED25519);
   return {
     seedLength: 32,
     publicKeyLength: 32,
@@ -196,8 +236,7 @@ function nodeEd25519(crypto: NodeCrypto): SignaturePrimitive {
         publicKey: rawPublic(crypto, ED25519, privateKey),
       };
     },
-    sign: (message, secretKey) =>
-      crypto.sign(null, message, privateKeyOf(crypto, ED25519, secretKey)),
+    sign: (message, secretKey) => crypto.sign(null, message, signingKey(secretKey)),
     verify: (signature, message, publicKey) =>
       crypto.verify(null, message, publicKeyOf(crypto, ED25519, publicKey), signature),
   };

@@ -57,6 +57,8 @@ export const systemRandom: RandomSource = function systemRandom(
 ): Uint8Array<ArrayBuffer> {
   checkLength(length, "random");
   const bytes = new Uint8Array(length);
+  // The usual draw (a few bytes) fills the array itself, without a view of it.
+  if (length <= MAX_GET_RANDOM_VALUES) return crypto.getRandomValues(bytes);
   for (let offset = 0; offset < length; offset += MAX_GET_RANDOM_VALUES) {
     crypto.getRandomValues(bytes.subarray(offset, offset + MAX_GET_RANDOM_VALUES));
   }

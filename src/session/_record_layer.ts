@@ -217,17 +217,18 @@ class StreamRecordLayer implements RecordLayer {
   }
 
   cut(chunk: Uint8Array): CutRecord[] {
-    return this.#decoder.push(chunk).map((record) => ({
-      size: record.header.length + record.ciphertext.length,
-      payload: record,
-    }));
+    const records = this.#decoder.push(chunk);
+    const cut: CutRecord[] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      cut[i] = { size: record.header.length + record.ciphertext.length, payload: record };
+    }
+    return cut;
   }
 
   open(record: CutRecord): Promise<OpenedRecord> {
-    const epoch = this.#opener.epoch;
-    return this.#opener.open(record.payload as Parameters<RecordOpener["open"]>[0]).then((
-      { type, body },
-    ) => ({ type, body, epoch }));
+    // The opener reports the epoch itself: no promise hop per record here.
+    return this.#opener.open(record.payload as Parameters<RecordOpener["open"]>[0]);
   }
 
   admit(): boolean {
