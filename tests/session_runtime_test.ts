@@ -132,6 +132,8 @@ Deno.test("Session.setExtenders() tells the peer, which reports the change", asy
     { requireAuthentication: false, extenders: [EXTENDER] },
   );
   await Promise.all([pair.initiator.ready, pair.responder.ready]);
+  // A send before the change: the extender it went to is not taken as still announced after it.
+  await pair.responder.send(EXTENDER, new Uint8Array(1));
   const changed = new Promise((resolve) => pair.responder.on("extenders", resolve));
   await pair.initiator.setExtenders([other]);
   assert.deepEqual(await changed, { added: [other], removed: [EXTENDER] });

@@ -80,6 +80,10 @@ export class Session implements AsyncDisposable {
   #details: PeerDetails | undefined;
   /** The 16 bytes of each peer extender UUID `send()` has used. */
   #extenderIds: Map<string, Uint8Array> | undefined;
+  /** The extender the last send went to, the peer's list it was checked against, and its id. */
+  #lastExtender:
+    | { readonly extender: string; readonly announced: readonly string[]; readonly id: Uint8Array }
+    | undefined;
   /** Settles once every `send()` called so far has sealed its records (set while one waits). */
   #sendTail: Promise<void> | undefined;
   /** Set once `close()` was called: no more sends. */
@@ -590,6 +594,15 @@ export class Session implements AsyncDisposable {
   }
 
   #extenderId(driver: ReadyDriver, extender: string): Uint8Array {
+    // The extender of the last send, while the peer's list is the same array
+    // (an extender update replaces it): a stream of sends to one extender
+    // checks it once.
+    const last = this.#lastExtender;
+    if (
+      last !== undefined && last.extender === extender && last.announced === driver.peerExtenders
+    ) {
+      return last.id;
+    }
     const uuid = typeof extender === "string" ? extender.toLowerCase() : "";
     let id = this.#extenderIds?.get(uuid);
     if (id === undefined) {
@@ -608,6 +621,7 @@ export class Session implements AsyncDisposable {
         `Cannot send: the peer does not run extender ${uuid}`,
       );
     }
+    this.#lastExtender = { extender, announced: driver.peerExtenders, id };
     return id;
   }
 
