@@ -29,7 +29,7 @@ import type { RandomSource } from "../crypto/types.ts";
 import { publicRandom, systemRandom } from "../crypto/random.ts";
 import type { Message } from "../codec/message_types.ts";
 import { decodeMessage, encodeMessageParts, messageTypeOf } from "../codec/messages.ts";
-import type { CutRecord, RecordLayer } from "./_record_layer.ts";
+import type { OpenedRecord, RecordLayer } from "./_record_layer.ts";
 import type { FlightTracker } from "./_flight.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Clock } from "./options.ts";
@@ -165,9 +165,12 @@ export class Connection {
   #sink: MessageSink | undefined;
   #outbox: Outgoing[] = [];
   #flushing = false;
-  /** Settles when the flush under way ends. */
-  #flushed: Promise<void> = Promise.resolve();
-  #abandonWrite: ((reason: unknown) => void) | undefined;
+  /** Resolved when the flush under way ends; made only when someone waits for it. */
+  #flushed: PromiseWithResolvers<void> | undefined;
+  /** The write in flight: how to settle it, and its length (at most one at a time). */
+  #writeResolve: (() => void) | undefined;
+  #writeReject: ((reason: unknown) => void) | undefined;
+  #writeLength = 0;
   #writeStalled = false;
   #preamble: Uint8Array | undefined;
   #closed = false;
@@ -267,16 +270,26 @@ export class Connection {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#outbox.push({ wire, kind: message.kind, epoch, resolve, reject });
-      if (!this.#flushing) {
-        this.#flushing = true;
-        this.#flushed = new Promise<void>((done) =>
-          queueMicrotask(() => void this.#flush().finally(done))
-        );
-      }
-    });
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#outbox.push({ wire, kind: message.kind, epoch, resolve, reject });
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(this.#startFlush);
+    }
+    return promise;
   }
+
+  /** Starts the flush the first send of a turn scheduled (one function, made once). */
+  readonly #startFlush = (): void => {
+    void this.#flush().then(this.#flushEnded, this.#flushEnded);
+  };
+
+  /** A flush ended: wakes whoever waits in {@linkcode Connection.drain}. */
+  readonly #flushEnded = (): void => {
+    const flushed = this.#flushed;
+    this.#flushed = undefined;
+    flushed?.resolve();
+  };
 
   /**
    * Resolves once every record queued so far is written (or failed).
@@ -284,7 +297,10 @@ export class Connection {
    * @returns Resolves, never rejects.
    */
   async drain(): Promise<void> {
-    while (this.#flushing) await this.#flushed;
+    while (this.#flushing) {
+      this.#flushed ??= Promise.withResolvers<void>();
+      await this.#flushed.promise;
+    }
   }
 
   /**
@@ -372,10 +388,16 @@ export class Connection {
             bytes += sealed[end]!.length;
             end++;
           }
-          const parts = sealed.slice(start, end);
-          if (this.#preamble !== undefined) {
-            parts.unshift(this.#preamble);
-            this.#preamble = undefined;
+          let chunk: Uint8Array;
+          if (this.#preamble === undefined && end === start + 1) {
+            chunk = sealed[start]!;
+          } else {
+            const parts = sealed.slice(start, end);
+            if (this.#preamble !== undefined) {
+              parts.unshift(this.#preamble);
+              this.#preamble = undefined;
+            }
+            chunk = parts.length === 1 ? parts[0]! : concatBytes(...parts);
           }
           try {
             if (this.#aborted) {
@@ -388,7 +410,7 @@ export class Connection {
               const item = batch[i]!;
               this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
             }
-            await this.#write(parts.length === 1 ? parts[0]! : concatBytes(...parts));
+            await this.#write(chunk);
           } catch (error) {
             for (let i = start; i < end; i++) batch[i]!.reject(error);
             const rest = this.#aborted
@@ -414,27 +436,66 @@ export class Connection {
     }
   }
 
-  /** Writes one chunk under the write watchdog. */
-  async #write(chunk: Uint8Array): Promise<void> {
+  /**
+   * Writes one chunk under the write watchdog. The watchdog can abandon a
+   * write that never completes (a stalled sink may not even let an abort
+   * through), releasing the senders; the write's own outcome is then ignored.
+   */
+  #write(chunk: Uint8Array): Promise<void> {
+    if (this.#writeResolve !== undefined) {
+      // Only a repeated Close (datagrams, lingering) can meet a write in
+      // flight: the writable queues it behind that one, which is watched.
+      return this.#writer.write(chunk).then(() => {
+        this.#bytesSent += chunk.length;
+      }, (cause) => {
+        throw new SessionError(
+          ErrorCode.TRANSPORT_CLOSED,
+          "Cannot send: the transport is closed",
+          { cause },
+        );
+      });
+    }
     this.#watched.deadline = this.#settings.clock.now() + this.#settings.writeTimeout;
     this.#writeWatch.add(this.#watched);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        // The watchdog can abandon a write that never completes (a stalled sink
-        // may not even let an abort through), releasing the senders.
-        this.#abandonWrite = reject;
-        this.#writer.write(chunk).then(resolve, (cause) =>
-          reject(
-            new SessionError(ErrorCode.TRANSPORT_CLOSED, "Cannot send: the transport is closed", {
-              cause,
-            }),
-          ));
-      });
-    } finally {
-      this.#writeWatch.delete(this.#watched);
-      this.#abandonWrite = undefined;
-    }
-    this.#bytesSent += chunk.length;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#writeResolve = resolve;
+    this.#writeReject = reject;
+    this.#writeLength = chunk.length;
+    this.#writer.write(chunk).then(this.#written, this.#writeFailed);
+    return promise;
+  }
+
+  /** The write in flight completed (one function, made once). */
+  readonly #written = (): void => {
+    const resolve = this.#endWrite();
+    if (resolve === undefined) return;
+    this.#bytesSent += this.#writeLength;
+    resolve();
+  };
+
+  /** The write in flight failed (one function, made once). */
+  readonly #writeFailed = (cause: unknown): void => {
+    this.#abandonWrite(
+      new SessionError(ErrorCode.TRANSPORT_CLOSED, "Cannot send: the transport is closed", {
+        cause,
+      }),
+    );
+  };
+
+  /** Rejects the write in flight, if any, with `reason`. */
+  #abandonWrite(reason: unknown): void {
+    const reject = this.#writeReject;
+    if (this.#endWrite() !== undefined) reject!(reason);
+  }
+
+  /** Stops watching the write in flight; returns its resolver, `undefined` if none. */
+  #endWrite(): (() => void) | undefined {
+    const resolve = this.#writeResolve;
+    if (resolve === undefined) return undefined;
+    this.#writeWatch.delete(this.#watched);
+    this.#writeResolve = undefined;
+    this.#writeReject = undefined;
+    return resolve;
   }
 
   #failQueued(error: unknown): void {
@@ -449,7 +510,7 @@ export class Connection {
   #onWriteExpired(): void {
     if (this.#closed) return;
     this.#writeStalled = true;
-    this.#abandonWrite?.(
+    this.#abandonWrite(
       new SessionError(
         ErrorCode.TIMEOUT,
         `Cannot send: a write took longer than ${this.#settings.writeTimeout} ms`,
@@ -483,7 +544,10 @@ export class Connection {
           continue;
         }
         for (const record of records.cut(value)) {
-          const pending = this.#process(record);
+          const opened = await records.open(record);
+          if (this.#closed) return;
+          if (opened === undefined) continue;
+          const pending = this.#process(opened, record.size);
           if (pending !== undefined) await pending;
           if (this.#closed) return;
         }
@@ -499,9 +563,8 @@ export class Connection {
     }
   }
 
-  async #process(record: CutRecord): Promise<void> {
-    const opened = await this.records.open(record);
-    if (opened === undefined || this.#closed) return;
+  /** Hands one opened record to the sink; returns what the sink asks to wait for. */
+  #process(opened: OpenedRecord, size: number): void | Promise<void> {
     const { type, body, epoch } = opened;
     const message = this.records.datagram
       ? decodeDatagramMessage(type, body)
@@ -514,10 +577,9 @@ export class Connection {
       const flights = this.#settings.flights;
       if (!this.records.admit(message, epoch, () => flights?.knows(type, body) ?? false)) return;
     }
-    this.#settings.observer.received(message.kind, epoch, record.size);
+    this.#settings.observer.received(message.kind, epoch, size);
     if (message.kind === "noise") return;
-    const pending = this.#sink?.onMessage({ message, type, body, epoch, size: record.size });
-    if (pending !== undefined) await pending;
+    return this.#sink?.onMessage({ message, type, body, epoch, size });
   }
 }
 
