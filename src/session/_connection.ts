@@ -135,9 +135,28 @@ interface Outgoing {
  */
 export function randomInt(random: RandomSource, maxInclusive: number): number {
   if (maxInclusive <= 0) return 0;
-  const bytes = (random === systemRandom ? publicRandom : random)(4);
+  if (random === systemRandom) return publicUint32() % (maxInclusive + 1);
+  const bytes = random(4);
   const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
   return value % (maxInclusive + 1);
+}
+
+/** Public random integers drawn ahead, 16 per `publicRandom` call; each is wiped as it is handed out. */
+const PUBLIC_UINT32 = new Uint32Array(16);
+let publicUint32Left = 0;
+
+/** A uniform 32-bit integer from `publicRandom` (public values only). */
+function publicUint32(): number {
+  if (publicUint32Left === 0) {
+    const bytes = publicRandom(PUBLIC_UINT32.byteLength);
+    new Uint8Array(PUBLIC_UINT32.buffer).set(bytes);
+    bytes.fill(0);
+    publicUint32Left = PUBLIC_UINT32.length;
+  }
+  const index = --publicUint32Left;
+  const value = PUBLIC_UINT32[index]!;
+  PUBLIC_UINT32[index] = 0;
+  return value;
 }
 
 /** The transport, record layer and record order of one session. */
