@@ -184,8 +184,9 @@ export class Connection {
   #sink: MessageSink | undefined;
   #outbox: Outgoing[] = [];
   #flushing = false;
-  /** Resolved when the flush under way ends; made only when someone waits for it. */
-  #flushed: PromiseWithResolvers<void> | undefined;
+  /** Settles when the flush under way ends; made only when someone waits for it. */
+  #flushed: Promise<void> | undefined;
+  #flushedResolve: (() => void) | undefined;
   /** The write in flight: how to settle it, and its length (at most one at a time). */
   #writeResolve: (() => void) | undefined;
   #writeReject: ((reason: unknown) => void) | undefined;
@@ -289,13 +290,15 @@ export class Connection {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#outbox.push({ wire, kind: message.kind, epoch, resolve, reject });
+    // (Not Promise.withResolvers: Node 20 has none.)
+    const written = new Promise<void>((resolve, reject) => {
+      this.#outbox.push({ wire, kind: message.kind, epoch, resolve, reject });
+    });
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(this.#startFlush);
     }
-    return promise;
+    return written;
   }
 
   /** Starts the flush the first send of a turn scheduled (one function, made once). */
@@ -305,9 +308,10 @@ export class Connection {
 
   /** A flush ended: wakes whoever waits in {@linkcode Connection.drain}. */
   readonly #flushEnded = (): void => {
-    const flushed = this.#flushed;
+    const resolve = this.#flushedResolve;
     this.#flushed = undefined;
-    flushed?.resolve();
+    this.#flushedResolve = undefined;
+    resolve?.();
   };
 
   /**
@@ -317,8 +321,8 @@ export class Connection {
    */
   async drain(): Promise<void> {
     while (this.#flushing) {
-      this.#flushed ??= Promise.withResolvers<void>();
-      await this.#flushed.promise;
+      this.#flushed ??= new Promise<void>((resolve) => (this.#flushedResolve = resolve));
+      await this.#flushed;
     }
   }
 
@@ -461,9 +465,11 @@ export class Connection {
    * through), releasing the senders; the write's own outcome is then ignored.
    */
   #write(chunk: Uint8Array): Promise<void> {
-    if (this.#writeResolve !== undefined) {
+    if (this.#writeResolve !== undefined || this.#writeStalled) {
       // Only a repeated Close (datagrams, lingering) can meet a write in
       // flight: the writable queues it behind that one, which is watched.
+      // After a write was abandoned (the session ends then), a late outcome
+      // of that write must not settle a later one: each has its own callbacks.
       return this.#writer.write(chunk).then(() => {
         this.#bytesSent += chunk.length;
       }, (cause) => {
@@ -476,12 +482,13 @@ export class Connection {
     }
     this.#watched.deadline = this.#settings.clock.now() + this.#settings.writeTimeout;
     this.#writeWatch.add(this.#watched);
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#writeResolve = resolve;
-    this.#writeReject = reject;
+    const written = new Promise<void>((resolve, reject) => {
+      this.#writeResolve = resolve;
+      this.#writeReject = reject;
+    });
     this.#writeLength = chunk.length;
     this.#writer.write(chunk).then(this.#written, this.#writeFailed);
-    return promise;
+    return written;
   }
 
   /** The write in flight completed (one function, made once). */
