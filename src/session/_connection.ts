@@ -29,7 +29,7 @@ import type { RandomSource } from "../crypto/types.ts";
 import { publicRandom, systemRandom } from "../crypto/random.ts";
 import type { Message } from "../codec/message_types.ts";
 import { decodeMessage, encodeMessageParts, messageTypeOf } from "../codec/messages.ts";
-import type { CutRecord, RecordLayer } from "./_record_layer.ts";
+import type { OpenedRecord, RecordLayer } from "./_record_layer.ts";
 import type { FlightTracker } from "./_flight.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Clock } from "./options.ts";
@@ -135,9 +135,28 @@ interface Outgoing {
  */
 export function randomInt(random: RandomSource, maxInclusive: number): number {
   if (maxInclusive <= 0) return 0;
-  const bytes = (random === systemRandom ? publicRandom : random)(4);
+  if (random === systemRandom) return publicUint32() % (maxInclusive + 1);
+  const bytes = random(4);
   const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
   return value % (maxInclusive + 1);
+}
+
+/** Public random integers drawn ahead, 16 per `publicRandom` call; each is wiped as it is handed out. */
+const PUBLIC_UINT32 = new Uint32Array(16);
+let publicUint32Left = 0;
+
+/** A uniform 32-bit integer from `publicRandom` (public values only). */
+function publicUint32(): number {
+  if (publicUint32Left === 0) {
+    const bytes = publicRandom(PUBLIC_UINT32.byteLength);
+    new Uint8Array(PUBLIC_UINT32.buffer).set(bytes);
+    bytes.fill(0);
+    publicUint32Left = PUBLIC_UINT32.length;
+  }
+  const index = --publicUint32Left;
+  const value = PUBLIC_UINT32[index]!;
+  PUBLIC_UINT32[index] = 0;
+  return value;
 }
 
 /** The transport, record layer and record order of one session. */
@@ -165,9 +184,13 @@ export class Connection {
   #sink: MessageSink | undefined;
   #outbox: Outgoing[] = [];
   #flushing = false;
-  /** Settles when the flush under way ends. */
-  #flushed: Promise<void> = Promise.resolve();
-  #abandonWrite: ((reason: unknown) => void) | undefined;
+  /** Settles when the flush under way ends; made only when someone waits for it. */
+  #flushed: Promise<void> | undefined;
+  #flushedResolve: (() => void) | undefined;
+  /** The write in flight: how to settle it, and its length (at most one at a time). */
+  #writeResolve: (() => void) | undefined;
+  #writeReject: ((reason: unknown) => void) | undefined;
+  #writeLength = 0;
   #writeStalled = false;
   #preamble: Uint8Array | undefined;
   #closed = false;
@@ -267,16 +290,29 @@ export class Connection {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<void>((resolve, reject) => {
+    // (Not Promise.withResolvers: Node 20 has none.)
+    const written = new Promise<void>((resolve, reject) => {
       this.#outbox.push({ wire, kind: message.kind, epoch, resolve, reject });
-      if (!this.#flushing) {
-        this.#flushing = true;
-        this.#flushed = new Promise<void>((done) =>
-          queueMicrotask(() => void this.#flush().finally(done))
-        );
-      }
     });
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(this.#startFlush);
+    }
+    return written;
   }
+
+  /** Starts the flush the first send of a turn scheduled (one function, made once). */
+  readonly #startFlush = (): void => {
+    void this.#flush().then(this.#flushEnded, this.#flushEnded);
+  };
+
+  /** A flush ended: wakes whoever waits in {@linkcode Connection.drain}. */
+  readonly #flushEnded = (): void => {
+    const resolve = this.#flushedResolve;
+    this.#flushed = undefined;
+    this.#flushedResolve = undefined;
+    resolve?.();
+  };
 
   /**
    * Resolves once every record queued so far is written (or failed).
@@ -284,7 +320,10 @@ export class Connection {
    * @returns Resolves, never rejects.
    */
   async drain(): Promise<void> {
-    while (this.#flushing) await this.#flushed;
+    while (this.#flushing) {
+      this.#flushed ??= new Promise<void>((resolve) => (this.#flushedResolve = resolve));
+      await this.#flushed;
+    }
   }
 
   /**
@@ -372,10 +411,16 @@ export class Connection {
             bytes += sealed[end]!.length;
             end++;
           }
-          const parts = sealed.slice(start, end);
-          if (this.#preamble !== undefined) {
-            parts.unshift(this.#preamble);
-            this.#preamble = undefined;
+          let chunk: Uint8Array;
+          if (this.#preamble === undefined && end === start + 1) {
+            chunk = sealed[start]!;
+          } else {
+            const parts = sealed.slice(start, end);
+            if (this.#preamble !== undefined) {
+              parts.unshift(this.#preamble);
+              this.#preamble = undefined;
+            }
+            chunk = parts.length === 1 ? parts[0]! : concatBytes(...parts);
           }
           try {
             if (this.#aborted) {
@@ -388,7 +433,7 @@ export class Connection {
               const item = batch[i]!;
               this.#settings.observer.sent(item.kind, item.epoch, sealed[i]!.length);
             }
-            await this.#write(parts.length === 1 ? parts[0]! : concatBytes(...parts));
+            await this.#write(chunk);
           } catch (error) {
             for (let i = start; i < end; i++) batch[i]!.reject(error);
             const rest = this.#aborted
@@ -414,27 +459,69 @@ export class Connection {
     }
   }
 
-  /** Writes one chunk under the write watchdog. */
-  async #write(chunk: Uint8Array): Promise<void> {
+  /**
+   * Writes one chunk under the write watchdog. The watchdog can abandon a
+   * write that never completes (a stalled sink may not even let an abort
+   * through), releasing the senders; the write's own outcome is then ignored.
+   */
+  #write(chunk: Uint8Array): Promise<void> {
+    if (this.#writeResolve !== undefined || this.#writeStalled) {
+      // Only a repeated Close (datagrams, lingering) can meet a write in
+      // flight: the writable queues it behind that one, which is watched.
+      // After a write was abandoned (the session ends then), a late outcome
+      // of that write must not settle a later one: each has its own callbacks.
+      return this.#writer.write(chunk).then(() => {
+        this.#bytesSent += chunk.length;
+      }, (cause) => {
+        throw new SessionError(
+          ErrorCode.TRANSPORT_CLOSED,
+          "Cannot send: the transport is closed",
+          { cause },
+        );
+      });
+    }
     this.#watched.deadline = this.#settings.clock.now() + this.#settings.writeTimeout;
     this.#writeWatch.add(this.#watched);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        // The watchdog can abandon a write that never completes (a stalled sink
-        // may not even let an abort through), releasing the senders.
-        this.#abandonWrite = reject;
-        this.#writer.write(chunk).then(resolve, (cause) =>
-          reject(
-            new SessionError(ErrorCode.TRANSPORT_CLOSED, "Cannot send: the transport is closed", {
-              cause,
-            }),
-          ));
-      });
-    } finally {
-      this.#writeWatch.delete(this.#watched);
-      this.#abandonWrite = undefined;
-    }
-    this.#bytesSent += chunk.length;
+    const written = new Promise<void>((resolve, reject) => {
+      this.#writeResolve = resolve;
+      this.#writeReject = reject;
+    });
+    this.#writeLength = chunk.length;
+    this.#writer.write(chunk).then(this.#written, this.#writeFailed);
+    return written;
+  }
+
+  /** The write in flight completed (one function, made once). */
+  readonly #written = (): void => {
+    const resolve = this.#endWrite();
+    if (resolve === undefined) return;
+    this.#bytesSent += this.#writeLength;
+    resolve();
+  };
+
+  /** The write in flight failed (one function, made once). */
+  readonly #writeFailed = (cause: unknown): void => {
+    this.#abandonWrite(
+      new SessionError(ErrorCode.TRANSPORT_CLOSED, "Cannot send: the transport is closed", {
+        cause,
+      }),
+    );
+  };
+
+  /** Rejects the write in flight, if any, with `reason`. */
+  #abandonWrite(reason: unknown): void {
+    const reject = this.#writeReject;
+    if (this.#endWrite() !== undefined) reject!(reason);
+  }
+
+  /** Stops watching the write in flight; returns its resolver, `undefined` if none. */
+  #endWrite(): (() => void) | undefined {
+    const resolve = this.#writeResolve;
+    if (resolve === undefined) return undefined;
+    this.#writeWatch.delete(this.#watched);
+    this.#writeResolve = undefined;
+    this.#writeReject = undefined;
+    return resolve;
   }
 
   #failQueued(error: unknown): void {
@@ -449,7 +536,7 @@ export class Connection {
   #onWriteExpired(): void {
     if (this.#closed) return;
     this.#writeStalled = true;
-    this.#abandonWrite?.(
+    this.#abandonWrite(
       new SessionError(
         ErrorCode.TIMEOUT,
         `Cannot send: a write took longer than ${this.#settings.writeTimeout} ms`,
@@ -483,7 +570,10 @@ export class Connection {
           continue;
         }
         for (const record of records.cut(value)) {
-          const pending = this.#process(record);
+          const opened = await records.open(record);
+          if (this.#closed) return;
+          if (opened === undefined) continue;
+          const pending = this.#process(opened, record.size);
           if (pending !== undefined) await pending;
           if (this.#closed) return;
         }
@@ -499,9 +589,8 @@ export class Connection {
     }
   }
 
-  async #process(record: CutRecord): Promise<void> {
-    const opened = await this.records.open(record);
-    if (opened === undefined || this.#closed) return;
+  /** Hands one opened record to the sink; returns what the sink asks to wait for. */
+  #process(opened: OpenedRecord, size: number): void | Promise<void> {
     const { type, body, epoch } = opened;
     const message = this.records.datagram
       ? decodeDatagramMessage(type, body)
@@ -514,10 +603,9 @@ export class Connection {
       const flights = this.#settings.flights;
       if (!this.records.admit(message, epoch, () => flights?.knows(type, body) ?? false)) return;
     }
-    this.#settings.observer.received(message.kind, epoch, record.size);
+    this.#settings.observer.received(message.kind, epoch, size);
     if (message.kind === "noise") return;
-    const pending = this.#sink?.onMessage({ message, type, body, epoch, size: record.size });
-    if (pending !== undefined) await pending;
+    return this.#sink?.onMessage({ message, type, body, epoch, size });
   }
 }
 
