@@ -18,19 +18,10 @@ import {
 import { DatagramSealer } from "../src/codec/datagram_records.ts";
 import { encodeMessage, messageTypeOf } from "../src/codec/messages.ts";
 import type { Message } from "../src/codec/message_types.ts";
+import { OFFER } from "./_meta_messages.ts";
 import { isEpochAdmissible } from "../src/session/_record_layer.ts";
 
-const META: Message = {
-  kind: "beginMetaExchange",
-  version: { major: 1, minor: 0 },
-  sessionId: new Uint8Array(8).fill(7),
-  requireAuthentication: false,
-  primaryKeyExchanges: [0x0001],
-  secondaryKeyExchanges: [0x0102],
-  aeads: [0x0001],
-  hashes: [0x0001],
-  signatures: [0x0001],
-};
+const META: Message = OFFER;
 const DATA: Message = {
   kind: "extenderData",
   extender: new Uint8Array(16),
